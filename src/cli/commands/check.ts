@@ -1,0 +1,47 @@
+import { loadConfig, nextSlotAfter, formatSlot } from "../../index.ts";
+import { parseCommandArgs } from "../args.ts";
+import { table } from "../output.ts";
+import type { Command } from "../command.ts";
+
+export const check: Command = {
+  name: "check",
+  summary: "validate the config and show its schedules",
+  usage: `Usage: clock check [--config PATH] [--json]
+
+Validates the config and prints every schedule: name, rule, zone, next slot, adapter/queue.
+Exits 0 when the config is valid, 2 with every error otherwise.
+
+Options:
+  --config PATH   config file (default: CLOCK_CONFIG, then ./clock.config.{ts,mts,js,mjs})
+  --json          print the schedules as JSON
+  -h, --help      show this help`,
+  async run(argv, io) {
+    const { values } = parseCommandArgs("check", argv, { config: { type: "string" }, json: { type: "boolean" } }, 0);
+    const { path, config } = await loadConfig(values.config);
+    const now = io.now();
+    const rows = config.schedules.map((schedule) => {
+      const next = schedule.enabled ? nextSlotAfter(schedule, now) : null;
+      return {
+        schedule: schedule.name,
+        rule: schedule.ruleText,
+        timezone: schedule.timezone,
+        next: next === null ? null : formatSlot(next, schedule.timezone),
+        adapter: schedule.adapter,
+        queue: schedule.job.queue,
+        enabled: schedule.enabled,
+      };
+    });
+    if (values.json === true) {
+      io.out(JSON.stringify({ config: path, valid: true, schedules: rows }, null, 2));
+      return 0;
+    }
+    io.out(
+      table(
+        ["SCHEDULE", "RULE", "ZONE", "NEXT SLOT", "ADAPTER/QUEUE"],
+        rows.map((row) => [row.schedule, row.rule, row.timezone, row.enabled ? (row.next ?? "(none: past endAt)") : "(disabled)", `${row.adapter}/${row.queue}`]),
+      ),
+    );
+    io.out(`\n${path}: ${rows.length} schedule${rows.length === 1 ? "" : "s"}, valid`);
+    return 0;
+  },
+};

@@ -1,0 +1,63 @@
+/** The `clock` command: thin, it parses flags and calls the public API. */
+import { readFileSync } from "node:fs";
+import { ConfigError } from "../index.ts";
+import { UsageError } from "./args.ts";
+import type { Command, Io } from "./command.ts";
+import { check } from "./commands/check.ts";
+import { next } from "./commands/next.ts";
+
+const COMMANDS: readonly Command[] = [check, next];
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((command) => command.name.length));
+  return `Usage: clock COMMAND [options]
+
+The clock: enqueues jobs into Redis queues (Sidekiq, Resque, BullMQ) at wall-clock times,
+exactly once per slot, from the schedules in clock.config.ts.
+
+Commands:
+${COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`).join("\n")}
+
+Options:
+  -h, --help      show help (also: clock COMMAND --help)
+  -v, --version   print the version
+
+Environment: REDIS_URL (default redis://127.0.0.1:6379), CLOCK_CONFIG (config path).`;
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    io.out(usage());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "--version" || name === "-v") {
+    io.out(version());
+    return 0;
+  }
+  const command = COMMANDS.find((candidate) => candidate.name === name);
+  try {
+    if (command === undefined) throw new UsageError(`unknown command "${name}"`, "clock --help lists the commands");
+    if (rest.includes("--help") || rest.includes("-h")) {
+      io.out(command.usage);
+      return 0;
+    }
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`clock: ${error.message}\nhint: ${error.hint}`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      io.err(`clock: ${error.message}`);
+      return 2;
+    }
+    io.err(`clock: ${(error as Error).message ?? String(error)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,47 @@
+/** Finds and loads `clock.config.ts` (or .mts/.js/.mjs) at run time, with no compile step for the user. */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { createJiti } from "jiti";
+import { ConfigError } from "./errors.ts";
+import { parseConfig, type ClockConfig } from "./resolve.ts";
+
+export const CONFIG_FILES = ["clock.config.ts", "clock.config.mts", "clock.config.js", "clock.config.mjs"];
+
+/** The config path: `--config`, then `CLOCK_CONFIG`, then the first default file found in `cwd`. */
+export function findConfigPath(explicit: string | undefined, cwd = process.cwd(), env = process.env): string {
+  const given = explicit ?? env["CLOCK_CONFIG"];
+  if (given !== undefined && given !== "") {
+    const path = resolve(cwd, given);
+    if (!existsSync(path)) throw new ConfigError([{ path: "", message: `config file not found: ${path}` }], "cannot load config");
+    return path;
+  }
+  for (const name of CONFIG_FILES) {
+    const path = resolve(cwd, name);
+    if (existsSync(path)) return path;
+  }
+  throw new ConfigError(
+    [{ path: "", message: `no ${CONFIG_FILES.join(", ")} in ${cwd} (pass --config PATH or set CLOCK_CONFIG)` }],
+    "cannot load config",
+  );
+}
+
+/** Imports the config module and returns its default export, not yet validated. */
+export async function importConfig(path: string): Promise<unknown> {
+  const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false, interopDefault: true });
+  let module: unknown;
+  try {
+    module = await jiti.import(path);
+  } catch (error) {
+    throw new ConfigError([{ path: "", message: `${path}: ${(error as Error).message}` }], "cannot load config");
+  }
+  const exported = module !== null && typeof module === "object" && "default" in module ? module.default : module;
+  if (exported === null || typeof exported !== "object") {
+    throw new ConfigError([{ path: "", message: `${path} must export default defineConfig({...})` }], "cannot load config");
+  }
+  return exported;
+}
+
+export async function loadConfig(explicitPath?: string): Promise<{ path: string; config: ClockConfig }> {
+  const path = findConfigPath(explicitPath);
+  return { path, config: parseConfig(await importConfig(path)) };
+}

@@ -1,0 +1,92 @@
+/** Turns validated config into Schedules: defaults filled in, rules compiled to one form. */
+import { atToCron } from "../schedule/at.ts";
+import { formatDuration, HOUR } from "../schedule/duration.ts";
+import type { CatchUp, Schedule } from "../schedule/schedule.ts";
+import type { Rule } from "../schedule/slots.ts";
+import { ConfigError, issuesFromZod } from "./errors.ts";
+import { catchUpSchema, configSchema, scheduleSchema, type ConfigOutput, type ScheduleOutput } from "./schema.ts";
+import type { z } from "zod";
+
+/** The default catch-up: a slot missed by a short gap (restart, failover, deploy) fires late rather than never. */
+export const DEFAULT_CATCH_UP: CatchUp = { policy: "latest", windowMs: HOUR, max: 100 };
+
+export interface Defaults {
+  readonly timezone: string;
+  readonly adapter: string;
+  readonly catchUp: CatchUp;
+}
+
+export interface ClockConfig extends Defaults {
+  readonly namespace: string;
+  readonly adapters: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  readonly schedules: readonly Schedule[];
+}
+
+function mergeCatchUp(base: CatchUp, override: z.output<typeof catchUpSchema> | undefined): CatchUp {
+  return {
+    policy: override?.policy ?? base.policy,
+    windowMs: override?.window ?? base.windowMs,
+    max: override?.max ?? base.max,
+  };
+}
+
+function ruleOf(schedule: ScheduleOutput): { rule: Rule; ruleText: string } {
+  if (schedule.cron !== undefined) {
+    return { rule: { kind: "cron", expressions: [schedule.cron] }, ruleText: `cron "${schedule.cron}"` };
+  }
+  if (schedule.every !== undefined) {
+    const anchorAt = schedule.anchor ?? 0;
+    const anchorText = anchorAt === 0 ? "" : ` from ${new Date(anchorAt).toISOString()}`;
+    return { rule: { kind: "every", intervalMs: schedule.every, anchorAt }, ruleText: `every ${formatDuration(schedule.every)}${anchorText}` };
+  }
+  const times = Array.isArray(schedule.at) ? schedule.at : [schedule.at ?? ""];
+  const expressions = times.map((time) => {
+    const expression = atToCron(time);
+    if (typeof expression !== "string") throw new Error(`unreachable: at "${time}" passed validation`);
+    return expression;
+  });
+  return { rule: { kind: "cron", expressions }, ruleText: `at ${times.join(", ")}` };
+}
+
+export function toSchedule(name: string, schedule: ScheduleOutput, defaults: Defaults): Schedule {
+  return {
+    name,
+    ...ruleOf(schedule),
+    timezone: schedule.timezone ?? defaults.timezone,
+    startAt: schedule.startAt,
+    endAt: schedule.endAt,
+    enabled: schedule.enabled,
+    adapter: schedule.adapter ?? defaults.adapter,
+    job: schedule.job,
+    catchUp: mergeCatchUp(defaults.catchUp, schedule.catchUp),
+    description: schedule.description,
+  };
+}
+
+export function resolveConfig(config: ConfigOutput): ClockConfig {
+  const defaults: Defaults = {
+    timezone: config.timezone,
+    adapter: config.adapter,
+    catchUp: mergeCatchUp(DEFAULT_CATCH_UP, config.catchUp),
+  };
+  return {
+    ...defaults,
+    namespace: config.namespace,
+    adapters: config.adapters,
+    schedules: Object.entries(config.schedules).map(([name, schedule]) => toSchedule(name, schedule, defaults)),
+  };
+}
+
+/** Validates a whole config (the default export of clock.config.ts); throws ConfigError with every issue. */
+export function parseConfig(input: unknown): ClockConfig {
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(issuesFromZod(parsed.error));
+  return resolveConfig(parsed.data);
+}
+
+/** Validates one schedule definition (a dynamic schedule); throws ConfigError with every issue. */
+export function parseSchedule(name: string, input: unknown, defaults: Defaults): Schedule {
+  const parsed = scheduleSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(issuesFromZod(parsed.error, [name]), `invalid schedule "${name}"`);
+  return toSchedule(name, parsed.data, defaults);
+}

@@ -1,0 +1,131 @@
+/**
+ * The schema of `clock.config.ts` and of dynamic schedules: zod validates everything at load, and
+ * every error carries the path of the field it is about.
+ */
+import { z } from "zod";
+import { atToCron } from "../schedule/at.ts";
+import { parseDuration, SECOND } from "../schedule/duration.ts";
+import { SCHEDULE_NAME, findNonJson, type Json } from "../schedule/schedule.ts";
+import { compileCron, isValidZone } from "../schedule/slots.ts";
+
+const json = z.custom<Json>().superRefine((value, ctx) => {
+  const found = findNonJson(value);
+  if (found !== null) ctx.addIssue({ code: "custom", message: found.problem, path: found.path });
+});
+
+const zone = z.string({ error: "expected an IANA time zone name" }).refine(isValidZone, {
+  error: (issue) => `unknown time zone ${JSON.stringify(issue.input)}`,
+});
+
+const duration = z.union([z.string(), z.number()], { error: 'expected a duration such as "30s", "5m", "1h" or milliseconds' }).transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (typeof ms === "number") return ms;
+  ctx.addIssue({ code: "custom", message: ms.error });
+  return z.NEVER;
+});
+
+const instant = z.union([z.string(), z.number(), z.date()], { error: "expected an ISO-8601 time, epoch milliseconds or a Date" }).transform((value, ctx) => {
+  const at = value instanceof Date ? value.getTime() : typeof value === "number" ? value : Date.parse(value);
+  if (Number.isFinite(at) && (typeof value !== "string" || /^\d{4}-\d{2}-\d{2}/.test(value))) return at;
+  ctx.addIssue({ code: "custom", message: `invalid time ${JSON.stringify(value instanceof Date ? String(value) : value)} (use ISO-8601, e.g. "2026-01-01T00:00:00Z")` });
+  return z.NEVER;
+});
+
+const cron = z.string({ error: "expected a cron expression" }).superRefine((expression, ctx) => {
+  try {
+    compileCron(expression);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: `invalid cron expression "${expression}": ${(error as Error).message}` });
+  }
+});
+
+const at = z.union([z.string(), z.array(z.string()).min(1, { error: "expected at least one time" })], {
+  error: 'expected a time such as "09:00" or a list of them',
+}).superRefine((value, ctx) => {
+  const times = Array.isArray(value) ? value : [value];
+  times.forEach((time, index) => {
+    const converted = atToCron(time);
+    if (typeof converted !== "string") {
+      ctx.addIssue({ code: "custom", message: converted.error, path: Array.isArray(value) ? [index] : [] });
+    }
+  });
+});
+
+export const catchUpSchema = z
+  .object({
+    policy: z.enum(["latest", "all", "none"], { error: 'expected "latest", "all" or "none"' }).optional(),
+    window: duration.optional(),
+    max: z.number().int().positive().max(10_000).optional(),
+  })
+  .strict();
+
+export const jobSchema = z
+  .object({
+    class: z.string({ error: "expected the job class name (a string)" }).min(1, { error: "must not be empty" }),
+    args: z.array(json, { error: "expected an array of JSON values" }).default([]),
+    queue: z.string({ error: "expected a queue name" }).min(1, { error: "must not be empty" }).default("default"),
+    options: z.record(z.string(), json, { error: "expected an object of job options" }).default({}),
+  })
+  .strict();
+
+export const scheduleSchema = z
+  .object({
+    cron: cron.optional(),
+    every: duration
+      .refine((ms) => ms >= SECOND, { error: "must be at least 1s" })
+      .optional(),
+    anchor: instant.optional(),
+    at: at.optional(),
+    timezone: zone.optional(),
+    startAt: instant.optional(),
+    endAt: instant.optional(),
+    enabled: z.boolean().default(true),
+    adapter: z.string().min(1).optional(),
+    description: z.string().max(1000).optional(),
+    catchUp: catchUpSchema.optional(),
+    job: jobSchema,
+  })
+  .strict()
+  // `when`: run even if a field failed, so every problem is reported at once.
+  .superRefine((schedule, ctx) => {
+    const kinds = (["cron", "every", "at"] as const).filter((kind) => schedule[kind] !== undefined);
+    if (kinds.length !== 1) {
+      ctx.addIssue({
+        code: "custom",
+        message: kinds.length === 0 ? "needs one of cron, every or at" : `has ${kinds.join(" and ")}: use exactly one`,
+      });
+    }
+    if (schedule.anchor !== undefined && schedule.every === undefined) {
+      ctx.addIssue({ code: "custom", message: "anchor only applies to every", path: ["anchor"] });
+    }
+    if (schedule.startAt !== undefined && schedule.endAt !== undefined && schedule.endAt <= schedule.startAt) {
+      ctx.addIssue({ code: "custom", message: "must be after startAt", path: ["endAt"] });
+    }
+  }, { when: () => true });
+
+export const adapterSettingsSchema = z.record(z.string(), z.record(z.string(), z.unknown()));
+
+export const configSchema = z
+  .object({
+    timezone: zone.default("UTC"),
+    adapter: z.string().min(1).default("sidekiq"),
+    namespace: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,100}$/, { error: "use letters, digits, '.', '_', '-' or ':'" })
+      .default("clock"),
+    catchUp: catchUpSchema.default({}),
+    adapters: adapterSettingsSchema.default({}),
+    schedules: z.record(z.string(), scheduleSchema, { error: "expected an object of named schedules" }).superRefine((schedules, ctx) => {
+      for (const name of Object.keys(schedules)) {
+        if (!SCHEDULE_NAME.test(name)) {
+          ctx.addIssue({ code: "custom", message: "schedule names use letters, digits, '.', '_', '-' or ':' (at most 200)", path: [name] });
+        }
+      }
+    }, { when: () => true }),
+  })
+  .strict();
+
+export type ScheduleInput = z.input<typeof scheduleSchema>;
+export type ScheduleOutput = z.output<typeof scheduleSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type ConfigOutput = z.output<typeof configSchema>;

@@ -1,0 +1,9 @@
+// The public API: explicit named exports only.
+export { defineConfig, type Config, type ScheduleDefinition } from "./config/define.ts";
+export { ConfigError, formatIssue, type FieldIssue } from "./config/errors.ts";
+export { CONFIG_FILES, findConfigPath, importConfig, loadConfig } from "./config/load.ts";
+export { DEFAULT_CATCH_UP, parseConfig, parseSchedule, type ClockConfig, type Defaults } from "./config/resolve.ts";
+export { formatSlot } from "./schedule/format.ts";
+export { SECOND, MINUTE, HOUR, DAY, parseDuration, formatDuration, type Duration } from "./schedule/duration.ts";
+export type { CatchUp, CatchUpPolicy, Job, Json, Schedule } from "./schedule/schedule.ts";
+export { nextSlotAfter, nextSlots, slotsBetween, type Calendar, type Rule } from "./schedule/slots.ts";

@@ -1,0 +1,50 @@
+export const SECOND = 1000;
+export const MINUTE = 60 * SECOND;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: SECOND, m: MINUTE, h: HOUR, d: DAY };
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+
+/** A duration written as `"30s"`, `"5m"`, `"1h30m"`, `"1d"`, or a number of milliseconds. */
+export type Duration = string | number;
+
+/**
+ * Milliseconds of a duration, or an error message. Compound forms ("1h30m") are sums of parts.
+ */
+export function parseDuration(input: Duration): number | { error: string } {
+  if (typeof input === "number") {
+    if (!Number.isFinite(input) || !Number.isInteger(input) || input <= 0) {
+      return { error: `expected a positive whole number of milliseconds, got ${input}` };
+    }
+    return input;
+  }
+  const text = input.trim().toLowerCase();
+  const parts = text.match(/\d+(?:\.\d+)?(?:ms|s|m|h|d)/g);
+  if (text === "" || parts === null || parts.join("") !== text) {
+    return { error: `invalid duration "${input}" (use e.g. "30s", "5m", "3h", "1d", "1h30m" or milliseconds)` };
+  }
+  let totalMs = 0;
+  for (const part of parts) {
+    const [, amount, unit] = DURATION.exec(part) ?? [];
+    totalMs += Number(amount) * (UNIT_MS[unit ?? ""] ?? Number.NaN);
+  }
+  if (!Number.isInteger(totalMs) || totalMs <= 0) {
+    return { error: `invalid duration "${input}": must be a positive whole number of milliseconds` };
+  }
+  return totalMs;
+}
+
+/** Short human form of a duration: 90000 -> "1m30s". */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return "0s";
+  let rest = ms;
+  let out = "";
+  for (const [unit, size] of [["d", DAY], ["h", HOUR], ["m", MINUTE], ["s", SECOND]] as const) {
+    if (rest >= size) {
+      out += `${Math.floor(rest / size)}${unit}`;
+      rest %= size;
+    }
+  }
+  return rest > 0 ? `${out}${rest}ms` : out;
+}

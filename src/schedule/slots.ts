@@ -1,0 +1,202 @@
+/**
+ * A schedule's slots: pure functions of (rule, zone, instant). Every clock process computes the
+ * same slots because nothing here depends on when a process started.
+ *
+ * Cron and `at` rules are matched by croner against the *wall clock* (a naive local time held in
+ * epoch-ms form, evaluated as if it were UTC); the wall time is then turned into instants by the
+ * one DST rule of the clock:
+ * - a wall time that does not exist (spring-forward gap) fires once, shifted forward by the
+ *   length of the gap (02:30 on a New York spring-forward day fires at 03:30 EDT);
+ * - a wall time that exists twice (fall-back overlap) fires once, at its first occurrence,
+ *   unless the rule's hour field is a wildcard (`*`, `*\/n`, `@hourly`, `**:MM`): then it fires
+ *   at both, so such schedules fire every real hour.
+ * Slots are instants, so two wall times that land on the same instant are one slot.
+ */
+import { Cron } from "croner";
+import { IANAZone } from "luxon";
+import { HOUR, MINUTE, DAY } from "./duration.ts";
+
+export type Rule =
+  | { readonly kind: "cron"; readonly expressions: readonly string[] }
+  | { readonly kind: "every"; readonly intervalMs: number; readonly anchorAt: number };
+
+export interface Calendar {
+  readonly rule: Rule;
+  readonly timezone: string;
+  readonly startAt?: number | undefined;
+  readonly endAt?: number | undefined;
+}
+
+interface CompiledCron {
+  readonly cron: Cron;
+  readonly wildcardHour: boolean;
+}
+
+const ALIAS_HOUR_WILDCARD = new Set(["@hourly"]);
+// Many schedules share an expression (one per tenant); parse each expression once.
+const cronCache = new Map<string, CompiledCron>();
+const zoneCache = new Map<string, IANAZone>();
+
+/** Parses a cron expression once; throws croner's message when it is invalid. */
+export function compileCron(expression: string): CompiledCron {
+  let compiled = cronCache.get(expression);
+  if (compiled === undefined) {
+    const cron = new Cron(expression, { timezone: "UTC", legacyMode: true, paused: true });
+    compiled = { cron, wildcardHour: hasWildcardHour(expression) };
+    cronCache.set(expression, compiled);
+  }
+  return compiled;
+}
+
+function hasWildcardHour(expression: string): boolean {
+  const trimmed = expression.trim().toLowerCase();
+  if (trimmed.startsWith("@")) return ALIAS_HOUR_WILDCARD.has(trimmed);
+  const fields = trimmed.split(/\s+/);
+  const hour = fields.length === 6 ? fields[2] : fields[1];
+  return hour !== undefined && hour.startsWith("*");
+}
+
+export function isValidZone(name: string): boolean {
+  return IANAZone.isValidZone(name);
+}
+
+function zoneOf(name: string): IANAZone {
+  let zone = zoneCache.get(name);
+  if (zone === undefined) {
+    zone = IANAZone.create(name);
+    zoneCache.set(name, zone);
+  }
+  return zone;
+}
+
+function offsetMs(zone: IANAZone, at: number): number {
+  return zone.offset(at) * MINUTE;
+}
+
+/** The local wall time of an instant, as naive epoch ms. */
+export function wallTimeOf(timezone: string, at: number): number {
+  return at + offsetMs(zoneOf(timezone), at);
+}
+
+interface Resolved {
+  /** Instants whose local time is the wall time: 0 (gap), 1, or 2 (overlap, earlier first). */
+  readonly exact: number[];
+  /** Where a gap's wall time fires: shifted forward by the gap's length. */
+  readonly shifted: number;
+  /** The larger of the offsets around the wall time: no instant of this wall time is before wall - maxOffset. */
+  readonly maxOffsetMs: number;
+}
+
+function resolveWallTime(zone: IANAZone, wall: number): Resolved {
+  // Offsets a day either side bracket any transition near this wall time (they are months apart).
+  const before = offsetMs(zone, wall - DAY);
+  const after = offsetMs(zone, wall + DAY);
+  const exact: number[] = [];
+  for (const offset of before === after ? [before] : [before, after]) {
+    const at = wall - offset;
+    if (at + offsetMs(zone, at) === wall && !exact.includes(at)) exact.push(at);
+  }
+  exact.sort((a, b) => a - b);
+  return { exact, shifted: wall - before, maxOffsetMs: Math.max(before, after) };
+}
+
+function instantsOfWallTime(resolved: Resolved, wildcardHour: boolean): number[] {
+  const [first] = resolved.exact;
+  if (first === undefined) return [resolved.shifted];
+  return wildcardHour ? resolved.exact : [first];
+}
+
+function nextCronSlotAfter(compiled: CompiledCron, timezone: string, afterAt: number): number | null {
+  const zone = zoneOf(timezone);
+  if (zone.isUniversal) {
+    const next = compiled.cron.nextRun(new Date(afterAt));
+    return next === null ? null : next.getTime();
+  }
+  // Near a transition an earlier wall time can still be ahead in real time (the second pass of
+  // an overlap), so start the wall-clock search back by the size of the shift.
+  const shiftMs = Math.abs(offsetMs(zone, afterAt - 3 * HOUR) - offsetMs(zone, afterAt + 3 * HOUR));
+  let wall = wallTimeOf(timezone, afterAt) - shiftMs;
+  let best = Number.POSITIVE_INFINITY;
+  for (;;) {
+    const next = compiled.cron.nextRun(new Date(wall));
+    if (next === null) break;
+    wall = next.getTime();
+    const resolved = resolveWallTime(zone, wall);
+    for (const at of instantsOfWallTime(resolved, compiled.wildcardHour)) {
+      if (at > afterAt && at < best) best = at;
+    }
+    // Later wall times map to instants no earlier than wall - maxOffset.
+    if (best !== Number.POSITIVE_INFINITY && wall - resolved.maxOffsetMs > best) break;
+  }
+  return best === Number.POSITIVE_INFINITY ? null : best;
+}
+
+function nextRuleSlotAfter(rule: Rule, timezone: string, afterAt: number): number | null {
+  if (rule.kind === "every") {
+    const steps = Math.floor((afterAt - rule.anchorAt) / rule.intervalMs) + 1;
+    return rule.anchorAt + steps * rule.intervalMs;
+  }
+  let best: number | null = null;
+  for (const expression of rule.expressions) {
+    const next = nextCronSlotAfter(compileCron(expression), timezone, afterAt);
+    if (next !== null && (best === null || next < best)) best = next;
+  }
+  return best;
+}
+
+/** The first slot strictly after `afterAt`, or null when the schedule has no more slots. */
+export function nextSlotAfter(calendar: Calendar, afterAt: number): number | null {
+  const from = calendar.startAt === undefined ? afterAt : Math.max(afterAt, calendar.startAt - 1);
+  const next = nextRuleSlotAfter(calendar.rule, calendar.timezone, from);
+  if (next === null || (calendar.endAt !== undefined && next > calendar.endAt)) return null;
+  return next;
+}
+
+/** Up to `count` slots strictly after `afterAt`, in order. */
+export function nextSlots(calendar: Calendar, afterAt: number, count: number): number[] {
+  const slots: number[] = [];
+  let cursor = afterAt;
+  while (slots.length < count) {
+    const next = nextSlotAfter(calendar, cursor);
+    if (next === null) break;
+    slots.push(next);
+    cursor = next;
+  }
+  return slots;
+}
+
+/**
+ * Slots in (afterAt, untilAt], oldest first, at most `limit` of them (the newest `limit` when
+ * more fall in the range), plus how many there were in all (capped at `countCap`).
+ */
+export function slotsBetween(
+  calendar: Calendar,
+  afterAt: number,
+  untilAt: number,
+  limit: number,
+  countCap = 100_000,
+): { slots: number[]; total: number } {
+  const slots: number[] = [];
+  let total = 0;
+  if (calendar.rule.kind === "every" && calendar.startAt === undefined && calendar.endAt === undefined) {
+    // Interval slots are arithmetic: no need to walk them one by one.
+    const { intervalMs, anchorAt } = calendar.rule;
+    const lastStep = Math.floor((untilAt - anchorAt) / intervalMs);
+    const firstStep = Math.floor((afterAt - anchorAt) / intervalMs) + 1;
+    total = Math.max(0, lastStep - firstStep + 1);
+    for (let step = Math.max(firstStep, lastStep - limit + 1); step <= lastStep; step++) {
+      slots.push(anchorAt + step * intervalMs);
+    }
+    return { slots, total };
+  }
+  let cursor = afterAt;
+  while (total < countCap) {
+    const next = nextSlotAfter(calendar, cursor);
+    if (next === null || next > untilAt) break;
+    total++;
+    slots.push(next);
+    if (slots.length > limit) slots.shift();
+    cursor = next;
+  }
+  return { slots, total };
+}
