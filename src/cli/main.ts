@@ -1,17 +1,14 @@
 /** The `clock` command: thin, it parses flags and calls the public API. */
-import { readFileSync } from "node:fs";
 import { ConfigError } from "../index.ts";
 import { UsageError } from "./args.ts";
 import type { Command, Io } from "./command.ts";
 import { check } from "./commands/check.ts";
 import { next } from "./commands/next.ts";
+import { start } from "./commands/start.ts";
+import { version } from "./version.ts";
 
-const COMMANDS: readonly Command[] = [check, next];
+const COMMANDS: readonly Command[] = [start, check, next];
 
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

@@ -6,4 +6,4 @@ const code = await main(process.argv.slice(2), {
   err: (text) => process.stderr.write(`${text}\n`),
   now: () => Date.now(),
 });
-process.exitCode = code;
+process.exit(code);

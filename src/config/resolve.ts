@@ -1,4 +1,5 @@
 /** Turns validated config into Schedules: defaults filled in, rules compiled to one form. */
+import { adapterIssues } from "../adapters/index.ts";
 import { atToCron } from "../schedule/at.ts";
 import { formatDuration, HOUR } from "../schedule/duration.ts";
 import type { CatchUp, Schedule } from "../schedule/schedule.ts";
@@ -81,12 +82,20 @@ export function resolveConfig(config: ConfigOutput): ClockConfig {
 export function parseConfig(input: unknown): ClockConfig {
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) throw new ConfigError(issuesFromZod(parsed.error));
-  return resolveConfig(parsed.data);
+  const config = resolveConfig(parsed.data);
+  const issues = adapterIssues(config.schedules, config.adapters, { namespace: config.namespace, redisUrl: "" });
+  if (issues.length > 0) throw new ConfigError(issues);
+  return config;
 }
 
 /** Validates one schedule definition (a dynamic schedule); throws ConfigError with every issue. */
-export function parseSchedule(name: string, input: unknown, defaults: Defaults): Schedule {
+export function parseSchedule(name: string, input: unknown, defaults: Defaults, adapters?: { settings: Readonly<Record<string, unknown>>; namespace: string }): Schedule {
   const parsed = scheduleSchema.safeParse(input);
   if (!parsed.success) throw new ConfigError(issuesFromZod(parsed.error, [name]), `invalid schedule "${name}"`);
-  return toSchedule(name, parsed.data, defaults);
+  const schedule = toSchedule(name, parsed.data, defaults);
+  if (adapters !== undefined) {
+    const issues = adapterIssues([schedule], adapters.settings, { namespace: adapters.namespace, redisUrl: "" }, (scheduleName) => scheduleName);
+    if (issues.length > 0) throw new ConfigError(issues, `invalid schedule "${name}"`);
+  }
+  return schedule;
 }

@@ -1,0 +1,93 @@
+/**
+ * BullMQ: its add touches many keys through its own Lua, so the clock calls `Queue.add` of the
+ * `bullmq` package (an optional peer dependency) with a deterministic `jobId`. The ledger advance
+ * and an outbox entry are written first in one script; the add follows; a crash between the two
+ * leaves the outbox entry, which the next leader re-adds with the same jobId (BullMQ ignores an
+ * add whose jobId exists).
+ */
+import { Redis } from "ioredis";
+import type { Json } from "../schedule/schedule.ts";
+import { readableJobId } from "./ids.ts";
+import type { AdapterFactory } from "./types.ts";
+
+const BULLMQ_OPTIONS: Readonly<Record<string, (value: Json) => boolean>> = {
+  attempts: (value) => typeof value === "number" && Number.isInteger(value) && value > 0,
+  backoff: (value) => (typeof value === "number" && value >= 0) || (value !== null && typeof value === "object" && !Array.isArray(value) && typeof value["type"] === "string"),
+  priority: (value) => typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 2_097_152,
+  removeOnComplete: (value) => typeof value === "boolean" || typeof value === "number" || (value !== null && typeof value === "object" && !Array.isArray(value)),
+  removeOnFail: (value) => typeof value === "boolean" || typeof value === "number" || (value !== null && typeof value === "object" && !Array.isArray(value)),
+  delay: (value) => typeof value === "number" && value >= 0,
+  lifo: (value) => typeof value === "boolean",
+  keepLogs: (value) => typeof value === "number" && value >= 0,
+  stackTraceLimit: (value) => typeof value === "number" && value >= 0,
+};
+
+interface QueueLike {
+  add(name: string, data: unknown, opts: Record<string, unknown>): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** Job data: a single plain-object argument is the data itself; otherwise `{ args }`. */
+export function bullmqData(args: readonly Json[]): Json {
+  const [first] = args;
+  if (args.length === 1 && first !== null && typeof first === "object" && !Array.isArray(first)) return first;
+  return { args: [...args] };
+}
+
+export const bullmqAdapter: AdapterFactory = (settings, context) => {
+  const prefix = settings["prefix"] ?? "bull";
+  if (typeof prefix !== "string" || prefix === "") throw new Error("adapters.bullmq.prefix: expected a non-empty string");
+  for (const key of Object.keys(settings)) {
+    if (key !== "prefix") throw new Error(`adapters.bullmq.${key}: unknown setting`);
+  }
+  let connection: Redis | null = null;
+  const queues = new Map<string, Promise<QueueLike>>();
+
+  const queueFor = (name: string): Promise<QueueLike> => {
+    let queue = queues.get(name);
+    if (queue === undefined) {
+      queue = (async () => {
+        let bullmq: { Queue: new (name: string, opts: Record<string, unknown>) => QueueLike };
+        try {
+          bullmq = (await import("bullmq")) as unknown as typeof bullmq;
+        } catch {
+          throw new Error('the bullmq adapter needs the "bullmq" package: npm install bullmq');
+        }
+        connection ??= new Redis(context.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+        connection.on("error", () => {
+          // Errors surface as rejected adds, which the clock logs and retries from the outbox.
+        });
+        return new bullmq.Queue(name, { connection, prefix });
+      })();
+      queues.set(name, queue);
+      queue.catch(() => queues.delete(name));
+    }
+    return queue;
+  };
+
+  return {
+    name: "bullmq",
+    validate(job) {
+      const problems: Array<[string, string]> = [];
+      if (job.queue.includes(":")) problems.push(["", `BullMQ queue names cannot contain ':' (queue "${job.queue}")`]);
+      for (const [key, value] of Object.entries(job.options)) {
+        const check = BULLMQ_OPTIONS[key];
+        if (check === undefined) problems.push([key, `unknown BullMQ job option (known: ${Object.keys(BULLMQ_OPTIONS).join(", ")})`]);
+        else if (!check(value)) problems.push([key, `invalid value ${JSON.stringify(value)}`]);
+      }
+      return problems;
+    },
+    async enqueue(enqueue) {
+      const queue = await queueFor(enqueue.job.queue);
+      await queue.add(enqueue.job.class, bullmqData(enqueue.job.args), { ...enqueue.job.options, jobId: enqueue.jobId });
+    },
+    async close() {
+      for (const queue of queues.values()) await (await queue.catch(() => null))?.close();
+      queues.clear();
+      connection?.disconnect();
+      connection = null;
+    },
+  };
+};
+
+export { readableJobId as bullmqJobId };

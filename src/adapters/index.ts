@@ -1,0 +1,87 @@
+import { bullmqAdapter } from "./bullmq.ts";
+import { listAdapter } from "./list.ts";
+import { resqueAdapter } from "./resque.ts";
+import { sidekiqAdapter } from "./sidekiq.ts";
+import type { Adapter, AdapterContext, AdapterFactory } from "./types.ts";
+
+export const BUILT_IN_ADAPTERS: Readonly<Record<string, AdapterFactory>> = {
+  sidekiq: sidekiqAdapter,
+  resque: resqueAdapter,
+  bullmq: bullmqAdapter,
+  list: listAdapter,
+};
+
+/** An adapter of one's own: an object with `writes` or `enqueue`, given in `adapters.<name>`. */
+export function isAdapter(value: unknown): value is Adapter {
+  if (value === null || typeof value !== "object") return false;
+  const candidate = value as Record<string, unknown>;
+  return typeof candidate["writes"] === "function" || typeof candidate["enqueue"] === "function";
+}
+
+/**
+ * The adapters a config uses: built-ins built from their settings, custom ones taken as given.
+ * Throws with the config path of a bad setting.
+ */
+export function buildAdapters(
+  used: ReadonlySet<string>,
+  settings: Readonly<Record<string, unknown>>,
+  context: AdapterContext,
+): Map<string, Adapter> {
+  const adapters = new Map<string, Adapter>();
+  for (const name of used) {
+    const given = settings[name];
+    if (isAdapter(given)) {
+      adapters.set(name, given);
+      continue;
+    }
+    const factory = BUILT_IN_ADAPTERS[name];
+    if (factory === undefined) {
+      throw new Error(`unknown adapter "${name}" (built in: ${Object.keys(BUILT_IN_ADAPTERS).join(", ")}; or give adapters.${name} an object with writes() or enqueue())`);
+    }
+    const own = (given ?? {}) as Record<string, unknown>;
+    adapters.set(name, factory(own, context));
+  }
+  return adapters;
+}
+
+export type { Adapter, AdapterContext, AdapterFactory, Enqueue, Write } from "./types.ts";
+export { bullmqData } from "./bullmq.ts";
+export { ACTIVE_JOB_WRAPPER } from "./sidekiq.ts";
+export { hexJobId, readableJobId } from "./ids.ts";
+
+/**
+ * Problems with the adapters a set of schedules uses: unknown adapter names, bad settings, job
+ * options an adapter does not take. Paths are config paths (`schedules.NAME.job.options.retry`).
+ */
+export function adapterIssues(
+  schedules: readonly { readonly name: string; readonly adapter: string; readonly job: import("../schedule/schedule.ts").Job }[],
+  settings: Readonly<Record<string, unknown>>,
+  context: AdapterContext,
+  pathOf: (schedule: string) => string = (schedule) => `schedules.${schedule}`,
+): { path: string; message: string }[] {
+  const issues: { path: string; message: string }[] = [];
+  const adapters = new Map<string, Adapter | null>();
+  for (const name of new Set(schedules.map((schedule) => schedule.adapter))) {
+    try {
+      adapters.set(name, buildAdapters(new Set([name]), settings, context).get(name) ?? null);
+    } catch (error) {
+      adapters.set(name, null);
+      const message = (error as Error).message;
+      if (message.startsWith("unknown adapter")) {
+        for (const schedule of schedules) if (schedule.adapter === name) issues.push({ path: `${pathOf(schedule.name)}.adapter`, message });
+      } else {
+        for (const line of message.split("\n")) {
+          const colon = line.indexOf(": ");
+          issues.push(colon > 0 ? { path: line.slice(0, colon), message: line.slice(colon + 2) } : { path: `adapters.${name}`, message: line });
+        }
+      }
+    }
+  }
+  for (const schedule of schedules) {
+    const adapter = adapters.get(schedule.adapter);
+    for (const [path, message] of adapter?.validate?.(schedule.job) ?? []) {
+      issues.push({ path: `${pathOf(schedule.name)}.job${path === "" ? ".queue" : `.options.${path}`}`, message });
+    }
+  }
+  return issues;
+}

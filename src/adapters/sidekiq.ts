@@ -1,0 +1,125 @@
+/**
+ * Sidekiq: the payload Sidekiq's own client writes, `SADD queues NAME` and `LPUSH queue:NAME`.
+ * Timestamps: Sidekiq <= 7 writes float seconds, Sidekiq 8 integer milliseconds; float seconds is
+ * the default because Sidekiq 8 still reads floats while Sidekiq <= 7 misreads milliseconds.
+ */
+import type { Json } from "../schedule/schedule.ts";
+import { hexJobId } from "./ids.ts";
+import type { Adapter, AdapterFactory, Enqueue } from "./types.ts";
+
+export const ACTIVE_JOB_WRAPPER = "ActiveJob::QueueAdapters::SidekiqAdapter::JobWrapper";
+
+const SIDEKIQ_OPTIONS: Readonly<Record<string, (value: Json) => boolean>> = {
+  retry: (value) => typeof value === "boolean" || (typeof value === "number" && Number.isInteger(value) && value >= 0),
+  backtrace: (value) => typeof value === "boolean" || (typeof value === "number" && Number.isInteger(value) && value >= 0),
+  tags: (value) => Array.isArray(value) && value.every((tag) => typeof tag === "string"),
+  retry_queue: (value) => typeof value === "string",
+  dead: (value) => typeof value === "boolean",
+  activeJob: (value) => typeof value === "boolean",
+};
+
+interface SidekiqSettings {
+  /** Key prefix of redis-namespace (`myapp` -> `myapp:queue:default`). */
+  readonly namespace: string;
+  readonly timestamps: "float" | "millis";
+  /** Wrap every job as ActiveJob does (per job: `options.activeJob`). */
+  readonly activeJob: boolean;
+}
+
+function readSettings(settings: Readonly<Record<string, unknown>>): SidekiqSettings {
+  const namespace = settings["namespace"] ?? "";
+  const timestamps = settings["timestamps"] ?? "float";
+  const activeJob = settings["activeJob"] ?? false;
+  const problems: string[] = [];
+  if (typeof namespace !== "string") problems.push("adapters.sidekiq.namespace: expected a string");
+  if (timestamps !== "float" && timestamps !== "millis") problems.push('adapters.sidekiq.timestamps: expected "float" (Sidekiq <= 7) or "millis" (Sidekiq 8)');
+  if (typeof activeJob !== "boolean") problems.push("adapters.sidekiq.activeJob: expected true or false");
+  for (const key of Object.keys(settings)) {
+    if (!["namespace", "timestamps", "activeJob"].includes(key)) problems.push(`adapters.sidekiq.${key}: unknown setting`);
+  }
+  if (problems.length > 0) throw new Error(problems.join("\n"));
+  return {
+    namespace: namespace as string,
+    timestamps: timestamps as "float" | "millis",
+    activeJob: activeJob as boolean,
+  };
+}
+
+/** ActiveJob serializes a string-keyed Hash with `_aj_symbol_keys: []`; do the same so it round-trips. */
+function activeJobArgument(value: Json): Json {
+  if (Array.isArray(value)) return value.map(activeJobArgument);
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, Json> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = activeJobArgument(item);
+    out["_aj_symbol_keys"] = [];
+    return out;
+  }
+  return value;
+}
+
+function uuidFromHex(hex: string): string {
+  const h = hex.padEnd(32, "0");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+export const sidekiqAdapter: AdapterFactory = (rawSettings, context) => {
+  const settings = readSettings(rawSettings);
+  const prefix = settings.namespace === "" ? "" : `${settings.namespace}:`;
+  const adapter: Adapter = {
+    name: "sidekiq",
+    validate(job) {
+      const problems: Array<[string, string]> = [];
+      for (const [key, value] of Object.entries(job.options)) {
+        const check = SIDEKIQ_OPTIONS[key];
+        if (check === undefined) problems.push([key, `unknown Sidekiq option (known: ${Object.keys(SIDEKIQ_OPTIONS).join(", ")})`]);
+        else if (!check(value)) problems.push([key, `invalid value ${JSON.stringify(value)}`]);
+      }
+      return problems;
+    },
+    jobIdFor: (schedule, slotAt) => hexJobId(context.namespace, schedule, slotAt),
+    writes(enqueue: Enqueue) {
+      const { job } = enqueue;
+      const jid = enqueue.jobId;
+      const at = settings.timestamps === "float" ? enqueue.enqueuedAt / 1000 : enqueue.enqueuedAt;
+      const { activeJob = settings.activeJob, ...options } = job.options;
+      const common = {
+        queue: job.queue,
+        retry: options["retry"] ?? true,
+        ...options,
+        jid,
+        created_at: at,
+        enqueued_at: at,
+        clock: { schedule: enqueue.schedule, slot: new Date(enqueue.slotAt).toISOString(), slotAt: enqueue.slotAt, ...(enqueue.manual === true ? { manual: true } : {}) },
+      };
+      const payload =
+        activeJob === true
+          ? {
+              class: ACTIVE_JOB_WRAPPER,
+              wrapped: job.class,
+              args: [
+                {
+                  job_class: job.class,
+                  job_id: uuidFromHex(jid + jid.slice(0, 8)),
+                  provider_job_id: null,
+                  queue_name: job.queue,
+                  priority: null,
+                  arguments: job.args.map(activeJobArgument),
+                  executions: 0,
+                  exception_executions: {},
+                  locale: "en",
+                  timezone: "UTC",
+                  enqueued_at: new Date(enqueue.enqueuedAt).toISOString(),
+                  scheduled_at: null,
+                },
+              ],
+              ...common,
+            }
+          : { class: job.class, args: job.args, ...common };
+      return [
+        { command: "SADD", key: `${prefix}queues`, args: [job.queue] },
+        { command: "LPUSH", key: `${prefix}queue:${job.queue}`, args: [JSON.stringify(payload)] },
+      ];
+    },
+  };
+  return adapter;
+};

@@ -1,0 +1,49 @@
+import type { Job } from "../schedule/schedule.ts";
+
+/** One fire, as an adapter sees it: the job plus the slot it is for. */
+export interface Enqueue {
+  readonly schedule: string;
+  /** The slot's instant, epoch ms. */
+  readonly slotAt: number;
+  /** Derived from (namespace, schedule, slot), never from the current time. */
+  readonly jobId: string;
+  readonly job: Job;
+  /** When the payload was built (just before the write); queue systems want an enqueue time. */
+  readonly enqueuedAt: number;
+  /** True for a manual trigger, outside the schedule. */
+  readonly manual?: boolean;
+}
+
+/** A Redis write the fire script runs in the same atomic step as the ledger check. */
+export interface Write {
+  readonly command: "LPUSH" | "RPUSH" | "SADD" | "ZADD" | "SET" | "HSET" | "XADD";
+  readonly key: string;
+  readonly args: readonly string[];
+}
+
+/**
+ * Turns a job into the exact Redis writes of one queue system. Either `writes` (run inside the
+ * fire script: the ledger advance and the push are one atomic step) or `enqueue` (run after the
+ * script recorded the fire in an outbox, for systems whose own client must do the write; it must
+ * be idempotent by `jobId`, since a crash can make it run twice).
+ */
+export interface Adapter {
+  readonly name: string;
+  /** Problems with a job's options for this adapter, as [path under job.options, message]. */
+  validate?(job: Job): Array<[path: string, message: string]>;
+  /** The id queue systems see for a slot's job; default `clock-<schedule>-<slot ms>`. */
+  jobIdFor?(schedule: string, slotAt: number): string;
+  writes?(enqueue: Enqueue): Write[];
+  enqueue?(enqueue: Enqueue): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** Builds an adapter from its settings (the config's `adapters.<name>` block). */
+export type AdapterFactory = (settings: Readonly<Record<string, unknown>>, context: AdapterContext) => Adapter;
+
+export interface AdapterContext {
+  /** The clock's key namespace (part of derived job ids). */
+  readonly namespace: string;
+  /** Redis connection options for adapters that open their own client (BullMQ). */
+  readonly redisUrl: string;
+}

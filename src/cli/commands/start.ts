@@ -1,0 +1,72 @@
+import { createLogger, loadConfig, startClock } from "../../index.ts";
+import { parseCommandArgs, UsageError } from "../args.ts";
+import type { Command } from "../command.ts";
+import { version } from "../version.ts";
+
+const LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+type Level = (typeof LEVELS)[number];
+/** Past this after SIGTERM, exit anyway: a deploy must not hang on a stuck Redis. */
+const STOP_TIMEOUT_MS = 10_000;
+
+export const start: Command = {
+  name: "start",
+  summary: "run the clock: fire every slot, exactly once, into Redis",
+  usage: `Usage: clock start [--config PATH] [--dry-run] [--log-level LEVEL] [--pretty]
+
+Runs until SIGTERM/SIGINT. Several processes may run at once: a lease in Redis makes exactly
+one of them fire; the others stand by and take over within about a second of a clean stop.
+
+Options:
+  --config PATH       config file (default: CLOCK_CONFIG, then ./clock.config.{ts,mts,js,mjs})
+  --dry-run           no Redis: log what would be enqueued, at the right times
+  --log-level LEVEL   fatal, error, warn, info (default), debug, trace, silent
+  --pretty            human-readable logs (default when stdout is a terminal)
+  -h, --help          show this help
+
+Environment: REDIS_URL (default redis://127.0.0.1:6379; rediss:// for TLS).`,
+  async run(argv) {
+    const { values } = parseCommandArgs(
+      "start",
+      argv,
+      { config: { type: "string" }, "dry-run": { type: "boolean" }, "log-level": { type: "string" }, pretty: { type: "boolean" } },
+      0,
+    );
+    const level = (values["log-level"] ?? process.env["LOG_LEVEL"] ?? "info") as Level;
+    if (!LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LEVELS.join(", ")}, got "${level}"`, "clock start --help");
+    const { config } = await loadConfig(values.config);
+    const logger = createLogger({ level, pretty: values.pretty === true || process.stdout.isTTY === true });
+    process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled rejection (a bug: please report it)"));
+    const clock = await startClock({ config, logger, dryRun: values["dry-run"] === true, version: version() });
+    return await new Promise<number>((resolve) => {
+      let stopping = false;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (stopping) {
+          logger.warn({ signal }, "second signal: exiting at once");
+          logger.flush();
+          process.exit(130);
+        }
+        stopping = true;
+        logger.info({ signal }, "stopping: finishing in-flight writes and handing over the lease");
+        const timeout = setTimeout(() => {
+          logger.error({ timeoutMs: STOP_TIMEOUT_MS }, "stop timed out; exiting");
+          logger.flush();
+          process.exit(1);
+        }, STOP_TIMEOUT_MS);
+        timeout.unref();
+        clock.stop().then(
+          () => {
+            logger.flush();
+            resolve(0);
+          },
+          (error: unknown) => {
+            logger.error({ err: error }, "stop failed");
+            logger.flush();
+            resolve(1);
+          },
+        );
+      };
+      process.on("SIGTERM", onSignal);
+      process.on("SIGINT", onSignal);
+    });
+  },
+};

@@ -1,0 +1,181 @@
+/**
+ * Fires slots: one atomic script per batch checks the lease (fencing) and the ledger, advances the
+ * ledger and pushes the job. Batches of a burst go out pipelined in one round trip.
+ */
+import { randomBytes } from "node:crypto";
+import type { Adapter, Enqueue, Write } from "../adapters/types.ts";
+import { readableJobId } from "../adapters/ids.ts";
+import type { ClockKeys } from "../redis/connection.ts";
+import type { ScriptedPipeline, ScriptedRedis } from "../redis/scripts.ts";
+import type { Job, Schedule } from "../schedule/schedule.ts";
+
+export interface FireRequest {
+  readonly schedule: Schedule;
+  readonly slotAt: number;
+  /** A manual trigger: not checked against or recorded in the ledger. */
+  readonly manual?: { readonly jobId: string; readonly args?: readonly Job["args"][number][] };
+}
+
+export type FireStatus = "fired" | "duplicate" | "fenced" | "early" | "error";
+
+export interface FireOutcome {
+  readonly request: FireRequest;
+  readonly status: FireStatus;
+  readonly jobId: string;
+  /** Redis time during the write, epoch ms with sub-ms precision. */
+  readonly redisAt: number;
+  readonly error?: Error;
+}
+
+const STATUS: Readonly<Record<number, FireStatus>> = { 1: "fired", 0: "duplicate", [-1]: "fenced", [-2]: "early" };
+
+/** Entries per script call: big enough to amortise a round trip, small enough not to block Redis long. */
+export const BATCH_SIZE = 500;
+
+interface OutboxMessage {
+  readonly adapter: string;
+  readonly enqueue: Enqueue;
+}
+
+export interface FirerOptions {
+  readonly redis: ScriptedRedis;
+  readonly keys: ClockKeys;
+  readonly adapters: ReadonlyMap<string, Adapter>;
+  /** The lease token to fence with; "" to skip fencing. */
+  readonly token: () => string;
+  readonly now: () => number;
+  readonly batchSize?: number;
+  /** Called when an enqueue-style adapter fails after the ledger advanced (the outbox keeps the job). */
+  readonly onEnqueueError?: (outcome: FireOutcome, error: Error) => void;
+}
+
+export function manualJobId(schedule: string): string {
+  return `${readableJobId(schedule, Date.now())}-manual-${randomBytes(4).toString("hex")}`;
+}
+
+export class Firer {
+  readonly #options: FirerOptions;
+
+  constructor(options: FirerOptions) {
+    this.#options = options;
+  }
+
+  adapterFor(schedule: Schedule): Adapter {
+    const adapter = this.#options.adapters.get(schedule.adapter);
+    if (adapter === undefined) throw new Error(`schedules.${schedule.name}.adapter: adapter "${schedule.adapter}" is not configured`);
+    return adapter;
+  }
+
+  jobIdFor(request: FireRequest): string {
+    if (request.manual !== undefined) return request.manual.jobId;
+    const adapter = this.adapterFor(request.schedule);
+    return adapter.jobIdFor?.(request.schedule.name, request.slotAt) ?? readableJobId(request.schedule.name, request.slotAt);
+  }
+
+  async fire(requests: readonly FireRequest[]): Promise<FireOutcome[]> {
+    if (requests.length === 0) return [];
+    const { redis, keys } = this.#options;
+    const size = this.#options.batchSize ?? BATCH_SIZE;
+    const token = this.#options.token();
+    const enqueuedAt = this.#options.now();
+    const batches: { requests: readonly FireRequest[]; enqueues: Enqueue[] }[] = [];
+    const pipeline = redis.pipeline() as ScriptedPipeline;
+    for (let start = 0; start < requests.length; start += size) {
+      const chunk = requests.slice(start, start + size);
+      const enqueues: Enqueue[] = [];
+      const keyIndex = new Map<string, number>([[keys.lease, 1], [keys.ledger, 2], [keys.outbox, 3], [keys.stats, 4]]);
+      const args: string[] = [token, String(chunk.length)];
+      for (const request of chunk) {
+        const enqueue = this.#enqueueFor(request, enqueuedAt);
+        enqueues.push(enqueue);
+        const adapter = this.adapterFor(request.schedule);
+        const writes: Write[] = adapter.writes?.(enqueue) ?? [];
+        const outbox = adapter.enqueue === undefined ? "" : JSON.stringify({ adapter: request.schedule.adapter, enqueue } satisfies OutboxMessage);
+        args.push(request.manual === undefined ? "s" : "m", request.schedule.name, String(request.slotAt), outbox, String(writes.length));
+        for (const write of writes) {
+          let index = keyIndex.get(write.key);
+          if (index === undefined) {
+            index = keyIndex.size + 1;
+            keyIndex.set(write.key, index);
+          }
+          args.push(write.command, String(index), String(write.args.length), ...write.args);
+        }
+      }
+      pipeline.clockFire(keyIndex.size, ...keyIndex.keys(), ...args);
+      batches.push({ requests: chunk, enqueues });
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const outcomes: FireOutcome[] = [];
+    const followUps: Promise<void>[] = [];
+    batches.forEach((batch, b) => {
+      const [error, reply] = replies[b] ?? [new Error("no reply"), null];
+      const statuses = error === null && Array.isArray(reply) ? (reply as number[]) : null;
+      const redisAt = statuses === null ? Number.NaN : (statuses[0] ?? 0) / 1000;
+      batch.requests.forEach((request, i) => {
+        const enqueue = batch.enqueues[i] as Enqueue;
+        const status = statuses === null ? "error" : (STATUS[statuses[i + 1] ?? 99] ?? "error");
+        const outcome: FireOutcome = {
+          request,
+          status,
+          jobId: enqueue.jobId,
+          redisAt,
+          ...(statuses === null ? { error: error ?? new Error("unexpected reply from the fire script") } : {}),
+        };
+        outcomes.push(outcome);
+        const adapter = this.adapterFor(request.schedule);
+        if (status === "fired" && adapter.enqueue !== undefined) followUps.push(this.#enqueueAfter(adapter, enqueue, outcome));
+      });
+    });
+    await Promise.all(followUps);
+    return outcomes;
+  }
+
+  #enqueueFor(request: FireRequest, enqueuedAt: number): Enqueue {
+    const { schedule, manual } = request;
+    const job = manual?.args === undefined ? schedule.job : { ...schedule.job, args: manual.args };
+    return {
+      schedule: schedule.name,
+      slotAt: request.slotAt,
+      jobId: this.jobIdFor(request),
+      job,
+      enqueuedAt,
+      ...(manual === undefined ? {} : { manual: true }),
+    };
+  }
+
+  async #enqueueAfter(adapter: Adapter, enqueue: Enqueue, outcome: FireOutcome): Promise<void> {
+    try {
+      await adapter.enqueue?.(enqueue);
+      await this.#options.redis.hdel(this.#options.keys.outbox, `${enqueue.schedule}\0${enqueue.slotAt}`);
+    } catch (error) {
+      this.#options.onEnqueueError?.(outcome, error as Error);
+    }
+  }
+
+  /**
+   * Re-runs enqueues that a crash or an error left in the outbox; adapters dedupe by jobId.
+   * Returns how many went through; corrupt entries are reported and removed.
+   */
+  async drainOutbox(onCorrupt: (field: string, reason: string) => void): Promise<number> {
+    const { redis, keys, adapters } = this.#options;
+    const entries = await redis.hgetall(keys.outbox);
+    let done = 0;
+    for (const [field, raw] of Object.entries(entries)) {
+      let message: OutboxMessage;
+      try {
+        message = JSON.parse(raw) as OutboxMessage;
+        if (typeof message.adapter !== "string" || typeof message.enqueue?.jobId !== "string") throw new Error("missing adapter or jobId");
+      } catch (error) {
+        onCorrupt(field, (error as Error).message);
+        await redis.hdel(keys.outbox, field);
+        continue;
+      }
+      const adapter = adapters.get(message.adapter);
+      if (adapter?.enqueue === undefined) continue;
+      await adapter.enqueue(message.enqueue);
+      await redis.hdel(keys.outbox, field);
+      done++;
+    }
+    return done;
+  }
+}

@@ -1,0 +1,41 @@
+/** Which due slots of a schedule to fire: the on-time one, or the missed ones its policy allows. */
+import { SECOND } from "../schedule/duration.ts";
+import type { Schedule } from "../schedule/schedule.ts";
+import { slotsBetween } from "../schedule/slots.ts";
+
+/** A slot fired at most this late counts as on time, whatever the catch-up policy. */
+export const ON_TIME_MS = 5 * SECOND;
+
+export interface Selection {
+  /** Slots to fire, oldest first. */
+  readonly fire: number[];
+  /** The newest due slot: once handled, the schedule continues after it. */
+  readonly newestAt: number | null;
+  /** Due slots not fired (outside the window, over `max`, or policy "none"). */
+  readonly skipped: number;
+  /** True when policy "all" had more slots in the window than `max`. */
+  readonly capped: boolean;
+}
+
+export function selectDueSlots(schedule: Schedule, afterAt: number, now: number): Selection {
+  const { policy, windowMs, max } = schedule.catchUp;
+  // Slots older than the window never fire: no need to enumerate them.
+  const from = Math.max(afterAt, now - Math.max(windowMs, ON_TIME_MS) - 1);
+  const { slots, total } = slotsBetween(schedule, from, now, policy === "all" ? max + 1 : 1);
+  const newestAt = slots.at(-1) ?? null;
+  if (newestAt === null) return { fire: [], newestAt: null, skipped: 0, capped: false };
+  const onTime = now - newestAt <= ON_TIME_MS;
+  if (total === 1 && onTime) return { fire: [newestAt], newestAt, skipped: 0, capped: false };
+  const inWindow = slots.filter((at) => now - at <= windowMs || (at === newestAt && onTime));
+  let fire: number[];
+  let capped = false;
+  if (policy === "all") {
+    capped = inWindow.length > max;
+    fire = inWindow.slice(-max);
+  } else if (policy === "latest") {
+    fire = inWindow.slice(-1);
+  } else {
+    fire = onTime ? [newestAt] : [];
+  }
+  return { fire, newestAt, skipped: total - fire.length, capped };
+}

@@ -1,0 +1,302 @@
+/**
+ * One timer over all schedules: a min-heap of each schedule's next slot, a sleep until the
+ * earliest (never longer than a second, so a wall-clock jump is noticed), and one pipelined fire
+ * of everything due. Catch-up applies wherever slots were missed: after a restart, a failover, a
+ * Redis outage or a forward clock jump. A backward jump fires nothing twice: the ledger only grows.
+ */
+import type { FireOutcome, FireRequest } from "../fire/fire.ts";
+import type { Leadership } from "../lease/lease.ts";
+import { SECOND } from "../schedule/duration.ts";
+import type { Schedule } from "../schedule/schedule.ts";
+import { nextSlotAfter } from "../schedule/slots.ts";
+import type { Clock } from "../time.ts";
+import { SlotHeap } from "./heap.ts";
+import { selectDueSlots } from "./catch-up.ts";
+
+export interface PlannerEvents {
+  fired(outcome: FireOutcome, lagMs: number, catchUp: boolean): void;
+  /** A slot the script refused (duplicate, fenced) or the write failed. */
+  refused(outcome: FireOutcome): void;
+  skipped(schedule: Schedule, count: number, capped: boolean): void;
+  fireFailed(error: Error, slots: number): void;
+  lateWake(lateMs: number): void;
+  clockJump(jumpMs: number): void;
+  resynced(schedules: number): void;
+}
+
+export interface PlannerOptions {
+  readonly clock: Clock;
+  readonly fire: (requests: readonly FireRequest[]) => Promise<FireOutcome[]>;
+  /** The ledger: latest fired slot per schedule name. */
+  readonly readLedger: () => Promise<Map<string, number>>;
+  readonly leadership: Leadership;
+  readonly events: Partial<PlannerEvents>;
+  /** The longest sleep; bounds how late a wall-clock jump is noticed. */
+  readonly tickMs?: number;
+  /** Busy-wait the last stretch before a slot for sub-millisecond lag (system clock only). */
+  readonly spin?: boolean;
+}
+
+interface Entry {
+  schedule: Schedule;
+  /** The newest slot already handled (fired, or skipped by policy); due slots are after it. */
+  afterAt: number;
+  nextAt: number;
+  heapIndex: number;
+}
+
+const LATE_WAKE_WARN_MS = 100;
+const JUMP_WARN_MS = SECOND;
+/** Wake this long before a slot and busy-wait the rest: timers fire up to a few ms late. */
+const SPIN_MS = 3;
+const MAX_BACKOFF_MS = 5 * SECOND;
+
+export class Planner {
+  readonly #options: PlannerOptions;
+  readonly #heap = new SlotHeap<Entry>();
+  readonly #entries = new Map<string, Entry>();
+  readonly #tickMs: number;
+  #timer: unknown = null;
+  #running = false;
+  #firing: Promise<void> | null = null;
+  #synced = false;
+  #retryAt = 0;
+  #backoffMs = 0;
+  #lastWall = 0;
+  #lastMono = 0;
+  #lastWakeAt = 0;
+
+  constructor(options: PlannerOptions) {
+    this.#options = options;
+    this.#tickMs = options.tickMs ?? SECOND;
+  }
+
+  /** The planned next slot per schedule (for status). */
+  nextSlots(): Map<string, number> {
+    return new Map([...this.#entries].map(([name, entry]) => [name, entry.nextAt]));
+  }
+
+  /** Last time the loop ran, wall-clock ms (for health checks). */
+  get lastWakeAt(): number {
+    return this.#lastWakeAt;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Adds or replaces a schedule; its ledger position is kept. */
+  upsert(schedule: Schedule): void {
+    const existing = this.#entries.get(schedule.name);
+    if (existing !== undefined) this.#heap.remove(existing);
+    if (!schedule.enabled) {
+      this.#entries.delete(schedule.name);
+      this.#arm();
+      return;
+    }
+    const afterAt = existing?.afterAt ?? this.#options.clock.now();
+    const entry: Entry = { schedule, afterAt, nextAt: 0, heapIndex: -1 };
+    this.#entries.set(schedule.name, entry);
+    this.#plan(entry);
+    this.#arm();
+  }
+
+  remove(name: string): void {
+    const entry = this.#entries.get(name);
+    if (entry === undefined) return;
+    this.#heap.remove(entry);
+    this.#entries.delete(name);
+  }
+
+  start(schedules: readonly Schedule[]): void {
+    this.#running = true;
+    const now = this.#options.clock.now();
+    this.#lastWall = now;
+    this.#lastMono = this.#options.clock.monotonic();
+    for (const schedule of schedules) {
+      if (!schedule.enabled) continue;
+      const entry: Entry = { schedule, afterAt: now, nextAt: 0, heapIndex: -1 };
+      this.#entries.set(schedule.name, entry);
+      this.#plan(entry);
+    }
+    this.#options.leadership.onChange((leader) => {
+      this.#synced = false;
+      if (leader) this.#wakeSoon();
+    });
+    this.#wakeSoon();
+  }
+
+  /** Stops planning and waits for an in-flight fire to finish. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    if (this.#timer !== null) this.#options.clock.clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#firing;
+  }
+
+  /** Marks the ledger as to be re-read (after a Redis outage: another process may have fired). */
+  invalidate(): void {
+    this.#synced = false;
+  }
+
+  #plan(entry: Entry): void {
+    const next = nextSlotAfter(entry.schedule, entry.afterAt);
+    if (next === null) return; // past endAt: nothing more to fire
+    entry.nextAt = next;
+    this.#heap.push(entry);
+  }
+
+  #wakeSoon(): void {
+    if (!this.#running) return;
+    if (this.#timer !== null) this.#options.clock.clearTimeout(this.#timer);
+    this.#timer = this.#options.clock.setTimeout(() => this.#wake(), 0);
+  }
+
+  #arm(): void {
+    if (!this.#running || this.#firing !== null) return;
+    if (this.#timer !== null) this.#options.clock.clearTimeout(this.#timer);
+    const { clock } = this.#options;
+    const now = clock.now();
+    // A standby only watches the time (for jumps) until it leads: nothing to fire.
+    const leading = this.#options.leadership.isLeader();
+    const target = leading ? Math.max(this.#heap.peek()?.nextAt ?? Number.POSITIVE_INFINITY, this.#retryAt) : Number.POSITIVE_INFINITY;
+    const lead = this.#options.spin === true ? SPIN_MS : 0;
+    const delay = Math.max(0, Math.min(target - now - lead, this.#tickMs));
+    this.#timer = clock.setTimeout(() => this.#wake(target), delay);
+  }
+
+  #noticeJump(now: number): void {
+    const mono = this.#options.clock.monotonic();
+    const jumpMs = now - (this.#lastWall + (mono - this.#lastMono));
+    this.#lastWall = now;
+    this.#lastMono = mono;
+    if (Math.abs(jumpMs) >= JUMP_WARN_MS) this.#options.events.clockJump?.(jumpMs);
+  }
+
+  #wake(target?: number): void {
+    this.#timer = null;
+    if (!this.#running) return;
+    const { clock } = this.#options;
+    if (target !== undefined && this.#options.spin === true && target - clock.now() <= SPIN_MS) {
+      // Busy-wait the last few ms: the slot goes out within a fraction of a millisecond.
+      const spinUntil = clock.monotonic() + SPIN_MS + 1;
+      while (clock.now() < target && clock.monotonic() < spinUntil) {
+        // spin
+      }
+    }
+    const now = clock.now();
+    this.#lastWakeAt = now;
+    this.#noticeJump(now);
+    if (target !== undefined && target !== Number.POSITIVE_INFINITY && now - target > LATE_WAKE_WARN_MS && target <= now - LATE_WAKE_WARN_MS) {
+      this.#options.events.lateWake?.(now - target);
+    }
+    if (!this.#options.leadership.isLeader() || now < this.#retryAt) {
+      this.#arm();
+      return;
+    }
+    const top = this.#heap.peek();
+    if (this.#synced && (top === undefined || top.nextAt > now)) {
+      this.#arm();
+      return;
+    }
+    this.#firing = this.#fireDue(now).finally(() => {
+      this.#firing = null;
+      this.#arm();
+    });
+  }
+
+  /** Re-reads the ledger: every schedule continues after its latest fired slot. */
+  async #resync(now: number): Promise<void> {
+    const ledger = await this.#options.readLedger();
+    for (const entry of this.#entries.values()) {
+      const firedAt = ledger.get(entry.schedule.name);
+      // No ledger entry: a brand-new schedule, which does not back-fill history.
+      const afterAt = firedAt ?? Math.max(entry.afterAt, now);
+      if (afterAt === entry.afterAt && entry.heapIndex >= 0) continue;
+      this.#heap.remove(entry);
+      entry.afterAt = afterAt;
+      this.#plan(entry);
+    }
+    this.#synced = true;
+    this.#options.events.resynced?.(this.#entries.size);
+  }
+
+  async #fireDue(now: number): Promise<void> {
+    try {
+      if (!this.#synced) await this.#resync(now);
+    } catch (error) {
+      this.#failed(error as Error, 0, now);
+      return;
+    }
+    const due: Entry[] = [];
+    for (let top = this.#heap.peek(); top !== undefined && top.nextAt <= now; top = this.#heap.peek()) {
+      due.push(top);
+      this.#heap.pop();
+    }
+    if (due.length === 0) return;
+    const requests: FireRequest[] = [];
+    const catchUp = new Set<FireRequest>();
+    const handled = new Map<Entry, number>();
+    for (const entry of due) {
+      const selection = selectDueSlots(entry.schedule, entry.afterAt, now);
+      if (selection.newestAt !== null) handled.set(entry, selection.newestAt);
+      if (selection.skipped > 0) this.#options.events.skipped?.(entry.schedule, selection.skipped, selection.capped);
+      const isCatchUp = selection.fire.length > 1 || selection.skipped > 0 || (selection.newestAt !== null && now - selection.newestAt > 5 * SECOND);
+      for (const slotAt of selection.fire) {
+        const request = { schedule: entry.schedule, slotAt };
+        requests.push(request);
+        if (isCatchUp) catchUp.add(request);
+      }
+    }
+    let outcomes: FireOutcome[];
+    try {
+      outcomes = await this.#options.fire(requests);
+    } catch (error) {
+      for (const entry of due) this.#heap.push(entry);
+      this.#failed(error as Error, requests.length, this.#options.clock.now());
+      return;
+    }
+    const retry = new Set<Entry>();
+    let earliestRetryAt = Number.POSITIVE_INFINITY;
+    let errors = 0;
+    const byName = new Map(due.map((entry) => [entry.schedule.name, entry]));
+    for (const outcome of outcomes) {
+      const entry = byName.get(outcome.request.schedule.name);
+      if (outcome.status === "fired") {
+        this.#options.events.fired?.(outcome, outcome.redisAt - outcome.request.slotAt, catchUp.has(outcome.request));
+        continue;
+      }
+      this.#options.events.refused?.(outcome);
+      if (entry === undefined) continue;
+      if (outcome.status === "early") {
+        retry.add(entry);
+        earliestRetryAt = Math.min(earliestRetryAt, this.#options.clock.now() + Math.max(1, outcome.request.slotAt - outcome.redisAt));
+      } else if (outcome.status === "error") {
+        retry.add(entry);
+        errors++;
+      } else if (outcome.status === "fenced") {
+        retry.add(entry);
+        this.#synced = false;
+      }
+    }
+    for (const entry of due) {
+      // A current entry only: the schedule may have been replaced or removed while the fire ran.
+      if (this.#entries.get(entry.schedule.name) !== entry) continue;
+      if (!retry.has(entry)) entry.afterAt = Math.max(entry.afterAt, handled.get(entry) ?? entry.afterAt);
+      if (retry.has(entry)) this.#heap.push(entry);
+      else this.#plan(entry);
+    }
+    if (errors > 0) this.#failed(new Error("fire script failed"), errors, this.#options.clock.now());
+    else {
+      this.#backoffMs = 0;
+      this.#retryAt = earliestRetryAt === Number.POSITIVE_INFINITY ? 0 : earliestRetryAt;
+    }
+  }
+
+  #failed(error: Error, slots: number, now: number): void {
+    this.#synced = false; // another process may fire while we cannot reach Redis
+    this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs === 0 ? 100 : this.#backoffMs * 2);
+    this.#retryAt = now + this.#backoffMs;
+    this.#options.events.fireFailed?.(error, slots);
+  }
+}

@@ -1,0 +1,302 @@
+/**
+ * `clock start`, as a library call: wires config -> planner -> lease -> fire -> adapters, logs one
+ * line per fire, and stops cleanly. Everything below is injected so tests can drive time.
+ */
+import { EventEmitter } from "node:events";
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import { buildAdapters } from "./adapters/index.ts";
+import type { Adapter, Write } from "./adapters/types.ts";
+import type { ClockConfig } from "./config/resolve.ts";
+import { Firer, type FireOutcome, type FireRequest } from "./fire/fire.ts";
+import { AlwaysLeader, type Leadership } from "./lease/lease.ts";
+import { RedisLease } from "./lease/redis-lease.ts";
+import type { Logger } from "./log.ts";
+import { Planner } from "./planner/planner.ts";
+import { clockKeys, connectRedis, DEFAULT_REDIS_URL, redactRedisUrl, redactSecrets, type ClockKeys } from "./redis/connection.ts";
+import { withScripts } from "./redis/scripts.ts";
+import { MINUTE, SECOND } from "./schedule/duration.ts";
+import { formatSlot } from "./schedule/format.ts";
+import type { Schedule } from "./schedule/schedule.ts";
+import { systemClock, type Clock } from "./time.ts";
+
+export interface StartOptions {
+  readonly config: ClockConfig;
+  readonly logger: Logger;
+  /** Default: REDIS_URL, then redis://127.0.0.1:6379. */
+  readonly redisUrl?: string;
+  /** No Redis: log what would be enqueued, at the right times. */
+  readonly dryRun?: boolean;
+  readonly clock?: Clock;
+  /** Adapters of one's own, by name (also possible as objects in the config's `adapters`). */
+  readonly adapters?: Readonly<Record<string, Adapter>>;
+  readonly leaseTtlMs?: number;
+  readonly leaseRetryMs?: number;
+  readonly version?: string;
+}
+
+export interface ClockEvents {
+  fired: [outcome: FireOutcome, lagMs: number];
+  refused: [outcome: FireOutcome];
+  leader: [leading: boolean];
+  ready: [];
+}
+
+/** Warn when local time and Redis TIME differ by more than this. */
+const SKEW_WARN_MS = 500;
+const SKEW_CHECK_MS = MINUTE;
+const OUTBOX_DRAIN_MS = 30 * SECOND;
+
+export class RunningClock extends EventEmitter<ClockEvents> {
+  readonly #stops: (() => Promise<void>)[] = [];
+  readonly planner: Planner;
+  readonly leadership: Leadership;
+  #stopped: Promise<void> | null = null;
+
+  constructor(planner: Planner, leadership: Leadership) {
+    super();
+    this.planner = planner;
+    this.leadership = leadership;
+  }
+
+  onStop(step: () => Promise<void>): void {
+    this.#stops.push(step);
+  }
+
+  /** Stops planning, lets an in-flight fire finish, hands the lease over, closes Redis. */
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      for (const step of this.#stops) await step();
+    })();
+    return this.#stopped;
+  }
+}
+
+function describeWrites(writes: readonly Write[]): string[] {
+  return writes.map((write) => `${write.command} ${write.key} ${write.args.join(" ")}`);
+}
+
+export async function startClock(options: StartOptions): Promise<RunningClock> {
+  const { config, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const redisUrl = options.redisUrl ?? process.env["REDIS_URL"] ?? DEFAULT_REDIS_URL;
+  const keys = clockKeys(config.namespace);
+  const used = new Set(config.schedules.map((schedule) => schedule.adapter));
+  const adapters = buildAdapters(used, { ...config.adapters, ...options.adapters }, { namespace: config.namespace, redisUrl });
+  const log = logger;
+  const peerId = `${hostname()}|${process.pid}|${randomBytes(3).toString("hex")}`;
+
+  if (options.dryRun === true) return startDryRun(options, clock, adapters);
+
+  const redis = withScripts(connectRedis(redisUrl));
+  const subscriber = connectRedis(redisUrl, { enableOfflineQueue: true });
+  let redisDown = false;
+  redis.on("error", (error: Error) => {
+    if (redisDown) return;
+    redisDown = true;
+    log.error({ err: { message: redactSecrets(error.message, redisUrl) }, redis: redactRedisUrl(redisUrl) }, "redis connection lost; reconnecting");
+  });
+  subscriber.on("error", () => {
+    // reported through the main connection
+  });
+
+  try {
+    await redis.connect();
+    await subscriber.connect();
+  } catch (error) {
+    log.error({ err: { message: redactSecrets((error as Error).message, redisUrl) }, redis: redactRedisUrl(redisUrl) }, "redis unreachable at start; retrying in the background");
+  }
+
+  const leadership = new RedisLease({
+    redis,
+    subscriber,
+    keys,
+    clock,
+    ...(options.leaseTtlMs === undefined ? {} : { ttlMs: options.leaseTtlMs }),
+    ...(options.leaseRetryMs === undefined ? {} : { retryMs: options.leaseRetryMs }),
+    onHeartbeat: (leader) => {
+      void redis
+        .hset(keys.peers, peerId, JSON.stringify({ host: hostname(), pid: process.pid, role: leader ? "leader" : "standby", seenAt: clock.now(), version: options.version ?? "" }))
+        .catch(() => undefined);
+    },
+  });
+  const firer = new Firer({
+    redis,
+    keys,
+    adapters,
+    token: () => leadership.token(),
+    now: () => clock.now(),
+    onEnqueueError: (outcome, error) =>
+      log.error({ schedule: outcome.request.schedule.name, jobId: outcome.jobId, err: { message: redactSecrets(error.message, redisUrl) } }, "enqueue failed after the ledger advanced; kept in the outbox for retry"),
+  });
+  const planner = new Planner({
+    clock,
+    fire: (requests) => firer.fire(requests),
+    readLedger: () => readLedger(redis, keys),
+    leadership,
+    spin: clock === systemClock,
+    events: plannerEvents(log, () => running),
+  });
+  const running: RunningClock = new RunningClock(planner, leadership);
+
+  redis.on("ready", () => {
+    if (!redisDown) return;
+    redisDown = false;
+    log.info({ redis: redactRedisUrl(redisUrl) }, "redis connection restored");
+    planner.invalidate();
+  });
+
+  const drainOutbox = async (): Promise<void> => {
+    if (!leadership.isLeader()) return;
+    try {
+      const count = await firer.drainOutbox((field, reason) => log.warn({ entry: field.replace("\0", "@"), reason }, "corrupt outbox entry removed"));
+      if (count > 0) log.info({ count }, "outbox enqueues retried");
+    } catch (error) {
+      log.warn({ err: { message: redactSecrets((error as Error).message, redisUrl) } }, "outbox retry failed; will try again");
+    }
+  };
+  leadership.onChange((leading) => {
+    log.info({ leader: leading, peer: peerId.split("|").slice(0, 2).join("|") }, leading ? "leadership acquired" : "leadership lost");
+    running.emit("leader", leading);
+    if (leading) void drainOutbox();
+  });
+
+  const checkSkew = async (): Promise<void> => {
+    try {
+      const before = clock.now();
+      const [seconds, micros] = await redis.time();
+      const after = clock.now();
+      const redisAt = Number(seconds) * 1000 + Number(micros) / 1000;
+      const skewMs = (before + after) / 2 - redisAt;
+      if (Math.abs(skewMs) > SKEW_WARN_MS) log.warn({ skewMs: Math.round(skewMs) }, "local clock differs from Redis TIME; slots are never fired before their instant by Redis time");
+    } catch {
+      // Redis down: the connection error is logged already
+    }
+  };
+
+  const timers: unknown[] = [];
+  const every = (ms: number, task: () => Promise<void>): void => {
+    const loop = (): void => {
+      timers[timers.length] = clock.setTimeout(() => void task().finally(loop), ms);
+    };
+    loop();
+  };
+
+  log.info(
+    {
+      version: options.version,
+      schedules: config.schedules.length,
+      enabled: config.schedules.filter((schedule) => schedule.enabled).length,
+      redis: redactRedisUrl(redisUrl),
+      namespace: config.namespace,
+      adapters: [...adapters.keys()],
+    },
+    "clock started",
+  );
+  await checkSkew();
+  planner.start(config.schedules);
+  await leadership.start();
+  every(SKEW_CHECK_MS, checkSkew);
+  every(OUTBOX_DRAIN_MS, drainOutbox);
+
+  running.onStop(async () => {
+    for (const timer of timers) clock.clearTimeout(timer);
+    await planner.stop();
+    await leadership.stop();
+    await redis.hdel(keys.peers, peerId).catch(() => undefined);
+    for (const adapter of adapters.values()) await adapter.close?.().catch(() => undefined);
+    await redis.quit().catch(() => redis.disconnect());
+    await subscriber.quit().catch(() => subscriber.disconnect());
+    log.info("clock stopped");
+  });
+  running.emit("ready");
+  return running;
+}
+
+async function readLedger(redis: Redis, keys: ClockKeys): Promise<Map<string, number>> {
+  const raw = await redis.hgetall(keys.ledger);
+  const ledger = new Map<string, number>();
+  for (const [name, value] of Object.entries(raw)) {
+    const at = Number(value);
+    if (Number.isFinite(at)) ledger.set(name, at);
+  }
+  return ledger;
+}
+
+function plannerEvents(log: Logger, clock: () => RunningClock) {
+  const fireLine = (outcome: FireOutcome, lagMs: number, catchUp: boolean) => {
+    const { schedule, slotAt } = outcome.request;
+    log.info(
+      {
+        schedule: schedule.name,
+        slot: formatSlot(slotAt, schedule.timezone),
+        lagMs: Math.round(lagMs * 1000) / 1000,
+        jobId: outcome.jobId,
+        adapter: schedule.adapter,
+        queue: schedule.job.queue,
+        class: schedule.job.class,
+        ...(catchUp ? { catchUp: true } : {}),
+      },
+      "fired",
+    );
+  };
+  return {
+    fired(outcome: FireOutcome, lagMs: number, catchUp: boolean) {
+      fireLine(outcome, lagMs, catchUp);
+      clock().emit("fired", outcome, lagMs);
+    },
+    refused(outcome: FireOutcome) {
+      const { schedule, slotAt } = outcome.request;
+      const fields = { schedule: schedule.name, slot: formatSlot(slotAt, schedule.timezone), jobId: outcome.jobId };
+      if (outcome.status === "fenced") log.warn(fields, "fire refused: this process no longer holds the lease (fenced)");
+      else if (outcome.status === "duplicate") log.debug(fields, "slot already fired; skipped");
+      else if (outcome.status === "early") log.debug(fields, "Redis time is before the slot; retrying");
+      clock().emit("refused", outcome);
+    },
+    skipped(schedule: Schedule, count: number, capped: boolean) {
+      log.warn({ schedule: schedule.name, skipped: count, policy: schedule.catchUp.policy, capped }, capped ? "catch-up bound reached; older missed slots skipped" : "missed slots skipped by catch-up policy");
+    },
+    fireFailed(error: Error, slots: number) {
+      log.error({ err: { message: error.message }, slots }, "fire failed; retrying with catch-up");
+    },
+    lateWake(lateMs: number) {
+      log.warn({ lateMs: Math.round(lateMs) }, "timer woke late (event loop blocked or process paused)");
+    },
+    clockJump(jumpMs: number) {
+      log.warn({ jumpMs: Math.round(jumpMs) }, jumpMs > 0 ? "wall clock jumped forward; missed slots follow the catch-up policy" : "wall clock jumped backward; no slot fires twice");
+    },
+  };
+}
+
+/** Dry run: no Redis; every fire is logged with the writes it would make. */
+async function startDryRun(options: StartOptions, clock: Clock, adapters: ReadonlyMap<string, Adapter>): Promise<RunningClock> {
+  const { config, logger: log } = options;
+  const leadership = new AlwaysLeader();
+  const ledger = new Map<string, number>();
+  const fire = async (requests: readonly FireRequest[]): Promise<FireOutcome[]> => {
+    const now = clock.now();
+    return requests.map((request) => {
+      const adapter = adapters.get(request.schedule.adapter) as Adapter;
+      const jobId = adapter.jobIdFor?.(request.schedule.name, request.slotAt) ?? `clock-${request.schedule.name}-${request.slotAt}`;
+      const last = ledger.get(request.schedule.name);
+      if (last !== undefined && last >= request.slotAt) return { request, status: "duplicate", jobId, redisAt: now };
+      ledger.set(request.schedule.name, request.slotAt);
+      const writes = adapter.writes?.({ schedule: request.schedule.name, slotAt: request.slotAt, jobId, job: request.schedule.job, enqueuedAt: now }) ?? [];
+      log.info({ schedule: request.schedule.name, jobId, writes: writes.length > 0 ? describeWrites(writes) : [`${adapter.name}.enqueue(${request.schedule.job.class})`] }, "dry run: would enqueue");
+      return { request, status: "fired", jobId, redisAt: now };
+    });
+  };
+  const planner = new Planner({ clock, fire, readLedger: async () => new Map(ledger), leadership, spin: clock === systemClock, events: plannerEvents(log, () => running) });
+  const running: RunningClock = new RunningClock(planner, leadership);
+  log.info({ version: options.version, schedules: config.schedules.length, dryRun: true }, "clock started (dry run: nothing is written to Redis)");
+  planner.start(config.schedules);
+  await leadership.start();
+  running.onStop(async () => {
+    await planner.stop();
+    await leadership.stop();
+    log.info("clock stopped");
+  });
+  running.emit("ready");
+  return running;
+}
