@@ -6,6 +6,8 @@ import { slotsBetween } from "../schedule/slots.ts";
 /** A slot fired at most this late counts as on time, whatever the catch-up policy. */
 export const ON_TIME_MS = 5 * SECOND;
 
+const OLD_COUNT_CAP = 10_000;
+
 export interface Selection {
   /** Slots to fire, oldest first. */
   readonly fire: number[];
@@ -21,7 +23,9 @@ export function selectDueSlots(schedule: Schedule, afterAt: number, now: number)
   const { policy, windowMs, max } = schedule.catchUp;
   // Slots older than the window never fire: no need to enumerate them.
   const from = Math.max(afterAt, now - Math.max(windowMs, ON_TIME_MS) - 1);
-  const { slots, total } = slotsBetween(schedule, from, now, policy === "all" ? max + 1 : 1);
+  const { slots, total: recent } = slotsBetween(schedule, from, now, policy === "all" ? max + 1 : 1);
+  // Count (not list) what fell before the window, so the skipped figure is honest; capped for cost.
+  const total = recent + (from > afterAt ? slotsBetween(schedule, afterAt, from, 0, OLD_COUNT_CAP).total : 0);
   const newestAt = slots.at(-1) ?? null;
   if (newestAt === null) return { fire: [], newestAt: null, skipped: 0, capped: false };
   const onTime = now - newestAt <= ON_TIME_MS;
