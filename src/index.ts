@@ -15,3 +15,15 @@ export type { Adapter, AdapterContext, AdapterFactory, Enqueue, Write } from "./
 export { BUILT_IN_ADAPTERS, bullmqData, hexJobId, readableJobId, ACTIVE_JOB_WRAPPER } from "./adapters/index.ts";
 export type { FireOutcome, FireRequest, FireStatus } from "./fire/fire.ts";
 export { clockKeys, redactRedisUrl, type ClockKeys } from "./redis/connection.ts";
+export {
+  createClient,
+  ClockClient,
+  ScheduleClashError,
+  ScheduleNotFoundError,
+  type ClientOptions,
+  type ClockStatus,
+  type PeerStatus,
+  type ScheduleInfo,
+  type ScheduleStatus,
+  type ScheduleSource,
+} from "./client.ts";

@@ -20,6 +20,8 @@ import { MINUTE, SECOND } from "./schedule/duration.ts";
 import { formatSlot } from "./schedule/format.ts";
 import type { Schedule } from "./schedule/schedule.ts";
 import { systemClock, type Clock } from "./time.ts";
+import { DynamicSync } from "./dynamic/sync.ts";
+import { snapshotOf, writeSnapshot } from "./dynamic/snapshot.ts";
 
 export interface StartOptions {
   readonly config: ClockConfig;
@@ -47,11 +49,14 @@ export interface ClockEvents {
 const SKEW_WARN_MS = 500;
 const SKEW_CHECK_MS = MINUTE;
 const OUTBOX_DRAIN_MS = 30 * SECOND;
+const RECONCILE_MS = MINUTE;
 
 export class RunningClock extends EventEmitter<ClockEvents> {
   readonly #stops: (() => Promise<void>)[] = [];
   readonly planner: Planner;
   readonly leadership: Leadership;
+  /** Dynamic schedules (null in a dry run). */
+  sync: DynamicSync | null = null;
   #stopped: Promise<void> | null = null;
 
   constructor(planner: Planner, leadership: Leadership) {
@@ -83,7 +88,8 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   const redisUrl = options.redisUrl ?? process.env["REDIS_URL"] ?? DEFAULT_REDIS_URL;
   const keys = clockKeys(config.namespace);
   const used = new Set(config.schedules.map((schedule) => schedule.adapter));
-  const adapters = buildAdapters(used, { ...config.adapters, ...options.adapters }, { namespace: config.namespace, redisUrl });
+  const adapterSettings = { ...config.adapters, ...options.adapters };
+  const adapters = buildAdapters(used, adapterSettings, { namespace: config.namespace, redisUrl });
   const log = logger;
   const peerId = `${hostname()}|${process.pid}|${randomBytes(3).toString("hex")}`;
 
@@ -183,10 +189,38 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     loop();
   };
 
+  const sync = new DynamicSync({
+    redis,
+    subscriber,
+    keys,
+    configSchedules: config.schedules,
+    defaults: { timezone: config.timezone, adapter: config.adapter, catchUp: config.catchUp },
+    adapterCheck: { settings: adapterSettings, namespace: config.namespace },
+    ensureAdapter: (name) => {
+      if (!adapters.has(name)) {
+        for (const [built, adapter] of buildAdapters(new Set([name]), adapterSettings, { namespace: config.namespace, redisUrl })) adapters.set(built, adapter);
+      }
+    },
+    onInvalid: (name, reason) => log.warn({ schedule: name, reason }, "invalid dynamic schedule skipped; the others keep firing"),
+    onClash: (name) => log.warn({ schedule: name }, "dynamic schedule ignored: the config file defines a schedule of that name"),
+    onChange: (kind, name) => log.info({ schedule: name, change: kind }, "schedule change applied"),
+    now: () => clock.now(),
+  });
+  running.sync = sync;
+  let schedules: readonly Schedule[] = config.schedules;
+  try {
+    schedules = await sync.load();
+    await writeSnapshot(redis, keys, snapshotOf(config, clock.now()));
+  } catch (error) {
+    log.warn({ err: { message: redactSecrets((error as Error).message, redisUrl) } }, "could not read dynamic schedules at start; will reconcile when Redis answers");
+  }
+
   log.info(
     {
       version: options.version,
-      schedules: config.schedules.length,
+      schedules: schedules.length,
+      dynamic: schedules.length - config.schedules.filter((schedule) => !sync.pausedNames.has(schedule.name)).length,
+      invalid: sync.invalidCount,
       enabled: config.schedules.filter((schedule) => schedule.enabled).length,
       redis: redactRedisUrl(redisUrl),
       namespace: config.namespace,
@@ -195,8 +229,12 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     "clock started",
   );
   await checkSkew();
-  planner.start(config.schedules);
+  planner.start(schedules);
   await leadership.start();
+  await sync.start(planner).catch((error: unknown) => log.warn({ err: { message: redactSecrets((error as Error).message, redisUrl) } }, "could not subscribe to schedule changes; polling instead"));
+  every(SECOND, () => sync.poll().catch(() => undefined));
+  // Catches entries written around the API (by hand, by an older version) that bumped no counter.
+  every(RECONCILE_MS, () => sync.reconcile().catch(() => undefined));
   every(SKEW_CHECK_MS, checkSkew);
   every(OUTBOX_DRAIN_MS, drainOutbox);
 

@@ -5,9 +5,10 @@ import type { Command, Io } from "./command.ts";
 import { check } from "./commands/check.ts";
 import { next } from "./commands/next.ts";
 import { start } from "./commands/start.ts";
+import { add, list, pause, remove, resume, status, trigger } from "./commands/schedules.ts";
 import { version } from "./version.ts";
 
-const COMMANDS: readonly Command[] = [start, check, next];
+const COMMANDS: readonly Command[] = [start, check, next, status, list, add, remove, pause, resume, trigger];
 
 
 function usage(): string {

@@ -85,8 +85,11 @@ export class Planner {
     return this.#entries.size;
   }
 
-  /** Adds or replaces a schedule; its ledger position is kept. */
-  upsert(schedule: Schedule): void {
+  /**
+   * Adds or replaces a schedule. A replaced one keeps its position; a new one starts after
+   * `afterAt` (its ledger, e.g. on resume) or now (no back-fill).
+   */
+  upsert(schedule: Schedule, afterAtHint?: number): void {
     const existing = this.#entries.get(schedule.name);
     if (existing !== undefined) this.#heap.remove(existing);
     if (!schedule.enabled) {
@@ -94,7 +97,7 @@ export class Planner {
       this.#arm();
       return;
     }
-    const afterAt = existing?.afterAt ?? this.#options.clock.now();
+    const afterAt = existing?.afterAt ?? afterAtHint ?? this.#options.clock.now();
     const entry: Entry = { schedule, afterAt, nextAt: 0, heapIndex: -1 };
     this.#entries.set(schedule.name, entry);
     this.#plan(entry);

@@ -52,6 +52,7 @@ export interface ClockKeys {
   readonly schedules: string;
   readonly paused: string;
   readonly changes: string;
+  readonly config: string;
 }
 
 export function clockKeys(namespace: string): ClockKeys {
@@ -66,5 +67,6 @@ export function clockKeys(namespace: string): ClockKeys {
     schedules: `${tag}:schedules`,
     paused: `${tag}:paused`,
     changes: `${tag}:changes`,
+    config: `${tag}:config`,
   };
 }

@@ -64,6 +64,8 @@ export function findNonJson(value: unknown, path: (string | number)[] = [], seen
           return { path, problem: `${kind} is not plain JSON (pass a string, number, boolean, null, array or plain object)` };
         }
         for (const [key, item] of Object.entries(value)) {
+          // Refused so no consumer that copies keys can have its prototype replaced.
+          if (key === "__proto__") return { path: [...path, key], problem: '"__proto__" is not allowed as a key' };
           const found = findNonJson(item, [...path, key], seen);
           if (found !== null) return found;
         }

@@ -1,0 +1,35 @@
+/** Shared by the commands that talk to Redis: the config when there is one, and a client. */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { CONFIG_FILES, ConfigError, createClient, loadConfig, redactRedisUrl, type ClockClient, type ClockConfig } from "../index.ts";
+
+export const CLIENT_OPTIONS = {
+  config: { type: "string" },
+  namespace: { type: "string" },
+} as const;
+
+export const CLIENT_HELP = `  --config PATH      config file (default: CLOCK_CONFIG, then ./clock.config.{ts,mts,js,mjs});
+                     optional: without one, what a running clock published in Redis is used
+  --namespace NAME   key namespace (default: the config's, CLOCK_NAMESPACE, or "clock")`;
+
+async function optionalConfig(path: string | undefined): Promise<ClockConfig | undefined> {
+  const explicit = path ?? process.env["CLOCK_CONFIG"];
+  if (explicit === undefined && !CONFIG_FILES.some((name) => existsSync(resolve(name)))) return undefined;
+  return (await loadConfig(path)).config;
+}
+
+export async function withClient<T>(values: { config?: string | undefined; namespace?: string | undefined }, run: (client: ClockClient) => Promise<T>): Promise<T> {
+  const config = await optionalConfig(values.config);
+  const namespace = values.namespace ?? process.env["CLOCK_NAMESPACE"] ?? config?.namespace ?? "clock";
+  const url = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379";
+  const client = createClient({ redis: url, namespace, ...(config === undefined ? {} : { config }) });
+  try {
+    return await run(client);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error; // bad input: exit 2
+    // Anything else here is Redis failing: exit 1, and never with the URL's credentials.
+    throw new Error(`redis at ${redactRedisUrl(url)}: ${client.redact((error as Error).message ?? String(error))}`);
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,195 @@
+/** The commands over the programmatic API: list, add, remove, pause, resume, trigger, status. */
+import { readFileSync } from "node:fs";
+import { ConfigError, formatSlot, type Json, type ScheduleDefinition } from "../../index.ts";
+import { parseCommandArgs, UsageError } from "../args.ts";
+import { CLIENT_HELP, CLIENT_OPTIONS, withClient } from "../client-command.ts";
+import type { Command } from "../command.ts";
+import { table } from "../output.ts";
+
+function requireName(command: string, positionals: string[]): string {
+  const [name] = positionals;
+  if (name === undefined) throw new UsageError("missing schedule NAME", `clock ${command} --help`);
+  return name;
+}
+
+function slotText(at: number | null, timezone: string): string {
+  if (at === null) return "-";
+  return timezone === "" ? new Date(at).toISOString() : formatSlot(at, timezone);
+}
+
+export const list: Command = {
+  name: "list",
+  summary: "list config and dynamic schedules (from Redis)",
+  usage: `Usage: clock list [--json] [--config PATH] [--namespace NAME]
+
+Lists every schedule: those of the config file and the dynamic ones stored in Redis, with their
+source, rule, paused state and next slot. Invalid stored entries are listed with their error.
+
+Options:
+  --json             print JSON
+${CLIENT_HELP}
+  -h, --help         show this help`,
+  async run(argv, io) {
+    const { values } = parseCommandArgs("list", argv, { ...CLIENT_OPTIONS, json: { type: "boolean" } }, 0);
+    return await withClient(values, async (client) => {
+      const status = await client.status(io.now());
+      if (values.json === true) {
+        io.out(JSON.stringify(status.schedules, null, 2));
+        return 0;
+      }
+      io.out(
+        table(
+          ["SCHEDULE", "SOURCE", "RULE", "ZONE", "STATE", "NEXT SLOT", "ADAPTER/QUEUE"],
+          status.schedules.map((s) => [
+            s.name,
+            s.source,
+            s.rule,
+            s.timezone,
+            s.error !== undefined ? `invalid: ${s.error.length > 60 ? `${s.error.slice(0, 57)}...` : s.error}` : s.paused ? "paused" : s.enabled ? "active" : "disabled",
+            slotText(s.nextAt, s.timezone),
+            s.adapter === "" ? "-" : `${s.adapter}/${s.queue}`,
+          ]),
+        ),
+      );
+      return 0;
+    });
+  },
+};
+
+export const add: Command = {
+  name: "add",
+  summary: "create or replace a dynamic schedule from JSON",
+  usage: `Usage: clock add --file DEF.json [--config PATH] [--namespace NAME]
+
+Creates or replaces a dynamic schedule. DEF.json (or - for standard input) is
+{ "name": "...", ...the same fields as a config schedule }, for example
+  { "name": "report-42", "cron": "0 9 * * 1-5", "timezone": "Europe/Paris",
+    "job": { "class": "ReportJob", "args": [42], "queue": "reports" } }
+Running clocks pick it up within a second. Exits 2 with every bad field.
+
+Options:
+  --file PATH        the definition (- for standard input)
+${CLIENT_HELP}
+  -h, --help         show this help`,
+  async run(argv, io) {
+    const { values } = parseCommandArgs("add", argv, { ...CLIENT_OPTIONS, file: { type: "string", short: "f" } }, 0);
+    if (values.file === undefined) throw new UsageError("missing --file DEF.json (or --file - for standard input)", "clock add --help");
+    let definition: unknown;
+    try {
+      definition = JSON.parse(readFileSync(values.file === "-" ? 0 : values.file, "utf8"));
+    } catch (error) {
+      throw new ConfigError([{ path: "", message: `${values.file}: ${(error as Error).message}` }], "cannot read the definition");
+    }
+    if (definition === null || typeof definition !== "object" || Array.isArray(definition)) {
+      throw new ConfigError([{ path: "", message: 'expected a JSON object { "name": ..., ... }' }], "invalid schedule");
+    }
+    const { name, ...rest } = definition as Record<string, unknown>;
+    if (typeof name !== "string") throw new ConfigError([{ path: "name", message: "expected the schedule name (a string)" }], "invalid schedule");
+    return await withClient(values, async (client) => {
+      const schedule = await client.schedules.set(name, rest as ScheduleDefinition);
+      io.out(`saved schedule "${name}": ${schedule.ruleText} (${schedule.timezone}) -> ${schedule.adapter}/${schedule.job.queue}`);
+      return 0;
+    });
+  },
+};
+
+function simple(name: "remove" | "pause" | "resume", summary: string, detail: string): Command {
+  return {
+    name,
+    summary,
+    usage: `Usage: clock ${name} NAME [--config PATH] [--namespace NAME]
+
+${detail}
+
+Options:
+${CLIENT_HELP}
+  -h, --help         show this help`,
+    async run(argv, io) {
+      const { values, positionals } = parseCommandArgs(name, argv, CLIENT_OPTIONS, 1);
+      const scheduleName = requireName(name, positionals);
+      return await withClient(values, async (client) => {
+        if (name === "remove") {
+          if (!(await client.schedules.remove(scheduleName))) throw new ConfigError([{ path: scheduleName, message: "no such dynamic schedule" }], `schedule "${scheduleName}" not found`);
+          io.out(`removed schedule "${scheduleName}"`);
+        } else {
+          await client.schedules[name](scheduleName);
+          io.out(`${name === "pause" ? "paused" : "resumed"} schedule "${scheduleName}"`);
+        }
+        return 0;
+      });
+    },
+  };
+}
+
+export const remove = simple("remove", "remove a dynamic schedule", "Removes a dynamic schedule; running clocks stop it within a second. Config schedules cannot be removed.");
+export const pause = simple("pause", "pause a schedule (config or dynamic)", "Pauses a schedule: it fires nothing until resumed. Works for config schedules too.");
+export const resume = simple(
+  "resume",
+  "resume a paused schedule",
+  "Resumes a paused schedule. Slots missed while paused follow the schedule's catch-up policy.",
+);
+
+export const trigger: Command = {
+  name: "trigger",
+  summary: "enqueue a schedule's job now, outside its schedule",
+  usage: `Usage: clock trigger NAME [--args JSON] [--config PATH] [--namespace NAME]
+
+Enqueues one job of schedule NAME now, with its own job id; the schedule's ledger is untouched.
+
+Options:
+  --args JSON        replace the job's args, e.g. '[42, {"full": true}]'
+${CLIENT_HELP}
+  -h, --help         show this help`,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs("trigger", argv, { ...CLIENT_OPTIONS, args: { type: "string" } }, 1);
+    const scheduleName = requireName("trigger", positionals);
+    let args: Json[] | undefined;
+    if (values.args !== undefined) {
+      try {
+        args = JSON.parse(values.args) as Json[];
+      } catch (error) {
+        throw new ConfigError([{ path: "args", message: `not JSON: ${(error as Error).message}` }], "invalid --args");
+      }
+      if (!Array.isArray(args)) throw new ConfigError([{ path: "args", message: "expected a JSON array" }], "invalid --args");
+    }
+    return await withClient(values, async (client) => {
+      const result = await client.trigger(scheduleName, args === undefined ? {} : { args });
+      io.out(`enqueued ${scheduleName} -> ${result.adapter}/${result.queue} (job id ${result.jobId})`);
+      return 0;
+    });
+  },
+};
+
+export const status: Command = {
+  name: "status",
+  summary: "who leads, the standbys, and each schedule's last and next slot",
+  usage: `Usage: clock status [--json] [--config PATH] [--namespace NAME]
+
+Options:
+  --json             print JSON
+${CLIENT_HELP}
+  -h, --help         show this help`,
+  async run(argv, io) {
+    const { values } = parseCommandArgs("status", argv, { ...CLIENT_OPTIONS, json: { type: "boolean" } }, 0);
+    return await withClient(values, async (client) => {
+      const now = io.now();
+      const s = await client.status(now);
+      if (values.json === true) {
+        io.out(JSON.stringify(s, null, 2));
+        return 0;
+      }
+      const leader = s.leader === null ? "none (no clock holds the lease)" : `${s.leader.host} pid ${s.leader.pid}, since ${new Date(s.leader.since).toISOString()}, lease ${(s.leader.ttlMs / 1000).toFixed(1)} s left`;
+      io.out(`namespace: ${s.namespace}\nleader:    ${leader}`);
+      io.out(`processes: ${s.peers.length === 0 ? "none seen" : s.peers.map((p) => `${p.host}/${p.pid} (${p.role})`).join(", ")}`);
+      if (s.fenceRefusals > 0) io.out(`fenced:    ${s.fenceRefusals} fire(s) refused to processes that had lost the lease`);
+      io.out("");
+      io.out(
+        table(
+          ["SCHEDULE", "SOURCE", "STATE", "LAST FIRED", "NEXT SLOT"],
+          s.schedules.map((x) => [x.name, x.source, x.error !== undefined ? "invalid" : x.paused ? "paused" : x.enabled ? "active" : "disabled", slotText(x.lastFiredAt, x.timezone), slotText(x.nextAt, x.timezone)]),
+        ),
+      );
+      return 0;
+    });
+  },
+};

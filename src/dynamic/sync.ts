@@ -1,0 +1,171 @@
+/**
+ * Keeps a running clock's planner in step with the dynamic schedules and paused set in Redis: a
+ * change notification applies one change (O(1)); a missed notification is caught by polling the
+ * change counter every second and reconciling everything.
+ */
+import type { Redis } from "ioredis";
+import type { Defaults } from "../config/resolve.ts";
+import type { ClockKeys } from "../redis/connection.ts";
+import type { Schedule } from "../schedule/schedule.ts";
+import { decodeEntry, parseChange, type AdapterCheck } from "./store.ts";
+
+export interface PlannerTarget {
+  upsert(schedule: Schedule, afterAt?: number): void;
+  remove(name: string): void;
+}
+
+export interface SyncOptions {
+  readonly redis: Redis;
+  readonly subscriber: Redis;
+  readonly keys: ClockKeys;
+  readonly configSchedules: readonly Schedule[];
+  readonly defaults: Defaults;
+  readonly adapterCheck: AdapterCheck;
+  /** Makes sure the adapter a dynamic schedule names is built before it fires. */
+  readonly ensureAdapter: (name: string) => void;
+  readonly onInvalid: (name: string, reason: string) => void;
+  readonly onClash: (name: string) => void;
+  readonly onChange: (kind: string, name: string) => void;
+  readonly now: () => number;
+}
+
+export class DynamicSync {
+  readonly #options: SyncOptions;
+  readonly #configNames: Set<string>;
+  /** Raw stored entry per dynamic schedule name, to tell a real change from a re-read. */
+  readonly #raw = new Map<string, string>();
+  readonly #invalid = new Set<string>();
+  #paused = new Set<string>();
+  #version = -1;
+  #planner: PlannerTarget | null = null;
+  #reconciling: Promise<void> | null = null;
+
+  constructor(options: SyncOptions) {
+    this.#options = options;
+    this.#configNames = new Set(options.configSchedules.map((schedule) => schedule.name));
+  }
+
+  get invalidCount(): number {
+    return this.#invalid.size;
+  }
+
+  get pausedNames(): ReadonlySet<string> {
+    return this.#paused;
+  }
+
+  /** The schedules to plan at start: config ones, then valid dynamic ones, without the paused. */
+  async load(): Promise<Schedule[]> {
+    const { redis, keys } = this.#options;
+    const [version, entries, paused] = await Promise.all([redis.get(keys.changes), redis.hgetall(keys.schedules), redis.smembers(keys.paused)]);
+    this.#version = Number(version ?? 0);
+    this.#paused = new Set(paused);
+    const schedules = this.#options.configSchedules.filter((schedule) => !this.#paused.has(schedule.name));
+    for (const [name, raw] of Object.entries(entries)) {
+      const schedule = this.#decode(name, raw);
+      if (schedule !== null && !this.#paused.has(name)) schedules.push(schedule);
+    }
+    return schedules;
+  }
+
+  /** Starts applying changes to the planner. */
+  async start(planner: PlannerTarget): Promise<void> {
+    this.#planner = planner;
+    this.#options.subscriber.on("message", (channel: string, message: string) => {
+      if (channel === this.#options.keys.changes) void this.#onMessage(message);
+    });
+    await this.#options.subscriber.subscribe(this.#options.keys.changes);
+  }
+
+  /** Reconciles everything when the change counter moved past what this clock has applied. */
+  async poll(): Promise<void> {
+    const version = Number((await this.#options.redis.get(this.#options.keys.changes)) ?? 0);
+    if (version !== this.#version) await this.reconcile();
+  }
+
+  reconcile(): Promise<void> {
+    this.#reconciling ??= this.#reconcile().finally(() => {
+      this.#reconciling = null;
+    });
+    return this.#reconciling;
+  }
+
+  #decode(name: string, raw: string): Schedule | null {
+    if (this.#configNames.has(name)) {
+      this.#options.onClash(name);
+      return null;
+    }
+    const decoded = decodeEntry(name, raw, this.#options.defaults, this.#options.adapterCheck);
+    if (!decoded.ok) {
+      if (this.#raw.get(name) !== raw || !this.#invalid.has(name)) this.#options.onInvalid(name, decoded.reason);
+      this.#invalid.add(name);
+      this.#raw.set(name, raw);
+      return null;
+    }
+    this.#invalid.delete(name);
+    this.#raw.set(name, raw);
+    this.#options.ensureAdapter(decoded.schedule.adapter);
+    return decoded.schedule;
+  }
+
+  async #onMessage(message: string): Promise<void> {
+    const change = parseChange(message);
+    if (change === null || this.#planner === null) return;
+    if (change.version !== this.#version + 1) {
+      await this.reconcile();
+      return;
+    }
+    this.#version = change.version;
+    await this.#apply(change.name);
+    this.#options.onChange(change.kind, change.name);
+  }
+
+  /** Re-reads one schedule and its paused flag, and updates the planner. */
+  async #apply(name: string): Promise<void> {
+    const { redis, keys } = this.#options;
+    const [raw, paused] = await Promise.all([redis.hget(keys.schedules, name), redis.sismember(keys.paused, name)]);
+    await this.#applyState(name, raw, paused === 1);
+  }
+
+  async #applyState(name: string, raw: string | null, paused: boolean): Promise<void> {
+    const planner = this.#planner;
+    if (planner === null) return;
+    const wasPaused = this.#paused.has(name);
+    if (paused) this.#paused.add(name);
+    else this.#paused.delete(name);
+    const fromConfig = this.#options.configSchedules.find((schedule) => schedule.name === name);
+    let schedule: Schedule | null = fromConfig ?? null;
+    if (fromConfig === undefined) {
+      if (raw === null) {
+        this.#raw.delete(name);
+        this.#invalid.delete(name);
+        planner.remove(name);
+        return;
+      }
+      if (this.#raw.get(name) === raw && !(wasPaused && !paused)) {
+        if (paused) planner.remove(name);
+        return; // unchanged
+      }
+      schedule = this.#decode(name, raw);
+    }
+    if (schedule === null || paused) {
+      planner.remove(name);
+      return;
+    }
+    // Resumed: continue after the ledger, so the catch-up policy decides about the paused time.
+    const ledger = wasPaused ? await this.#options.redis.hget(this.#options.keys.ledger, name) : null;
+    planner.upsert(schedule, ledger === null ? undefined : Number(ledger));
+  }
+
+  async #reconcile(): Promise<void> {
+    const { redis, keys } = this.#options;
+    const [version, entries, pausedList] = await Promise.all([redis.get(keys.changes), redis.hgetall(keys.schedules), redis.smembers(keys.paused)]);
+    const paused = new Set(pausedList);
+    const names = new Set([...Object.keys(entries), ...this.#raw.keys(), ...this.#configNames, ...this.#paused, ...paused]);
+    for (const name of names) {
+      const raw = this.#configNames.has(name) ? null : (entries[name] ?? null);
+      const changed = paused.has(name) !== this.#paused.has(name) || (raw ?? null) !== (this.#raw.get(name) ?? null);
+      if (changed) await this.#applyState(name, raw, paused.has(name));
+    }
+    this.#version = Number(version ?? 0);
+  }
+}
