@@ -119,8 +119,8 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     subscriber,
     keys,
     clock,
-    ...(options.leaseTtlMs === undefined ? {} : { ttlMs: options.leaseTtlMs }),
-    ...(options.leaseRetryMs === undefined ? {} : { retryMs: options.leaseRetryMs }),
+    ttlMs: options.leaseTtlMs ?? config.lease.ttlMs,
+    retryMs: options.leaseRetryMs ?? config.lease.retryMs,
     onHeartbeat: (leader) => {
       void redis
         .hset(keys.peers, peerId, JSON.stringify({ host: hostname(), pid: process.pid, role: leader ? "leader" : "standby", seenAt: clock.now(), version: options.version ?? "" }))

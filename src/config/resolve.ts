@@ -19,6 +19,8 @@ export interface Defaults {
 
 export interface ClockConfig extends Defaults {
   readonly namespace: string;
+  /** Leader lease: time to live and standby retry period, ms (defaults in the lease module). */
+  readonly lease: { readonly ttlMs?: number | undefined; readonly retryMs?: number | undefined };
   readonly adapters: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   readonly schedules: readonly Schedule[];
 }
@@ -73,6 +75,7 @@ export function resolveConfig(config: ConfigOutput): ClockConfig {
   return {
     ...defaults,
     namespace: config.namespace,
+    lease: { ttlMs: config.lease.ttl, retryMs: config.lease.retry },
     adapters: config.adapters,
     schedules: Object.entries(config.schedules).map(([name, schedule]) => toSchedule(name, schedule, defaults)),
   };

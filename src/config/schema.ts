@@ -114,6 +114,13 @@ export const configSchema = z
       .regex(/^[A-Za-z0-9._:-]{1,100}$/, { error: "use letters, digits, '.', '_', '-' or ':'" })
       .default("clock"),
     catchUp: catchUpSchema.default({}),
+    lease: z
+      .object({
+        ttl: duration.refine((ms) => ms >= 1000, { error: "must be at least 1s" }).optional(),
+        retry: duration.refine((ms) => ms >= 50, { error: "must be at least 50ms" }).optional(),
+      })
+      .strict()
+      .default({}),
     adapters: adapterSettingsSchema.default({}),
     schedules: z.record(z.string(), scheduleSchema, { error: "expected an object of named schedules" }).superRefine((schedules, ctx) => {
       for (const name of Object.keys(schedules)) {

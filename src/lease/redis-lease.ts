@@ -18,8 +18,8 @@ export interface LeaseOptions {
   readonly subscriber: Redis;
   readonly keys: ClockKeys;
   readonly clock: Clock;
-  readonly ttlMs?: number;
-  readonly retryMs?: number;
+  readonly ttlMs?: number | undefined;
+  readonly retryMs?: number | undefined;
   readonly onError?: (error: Error) => void;
   /** Heard after each renew/try, for the peers list `clock status` shows. */
   readonly onHeartbeat?: (leader: boolean) => void;
