@@ -4,7 +4,7 @@ export { ConfigError, formatIssue, type FieldIssue } from "./config/errors.ts";
 export { CONFIG_FILES, findConfigPath, importConfig, loadConfig } from "./config/load.ts";
 export { DEFAULT_CATCH_UP, parseConfig, parseSchedule, type ClockConfig, type Defaults } from "./config/resolve.ts";
 export { formatSlot } from "./schedule/format.ts";
-export { SECOND, MINUTE, HOUR, DAY, parseDuration, formatDuration, type Duration } from "./schedule/duration.ts";
+export { SECOND, MINUTE, HOUR, DAY, parseDuration, parseInstant, formatDuration, type Duration } from "./schedule/duration.ts";
 export type { CatchUp, CatchUpPolicy, Job, Json, Schedule } from "./schedule/schedule.ts";
 export { nextSlotAfter, nextSlots, slotsBetween, type Calendar, type Rule } from "./schedule/slots.ts";
 export { startClock, RunningClock, type StartOptions, type ClockEvents } from "./runner.ts";

@@ -98,21 +98,23 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   const redis = withScripts(connectRedis(redisUrl));
   const subscriber = connectRedis(redisUrl, { enableOfflineQueue: true });
   let redisDown = false;
+  let everConnected = false;
   redis.on("error", (error: Error) => {
     if (redisDown) return;
     redisDown = true;
-    log.error({ err: { message: redactSecrets(error.message, redisUrl) }, redis: redactRedisUrl(redisUrl) }, "redis connection lost; reconnecting");
+    const fields = { err: { message: redactSecrets(error.message, redisUrl) }, redis: redactRedisUrl(redisUrl) };
+    log.error(fields, everConnected ? "redis connection lost; reconnecting" : "redis unreachable; retrying with backoff");
+  });
+  redis.on("ready", () => {
+    everConnected = true;
   });
   subscriber.on("error", () => {
     // reported through the main connection
   });
 
-  try {
-    await redis.connect();
-    await subscriber.connect();
-  } catch (error) {
-    log.error({ err: { message: redactSecrets((error as Error).message, redisUrl) }, redis: redactRedisUrl(redisUrl) }, "redis unreachable at start; retrying in the background");
-  }
+  // Unreachable at start is logged by the error handler; the connection keeps retrying on its own.
+  await redis.connect().catch(() => undefined);
+  await subscriber.connect().catch(() => undefined);
 
   const leadership = new RedisLease({
     redis,
@@ -181,10 +183,17 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     }
   };
 
-  const timers: unknown[] = [];
+  // Background tasks, each re-armed after it finishes; none re-arms once stopping began.
+  const timers = new Set<unknown>();
+  let stopping = false;
   const every = (ms: number, task: () => Promise<void>): void => {
     const loop = (): void => {
-      timers[timers.length] = clock.setTimeout(() => void task().finally(loop), ms);
+      if (stopping) return;
+      const timer = clock.setTimeout(() => {
+        timers.delete(timer);
+        void task().finally(loop);
+      }, ms);
+      timers.add(timer);
     };
     loop();
   };
@@ -239,6 +248,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   every(OUTBOX_DRAIN_MS, drainOutbox);
 
   running.onStop(async () => {
+    stopping = true;
     for (const timer of timers) clock.clearTimeout(timer);
     await planner.stop();
     await leadership.stop();
@@ -263,6 +273,7 @@ async function readLedger(redis: Redis, keys: ClockKeys): Promise<Map<string, nu
 }
 
 function plannerEvents(log: Logger, clock: () => RunningClock) {
+  let failing = false;
   const fireLine = (outcome: FireOutcome, lagMs: number, catchUp: boolean) => {
     const { schedule, slotAt } = outcome.request;
     log.info(
@@ -281,6 +292,7 @@ function plannerEvents(log: Logger, clock: () => RunningClock) {
   };
   return {
     fired(outcome: FireOutcome, lagMs: number, catchUp: boolean) {
+      failing = false;
       fireLine(outcome, lagMs, catchUp);
       clock().emit("fired", outcome, lagMs);
     },
@@ -296,7 +308,10 @@ function plannerEvents(log: Logger, clock: () => RunningClock) {
       log.warn({ schedule: schedule.name, skipped: count, policy: schedule.catchUp.policy, capped }, capped ? "catch-up bound reached; older missed slots skipped" : "missed slots skipped by catch-up policy");
     },
     fireFailed(error: Error, slots: number) {
-      log.error({ err: { message: error.message }, slots }, "fire failed; retrying with catch-up");
+      // The first failure of a run of them is an error; the retries that follow are debug noise.
+      if (failing) log.debug({ err: { message: error.message }, slots }, "fire failed again; retrying");
+      else log.error({ err: { message: error.message }, slots }, "fire failed; retrying with catch-up");
+      failing = true;
     },
     lateWake(lateMs: number) {
       log.warn({ lateMs: Math.round(lateMs) }, "timer woke late (event loop blocked or process paused)");

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { atToCron } from "../schedule/at.ts";
-import { parseDuration, SECOND } from "../schedule/duration.ts";
+import { parseDuration, parseInstant, SECOND } from "../schedule/duration.ts";
 import { SCHEDULE_NAME, findNonJson, type Json } from "../schedule/schedule.ts";
 import { compileCron, isValidZone } from "../schedule/slots.ts";
 
@@ -25,9 +25,9 @@ const duration = z.union([z.string(), z.number()], { error: 'expected a duration
 });
 
 const instant = z.union([z.string(), z.number(), z.date()], { error: "expected an ISO-8601 time, epoch milliseconds or a Date" }).transform((value, ctx) => {
-  const at = value instanceof Date ? value.getTime() : typeof value === "number" ? value : Date.parse(value);
-  if (Number.isFinite(at) && (typeof value !== "string" || /^\d{4}-\d{2}-\d{2}/.test(value))) return at;
-  ctx.addIssue({ code: "custom", message: `invalid time ${JSON.stringify(value instanceof Date ? String(value) : value)} (use ISO-8601, e.g. "2026-01-01T00:00:00Z")` });
+  const at = typeof value === "string" ? parseInstant(value) : value instanceof Date ? value.getTime() : value;
+  if (typeof at === "number" && Number.isFinite(at)) return at;
+  ctx.addIssue({ code: "custom", message: typeof at === "object" ? at.error : `invalid time ${JSON.stringify(String(value))}` });
   return z.NEVER;
 });
 
@@ -88,17 +88,20 @@ export const scheduleSchema = z
   .strict()
   // `when`: run even if a field failed, so every problem is reported at once.
   .superRefine((schedule, ctx) => {
-    const kinds = (["cron", "every", "at"] as const).filter((kind) => schedule[kind] !== undefined);
+    // Runs even when the input is not an object (the type error is reported already): read nothing inherited.
+    if (schedule === null || typeof schedule !== "object" || Array.isArray(schedule)) return;
+    const own = (key: string) => Object.hasOwn(schedule, key) && (schedule as Record<string, unknown>)[key] !== undefined;
+    const kinds = (["cron", "every", "at"] as const).filter(own);
     if (kinds.length !== 1) {
       ctx.addIssue({
         code: "custom",
         message: kinds.length === 0 ? "needs one of cron, every or at" : `has ${kinds.join(" and ")}: use exactly one`,
       });
     }
-    if (schedule.anchor !== undefined && schedule.every === undefined) {
+    if (own("anchor") && !own("every")) {
       ctx.addIssue({ code: "custom", message: "anchor only applies to every", path: ["anchor"] });
     }
-    if (schedule.startAt !== undefined && schedule.endAt !== undefined && schedule.endAt <= schedule.startAt) {
+    if (typeof schedule.startAt === "number" && typeof schedule.endAt === "number" && schedule.endAt <= schedule.startAt) {
       ctx.addIssue({ code: "custom", message: "must be after startAt", path: ["endAt"] });
     }
   }, { when: () => true });
@@ -122,7 +125,8 @@ export const configSchema = z
       .strict()
       .default({}),
     adapters: adapterSettingsSchema.default({}),
-    schedules: z.record(z.string(), scheduleSchema, { error: "expected an object of named schedules" }).superRefine((schedules, ctx) => {
+    schedules: z.record(z.string(), scheduleSchema, { error: "expected an object of named schedules" }).default({}).superRefine((schedules, ctx) => {
+      if (schedules === null || typeof schedules !== "object") return;
       for (const name of Object.keys(schedules)) {
         if (!SCHEDULE_NAME.test(name)) {
           ctx.addIssue({ code: "custom", message: "schedule names use letters, digits, '.', '_', '-' or ':' (at most 200)", path: [name] });

@@ -48,3 +48,21 @@ export function formatDuration(ms: number): string {
   }
   return rest > 0 ? `${out}${rest}ms` : out;
 }
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
+
+/**
+ * An ISO-8601 instant: a date-time with `Z` or an offset, or a bare date (UTC midnight). A
+ * date-time without an offset is refused: it would mean the host's zone, which differs by machine.
+ */
+export function parseInstant(text: string): number | { error: string } {
+  const trimmed = text.trim();
+  if (!ISO_DATE.test(trimmed) && !ISO_WITH_OFFSET.test(trimmed)) {
+    return /^\d{4}-\d{2}-\d{2}T/.test(trimmed)
+      ? { error: `time "${text}" has no UTC offset: add "Z" or e.g. "+01:00"` }
+      : { error: `invalid time "${text}" (use ISO-8601, e.g. "2026-01-01T00:00:00Z")` };
+  }
+  const at = Date.parse(trimmed);
+  return Number.isFinite(at) ? at : { error: `invalid time "${text}"` };
+}

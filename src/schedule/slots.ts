@@ -14,7 +14,7 @@
  */
 import { Cron } from "croner";
 import { IANAZone } from "luxon";
-import { HOUR, MINUTE, DAY } from "./duration.ts";
+import { HOUR, MINUTE, DAY, SECOND } from "./duration.ts";
 
 export type Rule =
   | { readonly kind: "cron"; readonly expressions: readonly string[] }
@@ -41,7 +41,8 @@ const zoneCache = new Map<string, IANAZone>();
 export function compileCron(expression: string): CompiledCron {
   let compiled = cronCache.get(expression);
   if (compiled === undefined) {
-    const cron = new Cron(expression, { timezone: "UTC", legacyMode: true, paused: true });
+    // domAndDow false: day-of-month and day-of-week combine with OR, as in Vixie cron.
+    const cron = new Cron(expression, { timezone: "UTC", domAndDow: false, paused: true });
     compiled = { cron, wildcardHour: hasWildcardHour(expression) };
     cronCache.set(expression, compiled);
   }
@@ -83,8 +84,6 @@ interface Resolved {
   readonly exact: number[];
   /** Where a gap's wall time fires: shifted forward by the gap's length. */
   readonly shifted: number;
-  /** The larger of the offsets around the wall time: no instant of this wall time is before wall - maxOffset. */
-  readonly maxOffsetMs: number;
 }
 
 function resolveWallTime(zone: IANAZone, wall: number): Resolved {
@@ -97,7 +96,7 @@ function resolveWallTime(zone: IANAZone, wall: number): Resolved {
     if (at + offsetMs(zone, at) === wall && !exact.includes(at)) exact.push(at);
   }
   exact.sort((a, b) => a - b);
-  return { exact, shifted: wall - before, maxOffsetMs: Math.max(before, after) };
+  return { exact, shifted: wall - before };
 }
 
 function instantsOfWallTime(resolved: Resolved, wildcardHour: boolean): number[] {
@@ -106,29 +105,58 @@ function instantsOfWallTime(resolved: Resolved, wildcardHour: boolean): number[]
   return wildcardHour ? resolved.exact : [first];
 }
 
-function nextCronSlotAfter(compiled: CompiledCron, timezone: string, afterAt: number): number | null {
-  const zone = zoneOf(timezone);
-  if (zone.isUniversal) {
-    const next = compiled.cron.nextRun(new Date(afterAt));
-    return next === null ? null : next.getTime();
-  }
-  // Near a transition an earlier wall time can still be ahead in real time (the second pass of
-  // an overlap), so start the wall-clock search back by the size of the shift.
-  const shiftMs = Math.abs(offsetMs(zone, afterAt - 3 * HOUR) - offsetMs(zone, afterAt + 3 * HOUR));
-  let wall = wallTimeOf(timezone, afterAt) - shiftMs;
-  let best = Number.POSITIVE_INFINITY;
+/**
+ * The first instant after `afterAt` of the walk over wall times from `startWall`. Under the rule,
+ * an instant grows with its wall time except for the second pass of an overlap, so the first
+ * wall time that yields an instant after `afterAt` yields the earliest one of this walk.
+ */
+function walkCron(compiled: CompiledCron, zone: IANAZone, startWall: number, afterAt: number): number | null {
+  let wall = startWall;
   for (;;) {
     const next = compiled.cron.nextRun(new Date(wall));
-    if (next === null) break;
+    if (next === null) return null;
     wall = next.getTime();
-    const resolved = resolveWallTime(zone, wall);
-    for (const at of instantsOfWallTime(resolved, compiled.wildcardHour)) {
-      if (at > afterAt && at < best) best = at;
+    for (const at of instantsOfWallTime(resolveWallTime(zone, wall), compiled.wildcardHour)) {
+      if (at > afterAt) return at;
     }
-    // Later wall times map to instants no earlier than wall - maxOffset.
-    if (best !== Number.POSITIVE_INFINITY && wall - resolved.maxOffsetMs > best) break;
   }
-  return best === Number.POSITIVE_INFINITY ? null : best;
+}
+
+/** The instant of the first offset change in (from, to], given the offsets differ at its ends. */
+function findTransition(zone: IANAZone, from: number, to: number): number {
+  const offset = zone.offset(from);
+  let low = from;
+  let high = to;
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (zone.offset(middle) === offset) low = middle;
+    else high = middle;
+  }
+  return high;
+}
+
+/** Offsets move by at most this much at once (Lord Howe 30 min, most zones 1 h, history 2 h). */
+const MAX_SHIFT_MS = 3 * HOUR;
+
+function nextCronSlotAfter(compiled: CompiledCron, timezone: string, afterAt: number): number | null {
+  const zone = zoneOf(timezone);
+  const starts = [wallTimeOf(timezone, afterAt)];
+  const offsetNow = offsetMs(zone, afterAt);
+  // Just before a fall-back, the repeated wall times come again after the change.
+  const aheadAt = afterAt + MAX_SHIFT_MS;
+  if (offsetMs(zone, aheadAt) < offsetNow) starts.push(wallTimeOf(timezone, findTransition(zone, afterAt, aheadAt)) - 1);
+  // Just after a spring-forward, wall times of the gap (behind us) fire shifted forward: still ahead.
+  const behindAt = afterAt - MAX_SHIFT_MS;
+  if (offsetMs(zone, behindAt) < offsetNow) {
+    const changeAt = findTransition(zone, behindAt, afterAt);
+    starts.push(changeAt + offsetMs(zone, changeAt - 1) - 1);
+  }
+  let best: number | null = null;
+  for (const start of starts) {
+    const candidate = walkCron(compiled, zone, start, afterAt);
+    if (candidate !== null && (best === null || candidate < best)) best = candidate;
+  }
+  return best;
 }
 
 function nextRuleSlotAfter(rule: Rule, timezone: string, afterAt: number): number | null {
@@ -167,7 +195,8 @@ export function nextSlots(calendar: Calendar, afterAt: number, count: number): n
 
 /**
  * Slots in (afterAt, untilAt], oldest first, at most `limit` of them (the newest `limit` when
- * more fall in the range), plus how many there were in all (capped at `countCap`).
+ * more fall in the range), plus how many there were in all: exact for intervals, counted up to
+ * `countCap` for cron rules (walking them costs).
  */
 export function slotsBetween(
   calendar: Calendar,
@@ -192,11 +221,26 @@ export function slotsBetween(
   let cursor = afterAt;
   while (total < countCap) {
     const next = nextSlotAfter(calendar, cursor);
-    if (next === null || next > untilAt) break;
+    if (next === null || next > untilAt) return { slots, total };
     total++;
     slots.push(next);
     if (slots.length > limit) slots.shift();
     cursor = next;
   }
-  return { slots, total };
+  // Capped: the count stops here, but the slots returned must still be the newest in the range.
+  return { slots: newestSlots(calendar, cursor, untilAt, limit), total };
+}
+
+/** The newest `limit` slots in (afterAt, untilAt]: search back from the end in doubling spans. */
+function newestSlots(calendar: Calendar, afterAt: number, untilAt: number, limit: number): number[] {
+  if (limit <= 0) return [];
+  for (let spanMs = SECOND; ; spanMs *= 2) {
+    const from = Math.max(afterAt, untilAt - spanMs);
+    const slots: number[] = [];
+    for (let cursor = from, next = nextSlotAfter(calendar, cursor); next !== null && next <= untilAt; cursor = next, next = nextSlotAfter(calendar, cursor)) {
+      slots.push(next);
+      if (slots.length > limit) slots.shift();
+    }
+    if (slots.length >= limit || from === afterAt) return slots;
+  }
 }

@@ -1,4 +1,4 @@
-import { loadConfig, nextSlots, formatSlot } from "../../index.ts";
+import { loadConfig, nextSlots, formatSlot, parseInstant } from "../../index.ts";
 import { parseCommandArgs, parsePositiveInt, UsageError } from "../args.ts";
 import { table } from "../output.ts";
 import type { Command } from "../command.ts";
@@ -27,8 +27,9 @@ Options:
     const count = parsePositiveInt("count", values.count, 5, "next");
     let fromAt = io.now();
     if (values.from !== undefined) {
-      fromAt = Date.parse(values.from);
-      if (!Number.isFinite(fromAt)) throw new UsageError(`--from must be an ISO-8601 time, got "${values.from}"`, "clock next --help");
+      const parsed = parseInstant(values.from);
+      if (typeof parsed !== "number") throw new UsageError(`--from: ${parsed.error}`, "clock next --help");
+      fromAt = parsed;
     }
     const { config } = await loadConfig(values.config);
     const [name] = positionals;

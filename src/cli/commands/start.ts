@@ -36,16 +36,25 @@ Environment: REDIS_URL (default redis://127.0.0.1:6379; rediss:// for TLS).`,
     const { config } = await loadConfig(values.config);
     const logger = createLogger({ level, pretty: values.pretty === true || process.stdout.isTTY === true });
     process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled rejection (a bug: please report it)"));
+    // Signals are handled from the first moment: a deploy may stop us while we are still starting.
+    let stopRequested: NodeJS.Signals | null = null;
+    let stop: ((signal: NodeJS.Signals) => void) | null = null;
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn({ signal }, "second signal: exiting at once");
+        logger.flush();
+        process.exit(130);
+      }
+      stopping = true;
+      if (stop === null) stopRequested = signal;
+      else stop(signal);
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
     const clock = await startClock({ config, logger, dryRun: values["dry-run"] === true, version: version() });
     return await new Promise<number>((resolve) => {
-      let stopping = false;
-      const onSignal = (signal: NodeJS.Signals) => {
-        if (stopping) {
-          logger.warn({ signal }, "second signal: exiting at once");
-          logger.flush();
-          process.exit(130);
-        }
-        stopping = true;
+      stop = (signal) => {
         logger.info({ signal }, "stopping: finishing in-flight writes and handing over the lease");
         const timeout = setTimeout(() => {
           logger.error({ timeoutMs: STOP_TIMEOUT_MS }, "stop timed out; exiting");
@@ -65,8 +74,7 @@ Environment: REDIS_URL (default redis://127.0.0.1:6379; rediss:// for TLS).`,
           },
         );
       };
-      process.on("SIGTERM", onSignal);
-      process.on("SIGINT", onSignal);
+      if (stopRequested !== null) stop(stopRequested);
     });
   },
 };

@@ -1,0 +1,207 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { Redis } from "ioredis";
+import { createClient, parseConfig, startClock, ConfigError, ScheduleClashError, type RunningClock } from "../src/index.ts";
+import { clockKeys } from "../src/redis/connection.ts";
+import { LogSink } from "./helpers/logs.ts";
+import { startRedis, type TestRedis } from "./helpers/redis.ts";
+
+const BIN = new URL("../bin/clock.js", import.meta.url).pathname;
+let server: TestRedis;
+let redis: Redis;
+let n = 0;
+const running: RunningClock[] = [];
+
+before(async () => {
+  server = await startRedis();
+  redis = new Redis(server.url);
+});
+after(async () => {
+  for (const clock of running) await clock.stop();
+  redis.disconnect();
+  await server.close();
+});
+
+async function clockWith(namespace: string, schedules: Record<string, unknown> = {}) {
+  const sink = new LogSink();
+  const config = parseConfig({ namespace, adapter: "list", schedules, lease: { ttl: "2s", retry: "200ms" } });
+  const clock = await startClock({ config, logger: sink.logger, redisUrl: server.url });
+  running.push(clock);
+  await sink.waitFor((line) => line.msg === "leadership acquired");
+  return { clock, sink, config };
+}
+
+async function queue(name: string): Promise<{ schedule: string; slotAt: number; args: unknown[]; manual?: boolean }[]> {
+  return (await redis.lrange(`jobs:${name}`, 0, -1)).map((raw) => JSON.parse(raw) as { schedule: string; slotAt: number; args: unknown[] });
+}
+
+test("API round trip: set, get, list, pause, resume, remove; bad definitions are refused with every field path", async () => {
+  const namespace = `d${++n}`;
+  const client = createClient({ redis: server.url, namespace });
+  try {
+    const schedule = await client.schedules.set("report-42", { cron: "0 9 * * 1-5", timezone: "Europe/Paris", job: { class: "ReportJob", args: [42], queue: "reports" } });
+    assert.equal(schedule.ruleText, 'cron "0 9 * * 1-5"');
+    const got = await client.schedules.get("report-42");
+    assert.equal(got?.source, "dynamic");
+    assert.deepEqual(got?.schedule?.job.args, [42]);
+    await client.schedules.pause("report-42");
+    assert.equal((await client.schedules.get("report-42"))?.paused, true);
+    await client.schedules.resume("report-42");
+    assert.equal((await client.schedules.get("report-42"))?.paused, false);
+    assert.deepEqual((await client.schedules.list()).map((info) => info.name), ["report-42"]);
+    await assert.rejects(
+      client.schedules.set("bad", { every: "2 s", timezone: "Mars/Olympus", job: { class: "" } } as never),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(error.issues.map((issue) => issue.path).sort(), ["bad.every", "bad.job.class", "bad.timezone"]);
+        return true;
+      },
+    );
+    await assert.rejects(client.schedules.set("bad name!", { every: "1m", job: { class: "X" } }), ConfigError);
+    await assert.rejects(client.schedules.set("huge", { every: "1m", job: { class: "X", args: ["x".repeat(70_000)] } }), /limit/);
+    await assert.rejects(client.schedules.pause("nope"), /not found/);
+    assert.equal(await client.schedules.remove("report-42"), true);
+    assert.equal(await client.schedules.remove("report-42"), false);
+    assert.equal(await client.schedules.get("report-42"), null);
+  } finally {
+    await client.close();
+  }
+});
+
+test("config schedules can be paused and triggered, not replaced or removed", async () => {
+  const namespace = `d${++n}`;
+  const config = parseConfig({ namespace, adapter: "list", schedules: { nightly: { cron: "0 3 * * *", job: { class: "Nightly", queue: `q-${namespace}` } } } });
+  const client = createClient({ redis: server.url, config });
+  try {
+    await assert.rejects(client.schedules.set("nightly", { every: "1m", job: { class: "X" } }), ScheduleClashError);
+    await assert.rejects(client.schedules.remove("nightly"), ScheduleClashError);
+    await client.schedules.pause("nightly");
+    assert.equal((await client.schedules.get("nightly"))?.paused, true);
+    const result = await client.trigger("nightly", { args: ["by hand"] });
+    const [job] = await queue(`q-${namespace}`);
+    assert.equal(job?.manual, true);
+    assert.deepEqual(job?.args, ["by hand"]);
+    assert.match(result.jobId, /^clock-nightly-\d+-manual-[0-9a-f]{8}$/);
+    await assert.rejects(client.trigger("nightly", { args: [Number.NaN] as never }), ConfigError);
+  } finally {
+    await client.close();
+  }
+});
+
+test("a running clock picks up an added schedule within a second, and stops a removed one", async () => {
+  const namespace = `d${++n}`;
+  const { sink } = await clockWith(namespace);
+  const client = createClient({ redis: server.url, namespace });
+  try {
+    await client.schedules.set("live", { every: "1s", adapter: "list", job: { class: "Live", queue: `q-${namespace}` } });
+    await sink.waitFor((line) => line.msg === "schedule change applied" && line["schedule"] === "live", 2000);
+    await sink.waitFor((line) => line.msg === "fired" && line["schedule"] === "live", 3000);
+    await client.schedules.remove("live");
+    await sink.waitFor((line) => line.msg === "schedule change applied" && line["change"] === "remove", 2000);
+    const count = sink.fired("live").length;
+    await new Promise((resolve) => setTimeout(resolve, 2200));
+    assert.ok(sink.fired("live").length <= count + 1, "at most a fire already in flight after removal");
+    const jobs = await queue(`q-${namespace}`);
+    assert.equal(new Set(jobs.map((job) => job.slotAt)).size, jobs.length, "no slot twice");
+  } finally {
+    await client.close();
+  }
+});
+
+test("paused fires nothing; resumed follows its catch-up policy (latest)", async () => {
+  const namespace = `d${++n}`;
+  const { sink } = await clockWith(namespace);
+  const client = createClient({ redis: server.url, namespace });
+  try {
+    await client.schedules.set("p", { every: "1s", adapter: "list", catchUp: { policy: "latest", window: "1m" }, job: { class: "P", queue: `q-${namespace}` } });
+    await sink.waitFor((line) => line.msg === "fired" && line["schedule"] === "p", 3000);
+    await client.schedules.pause("p");
+    await sink.waitFor((line) => line.msg === "schedule change applied" && line["change"] === "pause", 2000);
+    const pausedAt = Date.now();
+    const before = (await queue(`q-${namespace}`)).length;
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const during = (await queue(`q-${namespace}`)).filter((job) => job.slotAt > pausedAt + 200).length;
+    assert.equal(during, 0, "nothing fired while paused");
+    const mark = sink.lines.length;
+    await client.schedules.resume("p");
+    const skipped = await sink.waitFor((line) => line.msg.startsWith("missed slots skipped") && line["schedule"] === "p", 3000, mark);
+    assert.ok((skipped["skipped"] as number) >= 1);
+    const catchUp = await sink.waitFor((line) => line.msg === "fired" && line["schedule"] === "p", 3000, mark);
+    assert.equal(catchUp["catchUp"], true, "the latest missed slot fires late rather than never");
+    assert.ok((await queue(`q-${namespace}`)).length > before);
+  } finally {
+    await client.close();
+  }
+});
+
+test("a corrupt entry in Redis is reported by name and skipped; every other schedule keeps firing", async () => {
+  const namespace = `d${++n}`;
+  const keys = clockKeys(namespace);
+  await redis.hset(keys.schedules, {
+    "not-json": "{oops",
+    "old-version": JSON.stringify({ v: 0, definition: {} }),
+    "bad-cron": JSON.stringify({ v: 1, definition: { cron: "99 * * * *", job: { class: "X" } } }),
+    proto: '{"v":1,"definition":{"every":"1s","job":{"class":"X","args":[{"__proto__":{"polluted":true}}]}}}',
+    huge: JSON.stringify({ v: 1, definition: { every: "1s", job: { class: "X", args: ["y".repeat(70_000)] } } }),
+    good: JSON.stringify({ v: 1, definition: { every: "1s", adapter: "list", job: { class: "Good", queue: `q-${namespace}` } } }),
+  });
+  const { sink } = await clockWith(namespace);
+  await sink.waitFor((line) => line.msg === "fired" && line["schedule"] === "good", 3000);
+  const invalid = sink.lines.filter((line) => line.msg.startsWith("invalid dynamic schedule")).map((line) => line["schedule"]).sort();
+  assert.deepEqual(invalid, ["bad-cron", "huge", "not-json", "old-version", "proto"]);
+  assert.equal(({} as Record<string, unknown>)["polluted"], undefined);
+  const client = createClient({ redis: server.url, namespace });
+  try {
+    const status = await client.status();
+    assert.equal(status.invalidEntries, 5);
+    assert.equal(status.schedules.find((s) => s.name === "good")?.error, undefined);
+  } finally {
+    await client.close();
+  }
+});
+
+test("concurrent writers: the last write wins, every change is applied, nothing is lost", async () => {
+  const namespace = `d${++n}`;
+  const clients = Array.from({ length: 4 }, () => createClient({ redis: server.url, namespace }));
+  try {
+    await Promise.all(
+      clients.flatMap((client, c) => Array.from({ length: 25 }, (_, i) => client.schedules.set(`s-${c}-${i}`, { every: `${i + 1}m`, job: { class: "C", args: [c, i] } }))),
+    );
+    const names = (await clients[0]!.schedules.list()).map((info) => info.name);
+    assert.equal(names.length, 100);
+    assert.equal(Number(await redis.get(clockKeys(namespace).changes)), 100, "one change counted per write");
+    await Promise.all(clients.map((client, c) => client.schedules.set("shared", { every: "1m", job: { class: "Shared", args: [c] } })));
+    const shared = await clients[0]!.schedules.get("shared");
+    assert.equal(shared?.schedule?.job.class, "Shared");
+  } finally {
+    for (const client of clients) await client.close();
+  }
+});
+
+test("CLI: add, list, pause, trigger, remove, with exit codes 0 / 2 / 1", async () => {
+  const namespace = `d${++n}`;
+  const env = { ...process.env, REDIS_URL: server.url, CLOCK_NAMESPACE: namespace };
+  const cli = (args: string[], input?: string) => spawnSync("node", [BIN, ...args], { env, input, encoding: "utf8", cwd: "/tmp" });
+  const added = cli(["add", "--file", "-"], JSON.stringify({ name: "cli-1", every: "1h", adapter: "list", job: { class: "CliJob", queue: `q-${namespace}` } }));
+  assert.equal(added.status, 0, added.stderr);
+  const bad = cli(["add", "--file", "-"], JSON.stringify({ name: "cli-2", every: "soon", job: {} }));
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /cli-2\.every: invalid duration "soon"/);
+  assert.match(bad.stderr, /cli-2\.job\.class/);
+  const listed = cli(["list", "--json"]);
+  assert.equal(listed.status, 0, listed.stderr);
+  assert.deepEqual((JSON.parse(listed.stdout) as { name: string }[]).map((s) => s.name), ["cli-1"]);
+  assert.equal(cli(["pause", "cli-1"]).status, 0);
+  assert.equal(cli(["pause", "ghost"]).status, 2);
+  const triggered = cli(["trigger", "cli-1", "--args", "[1,2]"]);
+  assert.equal(triggered.status, 0, triggered.stderr);
+  assert.deepEqual((await queue(`q-${namespace}`)).map((job) => job.args), [[1, 2]]);
+  assert.equal(cli(["trigger", "cli-1", "--args", "{not json"]).status, 2);
+  assert.equal(cli(["remove", "cli-1"]).status, 0);
+  assert.equal(cli(["remove", "cli-1"]).status, 2);
+  const down = spawnSync("node", [BIN, "list"], { env: { ...env, REDIS_URL: "redis://user:hunter2@127.0.0.1:1" }, encoding: "utf8", cwd: "/tmp" });
+  assert.equal(down.status, 1);
+  assert.match(down.stderr, /redis at redis:\/\/127\.0\.0\.1:1/);
+  assert.ok(!down.stderr.includes("hunter2"), "never print the password");
+});
