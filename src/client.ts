@@ -18,6 +18,7 @@ import { clockKeys, connectRedis, DEFAULT_REDIS_URL, redactSecrets, type ClockKe
 import { withScripts } from "./redis/scripts.ts";
 import { findNonJson, type Json, type Schedule } from "./schedule/schedule.ts";
 import { nextSlotAfter } from "./schedule/slots.ts";
+import { describeSchedule } from "./schedule/describe.ts";
 
 export interface ClientOptions {
   /** A Redis URL or an ioredis instance (not closed by `close()`). Default: REDIS_URL, then localhost. */
@@ -46,6 +47,8 @@ export interface ScheduleStatus {
   readonly name: string;
   readonly source: ScheduleSource;
   readonly rule: string;
+  /** The rule in words: "every weekday at 09:00 America/New_York". */
+  readonly description: string;
   readonly timezone: string;
   readonly enabled: boolean;
   readonly paused: boolean;
@@ -244,13 +247,14 @@ export class ClockClient {
       const lastFiredAt = last === undefined || !Number.isFinite(Number(last)) ? null : Number(last);
       const schedule = info.schedule;
       if (schedule === null) {
-        return { name: info.name, source: info.source, rule: "(invalid)", timezone: "", enabled: false, paused: info.paused, lastFiredAt, nextAt: null, adapter: "", queue: "", error: info.error ?? "invalid" };
+        return { name: info.name, source: info.source, rule: "(invalid)", description: "(invalid)", timezone: "", enabled: false, paused: info.paused, lastFiredAt, nextAt: null, adapter: "", queue: "", error: info.error ?? "invalid" };
       }
       const active = schedule.enabled && !info.paused;
       return {
         name: info.name,
         source: info.source,
         rule: schedule.ruleText,
+        description: describeSchedule(schedule),
         timezone: schedule.timezone,
         enabled: schedule.enabled,
         paused: info.paused,

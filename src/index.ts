@@ -27,3 +27,7 @@ export {
   type ScheduleStatus,
   type ScheduleSource,
 } from "./client.ts";
+export { startHttpServer, addressOf, health, type HttpOptions } from "./http/server.ts";
+export { ClockMetrics } from "./metrics.ts";
+export { describeSchedule } from "./schedule/describe.ts";
+export type { RecentFire } from "./runner.ts";

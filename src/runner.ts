@@ -21,6 +21,8 @@ import { formatSlot } from "./schedule/format.ts";
 import type { Schedule } from "./schedule/schedule.ts";
 import { systemClock, type Clock } from "./time.ts";
 import { DynamicSync } from "./dynamic/sync.ts";
+import { ClockMetrics } from "./metrics.ts";
+import { ClockClient } from "./client.ts";
 import { snapshotOf, writeSnapshot } from "./dynamic/snapshot.ts";
 
 export interface StartOptions {
@@ -51,12 +53,29 @@ const SKEW_CHECK_MS = MINUTE;
 const OUTBOX_DRAIN_MS = 30 * SECOND;
 const RECONCILE_MS = MINUTE;
 
+export interface RecentFire {
+  readonly schedule: string;
+  readonly slotAt: number;
+  readonly lagMs: number;
+  readonly jobId: string;
+  readonly catchUp: boolean;
+}
+
+const RECENT_FIRES = 200;
+
 export class RunningClock extends EventEmitter<ClockEvents> {
   readonly #stops: (() => Promise<void>)[] = [];
   readonly planner: Planner;
   readonly leadership: Leadership;
   /** Dynamic schedules (null in a dry run). */
   sync: DynamicSync | null = null;
+  /** Reads status and acts on schedules through Redis (null in a dry run). */
+  client: ClockClient | null = null;
+  readonly metrics = new ClockMetrics();
+  /** The latest fires, newest last, for the status page. */
+  readonly recentFires: RecentFire[] = [];
+  /** Answers whether Redis responds (true in a dry run). */
+  ping: () => Promise<boolean> = async () => true;
   #stopped: Promise<void> | null = null;
 
   constructor(planner: Planner, leadership: Leadership) {
@@ -100,6 +119,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   let redisDown = false;
   let everConnected = false;
   redis.on("error", (error: Error) => {
+    running.metrics.redisErrors.inc();
     if (redisDown) return;
     redisDown = true;
     const fields = { err: { message: redactSecrets(error.message, redisUrl) }, redis: redactRedisUrl(redisUrl) };
@@ -166,6 +186,8 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   };
   leadership.onChange((leading) => {
     log.info({ leader: leading, peer: peerId.split("|").slice(0, 2).join("|") }, leading ? "leadership acquired" : "leadership lost");
+    running.metrics.leader.set(leading ? 1 : 0);
+    running.metrics.leaseTransitions.inc({ to: leading ? "leader" : "standby" });
     running.emit("leader", leading);
     if (leading) void drainOutbox();
   });
@@ -216,6 +238,15 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     now: () => clock.now(),
   });
   running.sync = sync;
+  running.client = new ClockClient({ redis, config, adapters: options.adapters ?? {} });
+  running.ping = async () => {
+    try {
+      return (await Promise.race([redis.ping(), new Promise<string>((resolve) => setTimeout(() => resolve("timeout"), SECOND).unref())])) === "PONG";
+    } catch {
+      return false;
+    }
+  };
+  running.metrics.sources = { schedules: () => planner.size, invalidSchedules: () => sync.invalidCount };
   let schedules: readonly Schedule[] = config.schedules;
   try {
     schedules = await sync.load();
@@ -294,17 +325,28 @@ function plannerEvents(log: Logger, clock: () => RunningClock) {
     fired(outcome: FireOutcome, lagMs: number, catchUp: boolean) {
       failing = false;
       fireLine(outcome, lagMs, catchUp);
-      clock().emit("fired", outcome, lagMs);
+      const running = clock();
+      const { schedule, slotAt } = outcome.request;
+      running.metrics.fires.inc({ schedule: schedule.name, adapter: schedule.adapter });
+      running.metrics.lag.observe(Math.max(0, lagMs) / 1000);
+      if (catchUp) running.metrics.catchUpFires.inc();
+      running.recentFires.push({ schedule: schedule.name, slotAt, lagMs, jobId: outcome.jobId, catchUp });
+      if (running.recentFires.length > RECENT_FIRES) running.recentFires.shift();
+      running.emit("fired", outcome, lagMs);
     },
     refused(outcome: FireOutcome) {
       const { schedule, slotAt } = outcome.request;
       const fields = { schedule: schedule.name, slot: formatSlot(slotAt, schedule.timezone), jobId: outcome.jobId };
-      if (outcome.status === "fenced") log.warn(fields, "fire refused: this process no longer holds the lease (fenced)");
+      if (outcome.status === "fenced") {
+        log.warn(fields, "fire refused: this process no longer holds the lease (fenced)");
+        clock().metrics.fenceRefusals.inc();
+      }
       else if (outcome.status === "duplicate") log.debug(fields, "slot already fired; skipped");
       else if (outcome.status === "early") log.debug(fields, "Redis time is before the slot; retrying");
       clock().emit("refused", outcome);
     },
     skipped(schedule: Schedule, count: number, capped: boolean) {
+      clock().metrics.skippedSlots.inc(count);
       log.warn({ schedule: schedule.name, skipped: count, policy: schedule.catchUp.policy, capped }, capped ? "catch-up bound reached; older missed slots skipped" : "missed slots skipped by catch-up policy");
     },
     fireFailed(error: Error, slots: number) {
@@ -312,6 +354,7 @@ function plannerEvents(log: Logger, clock: () => RunningClock) {
       if (failing) log.debug({ err: { message: error.message }, slots }, "fire failed again; retrying");
       else log.error({ err: { message: error.message }, slots }, "fire failed; retrying with catch-up");
       failing = true;
+      clock().metrics.redisErrors.inc();
     },
     lateWake(lateMs: number) {
       log.warn({ lateMs: Math.round(lateMs) }, "timer woke late (event loop blocked or process paused)");

@@ -38,7 +38,8 @@ async function waitForPing(port: number, timeoutMs: number): Promise<void> {
       socket.once("connect", () => socket.write("PING\r\n"));
       socket.once("data", (data) => {
         socket.destroy();
-        resolve(data.toString().startsWith("+PONG"));
+        // -NOAUTH: up, and asking for the password it was started with (--requirepass).
+        resolve(data.toString().startsWith("+PONG") || data.toString().startsWith("-NOAUTH"));
       });
     });
     if (ok) return;

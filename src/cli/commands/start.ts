@@ -1,4 +1,4 @@
-import { createLogger, loadConfig, startClock } from "../../index.ts";
+import { addressOf, createLogger, loadConfig, startClock, startHttpServer, systemClock } from "../../index.ts";
 import { parseCommandArgs, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { version } from "../version.ts";
@@ -11,7 +11,7 @@ const STOP_TIMEOUT_MS = 10_000;
 export const start: Command = {
   name: "start",
   summary: "run the clock: fire every slot, exactly once, into Redis",
-  usage: `Usage: clock start [--config PATH] [--dry-run] [--log-level LEVEL] [--pretty]
+  usage: `Usage: clock start [--config PATH] [--dry-run] [--log-level LEVEL] [--pretty] [--http PORT] [--http-host HOST]
 
 Runs until SIGTERM/SIGINT. Several processes may run at once: a lease in Redis makes exactly
 one of them fire; the others stand by and take over within about a second of a clean stop.
@@ -21,18 +21,31 @@ Options:
   --dry-run           no Redis: log what would be enqueued, at the right times
   --log-level LEVEL   fatal, error, warn, info (default), debug, trace, silent
   --pretty            human-readable logs (default when stdout is a terminal)
+  --http PORT         serve /healthz, /metrics and a status page (also CLOCK_HTTP_PORT)
+  --http-host HOST    address to bind (default 127.0.0.1)
   -h, --help          show this help
 
-Environment: REDIS_URL (default redis://127.0.0.1:6379; rediss:// for TLS).`,
+Environment: REDIS_URL (default redis://127.0.0.1:6379; rediss:// for TLS); CLOCK_HTTP_TOKEN
+enables pause/resume/trigger on the status page (read-only without it).`,
   async run(argv) {
     const { values } = parseCommandArgs(
       "start",
       argv,
-      { config: { type: "string" }, "dry-run": { type: "boolean" }, "log-level": { type: "string" }, pretty: { type: "boolean" } },
+      {
+        config: { type: "string" },
+        "dry-run": { type: "boolean" },
+        "log-level": { type: "string" },
+        pretty: { type: "boolean" },
+        http: { type: "string" },
+        "http-host": { type: "string" },
+      },
       0,
     );
     const level = (values["log-level"] ?? process.env["LOG_LEVEL"] ?? "info") as Level;
     if (!LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LEVELS.join(", ")}, got "${level}"`, "clock start --help");
+    const httpPort = values.http ?? process.env["CLOCK_HTTP_PORT"];
+    const port = httpPort === undefined || httpPort === "" ? null : Number(httpPort);
+    if (port !== null && (!Number.isInteger(port) || port < 0 || port > 65_535)) throw new UsageError(`--http must be a port number, got "${httpPort}"`, "clock start --help");
     const { config } = await loadConfig(values.config);
     const logger = createLogger({ level, pretty: values.pretty === true || process.stdout.isTTY === true });
     process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled rejection (a bug: please report it)"));
@@ -53,6 +66,10 @@ Environment: REDIS_URL (default redis://127.0.0.1:6379; rediss:// for TLS).`,
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
     const clock = await startClock({ config, logger, dryRun: values["dry-run"] === true, version: version() });
+    if (port !== null) {
+      const server = await startHttpServer(clock, { port, host: values["http-host"] ?? "127.0.0.1", token: process.env["CLOCK_HTTP_TOKEN"], clock: systemClock });
+      logger.info({ http: addressOf(server), actions: (process.env["CLOCK_HTTP_TOKEN"] ?? "") !== "" }, "http endpoints listening");
+    }
     return await new Promise<number>((resolve) => {
       stop = (signal) => {
         logger.info({ signal }, "stopping: finishing in-flight writes and handing over the lease");
