@@ -280,7 +280,9 @@ export class ClockClient {
   }
 
   async close(): Promise<void> {
-    if (this.#ownsRedis) await this.#redis.quit().catch(() => this.#redis.disconnect());
+    if (!this.#ownsRedis) return;
+    if (this.#redis.status === "ready") await this.#redis.quit().catch(() => this.#redis.disconnect());
+    else this.#redis.disconnect();
   }
 }
 

@@ -71,17 +71,18 @@ export class RunningClock extends EventEmitter<ClockEvents> {
   sync: DynamicSync | null = null;
   /** Reads status and acts on schedules through Redis (null in a dry run). */
   client: ClockClient | null = null;
-  readonly metrics = new ClockMetrics();
+  readonly metrics: ClockMetrics;
   /** The latest fires, newest last, for the status page. */
   readonly recentFires: RecentFire[] = [];
   /** Answers whether Redis responds (true in a dry run). */
   ping: () => Promise<boolean> = async () => true;
   #stopped: Promise<void> | null = null;
 
-  constructor(planner: Planner, leadership: Leadership) {
+  constructor(planner: Planner, leadership: Leadership, metrics = new ClockMetrics()) {
     super();
     this.planner = planner;
     this.leadership = leadership;
+    this.metrics = metrics;
   }
 
   onStop(step: () => Promise<void>): void {
@@ -118,8 +119,10 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   const subscriber = connectRedis(redisUrl, { enableOfflineQueue: true });
   let redisDown = false;
   let everConnected = false;
+  // Errors can come before the running clock exists (an unreachable Redis at start).
+  const metrics = new ClockMetrics();
   redis.on("error", (error: Error) => {
-    running.metrics.redisErrors.inc();
+    metrics.redisErrors.inc();
     if (redisDown) return;
     redisDown = true;
     const fields = { err: { message: redactSecrets(error.message, redisUrl) }, redis: redactRedisUrl(redisUrl) };
@@ -166,7 +169,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     spin: clock === systemClock,
     events: plannerEvents(log, () => running),
   });
-  const running: RunningClock = new RunningClock(planner, leadership);
+  const running: RunningClock = new RunningClock(planner, leadership, metrics);
 
   redis.on("ready", () => {
     if (!redisDown) return;
@@ -285,8 +288,11 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     await leadership.stop();
     await redis.hdel(keys.peers, peerId).catch(() => undefined);
     for (const adapter of adapters.values()) await adapter.close?.().catch(() => undefined);
-    await redis.quit().catch(() => redis.disconnect());
-    await subscriber.quit().catch(() => subscriber.disconnect());
+    for (const connection of [redis, subscriber]) {
+      // QUIT only on a live connection: on a reconnecting one it would wait for Redis to come back.
+      if (connection.status === "ready") await connection.quit().catch(() => connection.disconnect());
+      else connection.disconnect();
+    }
     log.info("clock stopped");
   });
   running.emit("ready");

@@ -205,3 +205,23 @@ test("CLI: add, list, pause, trigger, remove, with exit codes 0 / 2 / 1", async 
   assert.match(down.stderr, /redis at redis:\/\/127\.0\.0\.1:1/);
   assert.ok(!down.stderr.includes("hunter2"), "never print the password");
 });
+
+test("an adapter of one's own, given in the config, writes inside the atomic fire script", async () => {
+  const namespace = `d${++n}`;
+  const sink = new LogSink();
+  const stream = {
+    name: "stream",
+    writes: ({ job, jobId, slotAt }: { job: { class: string; queue: string }; jobId: string; slotAt: number }) => [
+      { command: "XADD" as const, key: `events:${namespace}`, args: ["*", "id", jobId, "class", job.class, "slot", String(slotAt)] },
+    ],
+  };
+  const config = parseConfig({ namespace, adapters: { stream }, schedules: { ping: { every: "1s", adapter: "stream", job: { class: "Ping" } } } });
+  const clock = await startClock({ config, logger: sink.logger, redisUrl: server.url });
+  running.push(clock);
+  const fired = await sink.waitFor((line) => line.msg === "fired" && line["schedule"] === "ping", 4000);
+  const entries = await redis.xrange(`events:${namespace}`, "-", "+");
+  assert.equal(entries.length >= 1, true);
+  const fields = entries[0]![1];
+  assert.deepEqual(fields.slice(0, 4), ["id", fired["jobId"], "class", "Ping"]);
+  assert.equal(await redis.hget(clockKeys(namespace).ledger, "ping"), fields[5]);
+});

@@ -85,7 +85,9 @@ test("/metrics is Prometheus text with the clock's series", async () => {
 test("no endpoint shows a secret: not the Redis password, not the lease token", async () => {
   const { base, sink, namespace } = await runningClock("tok");
   await sink.waitFor((line) => line.msg === "fired", 3000);
-  const leaseToken = await new Redis(server.port, { password: "pw-secret-1" }).get(`{${namespace}}:lease`);
+  const reader = new Redis(server.port, { password: "pw-secret-1" });
+  const leaseToken = await reader.get(`{${namespace}}:lease`);
+  reader.disconnect();
   assert.ok(leaseToken !== null && leaseToken.length > 10);
   const randomPart = leaseToken.split("|").at(-1) ?? "";
   for (const path of ["/", "/healthz", "/metrics", "/api/status"]) {

@@ -1,5 +1,6 @@
 /** Turns validated config into Schedules: defaults filled in, rules compiled to one form. */
 import { adapterIssues } from "../adapters/index.ts";
+import type { Adapter } from "../adapters/types.ts";
 import { atToCron } from "../schedule/at.ts";
 import { formatDuration, HOUR } from "../schedule/duration.ts";
 import type { CatchUp, Schedule } from "../schedule/schedule.ts";
@@ -21,7 +22,8 @@ export interface ClockConfig extends Defaults {
   readonly namespace: string;
   /** Leader lease: time to live and standby retry period, ms (defaults in the lease module). */
   readonly lease: { readonly ttlMs?: number | undefined; readonly retryMs?: number | undefined };
-  readonly adapters: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Settings of built-in adapters, or adapters of one's own, by name. */
+  readonly adapters: Readonly<Record<string, Readonly<Record<string, unknown>> | Adapter>>;
   readonly schedules: readonly Schedule[];
 }
 

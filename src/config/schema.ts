@@ -3,6 +3,8 @@
  * every error carries the path of the field it is about.
  */
 import { z } from "zod";
+import { isAdapter } from "../adapters/index.ts";
+import type { Adapter } from "../adapters/types.ts";
 import { atToCron } from "../schedule/at.ts";
 import { parseDuration, parseInstant, SECOND } from "../schedule/duration.ts";
 import { SCHEDULE_NAME, findNonJson, type Json } from "../schedule/schedule.ts";
@@ -106,7 +108,11 @@ export const scheduleSchema = z
     }
   }, { when: () => true });
 
-export const adapterSettingsSchema = z.record(z.string(), z.record(z.string(), z.unknown()));
+/** Per adapter: settings of a built-in one, or an adapter of one's own (an object with writes/enqueue). */
+export const adapterSettingsSchema = z.record(
+  z.string(),
+  z.union([z.custom<Adapter>(isAdapter), z.record(z.string(), z.unknown())], { error: "expected adapter settings (an object) or an adapter with writes() or enqueue()" }),
+);
 
 export const configSchema = z
   .object({

@@ -88,11 +88,8 @@ export class RedisLease implements Leadership {
         this.#options.onError?.(error as Error);
       }
     }
-    try {
-      await this.#options.subscriber.unsubscribe();
-    } catch {
-      // the subscriber may already be closed
-    }
+    // The subscriber connection is closed by its owner; unsubscribing here could wait forever on a
+    // connection that is down (it queues commands until Redis is back).
   }
 
   async #tick(): Promise<void> {

@@ -1,0 +1,360 @@
+/**
+ * What every part of the benchmark shares: a sub-millisecond wall clock, statistics, child
+ * processes whose stdout lines are timestamped on arrival, /proc readings, and cleanup.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { Redis } from "ioredis";
+import { startRedis, type TestRedis } from "../test/helpers/redis.ts";
+
+export const SECOND = 1000;
+export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+// ---------------------------------------------------------------------------------------------
+// Time
+
+let wallOffsetMs = 0;
+
+/**
+ * Aligns the high-resolution clock with the wall clock: Date.now() only has whole milliseconds,
+ * but at the moment it ticks over it is exact, so busy-wait (under 1 ms) for a tick.
+ */
+export function calibrate(): void {
+  const start = Date.now();
+  let now = start;
+  let high = 0;
+  while (now === start) {
+    high = performance.timeOrigin + performance.now();
+    now = Date.now();
+  }
+  wallOffsetMs = now - high;
+}
+
+/** Wall-clock epoch ms with sub-millisecond precision (comparable with Redis TIME on this host). */
+export function wallNow(): number {
+  return performance.timeOrigin + performance.now() + wallOffsetMs;
+}
+
+/** CLOCK_MONOTONIC in µs: the time base of V8's .cpuprofile samples. */
+export function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+export async function sleepUntil(wallAt: number): Promise<void> {
+  await sleep(wallAt - wallNow());
+}
+
+/** Redis TIME as epoch ms with µs precision. */
+export async function redisNow(redis: Redis): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1000 + Number(micros) / 1000;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics
+
+export interface Summary {
+  readonly n: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly min: number;
+}
+
+/** Percentile by linear interpolation between closest ranks (numpy's default). */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = (sorted.length - 1) * p;
+  const low = Math.floor(rank);
+  const high = Math.ceil(rank);
+  const a = sorted[low] as number;
+  const b = sorted[high] as number;
+  return a + (b - a) * (rank - low);
+}
+
+export function summarize(values: readonly number[]): Summary {
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    n: sorted.length,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    max: sorted.at(-1) ?? Number.NaN,
+    min: sorted[0] ?? Number.NaN,
+  };
+}
+
+export function median(values: readonly number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 0.5);
+}
+
+export function ms(value: number, digits = 2): string {
+  if (!Number.isFinite(value)) return "n/a";
+  return `${value.toFixed(Math.abs(value) >= 100 ? 0 : digits)} ms`;
+}
+
+/** "0.25x" style ratio of ours to a peer (below 1: ours is smaller, i.e. faster or leaner). */
+export function ratio(ours: number, peer: number): string {
+  if (!Number.isFinite(ours) || !Number.isFinite(peer) || peer === 0) return "n/a";
+  const value = ours / peer;
+  return `${value >= 10 ? value.toFixed(0) : value >= 1 ? value.toFixed(1) : value.toFixed(2)}x`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+export interface Row {
+  readonly section: string;
+  readonly measure: string;
+  readonly ours: string;
+  readonly peers: string;
+  readonly ratio: string;
+  readonly target: string;
+  /** "met", "MISSED", or "" where there is no target. */
+  readonly verdict: string;
+}
+
+export function verdict(met: boolean | null): string {
+  return met === null ? "" : met ? "met" : "MISSED";
+}
+
+export function printTable(rows: readonly Row[]): void {
+  const header: Row = { section: "part", measure: "measure", ours: "the clock", peers: "peers (same run)", ratio: "ours/peer", target: "target", verdict: "" };
+  const columns = ["section", "measure", "ours", "peers", "ratio", "target", "verdict"] as const;
+  const widths = columns.map((column) => Math.max(...[header, ...rows].map((row) => row[column].length)));
+  const line = (row: Row): string => columns.map((column, i) => row[column].padEnd(widths[i] as number)).join(" | ").trimEnd();
+  console.log(line(header));
+  console.log(widths.map((width) => "-".repeat(width)).join("-|-"));
+  for (const row of rows) console.log(line(row));
+}
+
+export function section(title: string): void {
+  console.log(`\n== ${title} ==`);
+}
+
+export function note(text: string): void {
+  console.log(`  ${text}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cleanup: every child process and server is registered, and all go on exit or on an error.
+
+const cleanups = new Set<() => Promise<void>>();
+
+export function onCleanup(step: () => Promise<void>): () => void {
+  cleanups.add(step);
+  return () => cleanups.delete(step);
+}
+
+export async function cleanupAll(): Promise<void> {
+  const steps = [...cleanups].reverse();
+  cleanups.clear();
+  await Promise.all(steps.map((step) => step().catch(() => undefined)));
+}
+
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "clock-bench-"));
+  onCleanup(async () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export async function redisServer(): Promise<TestRedis> {
+  const server = await startRedis();
+  onCleanup(() => server.close());
+  return server;
+}
+
+export function connect(url: string): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  onCleanup(async () => {
+    redis.disconnect();
+  });
+  return redis;
+}
+
+/** A config module for `clock start --config`: plain data, so no import is needed. */
+export function writeConfig(dir: string, name: string, config: unknown): string {
+  const path = join(dir, `${name}.mjs`);
+  writeFileSync(path, `export default ${JSON.stringify(config)};\n`);
+  return path;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes
+
+export interface Line {
+  /** Wall time the line arrived, epoch ms (sub-ms). */
+  readonly at: number;
+  readonly raw: string;
+  readonly json: Record<string, unknown> | null;
+}
+
+export class Proc {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly label: string;
+  /** Wall time just before spawn, and CLOCK_MONOTONIC µs at the same moment. */
+  readonly spawnedAt: number;
+  readonly spawnedMonoUs: number;
+  readonly lines: Line[] = [];
+  readonly stderr: string[] = [];
+  readonly exited: Promise<number | null>;
+  #listeners = new Set<(line: Line) => void>();
+
+  constructor(args: readonly string[], options: { label: string; env?: NodeJS.ProcessEnv; keepLines?: boolean }) {
+    this.label = options.label;
+    this.spawnedMonoUs = monotonicUs();
+    this.spawnedAt = wallNow();
+    this.child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+    if (this.child.pid === undefined) throw new Error(`${options.label}: could not spawn ${args.join(" ")}`);
+    this.pid = this.child.pid;
+    this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
+    const keep = options.keepLines !== false;
+    createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on("line", (raw) => {
+      const at = wallNow();
+      let json: Record<string, unknown> | null = null;
+      if (raw.startsWith("{")) {
+        try {
+          json = JSON.parse(raw) as Record<string, unknown>;
+        } catch {
+          json = null;
+        }
+      }
+      const line = { at, raw, json };
+      if (keep) this.lines.push(line);
+      for (const listener of this.#listeners) listener(line);
+    });
+    createInterface({ input: this.child.stderr as NodeJS.ReadableStream }).on("line", (raw) => {
+      this.stderr.push(raw);
+      if (this.stderr.length > 50) this.stderr.shift();
+    });
+    onCleanup(() => this.stop(2 * SECOND));
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  onLine(listener: (line: Line) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The first line (already seen or still to come) that matches, within the timeout. */
+  waitLine(match: (line: Line) => boolean, timeoutMs: number, what = "line"): Promise<Line> {
+    const seen = this.lines.find(match);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`${this.label}: no ${what} within ${timeoutMs} ms${this.stderr.length > 0 ? `; stderr: ${this.stderr.slice(-5).join(" / ")}` : ""}`));
+      }, timeoutMs);
+      const off = this.onLine((line) => {
+        if (!match(line)) return;
+        clearTimeout(timer);
+        off();
+        resolve(line);
+      });
+      void this.exited.then(() => {
+        if (!this.lines.some(match)) {
+          clearTimeout(timer);
+          off();
+          reject(new Error(`${this.label}: exited before the ${what}${this.stderr.length > 0 ? `; stderr: ${this.stderr.slice(-5).join(" / ")}` : ""}`));
+        }
+      });
+    });
+  }
+
+  waitMessage(msg: string, timeoutMs: number): Promise<Line> {
+    return this.waitLine((line) => line.json?.["msg"] === msg, timeoutMs, `"${msg}" line`);
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.running) this.child.kill(signal);
+  }
+
+  /** SIGTERM, then SIGKILL after the timeout; resolves once the process is gone. */
+  async stop(timeoutMs = 5 * SECOND): Promise<void> {
+    if (!this.running) return;
+    this.child.kill("SIGTERM");
+    const timer = setTimeout(() => this.kill("SIGKILL"), timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+export interface ClockOptions {
+  readonly label: string;
+  readonly redisUrl: string;
+  readonly nodeArgs?: readonly string[];
+  readonly keepLines?: boolean;
+}
+
+/** `node bin/clock.js start --config PATH`, as a user runs it (JSON log lines on a pipe). */
+export function spawnClock(configPath: string, options: ClockOptions): Proc {
+  return new Proc([...(options.nodeArgs ?? []), "bin/clock.js", "start", "--config", configPath], {
+    label: options.label,
+    env: { REDIS_URL: options.redisUrl, LOG_LEVEL: "info" },
+    ...(options.keepLines === undefined ? {} : { keepLines: options.keepLines }),
+  });
+}
+
+/** A peer (croner, BullMQ) in its own process, as fair to it as the clock's own process is to us. */
+export function spawnPeer(mode: string, args: readonly (string | number)[]): Proc {
+  return new Proc(["--import", "tsx", "bench/peers.ts", mode, ...args.map(String)], { label: mode });
+}
+
+/** A fired log line's slot and the Redis time inside the write (slot + lagMs). */
+export function firedOf(line: Line): { pid: number; slotAt: number; redisAt: number; lagMs: number; catchUp: boolean } | null {
+  const json = line.json;
+  if (json === null || json["msg"] !== "fired") return null;
+  const jobId = String(json["jobId"]);
+  const slotAt = Number(jobId.slice(jobId.lastIndexOf("-") + 1));
+  const lagMs = Number(json["lagMs"]);
+  return { pid: Number(json["pid"]), slotAt, redisAt: slotAt + lagMs, lagMs, catchUp: json["catchUp"] === true };
+}
+
+// ---------------------------------------------------------------------------------------------
+// /proc
+
+export const CLOCK_TICKS_PER_SECOND = 100;
+
+/** utime + stime of a process, ms (tick resolution: 10 ms). */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces) start at the state, field 3.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return ((utime + stime) * SECOND) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** Resident set size now and its peak, MB. */
+export function memoryMb(pid: number): { rssMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN) / 1024;
+  return { rssMb: field("VmRSS"), peakMb: field("VmHWM") };
+}
+
+/** Waits until a process has used under `busyShare` of a core over `spanMs` (its start-up work is over). */
+export async function waitIdle(pid: number, timeoutMs: number, spanMs = 500, busyShare = 0.05): Promise<boolean> {
+  const deadline = wallNow() + timeoutMs;
+  let before = cpuMs(pid);
+  while (wallNow() < deadline) {
+    await sleep(spanMs);
+    const after = cpuMs(pid);
+    if (after - before <= spanMs * busyShare) return true;
+    before = after;
+  }
+  return false;
+}
+
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

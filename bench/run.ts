@@ -1,0 +1,129 @@
+/**
+ * `npm run bench`: the clock beside its peers, in one run on one machine, loopback only.
+ *
+ *   1. firing lag of a one-second schedule (ours, BullMQ job scheduler, croner + ioredis, at once)
+ *   2. 10,000 schedules due at the same instant (ours, BullMQ, croner, redis-benchmark's ceiling)
+ *   3. 100,000 schedules: start-up to first fire, RSS, idle CPU (and one schedule's idle CPU)
+ *   4. failover: SIGKILL and SIGTERM of the leader among three clocks
+ *
+ * Every redis-server is a throwaway one on a free port (test/helpers/redis.ts); every child
+ * process and server is stopped at the end, on an error, on Ctrl-C, or past the time limit.
+ *
+ * Options: --only lag,burst,scale,failover (a subset)   --profile (spawn our clocks with
+ * --cpu-prof and print where the burst and the start-up spend their time; slows them down).
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { benchBurst } from "./burst.ts";
+import { benchFailover } from "./failover.ts";
+import { benchLag } from "./lag.ts";
+import { cleanupAll, errorText, printTable, ROOT, section, SECOND, tempDir, type Row } from "./lib.ts";
+import { benchScale, startIdleClock, type IdleClock } from "./scale.ts";
+
+const PARTS = ["lag", "burst", "scale", "failover"] as const;
+type Part = (typeof PARTS)[number];
+/** The issue's bound is 5 minutes: stop everything short of it rather than overrun. */
+const TIME_LIMIT_MS = 290 * SECOND;
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function preflight(): void {
+  if (!existsSync(join(ROOT, "dist/cli/run.js"))) throw new Error("dist/ is missing: run `npm run build` first (bin/clock.js runs dist/)");
+  if (newestMtime(join(ROOT, "src")) > newestMtime(join(ROOT, "dist"))) console.log("warning: src/ is newer than dist/: the clock measured is the last build (`npm run build`)");
+  for (const tool of ["redis-server", "redis-benchmark"]) {
+    try {
+      execFileSync(tool, ["--version"], { stdio: "ignore" });
+    } catch {
+      throw new Error(`${tool} is not on PATH (Debian: apt-get install redis-server redis-tools)`);
+    }
+  }
+}
+
+function machine(): string {
+  const redis = /v=([\d.]+)/.exec(execFileSync("redis-server", ["--version"], { encoding: "utf8" }))?.[1] ?? "?";
+  const model = cpus()[0]?.model ?? "?";
+  return `${cpus().length} cores (${model}), load average ${loadavg().map((load) => load.toFixed(2)).join(" ")}; Node ${process.version}; Redis ${redis}`;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { only: { type: "string" }, profile: { type: "boolean" } } });
+  const parts = (values.only?.split(",") ?? [...PARTS]) as Part[];
+  const unknown = parts.filter((part) => !PARTS.includes(part));
+  if (unknown.length > 0) throw new Error(`--only: unknown part(s) ${unknown.join(", ")}; parts are ${PARTS.join(", ")}`);
+  preflight();
+  const startedAt = Date.now();
+  console.log(`the clock benchmark: ${parts.join(", ")}${values.profile === true ? " (profiling: figures are slower than usual)" : ""}`);
+  console.log(`machine: ${machine()}`);
+  console.log("shared and noisy: quote medians and ratios against the peers measured in this same run");
+
+  const dir = tempDir();
+  /** Each profiled part gets a directory of its own: the newest .cpuprofile in it is that part's clock. */
+  const profilesFor = (part: Part): string | null => {
+    if (values.profile !== true) return null;
+    const path = join(dir, "profiles", part);
+    mkdirSync(path, { recursive: true });
+    return path;
+  };
+  const rows: Row[] = [];
+  let failed = false;
+  const attempt = async (name: string, run: () => Promise<Row[]>): Promise<void> => {
+    try {
+      rows.push(...(await run()));
+    } catch (error) {
+      failed = true;
+      console.log(`  ${name} FAILED: ${errorText(error)}`);
+      rows.push({ section: name, measure: "(failed)", ours: errorText(error).slice(0, 80), peers: "", ratio: "", target: "", verdict: "FAILED" });
+    }
+  };
+
+  // Started first and left idle throughout, so its idle CPU is read over minutes, not 30 s.
+  let idle: IdleClock | null = null;
+  if (parts.includes("scale")) {
+    await attempt("3 scale", async () => {
+      idle = await startIdleClock(dir);
+      return [];
+    });
+  }
+  if (parts.includes("lag")) await attempt("1 lag", () => benchLag(dir));
+  if (parts.includes("burst")) await attempt("2 burst", () => benchBurst(dir, profilesFor("burst")));
+  const idleClock: IdleClock | null = idle;
+  if (parts.includes("scale") && idleClock !== null) await attempt("3 scale", () => benchScale(dir, idleClock, profilesFor("scale")));
+  if (parts.includes("failover")) await attempt("4 failover", () => benchFailover(dir));
+
+  await cleanupAll();
+  section(`Results (${((Date.now() - startedAt) / SECOND).toFixed(0)} s, npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""})`);
+  printTable(rows);
+  return failed ? 1 : 0;
+}
+
+const limit = setTimeout(() => {
+  console.error(`bench: past ${TIME_LIMIT_MS / SECOND} s; stopping every child process and server`);
+  void cleanupAll().finally(() => process.exit(1));
+}, TIME_LIMIT_MS);
+limit.unref();
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    void cleanupAll().finally(() => process.exit(130));
+  });
+}
+
+try {
+  process.exitCode = await main();
+} catch (error) {
+  console.error(`bench: ${errorText(error)}`);
+  process.exitCode = 2;
+} finally {
+  await cleanupAll();
+}
+// Peers' leftover timers (a lost race's timeout) must not keep the run alive.
+process.exit(process.exitCode);
