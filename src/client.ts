@@ -76,6 +76,7 @@ export interface ClockStatus {
   readonly invalidEntries: number;
 }
 
+const SNAPSHOT_MAX_AGE_MS = 10_000;
 /** A peer is listed while it has been heard from within this long. */
 const PEER_FRESH_MS = 30_000;
 
@@ -102,6 +103,7 @@ export class ClockClient {
   readonly #options: ClientOptions;
   readonly #url: string;
   #snapshot: Promise<ConfigSnapshot | null> | null = null;
+  #snapshotAt = 0;
 
   constructor(options: ClientOptions = {}) {
     this.#options = options;
@@ -124,10 +126,14 @@ export class ClockClient {
   /** Config schedules and defaults: from the options, else from what a running clock published. */
   async #config(): Promise<ConfigSnapshot | null> {
     if (this.#options.config !== undefined) return snapshotOf(this.#options.config, 0);
-    this.#snapshot ??= readSnapshot(this.#redis, this.#keys).catch((error: unknown) => {
-      this.#snapshot = null;
-      throw error;
-    });
+    // Re-read now and then: a deploy may change the config schedules under a long-lived client.
+    if (this.#snapshot === null || Date.now() - this.#snapshotAt > SNAPSHOT_MAX_AGE_MS) {
+      this.#snapshotAt = Date.now();
+      this.#snapshot = readSnapshot(this.#redis, this.#keys).catch((error: unknown) => {
+        this.#snapshot = null;
+        throw error;
+      });
+    }
     return await this.#snapshot;
   }
 

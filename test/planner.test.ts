@@ -247,3 +247,24 @@ test("endAt stops a schedule; startAt holds it back", async () => {
   assert.deepEqual(h.fired.map((fire) => (fire.slotAt - T0) / SECOND), [3, 4, 5]);
   await h.planner.stop();
 });
+
+test("a fenced fire (the lease was lost) backs off instead of retrying in a hot loop", async () => {
+  const clock = new FakeClock(T0);
+  let calls = 0;
+  const leadership = new AlwaysLeader();
+  const planner = new Planner({
+    clock,
+    leadership,
+    readLedger: async () => new Map(),
+    events: {},
+    fire: async (requests) => {
+      calls++;
+      return requests.map((request) => ({ request, status: "fenced" as const, jobId: "", redisAt: clock.now() }));
+    },
+  });
+  planner.start([schedule("tick", { every: "1s" })]);
+  await leadership.start();
+  await clock.advance(3 * SECOND);
+  assert.ok(calls <= 4, `${calls} fire attempts in 3 s while fenced`);
+  await planner.stop();
+});

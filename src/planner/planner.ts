@@ -50,6 +50,7 @@ const JUMP_WARN_MS = SECOND;
 /** Wake this long before a slot and busy-wait the rest: timers fire up to a few ms late. */
 const SPIN_MS = 3;
 const MAX_BACKOFF_MS = 5 * SECOND;
+const FENCED_BACKOFF_MS = SECOND;
 
 export class Planner {
   readonly #options: PlannerOptions;
@@ -278,8 +279,10 @@ export class Planner {
         retry.add(entry);
         errors++;
       } else if (outcome.status === "fenced") {
+        // Not the leader any more: back off until the lease module notices, not a hot retry loop.
         retry.add(entry);
         this.#synced = false;
+        earliestRetryAt = Math.min(earliestRetryAt, this.#options.clock.now() + FENCED_BACKOFF_MS);
       }
     }
     for (const entry of due) {
