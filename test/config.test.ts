@@ -442,16 +442,19 @@ export default defineConfig({ timezone: zone, schedules: { ts: { cron: "0 9 * * 
 `,
       "clock.config.mts": `const every: string = "5m";\nexport default { schedules: { mts: { every, job: { class: "MtsJob" } } } };\n`,
       "clock.config.js": PLAIN("js"),
-      "clock.config.mjs": PLAIN("mjs"),
       "commonjs.config.js": `module.exports = { schedules: { cjs: { at: "09:00", job: { class: "Job" } } } };\n`,
     });
+    // .mjs goes through Node's own import; under tsx (this test runner) that import would map
+    // clock.config.mjs to a clock.config.mts beside it, so it gets a directory of its own.
+    const mjsDir = tempDir({ "clock.config.mjs": PLAIN("mjs") });
     const ts = parseConfig(await importConfig(join(dir, "clock.config.ts")));
     assert.equal(ts.timezone, "Europe/London");
     assert.deepEqual(ts.schedules.map((schedule) => schedule.name), ["ts"]);
-    for (const [file, name] of [["clock.config.mts", "mts"], ["clock.config.js", "js"], ["clock.config.mjs", "mjs"], ["commonjs.config.js", "cjs"]] as const) {
+    for (const [file, name] of [["clock.config.mts", "mts"], ["clock.config.js", "js"], ["commonjs.config.js", "cjs"]] as const) {
       const config = parseConfig(await importConfig(join(dir, file)));
       assert.deepEqual(config.schedules.map((schedule) => schedule.name), [name], file);
     }
+    assert.deepEqual(parseConfig(await importConfig(join(mjsDir, "clock.config.mjs"))).schedules.map((schedule) => schedule.name), ["mjs"]);
   });
 
   test("returns a plain object default export unvalidated", async () => {
