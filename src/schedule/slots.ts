@@ -58,8 +58,16 @@ function hasWildcardHour(expression: string): boolean {
   return hour !== undefined && hour.startsWith("*");
 }
 
+// Checking a zone builds an Intl.DateTimeFormat (slow, and memory outside the JS heap): once per name.
+const validZones = new Map<string, boolean>();
+
 export function isValidZone(name: string): boolean {
-  return IANAZone.isValidZone(name);
+  let valid = validZones.get(name);
+  if (valid === undefined) {
+    valid = IANAZone.isValidZone(name);
+    if (validZones.size < 10_000) validZones.set(name, valid);
+  }
+  return valid;
 }
 
 function zoneOf(name: string): IANAZone {
