@@ -109,9 +109,15 @@ export async function benchLag(dir: string): Promise<Row[]> {
   const fromAt = Math.ceil((startedAt + WARM_UP_MS) / SECOND) * SECOND;
   const untilAt = fromAt + SLOTS * SECOND;
   note(`measuring slots from ${new Date(fromAt).toISOString()} to ${new Date(untilAt).toISOString()} ...`);
-  const recalibrate = setInterval(calibrate, 10 * SECOND);
+  // Re-aligned every 10 s, half-way between slots: the busy-wait must not delay a receipt.
+  let recalibrate: NodeJS.Timeout | undefined;
+  const aligned = setTimeout(() => {
+    calibrate();
+    recalibrate = setInterval(calibrate, 10 * SECOND);
+  }, Math.ceil(wallNow() / SECOND) * SECOND + SECOND / 2 - wallNow());
   // BullMQ's slots sit at an offset within the second (its first job fires at upsert time): one more second covers them.
   await sleepUntil(untilAt + 1.5 * SECOND);
+  clearTimeout(aligned);
   clearInterval(recalibrate);
 
   await Promise.all([clock.stop(), croner.stop(), bullmq.stop()]);
@@ -142,6 +148,14 @@ export async function benchLag(dir: string): Promise<Row[]> {
   note(line("BullMQ, in Redis (promotion event)", s.bullRedis, before(bull.redis)));
   note(line("BullMQ, Worker receives", s.bullWorker, before(bull.worker)));
   note("p99 of ~62 samples interpolates between the two largest; BullMQ's stream ids have whole ms (floor).");
+  // Our slowest slots beside croner's same second: slow together means the machine, not the clock.
+  const slowest = oursInRedis.filter((sample) => sample.slotAt >= fromAt && sample.slotAt < untilAt).sort((a, b) => b.lagMs - a.lagMs).slice(0, 3);
+  const beside = slowest.map((sample) => {
+    const peer = cronerConsumer.samples.find((other) => other.slotAt === sample.slotAt);
+    const consumer = oursConsumer.samples.find((other) => other.slotAt === sample.slotAt);
+    return `${new Date(sample.slotAt).toISOString().slice(11, 19)} ours ${ms(sample.lagMs)} (consumer ${ms(consumer?.lagMs ?? Number.NaN)}), croner ${ms(peer?.lagMs ?? Number.NaN)}`;
+  });
+  note(`ours' slowest slots (in Redis): ${beside.join("; ")}`);
   if (mismatched > 0) note(`warning: ${mismatched} BullMQ jobs whose timestamp + delay differs from the millis in their id`);
   const missing = [ours.redis, ours.consumer, croners.consumer, bull.redis, bull.worker].some((lags) => lags.length < SLOTS - 1);
   if (missing) note(`warning: fewer than ${SLOTS} slots seen by some measure (see n above)`);

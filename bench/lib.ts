@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Redis } from "ioredis";
@@ -18,19 +18,34 @@ export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
 let wallOffsetMs = 0;
 
+/** A tick of Date.now() located to within this much, or the next tick is tried. */
+const CALIBRATION_WIDTH_MS = 0.02;
+
 /**
  * Aligns the high-resolution clock with the wall clock: Date.now() only has whole milliseconds,
- * but at the moment it ticks over it is exact, so busy-wait (under 1 ms) for a tick.
+ * but at the moment it ticks over it is exact, so busy-wait (about 1 ms) for a tick. The tick is
+ * bracketed by high-resolution readings around the two Date.now() calls on either side of it; a
+ * bracket widened by a preemption (a busy machine) is thrown away and the next tick tried.
  */
 export function calibrate(): void {
-  const start = Date.now();
-  let now = start;
-  let high = 0;
-  while (now === start) {
-    high = performance.timeOrigin + performance.now();
-    now = Date.now();
+  let best = { width: Number.POSITIVE_INFINITY, offset: wallOffsetMs };
+  for (let attempt = 0; attempt < 10 && best.width > CALIBRATION_WIDTH_MS; attempt++) {
+    let before = performance.now();
+    const start = Date.now();
+    for (;;) {
+      const low = performance.now();
+      const now = Date.now();
+      const high = performance.now();
+      if (now !== start) {
+        // The tick to `now` came after the previous Date.now() call began and before this one ended.
+        const width = high - before;
+        if (width < best.width) best = { width, offset: now - (performance.timeOrigin + (before + high) / 2) };
+        break;
+      }
+      before = low;
+    }
   }
-  wallOffsetMs = now - high;
+  wallOffsetMs = best.offset;
 }
 
 /** Wall-clock epoch ms with sub-millisecond precision (comparable with Redis TIME on this host). */
@@ -136,6 +151,7 @@ export function printTable(rows: readonly Row[]): void {
 
 export function section(title: string): void {
   console.log(`\n== ${title} ==`);
+  console.log(`  (load average ${loadavg().map((load) => load.toFixed(2)).join(" ")})`);
 }
 
 export function note(text: string): void {
@@ -340,6 +356,26 @@ export function memoryMb(pid: number): { rssMb: number; peakMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN) / 1024;
   return { rssMb: field("VmRSS"), peakMb: field("VmHWM") };
+}
+
+/**
+ * CPU time of a process over a window, ms, from `perf stat -e task-clock` (the scheduler's own
+ * accounting, ns resolution); null where perf is missing or not allowed. /proc ticks charge a whole
+ * 10 ms tick to whoever runs at the timer interrupt, which overstates a process that wakes often.
+ */
+export function perfTaskClock(pid: number, windowMs: number): Promise<number | null> {
+  return new Promise((resolve) => {
+    const child = spawn("perf", ["stat", "-x", ",", "-e", "task-clock", "-p", String(pid), "--", "sleep", String(windowMs / SECOND)], { stdio: ["ignore", "ignore", "pipe"] });
+    let output = "";
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.on("error", () => resolve(null));
+    child.on("exit", (code) => {
+      const line = output.split("\n").find((row) => row.includes("task-clock"));
+      const value = Number(line?.split(",")[0]);
+      resolve(code === 0 && Number.isFinite(value) ? value : null);
+    });
+    onCleanup(async () => void child.kill());
+  });
 }
 
 /** Waits until a process has used under `busyShare` of a core over `spanMs` (its start-up work is over). */

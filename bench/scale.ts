@@ -18,6 +18,7 @@ import {
   firedOf,
   memoryMb,
   monotonicUs,
+  perfTaskClock,
   ms,
   note,
   redisServer,
@@ -36,7 +37,10 @@ import {
 
 const SCHEDULES = 100_000;
 const IDLE_MS = 30 * SECOND;
-const START_TIMEOUT_MS = 90 * SECOND;
+/** Bounded so the whole run stays under 5 minutes even when start-up never completes. */
+const START_TIMEOUT_MS = 40 * SECOND;
+/** A clock that never became able to fire is not idle: a short window shows it is still busy. */
+const BUSY_WINDOW_MS = 10 * SECOND;
 const HOUR = 3600 * SECOND;
 const ZONES = ["UTC", "America/New_York", "Europe/Berlin", "Asia/Tokyo"] as const;
 const INTERVALS = ["2h", "3h", "4h", "6h", "12h", "24h"] as const;
@@ -99,9 +103,10 @@ export async function benchScale(dir: string, idle: IdleClock, profileDir: strin
   note(`config: ${SCHEDULES.toLocaleString("en")} schedules, ${cronExpressions} distinct cron expressions; probe slot 1 s before spawn (see bench/scale.ts)`);
 
   const clock = spawnClock(path, { label: "clock (100k)", redisUrl: server.url, nodeArgs: profileDir === null ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir] });
-  const started = await clock.waitMessage("clock started", START_TIMEOUT_MS).catch(() => null);
-  const leader = await clock.waitMessage("leadership acquired", START_TIMEOUT_MS).catch(() => null);
-  const firstLine = await clock.waitLine((line) => firedOf(line) !== null, START_TIMEOUT_MS, "first fire").catch(() => null);
+  const left = (): number => Math.max(0, clock.spawnedAt + START_TIMEOUT_MS - wallNow());
+  const started = await clock.waitMessage("clock started", left()).catch(() => null);
+  const leader = await clock.waitMessage("leadership acquired", left()).catch(() => null);
+  const firstLine = await clock.waitLine((line) => firedOf(line) !== null, left(), "first fire").catch(() => null);
   const first = firstLine === null ? null : firedOf(firstLine);
   const startedMs = started === null ? Number.NaN : started.at - clock.spawnedAt;
   const leaderMs = leader === null ? Number.NaN : leader.at - clock.spawnedAt;
@@ -110,17 +115,23 @@ export async function benchScale(dir: string, idle: IdleClock, profileDir: strin
   note(`spawn -> "clock started" ${ms(startedMs)}, -> "leadership acquired" ${ms(leaderMs)}, -> first fire in Redis ${first === null ? `none within ${START_TIMEOUT_MS / SECOND} s` : ms(firstFireMs)}`);
   const firstMonoUs = clock.spawnedMonoUs + (Number.isFinite(firstFireMs) ? firstFireMs : wallNow() - clock.spawnedAt) * 1000;
 
-  const settled = await waitIdle(clock.pid, 60 * SECOND);
+  const flaps = clock.lines.filter((line) => line.json?.["msg"] === "leadership lost").length;
+  if (flaps > 0) note(`leadership lost ${flaps} time(s) during start-up: the event loop was blocked past the lease ttl`);
+  // A clock that never fired is still starting: there is no idle state to wait for.
+  const settled = first !== null && (await waitIdle(clock.pid, 30 * SECOND));
   await sleep(SECOND);
   const memory = memoryMb(clock.pid);
   const oneMemory = memoryMb(idle.proc.pid);
-  note(`after start${settled ? "" : " (never settled: still busy)"}: RSS ${memory.rssMb.toFixed(0)} MB (peak ${memory.peakMb.toFixed(0)} MB); one-schedule clock RSS ${oneMemory.rssMb.toFixed(0)} MB`);
+  note(`after start${settled ? "" : " (NOT idle: start-up still running)"}: RSS ${memory.rssMb.toFixed(0)} MB (peak ${memory.peakMb.toFixed(0)} MB); one-schedule clock RSS ${oneMemory.rssMb.toFixed(0)} MB`);
 
-  note(`idle for ${IDLE_MS / SECOND} s ...`);
+  const windowMs = settled ? IDLE_MS : BUSY_WINDOW_MS;
+  note(`idle for ${windowMs / SECOND} s ...`);
   const firedBefore = clock.lines.filter((line) => firedOf(line) !== null).length;
   const idleFromUs = monotonicUs();
   const [cpu0, oneCpu0, wall0] = [cpuMs(clock.pid), cpuMs(idle.proc.pid), wallNow()];
-  await sleep(IDLE_MS);
+  const precise = Promise.all([perfTaskClock(clock.pid, windowMs), perfTaskClock(idle.proc.pid, windowMs)]);
+  await sleep(windowMs);
+  const [perfMs, onePerfMs] = await precise;
   const [cpu1, oneCpu1, wall1] = [cpuMs(clock.pid), cpuMs(idle.proc.pid), wallNow()];
   const idleToUs = monotonicUs();
   const firedDuring = clock.lines.filter((line) => firedOf(line) !== null).length - firedBefore;
@@ -129,16 +140,20 @@ export async function benchScale(dir: string, idle: IdleClock, profileDir: strin
   const oneLongPct = percent(oneCpu1 - idle.settledCpuMs, wall1 - idle.settledAt);
   const tick = percent(10, wall1 - wall0);
   note(`idle CPU (utime+stime, 10 ms ticks = ${tick.toFixed(3)}% over the window): 100k ${idlePct.toFixed(3)}% (${cpu1 - cpu0} ms), one schedule ${onePct.toFixed(3)}% (${oneCpu1 - oneCpu0} ms); fires in the window: ${firedDuring}`);
+  if (perfMs !== null && onePerfMs !== null) {
+    note(`idle CPU by perf task-clock (precise) over the same window: 100k ${percent(perfMs, windowMs).toFixed(3)}% (${perfMs.toFixed(1)} ms), one schedule ${percent(onePerfMs, windowMs).toFixed(3)}% (${onePerfMs.toFixed(1)} ms)`);
+  }
   note(`one-schedule clock over its whole idle life (${((wall1 - idle.settledAt) / SECOND).toFixed(0)} s, other parts running beside it): ${oneLongPct.toFixed(3)}% (${oneCpu1 - idle.settledCpuMs} ms)`);
 
-  await clock.stop();
+  // Profiling: a clock whose loop is blocked handles SIGTERM only between passes; wait for it, for the profile.
+  await clock.stop(profileDir === null ? 5 * SECOND : 40 * SECOND);
   await idle.proc.stop();
   if (profileDir !== null) {
     const file = newestProfile(profileDir);
     if (file !== null) {
       note(`where start-up goes, spawn to first fire (node --cpu-prof, ${file}):`);
       console.log(formatProfile(summariseProfile(file, ROOT, 20, { fromUs: clock.spawnedMonoUs, toUs: firstMonoUs })));
-      note(`where the idle CPU goes, over the ${IDLE_MS / SECOND} s window:`);
+      note(`where the idle CPU goes, over the ${windowMs / SECOND} s window:`);
       console.log(formatProfile(summariseProfile(file, ROOT, 10, { fromUs: idleFromUs, toUs: idleToUs })));
     }
   }
@@ -147,11 +162,19 @@ export async function benchScale(dir: string, idle: IdleClock, profileDir: strin
     { section: "3 scale", measure: "100k schedules: spawn -> clock started", ours: ms(startedMs), peers: "", ratio: "", target: "", verdict: "" },
     { section: "3 scale", measure: "100k schedules: spawn -> first fire", ours: first === null ? `> ${START_TIMEOUT_MS / SECOND} s` : ms(firstFireMs), peers: "", ratio: "", target: "<= 2 s", verdict: verdict(first !== null && firstFireMs <= 2 * SECOND) },
     { section: "3 scale", measure: "100k schedules: RSS after start (peak)", ours: `${memory.rssMb.toFixed(0)} MB (${memory.peakMb.toFixed(0)} MB)`, peers: `1 schedule: ${oneMemory.rssMb.toFixed(0)} MB`, ratio: "", target: "<= 250 MB", verdict: verdict(memory.rssMb <= 250) },
-    { section: "3 scale", measure: `100k schedules: idle CPU over ${IDLE_MS / SECOND} s`, ours: `${idlePct.toFixed(3)}%`, peers: "", ratio: "", target: "<= 1%", verdict: verdict(idlePct <= 1 && firedDuring === 0) },
     {
       section: "3 scale",
-      measure: `1 schedule: idle CPU (${IDLE_MS / SECOND} s; whole run)`,
-      ours: `${onePct.toFixed(3)}%; ${oneLongPct.toFixed(3)}%`,
+      measure: `100k schedules: idle CPU over ${windowMs / SECOND} s`,
+      ours: `${idlePct.toFixed(3)}%${perfMs === null ? "" : ` (perf ${percent(perfMs, windowMs).toFixed(3)}%)`}${settled ? "" : " (never idle)"}`,
+      peers: "",
+      ratio: "",
+      target: "<= 1%",
+      verdict: verdict(settled && idlePct <= 1 && firedDuring === 0),
+    },
+    {
+      section: "3 scale",
+      measure: `1 schedule: idle CPU (${windowMs / SECOND} s${onePerfMs === null ? "" : ", perf"}; whole run)`,
+      ours: `${onePct.toFixed(3)}%${onePerfMs === null ? "" : ` (${percent(onePerfMs, windowMs).toFixed(3)}%)`}; ${oneLongPct.toFixed(3)}%`,
       peers: "clockwork 0.02% (issue's figure, not run here)",
       ratio: "",
       target: "<= 0.02%",

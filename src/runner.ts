@@ -253,7 +253,6 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   let schedules: readonly Schedule[] = config.schedules;
   try {
     schedules = await sync.load();
-    await writeSnapshot(redis, keys, snapshotOf(config, clock.now()));
   } catch (error) {
     log.warn({ err: { message: redactSecrets((error as Error).message, redisUrl) } }, "could not read dynamic schedules at start; will reconcile when Redis answers");
   }
@@ -274,6 +273,10 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   await checkSkew();
   planner.start(schedules);
   await leadership.start();
+  // Off the path to the first fire: clients read it, the planner does not.
+  writeSnapshot(redis, keys, snapshotOf(config, clock.now())).catch((error: unknown) =>
+    log.warn({ err: { message: redactSecrets((error as Error).message, redisUrl) } }, "could not publish the config snapshot for clients; will retry at the next start"),
+  );
   await sync.start(planner).catch((error: unknown) => log.warn({ err: { message: redactSecrets((error as Error).message, redisUrl) } }, "could not subscribe to schedule changes; polling instead"));
   every(SECOND, () => sync.poll().catch(() => undefined));
   // Catches entries written around the API (by hand, by an older version) that bumped no counter.

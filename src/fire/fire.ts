@@ -1,12 +1,13 @@
 /**
  * Fires slots: one atomic script per batch checks the lease (fencing) and the ledger, advances the
- * ledger and pushes the job. Batches of a burst go out pipelined in one round trip.
+ * ledger and pushes the job. The batches of a burst are written back to back without waiting
+ * for replies (pipelined), each as soon as it is built.
  */
 import { randomBytes } from "node:crypto";
 import type { Adapter, Enqueue, Write } from "../adapters/types.ts";
 import { readableJobId } from "../adapters/ids.ts";
 import type { ClockKeys } from "../redis/connection.ts";
-import type { ScriptedPipeline, ScriptedRedis } from "../redis/scripts.ts";
+import type { ScriptedRedis } from "../redis/scripts.ts";
 import type { Job, Schedule } from "../schedule/schedule.ts";
 
 export interface FireRequest {
@@ -78,8 +79,8 @@ export class Firer {
     const size = this.#options.batchSize ?? BATCH_SIZE;
     const token = this.#options.token();
     const enqueuedAt = this.#options.now();
-    const batches: { requests: readonly FireRequest[]; enqueues: Enqueue[] }[] = [];
-    const pipeline = redis.pipeline() as ScriptedPipeline;
+    // Each batch's script is sent as soon as it is built: Redis runs batch 1 while batch 2 is built.
+    const batches: { requests: readonly FireRequest[]; enqueues: Enqueue[]; reply: Promise<[Error | null, unknown]> }[] = [];
     for (let start = 0; start < requests.length; start += size) {
       const chunk = requests.slice(start, start + size);
       const enqueues: Enqueue[] = [];
@@ -101,10 +102,13 @@ export class Firer {
           args.push(write.command, String(index), String(write.args.length), ...write.args);
         }
       }
-      pipeline.clockFire(keyIndex.size, ...keyIndex.keys(), ...args);
-      batches.push({ requests: chunk, enqueues });
+      const reply = redis.clockFire(keyIndex.size, ...keyIndex.keys(), ...args).then(
+        (value): [Error | null, unknown] => [null, value],
+        (error: unknown): [Error | null, unknown] => [error as Error, null],
+      );
+      batches.push({ requests: chunk, enqueues, reply });
     }
-    const replies = (await pipeline.exec()) ?? [];
+    const replies = await Promise.all(batches.map((batch) => batch.reply));
     const outcomes: FireOutcome[] = [];
     const followUps: Promise<void>[] = [];
     batches.forEach((batch, b) => {

@@ -51,6 +51,8 @@ const JUMP_WARN_MS = SECOND;
 const SPIN_MS = 3;
 const MAX_BACKOFF_MS = 5 * SECOND;
 const FENCED_BACKOFF_MS = SECOND;
+/** No rule yields two slots closer than this (cron and every both have one-second resolution). */
+const MIN_SLOT_GAP_MS = SECOND;
 
 export class Planner {
   readonly #options: PlannerOptions;
@@ -214,7 +216,9 @@ export class Planner {
     const ledger = await this.#options.readLedger();
     for (const entry of this.#entries.values()) {
       const firedAt = ledger.get(entry.schedule.name);
-      // No ledger entry: a brand-new schedule, which does not back-fill history.
+      // No ledger entry: a brand-new schedule, which does not back-fill history. Its planned slot
+      // stands if it is still ahead (no slot lies between its old start and now): no re-plan.
+      if (firedAt === undefined && entry.heapIndex >= 0 && entry.nextAt > now) continue;
       const afterAt = firedAt ?? Math.max(entry.afterAt, now);
       if (afterAt === entry.afterAt && entry.heapIndex >= 0) continue;
       this.#heap.remove(entry);
@@ -242,6 +246,13 @@ export class Planner {
     const catchUp = new Set<FireRequest>();
     const handled = new Map<Entry, number>();
     for (const entry of due) {
+      if (now - entry.nextAt < MIN_SLOT_GAP_MS) {
+        // The planned slot is the only one due (slots are at least a second apart), and on time:
+        // no walk over the calendar on the hot path of a burst.
+        handled.set(entry, entry.nextAt);
+        requests.push({ schedule: entry.schedule, slotAt: entry.nextAt });
+        continue;
+      }
       const selection = selectDueSlots(entry.schedule, entry.afterAt, now);
       if (selection.newestAt !== null) handled.set(entry, selection.newestAt);
       if (selection.skipped > 0) this.#options.events.skipped?.(entry.schedule, selection.skipped, selection.capped);

@@ -1,6 +1,6 @@
 /** The clock's Lua scripts, one per file under lua/, each loaded once and run by EVALSHA. */
 import { readFileSync } from "node:fs";
-import type { Redis, Pipeline } from "ioredis";
+import type { Redis } from "ioredis";
 
 // From dist/redis/ and src/redis/ alike, the Lua sources are in src/redis/lua.
 const LUA_DIR = new URL("../../src/redis/lua/", import.meta.url);
@@ -16,7 +16,6 @@ export interface ClockCommands {
 }
 
 export type ScriptedRedis = Redis & ClockCommands;
-export type ScriptedPipeline = Pipeline & { clockFire(keyCount: number, ...keysAndArgs: string[]): Pipeline };
 
 const defined = new WeakSet<Redis>();
 
