@@ -263,7 +263,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
       schedules: schedules.length,
       dynamic: schedules.length - config.schedules.filter((schedule) => !sync.pausedNames.has(schedule.name)).length,
       invalid: sync.invalidCount,
-      enabled: config.schedules.filter((schedule) => schedule.enabled).length,
+      enabled: schedules.filter((schedule) => schedule.enabled).length,
       redis: redactRedisUrl(redisUrl),
       namespace: config.namespace,
       adapters: [...adapters.keys()],

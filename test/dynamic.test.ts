@@ -225,3 +225,30 @@ test("an adapter of one's own, given in the config, writes inside the atomic fir
   assert.deepEqual(fields.slice(0, 4), ["id", fired["jobId"], "class", "Ping"]);
   assert.equal(await redis.hget(clockKeys(namespace).ledger, "ping"), fields[5]);
 });
+
+test("a schedule added while three clocks run fires exactly once per slot, by whichever leads", async () => {
+  const namespace = `d${++n}`;
+  const sinks: LogSink[] = [];
+  for (let i = 0; i < 3; i++) {
+    const sink = new LogSink();
+    const config = parseConfig({ namespace, adapter: "list", schedules: {}, lease: { ttl: "2s", retry: "200ms" } });
+    running.push(await startClock({ config, logger: sink.logger, redisUrl: server.url }));
+    sinks.push(sink);
+  }
+  const client = createClient({ redis: server.url, namespace });
+  try {
+    await client.schedules.set("added-live", { every: "1s", adapter: "list", job: { class: "Added", queue: `q-${namespace}` } });
+    await Promise.all(sinks.map((sink) => sink.waitFor((line) => line.msg === "schedule change applied" && line["schedule"] === "added-live", 3000)));
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    await client.schedules.remove("added-live");
+    const jobs = (await queue(`q-${namespace}`)).map((job) => job.slotAt);
+    assert.ok(jobs.length >= 2, `${jobs.length} fires`);
+    assert.equal(new Set(jobs).size, jobs.length, "no slot twice");
+    const sorted = [...jobs].sort((a, b) => a - b);
+    for (let i = 1; i < sorted.length; i++) assert.equal(sorted[i]! - sorted[i - 1]!, 1000, "no slot missed");
+    const firers = sinks.filter((sink) => sink.fired("added-live").length > 0).length;
+    assert.equal(firers, 1, "one leader fired them all");
+  } finally {
+    await client.close();
+  }
+});
