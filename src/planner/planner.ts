@@ -53,6 +53,7 @@ const MAX_BACKOFF_MS = 5 * SECOND;
 const FENCED_BACKOFF_MS = SECOND;
 /** No rule yields two slots closer than this (cron and every both have one-second resolution). */
 const MIN_SLOT_GAP_MS = SECOND;
+const RESYNC_YIELD_EVERY = 5_000;
 
 export class Planner {
   readonly #options: PlannerOptions;
@@ -181,7 +182,8 @@ export class Planner {
 
   #wake(target?: number): void {
     this.#timer = null;
-    if (!this.#running) return;
+    // One fire at a time: the one in flight re-arms the timer when it ends.
+    if (!this.#running || this.#firing !== null) return;
     const { clock } = this.#options;
     if (target !== undefined && this.#options.spin === true && target - clock.now() <= SPIN_MS) {
       // Busy-wait the last few ms: the slot goes out within a fraction of a millisecond.
@@ -214,7 +216,14 @@ export class Planner {
   /** Re-reads the ledger: every schedule continues after its latest fired slot. */
   async #resync(now: number): Promise<void> {
     const ledger = await this.#options.readLedger();
-    for (const entry of this.#entries.values()) {
+    let sinceYield = 0;
+    for (const entry of [...this.#entries.values()]) {
+      // Yield now and then: a long synchronous pass would starve the lease renewal (and lose the lease).
+      if (++sinceYield >= RESYNC_YIELD_EVERY) {
+        sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.#entries.get(entry.schedule.name) !== entry) continue;
+      }
       const firedAt = ledger.get(entry.schedule.name);
       // No ledger entry: a brand-new schedule, which does not back-fill history. Its planned slot
       // stands if it is still ahead (no slot lies between its old start and now): no re-plan.
