@@ -103,7 +103,7 @@ function offsetMs(zone: IANAZone, at: number): number {
 }
 
 /** The local wall time of an instant, as naive epoch ms. */
-export function wallTimeOf(timezone: string, at: number): number {
+function wallTimeOf(timezone: string, at: number): number {
   return at + offsetMs(zoneOf(timezone), at);
 }
 
@@ -112,6 +112,8 @@ interface Resolved {
   readonly exact: number[];
   /** Where a gap's wall time fires: shifted forward by the gap's length. */
   readonly shifted: number;
+  /** The larger offset around the wall time: no instant of a later wall time is before wall - maxOffset. */
+  readonly maxOffsetMs: number;
 }
 
 function resolveWallTime(zone: IANAZone, wall: number): Resolved {
@@ -124,7 +126,7 @@ function resolveWallTime(zone: IANAZone, wall: number): Resolved {
     if (at + offsetMs(zone, at) === wall && !exact.includes(at)) exact.push(at);
   }
   exact.sort((a, b) => a - b);
-  return { exact, shifted: wall - before };
+  return { exact, shifted: wall - before, maxOffsetMs: Math.max(before, after) };
 }
 
 function instantsOfWallTime(resolved: Resolved, wildcardHour: boolean): number[] {
@@ -134,19 +136,24 @@ function instantsOfWallTime(resolved: Resolved, wildcardHour: boolean): number[]
 }
 
 /**
- * The first instant after `afterAt` of the walk over wall times from `startWall`. Under the rule,
- * an instant grows with its wall time except for the second pass of an overlap, so the first
- * wall time that yields an instant after `afterAt` yields the earliest one of this walk.
+ * The earliest instant after `afterAt` of the walk over wall times from `startWall`. Instants grow
+ * with their wall times except for an overlap's second pass (walked separately by the caller) and
+ * a gap's shifted wall times, so the walk stops once no later wall time can map any earlier.
  */
 function walkCron(compiled: CompiledCron, zone: IANAZone, startWall: number, afterAt: number): number | null {
   let wall = startWall;
+  let best: number | null = null;
   for (;;) {
     const next = compiled.cron.nextRun(new Date(wall));
-    if (next === null) return null;
+    if (next === null) return best;
     wall = next.getTime();
-    for (const at of instantsOfWallTime(resolveWallTime(zone, wall), compiled.wildcardHour)) {
-      if (at > afterAt) return at;
+    const resolved = resolveWallTime(zone, wall);
+    for (const at of instantsOfWallTime(resolved, compiled.wildcardHour)) {
+      if (at > afterAt && (best === null || at < best)) best = at;
     }
+    // Usually true at the first candidate. Not for a gap's wall time: it fires shifted forward,
+    // after real wall times just past the gap (02:01 shifted to 02:31 comes after 02:30).
+    if (best !== null && wall - resolved.maxOffsetMs >= best) return best;
   }
 }
 
