@@ -14,7 +14,7 @@ export { AlwaysLeader, type Leadership } from "./lease/lease.ts";
 export type { Adapter, AdapterContext, AdapterFactory, Enqueue, Write } from "./adapters/types.ts";
 export { BUILT_IN_ADAPTERS, bullmqData, hexJobId, readableJobId, ACTIVE_JOB_WRAPPER } from "./adapters/index.ts";
 export type { FireOutcome, FireRequest, FireStatus } from "./fire/fire.ts";
-export { clockKeys, redactRedisUrl, type ClockKeys } from "./redis/connection.ts";
+export { clockKeys, DEFAULT_REDIS_URL, redactRedisUrl, type ClockKeys } from "./redis/connection.ts";
 export {
   createClient,
   ClockClient,

@@ -6,7 +6,7 @@ import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
-import { buildAdapters } from "./adapters/index.ts";
+import { buildAdapters, slotJobId } from "./adapters/index.ts";
 import type { Adapter, Write } from "./adapters/types.ts";
 import type { ClockConfig } from "./config/resolve.ts";
 import { Firer, type FireOutcome, type FireRequest } from "./fire/fire.ts";
@@ -383,7 +383,7 @@ async function startDryRun(options: StartOptions, clock: Clock, adapters: Readon
     const now = clock.now();
     return requests.map((request) => {
       const adapter = adapters.get(request.schedule.adapter) as Adapter;
-      const jobId = adapter.jobIdFor?.(request.schedule.name, request.slotAt) ?? `clock-${request.schedule.name}-${request.slotAt}`;
+      const jobId = slotJobId(adapter, request.schedule.name, request.slotAt);
       const last = ledger.get(request.schedule.name);
       if (last !== undefined && last >= request.slotAt) return { request, status: "duplicate", jobId, redisAt: now };
       ledger.set(request.schedule.name, request.slotAt);

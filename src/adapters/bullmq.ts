@@ -7,7 +7,6 @@
  */
 import { Redis } from "ioredis";
 import type { Json } from "../schedule/schedule.ts";
-import { readableJobId } from "./ids.ts";
 import type { AdapterFactory } from "./types.ts";
 
 const BULLMQ_OPTIONS: Readonly<Record<string, (value: Json) => boolean>> = {
@@ -90,4 +89,3 @@ export const bullmqAdapter: AdapterFactory = (settings, context) => {
   };
 };
 
-export { readableJobId as bullmqJobId };

@@ -47,7 +47,7 @@ export function buildAdapters(
 export type { Adapter, AdapterContext, AdapterFactory, Enqueue, Write } from "./types.ts";
 export { bullmqData } from "./bullmq.ts";
 export { ACTIVE_JOB_WRAPPER } from "./sidekiq.ts";
-export { hexJobId, readableJobId } from "./ids.ts";
+export { hexJobId, readableJobId, slotJobId } from "./ids.ts";
 
 /**
  * Problems with the adapters a set of schedules uses: unknown adapter names, bad settings, job

@@ -1,7 +1,7 @@
 /** Shared by the commands that talk to Redis: the config when there is one, and a client. */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { CONFIG_FILES, ConfigError, createClient, loadConfig, redactRedisUrl, type ClockClient, type ClockConfig } from "../index.ts";
+import { CONFIG_FILES, ConfigError, createClient, DEFAULT_REDIS_URL, loadConfig, redactRedisUrl, type ClockClient, type ClockConfig } from "../index.ts";
 
 export const CLIENT_OPTIONS = {
   config: { type: "string" },
@@ -21,7 +21,7 @@ async function optionalConfig(path: string | undefined): Promise<ClockConfig | u
 export async function withClient<T>(values: { config?: string | undefined; namespace?: string | undefined }, run: (client: ClockClient) => Promise<T>): Promise<T> {
   const config = await optionalConfig(values.config);
   const namespace = values.namespace ?? process.env["CLOCK_NAMESPACE"] ?? config?.namespace ?? "clock";
-  const url = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379";
+  const url = process.env["REDIS_URL"] ?? DEFAULT_REDIS_URL;
   const client = createClient({ redis: url, namespace, ...(config === undefined ? {} : { config }) });
   try {
     return await run(client);

@@ -31,7 +31,8 @@ export interface SyncOptions {
 
 export class DynamicSync {
   readonly #options: SyncOptions;
-  readonly #configNames: Set<string>;
+  /** Config schedules by name: a change is applied without scanning them. */
+  readonly #configByName: Map<string, Schedule>;
   /** Raw stored entry per dynamic schedule name, to tell a real change from a re-read. */
   readonly #raw = new Map<string, string>();
   readonly #invalid = new Set<string>();
@@ -42,7 +43,7 @@ export class DynamicSync {
 
   constructor(options: SyncOptions) {
     this.#options = options;
-    this.#configNames = new Set(options.configSchedules.map((schedule) => schedule.name));
+    this.#configByName = new Map(options.configSchedules.map((schedule) => [schedule.name, schedule]));
   }
 
   get invalidCount(): number {
@@ -90,7 +91,7 @@ export class DynamicSync {
   }
 
   #decode(name: string, raw: string): Schedule | null {
-    if (this.#configNames.has(name)) {
+    if (this.#configByName.has(name)) {
       this.#options.onClash(name);
       return null;
     }
@@ -132,7 +133,7 @@ export class DynamicSync {
     const wasPaused = this.#paused.has(name);
     if (paused) this.#paused.add(name);
     else this.#paused.delete(name);
-    const fromConfig = this.#options.configSchedules.find((schedule) => schedule.name === name);
+    const fromConfig = this.#configByName.get(name);
     let schedule: Schedule | null = fromConfig ?? null;
     if (fromConfig === undefined) {
       if (raw === null) {
@@ -160,9 +161,9 @@ export class DynamicSync {
     const { redis, keys } = this.#options;
     const [version, entries, pausedList] = await Promise.all([redis.get(keys.changes), redis.hgetall(keys.schedules), redis.smembers(keys.paused)]);
     const paused = new Set(pausedList);
-    const names = new Set([...Object.keys(entries), ...this.#raw.keys(), ...this.#configNames, ...this.#paused, ...paused]);
+    const names = new Set([...Object.keys(entries), ...this.#raw.keys(), ...this.#configByName.keys(), ...this.#paused, ...paused]);
     for (const name of names) {
-      const raw = this.#configNames.has(name) ? null : (entries[name] ?? null);
+      const raw = this.#configByName.has(name) ? null : (entries[name] ?? null);
       const changed = paused.has(name) !== this.#paused.has(name) || (raw ?? null) !== (this.#raw.get(name) ?? null);
       if (changed) await this.#applyState(name, raw, paused.has(name));
     }

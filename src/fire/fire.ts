@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Adapter, Enqueue, Write } from "../adapters/types.ts";
-import { readableJobId } from "../adapters/ids.ts";
+import { readableJobId, slotJobId } from "../adapters/ids.ts";
 import type { ClockKeys } from "../redis/connection.ts";
 import type { ScriptedRedis } from "../redis/scripts.ts";
 import type { Job, Schedule } from "../schedule/schedule.ts";
@@ -67,10 +67,8 @@ export class Firer {
     return adapter;
   }
 
-  jobIdFor(request: FireRequest): string {
-    if (request.manual !== undefined) return request.manual.jobId;
-    const adapter = this.adapterFor(request.schedule);
-    return adapter.jobIdFor?.(request.schedule.name, request.slotAt) ?? readableJobId(request.schedule.name, request.slotAt);
+  jobIdFor(request: FireRequest, adapter = this.adapterFor(request.schedule)): string {
+    return request.manual?.jobId ?? slotJobId(adapter, request.schedule.name, request.slotAt);
   }
 
   async fire(requests: readonly FireRequest[]): Promise<FireOutcome[]> {
@@ -80,16 +78,18 @@ export class Firer {
     const token = this.#options.token();
     const enqueuedAt = this.#options.now();
     // Each batch's script is sent as soon as it is built: Redis runs batch 1 while batch 2 is built.
-    const batches: { requests: readonly FireRequest[]; enqueues: Enqueue[]; reply: Promise<[Error | null, unknown]> }[] = [];
+    const batches: { requests: readonly FireRequest[]; enqueues: Enqueue[]; adapters: Adapter[]; reply: Promise<[Error | null, unknown]> }[] = [];
     for (let start = 0; start < requests.length; start += size) {
       const chunk = requests.slice(start, start + size);
       const enqueues: Enqueue[] = [];
+      const adapters: Adapter[] = [];
       const keyIndex = new Map<string, number>([[keys.lease, 1], [keys.ledger, 2], [keys.outbox, 3], [keys.stats, 4]]);
       const args: string[] = [token, String(chunk.length)];
       for (const request of chunk) {
-        const enqueue = this.#enqueueFor(request, enqueuedAt);
-        enqueues.push(enqueue);
         const adapter = this.adapterFor(request.schedule);
+        const enqueue = this.#enqueueFor(request, adapter, enqueuedAt);
+        enqueues.push(enqueue);
+        adapters.push(adapter);
         const writes: Write[] = adapter.writes?.(enqueue) ?? [];
         const outbox = adapter.enqueue === undefined ? "" : JSON.stringify({ adapter: request.schedule.adapter, enqueue } satisfies OutboxMessage);
         args.push(request.manual === undefined ? "s" : "m", request.schedule.name, String(request.slotAt), outbox, String(writes.length));
@@ -106,7 +106,7 @@ export class Firer {
         (value): [Error | null, unknown] => [null, value],
         (error: unknown): [Error | null, unknown] => [error as Error, null],
       );
-      batches.push({ requests: chunk, enqueues, reply });
+      batches.push({ requests: chunk, enqueues, adapters, reply });
     }
     const replies = await Promise.all(batches.map((batch) => batch.reply));
     const outcomes: FireOutcome[] = [];
@@ -126,7 +126,7 @@ export class Firer {
           ...(statuses === null ? { error: error ?? new Error("unexpected reply from the fire script") } : {}),
         };
         outcomes.push(outcome);
-        const adapter = this.adapterFor(request.schedule);
+        const adapter = batch.adapters[i] as Adapter;
         if (status === "fired" && adapter.enqueue !== undefined) followUps.push(this.#enqueueAfter(adapter, enqueue, outcome));
       });
     });
@@ -134,13 +134,13 @@ export class Firer {
     return outcomes;
   }
 
-  #enqueueFor(request: FireRequest, enqueuedAt: number): Enqueue {
+  #enqueueFor(request: FireRequest, adapter: Adapter, enqueuedAt: number): Enqueue {
     const { schedule, manual } = request;
     const job = manual?.args === undefined ? schedule.job : { ...schedule.job, args: manual.args };
     return {
       schedule: schedule.name,
       slotAt: request.slotAt,
-      jobId: this.jobIdFor(request),
+      jobId: this.jobIdFor(request, adapter),
       job,
       enqueuedAt,
       ...(manual === undefined ? {} : { manual: true }),

@@ -11,7 +11,7 @@ import type { Schedule } from "../schedule/schedule.ts";
 import { nextSlotAfter } from "../schedule/slots.ts";
 import type { Clock } from "../time.ts";
 import { SlotHeap } from "./heap.ts";
-import { selectDueSlots } from "./catch-up.ts";
+import { ON_TIME_MS, selectDueSlots } from "./catch-up.ts";
 
 export interface PlannerEvents {
   fired(outcome: FireOutcome, lagMs: number, catchUp: boolean): void;
@@ -73,11 +73,6 @@ export class Planner {
   constructor(options: PlannerOptions) {
     this.#options = options;
     this.#tickMs = options.tickMs ?? SECOND;
-  }
-
-  /** The planned next slot per schedule (for status). */
-  nextSlots(): Map<string, number> {
-    return new Map([...this.#entries].map(([name, entry]) => [name, entry.nextAt]));
   }
 
   /** Last time the loop ran, wall-clock ms (for health checks). */
@@ -265,7 +260,7 @@ export class Planner {
       const selection = selectDueSlots(entry.schedule, entry.afterAt, now);
       if (selection.newestAt !== null) handled.set(entry, selection.newestAt);
       if (selection.skipped > 0) this.#options.events.skipped?.(entry.schedule, selection.skipped, selection.capped);
-      const isCatchUp = selection.fire.length > 1 || selection.skipped > 0 || (selection.newestAt !== null && now - selection.newestAt > 5 * SECOND);
+      const isCatchUp = selection.fire.length > 1 || selection.skipped > 0 || (selection.newestAt !== null && now - selection.newestAt > ON_TIME_MS);
       for (const slotAt of selection.fire) {
         const request = { schedule: entry.schedule, slotAt };
         requests.push(request);
