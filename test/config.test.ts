@@ -191,7 +191,7 @@ describe("parseConfig: errors", () => {
       "schedules.bad name!.job.args.1: Date is not plain JSON (pass a string, number, boolean, null, array or plain object)",
       "schedules.bad name!: schedule names use letters, digits, '.', '_', '-' or ':' (at most 200)",
       'schedules.both.at: invalid at time "25:00": hour 25 is past 23',
-      'schedules.both.cron: invalid cron expression "61 * * * *": CronPattern: Invalid value for minute: 61',
+      'schedules.both.cron: invalid cron expression "61 * * * *": minute "61": 61 is outside 0-59',
       "schedules.both.job.class: expected the job class name (a string)",
       'schedules.both.job: Unrecognized key: "klass"',
       "schedules.both: has cron and at: use exactly one",

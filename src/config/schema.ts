@@ -8,7 +8,8 @@ import type { Adapter } from "../adapters/types.ts";
 import { atToCron } from "../schedule/at.ts";
 import { parseDuration, parseInstant, SECOND } from "../schedule/duration.ts";
 import { SCHEDULE_NAME, findNonJson, type Json } from "../schedule/schedule.ts";
-import { compileCron, isValidZone } from "../schedule/slots.ts";
+import { compileCron, CronNeverFiresError } from "../schedule/cron.ts";
+import { isValidZone } from "../schedule/slots.ts";
 
 const json = z.custom<Json>().superRefine((value, ctx) => {
   const found = findNonJson(value);
@@ -37,7 +38,8 @@ const cron = z.string({ error: "expected a cron expression" }).superRefine((expr
   try {
     compileCron(expression);
   } catch (error) {
-    ctx.addIssue({ code: "custom", message: `invalid cron expression "${expression}": ${(error as Error).message}` });
+    const message = error instanceof CronNeverFiresError ? error.message : `invalid cron expression "${expression}": ${(error as Error).message}`;
+    ctx.addIssue({ code: "custom", message });
   }
 });
 

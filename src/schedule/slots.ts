@@ -2,7 +2,7 @@
  * A schedule's slots: pure functions of (rule, zone, instant). Every clock process computes the
  * same slots because nothing here depends on when a process started.
  *
- * Cron and `at` rules are matched by croner against the *wall clock* (a naive local time held in
+ * Cron and `at` rules are matched (cron.ts) against the *wall clock* (a naive local time held in
  * epoch-ms form, evaluated as if it were UTC); the wall time is then turned into instants by the
  * one DST rule of the clock:
  * - a wall time that does not exist (spring-forward gap) fires once, shifted forward by the
@@ -12,8 +12,8 @@
  *   at both, so such schedules fire every real hour.
  * Slots are instants, so two wall times that land on the same instant are one slot.
  */
-import { Cron } from "croner";
 import { IANAZone } from "luxon";
+import { compileCron, type CronRule } from "./cron.ts";
 import { HOUR, MINUTE, DAY, SECOND } from "./duration.ts";
 
 export type Rule =
@@ -27,36 +27,7 @@ export interface Calendar {
   readonly endAt?: number | undefined;
 }
 
-interface CompiledCron {
-  readonly cron: Cron;
-  readonly wildcardHour: boolean;
-}
-
-const ALIAS_HOUR_WILDCARD = new Set(["@hourly"]);
-// Many schedules share an expression (one per tenant); parse each expression once.
-const cronCache = new Map<string, CompiledCron>();
 const zoneCache = new Map<string, IANAZone>();
-
-/** Parses a cron expression once; throws croner's message when it is invalid. */
-export function compileCron(expression: string): CompiledCron {
-  let compiled = cronCache.get(expression);
-  if (compiled === undefined) {
-    // domAndDow false: day-of-month and day-of-week combine with OR, as in Vixie cron.
-    // utcOffset 0, not timezone "UTC": the same calendar, without Intl on every step (50x faster).
-    const cron = new Cron(expression, { utcOffset: 0, domAndDow: false, paused: true });
-    compiled = { cron, wildcardHour: hasWildcardHour(expression) };
-    cronCache.set(expression, compiled);
-  }
-  return compiled;
-}
-
-function hasWildcardHour(expression: string): boolean {
-  const trimmed = expression.trim().toLowerCase();
-  if (trimmed.startsWith("@")) return ALIAS_HOUR_WILDCARD.has(trimmed);
-  const fields = trimmed.split(/\s+/);
-  const hour = fields.length === 6 ? fields[2] : fields[1];
-  return hour !== undefined && hour.startsWith("*");
-}
 
 // Checking a zone builds an Intl.DateTimeFormat (slow, and memory outside the JS heap): once per name.
 const validZones = new Map<string, boolean>();
@@ -140,13 +111,13 @@ function instantsOfWallTime(resolved: Resolved, wildcardHour: boolean): number[]
  * with their wall times except for an overlap's second pass (walked separately by the caller) and
  * a gap's shifted wall times, so the walk stops once no later wall time can map any earlier.
  */
-function walkCron(compiled: CompiledCron, zone: IANAZone, startWall: number, afterAt: number): number | null {
+function walkCron(compiled: CronRule, zone: IANAZone, startWall: number, afterAt: number): number | null {
   let wall = startWall;
   let best: number | null = null;
   for (;;) {
-    const next = compiled.cron.nextRun(new Date(wall));
+    const next = compiled.next(wall);
     if (next === null) return best;
-    wall = next.getTime();
+    wall = next;
     const resolved = resolveWallTime(zone, wall);
     for (const at of instantsOfWallTime(resolved, compiled.wildcardHour)) {
       if (at > afterAt && (best === null || at < best)) best = at;
@@ -170,10 +141,13 @@ function findTransition(zone: IANAZone, from: number, to: number): number {
   return high;
 }
 
-/** Offsets move by at most this much at once (Lord Howe 30 min, most zones 1 h, history 2 h). */
-const MAX_SHIFT_MS = 3 * HOUR;
+/**
+ * Offsets move by at most this much at once: Lord Howe 30 min, most zones 1 h, but Pacific/Apia
+ * skipped all of 2011-12-30 (+24 h), whose wall times fire shifted up to a day after the change.
+ */
+const MAX_SHIFT_MS = 25 * HOUR;
 
-function nextCronSlotAfter(compiled: CompiledCron, timezone: string, afterAt: number): number | null {
+function nextCronSlotAfter(compiled: CronRule, timezone: string, afterAt: number): number | null {
   const zone = zoneOf(timezone);
   const starts = [wallTimeOf(timezone, afterAt)];
   const offsetNow = offsetMs(zone, afterAt);
@@ -183,8 +157,9 @@ function nextCronSlotAfter(compiled: CompiledCron, timezone: string, afterAt: nu
   // Just after a spring-forward, wall times of the gap (behind us) fire shifted forward: still ahead.
   const behindAt = afterAt - MAX_SHIFT_MS;
   if (offsetMs(zone, behindAt) < offsetNow) {
+    // Gap wall times fire at wall - offsetBefore, so those still ahead are walls past afterAt + offsetBefore.
     const changeAt = findTransition(zone, behindAt, afterAt);
-    starts.push(changeAt + offsetMs(zone, changeAt - 1) - 1);
+    starts.push(afterAt + offsetMs(zone, changeAt - 1));
   }
   let best: number | null = null;
   for (const start of starts) {
