@@ -1,13 +1,9 @@
-/** The clock's Lua scripts, one per file under lua/, each loaded once and run by EVALSHA. */
-import { readFileSync } from "node:fs";
+/**
+ * The clock's Lua scripts, one per file under lua/ (the key count in the name where it is fixed),
+ * embedded at build time by scripts/embed-lua.mjs, each loaded once and run by EVALSHA.
+ */
 import type { Redis } from "ioredis";
-
-// From dist/redis/ and src/redis/ alike, the Lua sources are in src/redis/lua.
-const LUA_DIR = new URL("../../src/redis/lua/", import.meta.url);
-
-function lua(name: string): string {
-  return readFileSync(new URL(`${name}.lua`, LUA_DIR), "utf8");
-}
+import * as lua from "./lua.generated.ts";
 
 export interface ClockCommands {
   clockFire(keyCount: number, ...keysAndArgs: string[]): Promise<number[]>;
@@ -21,9 +17,9 @@ const defined = new WeakSet<Redis>();
 
 export function withScripts(redis: Redis): ScriptedRedis {
   if (!defined.has(redis)) {
-    redis.defineCommand("clockFire", { lua: lua("fire") });
-    redis.defineCommand("clockLeaseRenew", { lua: lua("lease-renew"), numberOfKeys: 1 });
-    redis.defineCommand("clockLeaseRelease", { lua: lua("lease-release"), numberOfKeys: 1 });
+    redis.defineCommand("clockFire", { lua: lua.fire });
+    redis.defineCommand("clockLeaseRenew", { lua: lua.leaseRenew1, numberOfKeys: 1 });
+    redis.defineCommand("clockLeaseRelease", { lua: lua.leaseRelease1, numberOfKeys: 1 });
     defined.add(redis);
   }
   return redis as ScriptedRedis;
