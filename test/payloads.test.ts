@@ -8,7 +8,8 @@ import { spawnSync } from "node:child_process";
 import { Redis } from "ioredis";
 import { buildAdapters } from "../src/adapters/index.ts";
 import { sidekiqAdapter } from "../src/adapters/sidekiq.ts";
-import { DEFAULT_CATCH_UP, parseSchedule } from "../src/config/resolve.ts";
+import { DEFAULT_CATCH_UP, parseConfig, parseSchedule } from "../src/config/resolve.ts";
+import { createClient } from "../src/client.ts";
 import { Firer } from "../src/fire/fire.ts";
 import { clockKeys } from "../src/redis/connection.ts";
 import { withScripts, type ScriptedRedis } from "../src/redis/scripts.ts";
@@ -90,4 +91,48 @@ test("through the fire script on a real redis-server: a write at a whole second 
   assert.ok(text.includes(`"created_at":${seconds}.0,`) || text.includes(`"created_at":${seconds}.0}`), text);
   assert.ok(text.includes(`"enqueued_at":${seconds}.0`), text);
   assert.equal(rubyTypes(text), "Float,Float");
+});
+
+test("a Resque trigger: the id returned is the one in the payload, and the payload is marked manual", async () => {
+  const namespace = `p${++n}`;
+  const queue = `rq-${namespace}`;
+  const config = parseConfig({ namespace, adapter: "resque", schedules: { "resque-report": { cron: "0 9 * * *", job: { class: "ReportJob", args: [7], queue } } } });
+  const client = createClient({ redis: server.url, config });
+  try {
+    const result = await client.trigger("resque-report", { args: [8] });
+    const items = await redis.lrange(`resque:queue:${queue}`, 0, -1);
+    assert.equal(items.length, 1);
+    const payload = JSON.parse(items[0] ?? "{}") as { class: string; args: unknown[]; id: string; clock: Record<string, unknown> };
+    assert.equal(payload.id, result.jobId, "the id the trigger reports is the payload's");
+    assert.match(result.jobId, /^clock-resque-report-\d+-manual-[0-9a-f]{8}$/);
+    assert.equal(payload.clock["manual"], true);
+    assert.equal(payload.class, "ReportJob");
+    assert.deepEqual(payload.args, [8]);
+    // A scheduled fire keeps its slot-derived id and no manual mark.
+    const firer = new Firer({ redis, keys: clockKeys(namespace), adapters: buildAdapters(new Set(["resque"]), {}, context(namespace)), token: () => "", now: () => Date.now() });
+    const [schedule] = config.schedules;
+    assert.ok(schedule !== undefined);
+    const slotAt = Date.now() - 1000;
+    await firer.fire([{ schedule, slotAt }]);
+    const scheduled = JSON.parse((await redis.lindex(`resque:queue:${queue}`, -1)) ?? "{}") as { id: string; clock: Record<string, unknown> };
+    assert.equal(scheduled.id, `clock-resque-report-${slotAt}`);
+    assert.equal("manual" in scheduled.clock, false);
+  } finally {
+    await client.close();
+  }
+});
+
+test("a list trigger: the id returned is the message's id, and the message is marked manual", async () => {
+  const namespace = `p${++n}`;
+  const queue = `lq-${namespace}`;
+  const config = parseConfig({ namespace, adapter: "list", schedules: { ping: { every: "1h", job: { class: "PingJob", queue } } } });
+  const client = createClient({ redis: server.url, config });
+  try {
+    const result = await client.trigger("ping");
+    const message = JSON.parse((await redis.lindex(`jobs:${queue}`, 0)) ?? "{}") as { id: string; manual?: boolean };
+    assert.equal(message.id, result.jobId);
+    assert.equal(message.manual, true);
+  } finally {
+    await client.close();
+  }
 });
