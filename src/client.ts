@@ -4,7 +4,7 @@
  * a second.
  */
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
 import { buildAdapters } from "./adapters/index.ts";
 import type { Adapter } from "./adapters/types.ts";
 import { ConfigError } from "./config/errors.ts";
@@ -21,7 +21,10 @@ import { nextSlotAfter } from "./schedule/slots.ts";
 import { describeSchedule } from "./schedule/describe.ts";
 
 export interface ClientOptions {
-  /** A Redis URL or an ioredis instance (not closed by `close()`). Default: REDIS_URL, then localhost. */
+  /**
+   * A Redis URL or an ioredis instance (not closed by `close()`; a BullMQ trigger writes through a
+   * duplicate of it). Default: REDIS_URL, then localhost.
+   */
   readonly redis?: string | Redis;
   /** The clock's key namespace (the config's `namespace`); default "clock". */
   readonly namespace?: string;
@@ -215,7 +218,9 @@ export class ClockClient {
       if (found !== null) throw new ConfigError([{ path: ["args", ...found.path].join("."), message: found.problem }], `invalid trigger of "${name}"`);
     }
     const { adapters: settings } = await this.#defaults();
-    const adapters = buildAdapters(new Set([schedule.adapter]), settings, { namespace: this.#namespace, redisUrl: this.#url === "" ? DEFAULT_REDIS_URL : this.#url });
+    // A BullMQ trigger writes where this client does: a duplicate of the given instance, or its URL.
+    const connect = (overrides: RedisOptions): Redis => (this.#ownsRedis ? connectRedis(this.#url, overrides) : this.#redis.duplicate(overrides));
+    const adapters = buildAdapters(new Set([schedule.adapter]), settings, { namespace: this.#namespace, connect });
     const firer = new Firer({ redis: withScripts(this.#redis), keys: this.#keys, adapters, token: () => "", now: () => Date.now() });
     const adapter = firer.adapterFor(schedule);
     // Sidekiq-style adapters get a random 24-hex jid, as Sidekiq's own client makes; others a readable id.

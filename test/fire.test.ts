@@ -25,7 +25,7 @@ after(async () => {
 function setup(adapter = "sidekiq", settings: Record<string, Record<string, unknown>> = {}) {
   const namespace = `t${++prefix}`;
   const keys = clockKeys(namespace);
-  const adapters = buildAdapters(new Set([adapter]), settings, { namespace, redisUrl: server.url });
+  const adapters = buildAdapters(new Set([adapter]), settings, { namespace, connect: (options) => new Redis(server.url, options) });
   let token = "";
   const firer = new Firer({ redis, keys, adapters, token: () => token, now: () => Date.now() });
   const schedule = (name: string, job: Record<string, unknown> = {}): Schedule =>

@@ -5,7 +5,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { Redis } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
 import { buildAdapters } from "../src/adapters/index.ts";
 import { sidekiqAdapter } from "../src/adapters/sidekiq.ts";
 import { DEFAULT_CATCH_UP, parseConfig, parseSchedule } from "../src/config/resolve.ts";
@@ -32,7 +32,7 @@ after(async () => {
 const WHOLE_SECOND_AT = 1_796_165_750_000;
 
 function context(namespace: string) {
-  return { namespace, redisUrl: server.url };
+  return { namespace, connect: (options: RedisOptions) => new Redis(server.url, options) };
 }
 
 function enqueueAt(enqueuedAt: number) {

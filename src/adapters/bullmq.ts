@@ -5,7 +5,7 @@
  * leaves the outbox entry, which the next leader re-adds with the same jobId (BullMQ ignores an
  * add whose jobId exists).
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { Json } from "../schedule/schedule.ts";
 import type { AdapterFactory } from "./types.ts";
 
@@ -52,10 +52,13 @@ export const bullmqAdapter: AdapterFactory = (settings, context) => {
         } catch {
           throw new Error('the bullmq adapter needs the "bullmq" package: npm install bullmq');
         }
-        connection ??= new Redis(context.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
-        connection.on("error", () => {
-          // Errors surface as rejected adds, which the clock logs and retries from the outbox.
-        });
+        if (connection === null) {
+          if (context.connect === undefined) throw new Error("adapters.bullmq: no Redis connection to enqueue through (adapters built for validation cannot enqueue)");
+          connection = context.connect({ maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+          connection.on("error", () => {
+            // Errors surface as rejected adds, which the clock logs and retries from the outbox.
+          });
+        }
         return new bullmq.Queue(name, { connection, prefix });
       })();
       queues.set(name, queue);
