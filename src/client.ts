@@ -49,9 +49,12 @@ export interface ScheduleInfo {
 export interface ScheduleStatus {
   readonly name: string;
   readonly source: ScheduleSource;
+  /** The rule as written: `cron "0 9 * * 1-5"`, `every 3h`, `at 09:00`. */
   readonly rule: string;
   /** The rule in words: "every weekday at 09:00 America/New_York". */
-  readonly description: string;
+  readonly ruleInWords: string;
+  /** The schedule's own `description`, as the user wrote it; null when it has none. */
+  readonly description: string | null;
   readonly timezone: string;
   readonly enabled: boolean;
   readonly paused: boolean;
@@ -258,14 +261,15 @@ export class ClockClient {
       const lastFiredAt = last === undefined || !Number.isFinite(Number(last)) ? null : Number(last);
       const schedule = info.schedule;
       if (schedule === null) {
-        return { name: info.name, source: info.source, rule: "(invalid)", description: "(invalid)", timezone: "", enabled: false, paused: info.paused, lastFiredAt, nextAt: null, adapter: "", queue: "", error: info.error ?? "invalid" };
+        return { name: info.name, source: info.source, rule: "(invalid)", ruleInWords: "(invalid)", description: null, timezone: "", enabled: false, paused: info.paused, lastFiredAt, nextAt: null, adapter: "", queue: "", error: info.error ?? "invalid" };
       }
       const active = schedule.enabled && !info.paused;
       return {
         name: info.name,
         source: info.source,
         rule: schedule.ruleText,
-        description: describeSchedule(schedule),
+        ruleInWords: describeSchedule(schedule),
+        description: schedule.description ?? null,
         timezone: schedule.timezone,
         enabled: schedule.enabled,
         paused: info.paused,
