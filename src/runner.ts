@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { Redis, RedisOptions } from "ioredis";
 import { buildAdapters, slotJobId } from "./adapters/index.ts";
 import type { Adapter, Write } from "./adapters/types.ts";
+import { loadAdapterPackages } from "./config/packages.ts";
 import type { ClockConfig } from "./config/resolve.ts";
 import { Firer, type FireOutcome, type FireRequest } from "./fire/fire.ts";
 import { AlwaysLeader, type Leadership } from "./lease/lease.ts";
@@ -112,6 +113,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   // Adapters with a client of their own (BullMQ) connect to the clock's Redis, never to a default.
   const adapterContext = { namespace: config.namespace, connect: (overrides: RedisOptions) => connectRedis(redisUrl, overrides) };
   const adapters = buildAdapters(used, adapterSettings, adapterContext);
+  await loadAdapterPackages(adapters, config.schedules);
   const log = logger;
   const peerId = `${hostname()}|${process.pid}|${randomBytes(3).toString("hex")}`;
 

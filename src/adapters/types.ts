@@ -36,6 +36,11 @@ export interface Adapter {
   jobIdFor?(schedule: string, slotAt: number): string;
   writes?(enqueue: Enqueue): Write[];
   enqueue?(enqueue: Enqueue): Promise<void>;
+  /**
+   * Loads what `enqueue` needs (an optional peer package) and rejects saying what to install.
+   * `clock check` and start-up call it, so a missing package stops them rather than a slot.
+   */
+  load?(): Promise<void>;
   close?(): Promise<void>;
 }
 
