@@ -101,6 +101,17 @@ export class ScheduleNotFoundError extends ConfigError {
   }
 }
 
+/** A trigger that enqueued nothing because the adapter's enqueue failed (a missing package, its queue down). */
+export class TriggerError extends Error {
+  readonly schedule: string;
+
+  constructor(schedule: string, cause: Error) {
+    super(`trigger of "${schedule}" was not enqueued: ${cause.message}`, { cause });
+    this.name = "TriggerError";
+    this.schedule = schedule;
+  }
+}
+
 export class ClockClient {
   readonly #redis: Redis;
   readonly #ownsRedis: boolean;
@@ -230,6 +241,8 @@ export class ClockClient {
     const jobId = adapter.jobIdFor === undefined ? manualJobId(name) : randomBytes(12).toString("hex");
     try {
       const [outcome] = await firer.fire([{ schedule, slotAt: Date.now(), manual: { jobId, ...(options.args === undefined ? {} : { args: options.args }) } }]);
+      // The script ran (redisAt is known) but the adapter's own enqueue failed: nothing is queued, nothing kept.
+      if (outcome?.status === "error" && outcome.error !== undefined && !Number.isNaN(outcome.redisAt)) throw new TriggerError(name, outcome.error);
       if (outcome?.status !== "fired") throw new Error(`trigger of "${name}" was not enqueued (${outcome?.status ?? "no reply"}): ${outcome?.error?.message ?? ""}`);
       return { jobId, schedule: name, adapter: schedule.adapter, queue: schedule.job.queue };
     } finally {

@@ -21,6 +21,7 @@ export {
   ClockClient,
   ScheduleClashError,
   ScheduleNotFoundError,
+  TriggerError,
   type ClientOptions,
   type ClockStatus,
   type PeerStatus,

@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
 import { startRedis, type TestRedis } from "./helpers/redis.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -95,6 +96,21 @@ describe("bullmq not installed", { concurrency: true }, () => {
       assert.equal(result.code, 2, `${args.join(" ")}: ${result.stdout}${result.stderr}`);
       assert.ok(result.stderr.includes(INSTALL_HINT), result.stderr);
       assert.ok(!result.stdout.includes('"fired"') && !result.stdout.includes("clock started"), result.stdout);
+    }
+  });
+
+  test("clock trigger exits 1, says nothing was enqueued, and leaves nothing behind to enqueue later", async () => {
+    const result = await clock(["trigger", "bull-report"]);
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.equal(result.stdout, "", "no 'enqueued' line");
+    assert.ok(result.stderr.startsWith('clock: trigger of "bull-report" was not enqueued: '), result.stderr);
+    assert.ok(result.stderr.includes(INSTALL_HINT), result.stderr);
+    const redis = new Redis(server.url);
+    try {
+      assert.deepEqual(await redis.keys("bull:*"), []);
+      assert.equal(await redis.hlen("{nobull}:outbox"), 0, "no outbox entry a running clock would enqueue behind the user's back");
+    } finally {
+      redis.disconnect();
     }
   });
 
