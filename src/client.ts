@@ -4,7 +4,7 @@
  * a second.
  */
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
 import { buildAdapters } from "./adapters/index.ts";
 import type { Adapter } from "./adapters/types.ts";
 import { ConfigError } from "./config/errors.ts";
@@ -21,7 +21,10 @@ import { nextSlotAfter } from "./schedule/slots.ts";
 import { describeSchedule } from "./schedule/describe.ts";
 
 export interface ClientOptions {
-  /** A Redis URL or an ioredis instance (not closed by `close()`). Default: REDIS_URL, then localhost. */
+  /**
+   * A Redis URL or an ioredis instance (not closed by `close()`; a BullMQ trigger writes through a
+   * duplicate of it). Default: REDIS_URL, then localhost.
+   */
   readonly redis?: string | Redis;
   /** The clock's key namespace (the config's `namespace`); default "clock". */
   readonly namespace?: string;
@@ -46,9 +49,12 @@ export interface ScheduleInfo {
 export interface ScheduleStatus {
   readonly name: string;
   readonly source: ScheduleSource;
+  /** The rule as written: `cron "0 9 * * 1-5"`, `every 3h`, `at 09:00`. */
   readonly rule: string;
   /** The rule in words: "every weekday at 09:00 America/New_York". */
-  readonly description: string;
+  readonly ruleInWords: string;
+  /** The schedule's own `description`, as the user wrote it; null when it has none. */
+  readonly description: string | null;
   readonly timezone: string;
   readonly enabled: boolean;
   readonly paused: boolean;
@@ -92,6 +98,17 @@ export class ScheduleNotFoundError extends ConfigError {
   constructor(name: string) {
     super([{ path: name, message: "no such schedule" }], `schedule "${name}" not found`);
     this.name = "ScheduleNotFoundError";
+  }
+}
+
+/** A trigger that enqueued nothing because the adapter's enqueue failed (a missing package, its queue down). */
+export class TriggerError extends Error {
+  readonly schedule: string;
+
+  constructor(schedule: string, cause: Error) {
+    super(`trigger of "${schedule}" was not enqueued: ${cause.message}`, { cause });
+    this.name = "TriggerError";
+    this.schedule = schedule;
   }
 }
 
@@ -215,13 +232,17 @@ export class ClockClient {
       if (found !== null) throw new ConfigError([{ path: ["args", ...found.path].join("."), message: found.problem }], `invalid trigger of "${name}"`);
     }
     const { adapters: settings } = await this.#defaults();
-    const adapters = buildAdapters(new Set([schedule.adapter]), settings, { namespace: this.#namespace, redisUrl: this.#url === "" ? DEFAULT_REDIS_URL : this.#url });
+    // A BullMQ trigger writes where this client does: a duplicate of the given instance, or its URL.
+    const connect = (overrides: RedisOptions): Redis => (this.#ownsRedis ? connectRedis(this.#url, overrides) : this.#redis.duplicate(overrides));
+    const adapters = buildAdapters(new Set([schedule.adapter]), settings, { namespace: this.#namespace, connect });
     const firer = new Firer({ redis: withScripts(this.#redis), keys: this.#keys, adapters, token: () => "", now: () => Date.now() });
     const adapter = firer.adapterFor(schedule);
     // Sidekiq-style adapters get a random 24-hex jid, as Sidekiq's own client makes; others a readable id.
     const jobId = adapter.jobIdFor === undefined ? manualJobId(name) : randomBytes(12).toString("hex");
     try {
       const [outcome] = await firer.fire([{ schedule, slotAt: Date.now(), manual: { jobId, ...(options.args === undefined ? {} : { args: options.args }) } }]);
+      // The script ran (redisAt is known) but the adapter's own enqueue failed: nothing is queued, nothing kept.
+      if (outcome?.status === "error" && outcome.error !== undefined && !Number.isNaN(outcome.redisAt)) throw new TriggerError(name, outcome.error);
       if (outcome?.status !== "fired") throw new Error(`trigger of "${name}" was not enqueued (${outcome?.status ?? "no reply"}): ${outcome?.error?.message ?? ""}`);
       return { jobId, schedule: name, adapter: schedule.adapter, queue: schedule.job.queue };
     } finally {
@@ -253,14 +274,15 @@ export class ClockClient {
       const lastFiredAt = last === undefined || !Number.isFinite(Number(last)) ? null : Number(last);
       const schedule = info.schedule;
       if (schedule === null) {
-        return { name: info.name, source: info.source, rule: "(invalid)", description: "(invalid)", timezone: "", enabled: false, paused: info.paused, lastFiredAt, nextAt: null, adapter: "", queue: "", error: info.error ?? "invalid" };
+        return { name: info.name, source: info.source, rule: "(invalid)", ruleInWords: "(invalid)", description: null, timezone: "", enabled: false, paused: info.paused, lastFiredAt, nextAt: null, adapter: "", queue: "", error: info.error ?? "invalid" };
       }
       const active = schedule.enabled && !info.paused;
       return {
         name: info.name,
         source: info.source,
         rule: schedule.ruleText,
-        description: describeSchedule(schedule),
+        ruleInWords: describeSchedule(schedule),
+        description: schedule.description ?? null,
         timezone: schedule.timezone,
         enabled: schedule.enabled,
         paused: info.paused,

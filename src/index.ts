@@ -2,6 +2,7 @@
 export { defineConfig, type Config, type ScheduleDefinition } from "./config/define.ts";
 export { ConfigError, formatIssue, type FieldIssue } from "./config/errors.ts";
 export { CONFIG_FILES, findConfigPath, importConfig, loadConfig } from "./config/load.ts";
+export { checkAdapterPackages } from "./config/packages.ts";
 export { DEFAULT_CATCH_UP, parseConfig, parseSchedule, type ClockConfig, type Defaults } from "./config/resolve.ts";
 export { formatSlot } from "./schedule/format.ts";
 export { SECOND, MINUTE, HOUR, DAY, parseDuration, parseInstant, formatDuration, type Duration } from "./schedule/duration.ts";
@@ -20,6 +21,7 @@ export {
   ClockClient,
   ScheduleClashError,
   ScheduleNotFoundError,
+  TriggerError,
   type ClientOptions,
   type ClockStatus,
   type PeerStatus,

@@ -5,9 +5,10 @@
 import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
 import { buildAdapters, slotJobId } from "./adapters/index.ts";
 import type { Adapter, Write } from "./adapters/types.ts";
+import { loadAdapterPackages } from "./config/packages.ts";
 import type { ClockConfig } from "./config/resolve.ts";
 import { Firer, type FireOutcome, type FireRequest } from "./fire/fire.ts";
 import { AlwaysLeader, type Leadership } from "./lease/lease.ts";
@@ -109,7 +110,10 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   const keys = clockKeys(config.namespace);
   const used = new Set(config.schedules.map((schedule) => schedule.adapter));
   const adapterSettings = { ...config.adapters, ...options.adapters };
-  const adapters = buildAdapters(used, adapterSettings, { namespace: config.namespace, redisUrl });
+  // Adapters with a client of their own (BullMQ) connect to the clock's Redis, never to a default.
+  const adapterContext = { namespace: config.namespace, connect: (overrides: RedisOptions) => connectRedis(redisUrl, overrides) };
+  const adapters = buildAdapters(used, adapterSettings, adapterContext);
+  await loadAdapterPackages(adapters, config.schedules);
   const log = logger;
   const peerId = `${hostname()}|${process.pid}|${randomBytes(3).toString("hex")}`;
 
@@ -232,7 +236,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     adapterCheck: { settings: adapterSettings, namespace: config.namespace },
     ensureAdapter: (name) => {
       if (!adapters.has(name)) {
-        for (const [built, adapter] of buildAdapters(new Set([name]), adapterSettings, { namespace: config.namespace, redisUrl })) adapters.set(built, adapter);
+        for (const [built, adapter] of buildAdapters(new Set([name]), adapterSettings, adapterContext)) adapters.set(built, adapter);
       }
     },
     onInvalid: (name, reason) => log.warn({ schedule: name, reason }, "invalid dynamic schedule skipped; the others keep firing"),

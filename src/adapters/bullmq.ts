@@ -5,7 +5,7 @@
  * leaves the outbox entry, which the next leader re-adds with the same jobId (BullMQ ignores an
  * add whose jobId exists).
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { Json } from "../schedule/schedule.ts";
 import type { AdapterFactory } from "./types.ts";
 
@@ -26,6 +26,27 @@ interface QueueLike {
   close(): Promise<void>;
 }
 
+interface BullmqModule {
+  readonly Queue: new (name: string, opts: Record<string, unknown>) => QueueLike;
+}
+
+/**
+ * `bullmq` as Node resolves it from this file: from the app's node_modules when the clock is
+ * installed in an app, as a peer dependency is. Rejects with the install command when it is absent.
+ */
+async function importBullmq(): Promise<BullmqModule> {
+  let module: Partial<BullmqModule>;
+  try {
+    module = (await import("bullmq")) as unknown as Partial<BullmqModule>;
+  } catch (error) {
+    const message = (error as Error).message ?? String(error);
+    if (/Cannot find (package|module) 'bullmq'/.test(message)) throw new Error('the bullmq adapter needs the "bullmq" package, which is not installed: npm install bullmq');
+    throw new Error(`the bullmq adapter could not load the "bullmq" package: ${message}`);
+  }
+  if (typeof module.Queue !== "function") throw new Error('the "bullmq" package has no Queue export: npm install bullmq@">=5"');
+  return module as BullmqModule;
+}
+
 /** Job data: a single plain-object argument is the data itself; otherwise `{ args }`. */
 export function bullmqData(args: readonly Json[]): Json {
   const [first] = args;
@@ -41,21 +62,25 @@ export const bullmqAdapter: AdapterFactory = (settings, context) => {
   }
   let connection: Redis | null = null;
   const queues = new Map<string, Promise<QueueLike>>();
+  let loading: Promise<BullmqModule> | null = null;
+  // Not cached when it fails: a package installed while the clock runs is picked up at the next slot.
+  const loadBullmq = (): Promise<BullmqModule> => (loading ??= importBullmq().catch((error: unknown) => {
+    loading = null;
+    throw error;
+  }));
 
   const queueFor = (name: string): Promise<QueueLike> => {
     let queue = queues.get(name);
     if (queue === undefined) {
       queue = (async () => {
-        let bullmq: { Queue: new (name: string, opts: Record<string, unknown>) => QueueLike };
-        try {
-          bullmq = (await import("bullmq")) as unknown as typeof bullmq;
-        } catch {
-          throw new Error('the bullmq adapter needs the "bullmq" package: npm install bullmq');
+        const bullmq = await loadBullmq();
+        if (connection === null) {
+          if (context.connect === undefined) throw new Error("adapters.bullmq: no Redis connection to enqueue through (adapters built for validation cannot enqueue)");
+          connection = context.connect({ maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+          connection.on("error", () => {
+            // Errors surface as rejected adds, which the clock logs and retries from the outbox.
+          });
         }
-        connection ??= new Redis(context.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
-        connection.on("error", () => {
-          // Errors surface as rejected adds, which the clock logs and retries from the outbox.
-        });
         return new bullmq.Queue(name, { connection, prefix });
       })();
       queues.set(name, queue);
@@ -75,6 +100,9 @@ export const bullmqAdapter: AdapterFactory = (settings, context) => {
         else if (!check(value)) problems.push([key, `invalid value ${JSON.stringify(value)}`]);
       }
       return problems;
+    },
+    async load() {
+      await loadBullmq();
     },
     async enqueue(enqueue) {
       const queue = await queueFor(enqueue.job.queue);

@@ -1,5 +1,4 @@
 /** Plain JSON pushed to a list, for consumers of one's own (BLPOP it for FIFO order). */
-import { readableJobId } from "./ids.ts";
 import type { AdapterFactory } from "./types.ts";
 
 export const listAdapter: AdapterFactory = (settings) => {
@@ -15,7 +14,7 @@ export const listAdapter: AdapterFactory = (settings) => {
     writes(enqueue) {
       const { job } = enqueue;
       const message = {
-        id: readableJobId(enqueue.schedule, enqueue.slotAt),
+        id: enqueue.jobId,
         schedule: enqueue.schedule,
         slot: new Date(enqueue.slotAt).toISOString(),
         slotAt: enqueue.slotAt,

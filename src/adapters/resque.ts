@@ -1,5 +1,4 @@
 /** Resque: `{ "class", "args" }`, `SADD resque:queues NAME`, `RPUSH resque:queue:NAME`. */
-import { readableJobId } from "./ids.ts";
 import type { AdapterFactory } from "./types.ts";
 
 export const resqueAdapter: AdapterFactory = (settings) => {
@@ -19,8 +18,8 @@ export const resqueAdapter: AdapterFactory = (settings) => {
       const payload = {
         class: job.class,
         args: job.args,
-        id: readableJobId(enqueue.schedule, enqueue.slotAt),
-        clock: { schedule: enqueue.schedule, slot: new Date(enqueue.slotAt).toISOString(), slotAt: enqueue.slotAt },
+        id: enqueue.jobId,
+        clock: { schedule: enqueue.schedule, slot: new Date(enqueue.slotAt).toISOString(), slotAt: enqueue.slotAt, ...(enqueue.manual === true ? { manual: true } : {}) },
       };
       return [
         { command: "SADD", key: `${namespace}:queues`, args: [job.queue] },

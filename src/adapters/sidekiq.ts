@@ -2,6 +2,8 @@
  * Sidekiq: the payload Sidekiq's own client writes, `SADD queues NAME` and `LPUSH queue:NAME`.
  * Timestamps: Sidekiq <= 7 writes float seconds, Sidekiq 8 integer milliseconds; float seconds is
  * the default because Sidekiq 8 still reads floats while Sidekiq <= 7 misreads milliseconds.
+ * Sidekiq 8 tells the two apart by the JSON type (`is_a?(Float)`), so a float must be written with
+ * a decimal point even on a whole second: `1796165750.0`, never `1796165750`.
  */
 import type { Json } from "../schedule/schedule.ts";
 import { hexJobId } from "./ids.ts";
@@ -57,6 +59,16 @@ function activeJobArgument(value: Json): Json {
   return value;
 }
 
+/**
+ * A timestamp as JSON text: float seconds always with a decimal point (JSON.stringify writes a
+ * whole number of seconds as an integer, which Sidekiq 8 would read as milliseconds), or integer ms.
+ */
+export function sidekiqTimestamp(atMs: number, timestamps: "float" | "millis"): string {
+  if (timestamps === "millis") return String(Math.floor(atMs));
+  const seconds = String(atMs / 1000);
+  return /[.e]/.test(seconds) ? seconds : `${seconds}.0`;
+}
+
 function uuidFromHex(hex: string): string {
   const h = hex.padEnd(32, "0");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
@@ -80,15 +92,12 @@ export const sidekiqAdapter: AdapterFactory = (rawSettings, context) => {
     writes(enqueue: Enqueue) {
       const { job } = enqueue;
       const jid = enqueue.jobId;
-      const at = settings.timestamps === "float" ? enqueue.enqueuedAt / 1000 : enqueue.enqueuedAt;
       const { activeJob = settings.activeJob, ...options } = job.options;
       const common = {
         queue: job.queue,
         retry: options["retry"] ?? true,
         ...options,
         jid,
-        created_at: at,
-        enqueued_at: at,
         clock: { schedule: enqueue.schedule, slot: new Date(enqueue.slotAt).toISOString(), slotAt: enqueue.slotAt, ...(enqueue.manual === true ? { manual: true } : {}) },
       };
       const payload =
@@ -115,9 +124,12 @@ export const sidekiqAdapter: AdapterFactory = (rawSettings, context) => {
               ...common,
             }
           : { class: job.class, args: job.args, ...common };
+      // The timestamps are spliced in as text: no JSON.stringify of a number can write `1796165750.0`.
+      const at = sidekiqTimestamp(enqueue.enqueuedAt, settings.timestamps);
+      const text = `${JSON.stringify(payload).slice(0, -1)},"created_at":${at},"enqueued_at":${at}}`;
       return [
         { command: "SADD", key: `${prefix}queues`, args: [job.queue] },
-        { command: "LPUSH", key: `${prefix}queue:${job.queue}`, args: [JSON.stringify(payload)] },
+        { command: "LPUSH", key: `${prefix}queue:${job.queue}`, args: [text] },
       ];
     },
   };

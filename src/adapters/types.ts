@@ -1,3 +1,4 @@
+import type { Redis, RedisOptions } from "ioredis";
 import type { Job } from "../schedule/schedule.ts";
 
 /** One fire, as an adapter sees it: the job plus the slot it is for. */
@@ -35,6 +36,11 @@ export interface Adapter {
   jobIdFor?(schedule: string, slotAt: number): string;
   writes?(enqueue: Enqueue): Write[];
   enqueue?(enqueue: Enqueue): Promise<void>;
+  /**
+   * Loads what `enqueue` needs (an optional peer package) and rejects saying what to install.
+   * `clock check` and start-up call it, so a missing package stops them rather than a slot.
+   */
+  load?(): Promise<void>;
   close?(): Promise<void>;
 }
 
@@ -44,6 +50,10 @@ export type AdapterFactory = (settings: Readonly<Record<string, unknown>>, conte
 export interface AdapterContext {
   /** The clock's key namespace (part of derived job ids). */
   readonly namespace: string;
-  /** Redis connection options for adapters that open their own client (BullMQ). */
-  readonly redisUrl: string;
+  /**
+   * Opens a new connection to the Redis the clock writes to (the configured URL, or a duplicate of
+   * the ioredis instance given), for adapters whose own client writes (BullMQ). Absent where
+   * adapters are only validated; an adapter never falls back to a default address.
+   */
+  readonly connect?: (options: RedisOptions) => Redis;
 }

@@ -90,7 +90,7 @@ export function parseConfig(input: unknown): ClockConfig {
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) throw new ConfigError(issuesFromZod(parsed.error));
   const config = resolveConfig(parsed.data);
-  const issues = adapterIssues(config.schedules, config.adapters, { namespace: config.namespace, redisUrl: "" });
+  const issues = adapterIssues(config.schedules, config.adapters, { namespace: config.namespace });
   if (issues.length > 0) throw new ConfigError(issues);
   return config;
 }
@@ -101,7 +101,7 @@ export function parseSchedule(name: string, input: unknown, defaults: Defaults, 
   if (!parsed.success) throw new ConfigError(issuesFromZod(parsed.error, [name]), `invalid schedule "${name}"`);
   const schedule = toSchedule(name, parsed.data, defaults);
   if (adapters !== undefined) {
-    const issues = adapterIssues([schedule], adapters.settings, { namespace: adapters.namespace, redisUrl: "" }, (scheduleName) => scheduleName);
+    const issues = adapterIssues([schedule], adapters.settings, { namespace: adapters.namespace }, (scheduleName) => scheduleName);
     if (issues.length > 0) throw new ConfigError(issues, `invalid schedule "${name}"`);
   }
   return schedule;

@@ -17,7 +17,11 @@ export interface FireRequest {
   readonly manual?: { readonly jobId: string; readonly args?: readonly Job["args"][number][] };
 }
 
-export type FireStatus = "fired" | "duplicate" | "fenced" | "early" | "error";
+/**
+ * `fired`: the job is in its queue. `outboxed`: the ledger advanced but the adapter's enqueue
+ * failed; the job waits in the outbox, whose drain retries it (so a slot is not fired again).
+ */
+export type FireStatus = "fired" | "outboxed" | "duplicate" | "fenced" | "early" | "error";
 
 export interface FireOutcome {
   readonly request: FireRequest;
@@ -46,7 +50,7 @@ export interface FirerOptions {
   readonly token: () => string;
   readonly now: () => number;
   readonly batchSize?: number;
-  /** Called when an enqueue-style adapter fails after the ledger advanced (the outbox keeps the job). */
+  /** Called when an enqueue-style adapter fails after the ledger advanced (the outbox keeps the job; not for manual triggers). */
   readonly onEnqueueError?: (outcome: FireOutcome, error: Error) => void;
 }
 
@@ -91,7 +95,8 @@ export class Firer {
         enqueues.push(enqueue);
         adapters.push(adapter);
         const writes: Write[] = adapter.writes?.(enqueue) ?? [];
-        const outbox = adapter.enqueue === undefined ? "" : JSON.stringify({ adapter: request.schedule.adapter, enqueue } satisfies OutboxMessage);
+        // A trigger's caller waits for its answer: a failed add is reported to them, not retried from the outbox behind their back.
+        const outbox = adapter.enqueue === undefined || request.manual !== undefined ? "" : JSON.stringify({ adapter: request.schedule.adapter, enqueue } satisfies OutboxMessage);
         args.push(request.manual === undefined ? "s" : "m", request.schedule.name, String(request.slotAt), outbox, String(writes.length));
         for (const write of writes) {
           let index = keyIndex.get(write.key);
@@ -111,6 +116,13 @@ export class Firer {
     const replies = await Promise.all(batches.map((batch) => batch.reply));
     const outcomes: FireOutcome[] = [];
     const followUps: Promise<void>[] = [];
+    const settle = (index: number, adapter: Adapter, enqueue: Enqueue, outcome: FireOutcome): Promise<void> =>
+      this.#enqueueAfter(adapter, enqueue).then((error) => {
+        if (error === null) return;
+        const failed: FireOutcome = { ...outcome, status: outcome.request.manual === undefined ? "outboxed" : "error", error };
+        outcomes[index] = failed;
+        if (outcome.request.manual === undefined) this.#options.onEnqueueError?.(failed, error);
+      });
     batches.forEach((batch, b) => {
       const [error, reply] = replies[b] ?? [new Error("no reply"), null];
       const statuses = error === null && Array.isArray(reply) ? (reply as number[]) : null;
@@ -125,9 +137,9 @@ export class Firer {
           redisAt,
           ...(statuses === null ? { error: error ?? new Error("unexpected reply from the fire script") } : {}),
         };
-        outcomes.push(outcome);
+        const index = outcomes.push(outcome) - 1;
         const adapter = batch.adapters[i] as Adapter;
-        if (status === "fired" && adapter.enqueue !== undefined) followUps.push(this.#enqueueAfter(adapter, enqueue, outcome));
+        if (status === "fired" && adapter.enqueue !== undefined) followUps.push(settle(index, adapter, enqueue, outcome));
       });
     });
     await Promise.all(followUps);
@@ -147,13 +159,18 @@ export class Firer {
     };
   }
 
-  async #enqueueAfter(adapter: Adapter, enqueue: Enqueue, outcome: FireOutcome): Promise<void> {
+  /** Runs an enqueue-style adapter after the script; the error when the job is not in its queue. */
+  async #enqueueAfter(adapter: Adapter, enqueue: Enqueue): Promise<Error | null> {
     try {
       await adapter.enqueue?.(enqueue);
-      await this.#options.redis.hdel(this.#options.keys.outbox, `${enqueue.schedule}\0${enqueue.slotAt}`);
     } catch (error) {
-      this.#options.onEnqueueError?.(outcome, error as Error);
+      return error as Error;
     }
+    if (enqueue.manual !== true) {
+      // The job is in its queue: a failure to clear the outbox only means a harmless re-add by jobId.
+      await this.#options.redis.hdel(this.#options.keys.outbox, `${enqueue.schedule}\0${enqueue.slotAt}`).catch(() => undefined);
+    }
+    return null;
   }
 
   /**

@@ -116,9 +116,10 @@ function render(status) {
     const row = el("tr");
     row.dataset.schedule = s.name;
     const name = el("td", s.name, "mono");
+    if (s.description) name.append(el("div", s.description, "muted description"));
     if (s.source === "dynamic") name.append(el("div", "dynamic", "muted"));
     row.append(name);
-    row.append(el("td", s.error ? s.error : s.description));
+    row.append(el("td", s.error ? s.error : s.ruleInWords));
     const next = el("td", when(s.nextAt), "mono"); next.append(el("div", relative(s.nextAt), "muted")); row.append(next);
     const last = el("td", when(s.lastFiredAt), "mono"); last.append(el("div", relative(s.lastFiredAt), "muted")); row.append(last);
     row.append(el("td", lag(s.lastLagMs), "mono"));

@@ -1,4 +1,4 @@
-import { loadConfig, nextSlotAfter, formatSlot } from "../../index.ts";
+import { checkAdapterPackages, loadConfig, nextSlotAfter, formatSlot } from "../../index.ts";
 import { parseCommandArgs } from "../args.ts";
 import { table } from "../output.ts";
 import type { Command } from "../command.ts";
@@ -18,6 +18,7 @@ Options:
   async run(argv, io) {
     const { values } = parseCommandArgs("check", argv, { config: { type: "string" }, json: { type: "boolean" } }, 0);
     const { path, config } = await loadConfig(values.config);
+    await checkAdapterPackages(config);
     const now = io.now();
     const rows = config.schedules.map((schedule) => {
       const next = schedule.enabled ? nextSlotAfter(schedule, now) : null;
