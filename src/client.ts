@@ -11,6 +11,7 @@ import { ConfigError } from "./config/errors.ts";
 import type { ClockConfig, Defaults } from "./config/resolve.ts";
 import type { ScheduleInput } from "./config/schema.ts";
 import { FALLBACK_DEFAULTS, readSnapshot, snapshotOf, type ConfigSnapshot } from "./dynamic/snapshot.ts";
+import { setPaused } from "./dynamic/pauses.ts";
 import { checkName, decodeEntry, encodeEntry, validateDefinition, writeChange } from "./dynamic/store.ts";
 import { Firer, manualJobId } from "./fire/fire.ts";
 import { holderOf } from "./lease/lease.ts";
@@ -181,16 +182,18 @@ export class ClockClient {
       const { configSchedules } = await this.#defaults();
       if (configSchedules.some((schedule) => schedule.name === name)) throw new ScheduleClashError(name, "remove");
       if ((await this.#redis.hexists(this.#keys.schedules, name)) === 0) return false;
-      await writeChange(this.#redis, this.#keys, "remove", name, (multi) => multi.hdel(this.#keys.schedules, name).srem(this.#keys.paused, name));
+      await writeChange(this.#redis, this.#keys, "remove", name, (multi) => multi.hdel(this.#keys.schedules, name).srem(this.#keys.paused, name).hdel(this.#keys.pauses, name));
       return true;
     },
+    /** Pause means skip: from now (Redis time) no slot fires, not even as catch-up after the resume. */
     pause: async (name: string): Promise<void> => {
       await this.#requireExists(name);
-      await writeChange(this.#redis, this.#keys, "pause", name, (multi) => multi.sadd(this.#keys.paused, name));
+      await setPaused(withScripts(this.#redis), this.#keys, name, true);
     },
+    /** Continues from now (Redis time): slots inside the pause never fire; the next slot fires normally. */
     resume: async (name: string): Promise<void> => {
       await this.#requireExists(name);
-      await writeChange(this.#redis, this.#keys, "resume", name, (multi) => multi.srem(this.#keys.paused, name));
+      await setPaused(withScripts(this.#redis), this.#keys, name, false);
     },
   };
 

@@ -5,7 +5,6 @@
 import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
 import { buildAdapters, slotJobId } from "./adapters/index.ts";
 import type { Adapter, Write } from "./adapters/types.ts";
 import type { ClockConfig } from "./config/resolve.ts";
@@ -14,7 +13,7 @@ import { AlwaysLeader, type Leadership } from "./lease/lease.ts";
 import { RedisLease } from "./lease/redis-lease.ts";
 import type { Logger } from "./log.ts";
 import { Planner } from "./planner/planner.ts";
-import { clockKeys, connectRedis, DEFAULT_REDIS_URL, redactRedisUrl, redactSecrets, type ClockKeys } from "./redis/connection.ts";
+import { clockKeys, connectRedis, DEFAULT_REDIS_URL, redactRedisUrl, redactSecrets } from "./redis/connection.ts";
 import { withScripts } from "./redis/scripts.ts";
 import { MINUTE, SECOND } from "./schedule/duration.ts";
 import { formatSlot } from "./schedule/format.ts";
@@ -24,6 +23,7 @@ import { DynamicSync } from "./dynamic/sync.ts";
 import { ClockMetrics } from "./metrics.ts";
 import { ClockClient } from "./client.ts";
 import { snapshotOf, writeSnapshot } from "./dynamic/snapshot.ts";
+import { readPlannerLedger } from "./dynamic/pauses.ts";
 
 export interface StartOptions {
   readonly config: ClockConfig;
@@ -164,7 +164,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   const planner = new Planner({
     clock,
     fire: (requests) => firer.fire(requests),
-    readLedger: () => readLedger(redis, keys),
+    readLedger: () => readPlannerLedger(redis, keys),
     leadership,
     spin: clock === systemClock,
     events: plannerEvents(log, () => running),
@@ -237,7 +237,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     },
     onInvalid: (name, reason) => log.warn({ schedule: name, reason }, "invalid dynamic schedule skipped; the others keep firing"),
     onClash: (name) => log.warn({ schedule: name }, "dynamic schedule ignored: the config file defines a schedule of that name"),
-    onChange: (kind, name) => log.info({ schedule: name, change: kind }, "schedule change applied"),
+    onChange: (kind, name, fields) => log.info({ schedule: name, change: kind, ...fields }, "schedule change applied"),
     now: () => clock.now(),
   });
   running.sync = sync;
@@ -302,16 +302,6 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   return running;
 }
 
-async function readLedger(redis: Redis, keys: ClockKeys): Promise<Map<string, number>> {
-  const raw = await redis.hgetall(keys.ledger);
-  const ledger = new Map<string, number>();
-  for (const [name, value] of Object.entries(raw)) {
-    const at = Number(value);
-    if (Number.isFinite(at)) ledger.set(name, at);
-  }
-  return ledger;
-}
-
 function plannerEvents(log: Logger, clock: () => RunningClock) {
   let failing = false;
   const fireLine = (outcome: FireOutcome, lagMs: number, catchUp: boolean) => {
@@ -352,6 +342,7 @@ function plannerEvents(log: Logger, clock: () => RunningClock) {
       }
       else if (outcome.status === "duplicate") log.debug(fields, "slot already fired; skipped");
       else if (outcome.status === "early") log.debug(fields, "Redis time is before the slot; retrying");
+      else if (outcome.status === "paused") log.debug(fields, "schedule paused in Redis; slot skipped");
       clock().emit("refused", outcome);
     },
     skipped(schedule: Schedule, count: number, capped: boolean) {

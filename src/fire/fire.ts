@@ -17,7 +17,8 @@ export interface FireRequest {
   readonly manual?: { readonly jobId: string; readonly args?: readonly Job["args"][number][] };
 }
 
-export type FireStatus = "fired" | "duplicate" | "fenced" | "early" | "error";
+/** `paused`: the schedule was paused when the write reached Redis; the slot is skipped, not retried. */
+export type FireStatus = "fired" | "duplicate" | "fenced" | "early" | "paused" | "error";
 
 export interface FireOutcome {
   readonly request: FireRequest;
@@ -28,7 +29,7 @@ export interface FireOutcome {
   readonly error?: Error;
 }
 
-const STATUS: Readonly<Record<number, FireStatus>> = { 1: "fired", 0: "duplicate", [-1]: "fenced", [-2]: "early" };
+const STATUS: Readonly<Record<number, FireStatus>> = { 1: "fired", 0: "duplicate", [-1]: "fenced", [-2]: "early", [-3]: "paused" };
 
 /** Entries per script call: big enough to amortise a round trip, small enough not to block Redis long. */
 export const BATCH_SIZE = 500;
@@ -83,7 +84,7 @@ export class Firer {
       const chunk = requests.slice(start, start + size);
       const enqueues: Enqueue[] = [];
       const adapters: Adapter[] = [];
-      const keyIndex = new Map<string, number>([[keys.lease, 1], [keys.ledger, 2], [keys.outbox, 3], [keys.stats, 4]]);
+      const keyIndex = new Map<string, number>([[keys.lease, 1], [keys.ledger, 2], [keys.outbox, 3], [keys.stats, 4], [keys.paused, 5]]);
       const args: string[] = [token, String(chunk.length)];
       for (const request of chunk) {
         const adapter = this.adapterFor(request.schedule);

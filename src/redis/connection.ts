@@ -51,6 +51,8 @@ export interface ClockKeys {
   readonly released: string;
   readonly schedules: string;
   readonly paused: string;
+  /** Hash: when each paused schedule was paused and resumed (Redis time), so a pause skips its slots. */
+  readonly pauses: string;
   readonly changes: string;
   readonly config: string;
 }
@@ -66,6 +68,7 @@ export function clockKeys(namespace: string): ClockKeys {
     released: `${tag}:lease:released`,
     schedules: `${tag}:schedules`,
     paused: `${tag}:paused`,
+    pauses: `${tag}:pauses`,
     changes: `${tag}:changes`,
     config: `${tag}:config`,
   };

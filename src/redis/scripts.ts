@@ -13,6 +13,7 @@ export interface ClockCommands {
   clockFire(keyCount: number, ...keysAndArgs: string[]): Promise<number[]>;
   clockLeaseRenew(lease: string, token: string, ttlMs: string): Promise<number>;
   clockLeaseRelease(lease: string, token: string, channel: string): Promise<number>;
+  clockPause(paused: string, pauses: string, changes: string, name: string, action: "pause" | "resume", atMs: string): Promise<[version: number, changed: number, atMs: number]>;
 }
 
 export type ScriptedRedis = Redis & ClockCommands;
@@ -24,6 +25,7 @@ export function withScripts(redis: Redis): ScriptedRedis {
     redis.defineCommand("clockFire", { lua: lua("fire") });
     redis.defineCommand("clockLeaseRenew", { lua: lua("lease-renew"), numberOfKeys: 1 });
     redis.defineCommand("clockLeaseRelease", { lua: lua("lease-release"), numberOfKeys: 1 });
+    redis.defineCommand("clockPause", { lua: lua("pause"), numberOfKeys: 3 });
     defined.add(redis);
   }
   return redis as ScriptedRedis;

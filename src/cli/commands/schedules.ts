@@ -126,7 +126,7 @@ export const pause = simple("pause", "pause a schedule (config or dynamic)", "Pa
 export const resume = simple(
   "resume",
   "resume a paused schedule",
-  "Resumes a paused schedule. Slots missed while paused follow the schedule's catch-up policy.",
+  "Resumes a paused schedule from now: slots inside the pause never fire (pause means skip, catch-up\nis for outages); the next slot fires normally.",
 );
 
 export const trigger: Command = {
