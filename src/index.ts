@@ -22,6 +22,7 @@ export {
   ScheduleNotFoundError,
   type ClientOptions,
   type ClockStatus,
+  type ConfigMismatchStatus,
   type PeerStatus,
   type ScheduleInfo,
   type ScheduleStatus,

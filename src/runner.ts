@@ -24,6 +24,8 @@ import { ClockMetrics } from "./metrics.ts";
 import { ClockClient } from "./client.ts";
 import { snapshotOf, writeSnapshot } from "./dynamic/snapshot.ts";
 import { readPlannerLedger } from "./dynamic/pauses.ts";
+import { ConfigWatch } from "./dynamic/config-watch.ts";
+import { fingerprintConfig } from "./dynamic/fingerprint.ts";
 
 export interface StartOptions {
   readonly config: ClockConfig;
@@ -38,6 +40,8 @@ export interface StartOptions {
   readonly leaseTtlMs?: number;
   readonly leaseRetryMs?: number;
   readonly version?: string;
+  /** How often a clock that does not lead compares its config with the leader's; default a minute. */
+  readonly configCheckMs?: number;
 }
 
 export interface ClockEvents {
@@ -52,6 +56,7 @@ const SKEW_WARN_MS = 500;
 const SKEW_CHECK_MS = MINUTE;
 const OUTBOX_DRAIN_MS = 30 * SECOND;
 const RECONCILE_MS = MINUTE;
+const CONFIG_CHECK_MS = MINUTE;
 
 export interface RecentFire {
   readonly schedule: string;
@@ -71,6 +76,8 @@ export class RunningClock extends EventEmitter<ClockEvents> {
   sync: DynamicSync | null = null;
   /** Reads status and acts on schedules through Redis (null in a dry run). */
   client: ClockClient | null = null;
+  /** This clock's config against the leader's (null in a dry run). */
+  configWatch: ConfigWatch | null = null;
   readonly metrics: ClockMetrics;
   /** The latest fires, newest last, for the status page. */
   readonly recentFires: RecentFire[] = [];
@@ -139,6 +146,17 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   await redis.connect().catch(() => undefined);
   await subscriber.connect().catch(() => undefined);
 
+  const configWatch = new ConfigWatch({
+    redis,
+    keys,
+    peerId,
+    compute: () => fingerprintConfig(config, options.adapters),
+    isLeader: () => leadership.isLeader(),
+    now: () => clock.now(),
+    log,
+    redact: (message) => redactSecrets(message, redisUrl),
+  });
+  configWatch.prepare();
   const leadership = new RedisLease({
     redis,
     subscriber,
@@ -148,7 +166,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     retryMs: options.leaseRetryMs ?? config.lease.retryMs,
     onHeartbeat: (leader) => {
       void redis
-        .hset(keys.peers, peerId, JSON.stringify({ host: hostname(), pid: process.pid, role: leader ? "leader" : "standby", seenAt: clock.now(), version: options.version ?? "" }))
+        .hset(keys.peers, peerId, JSON.stringify({ host: hostname(), pid: process.pid, role: leader ? "leader" : "standby", seenAt: clock.now(), version: options.version ?? "", config: configWatch.fingerprint ?? undefined }))
         .catch(() => undefined);
     },
   });
@@ -170,6 +188,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     events: plannerEvents(log, () => running),
   });
   const running: RunningClock = new RunningClock(planner, leadership, metrics);
+  running.configWatch = configWatch;
 
   redis.on("ready", () => {
     if (!redisDown) return;
@@ -283,6 +302,8 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   every(RECONCILE_MS, () => sync.reconcile().catch(() => undefined));
   every(SKEW_CHECK_MS, checkSkew);
   every(OUTBOX_DRAIN_MS, drainOutbox);
+  void configWatch.check();
+  every(options.configCheckMs ?? CONFIG_CHECK_MS, () => configWatch.check());
 
   running.onStop(async () => {
     stopping = true;

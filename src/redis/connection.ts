@@ -55,6 +55,8 @@ export interface ClockKeys {
   readonly pauses: string;
   readonly changes: string;
   readonly config: string;
+  /** Prefix of `<prefix>:<fingerprint>`: each running config's per-schedule digests. */
+  readonly configs: string;
 }
 
 export function clockKeys(namespace: string): ClockKeys {
@@ -71,5 +73,6 @@ export function clockKeys(namespace: string): ClockKeys {
     pauses: `${tag}:pauses`,
     changes: `${tag}:changes`,
     config: `${tag}:config`,
+    configs: `${tag}:configs`,
   };
 }
