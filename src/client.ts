@@ -11,6 +11,8 @@ import { ConfigError } from "./config/errors.ts";
 import type { ClockConfig, Defaults } from "./config/resolve.ts";
 import type { ScheduleInput } from "./config/schema.ts";
 import { FALLBACK_DEFAULTS, readSnapshot, snapshotOf, type ConfigSnapshot } from "./dynamic/snapshot.ts";
+import { leaderPeer, parsePeers } from "./dynamic/config-watch.ts";
+import { setPaused } from "./dynamic/pauses.ts";
 import { checkName, decodeEntry, encodeEntry, validateDefinition, writeChange } from "./dynamic/store.ts";
 import { Firer, manualJobId } from "./fire/fire.ts";
 import { holderOf } from "./lease/lease.ts";
@@ -71,6 +73,15 @@ export interface PeerStatus {
   readonly role: "leader" | "standby";
   readonly seenAt: number;
   readonly version: string;
+  /** Its config fingerprint (absent from versions before fingerprints). */
+  readonly config?: string;
+}
+
+/** Processes whose config differs from the leader's: fine for a while during a rolling deploy. */
+export interface ConfigMismatchStatus {
+  /** The leader's config fingerprint. */
+  readonly leader: string;
+  readonly peers: readonly { readonly host: string; readonly pid: number; readonly role: "leader" | "standby"; readonly config: string }[];
 }
 
 export interface ClockStatus {
@@ -80,11 +91,11 @@ export interface ClockStatus {
   readonly schedules: readonly ScheduleStatus[];
   readonly fenceRefusals: number;
   readonly invalidEntries: number;
+  /** Null when every process runs the leader's config (or the leader's is not known). */
+  readonly configMismatch: ConfigMismatchStatus | null;
 }
 
 const SNAPSHOT_MAX_AGE_MS = 10_000;
-/** A peer is listed while it has been heard from within this long. */
-const PEER_FRESH_MS = 30_000;
 
 /** A name that belongs to the config file: it can be paused, resumed and triggered, not replaced or removed. */
 export class ScheduleClashError extends ConfigError {
@@ -198,16 +209,18 @@ export class ClockClient {
       const { configSchedules } = await this.#defaults();
       if (configSchedules.some((schedule) => schedule.name === name)) throw new ScheduleClashError(name, "remove");
       if ((await this.#redis.hexists(this.#keys.schedules, name)) === 0) return false;
-      await writeChange(this.#redis, this.#keys, "remove", name, (multi) => multi.hdel(this.#keys.schedules, name).srem(this.#keys.paused, name));
+      await writeChange(this.#redis, this.#keys, "remove", name, (multi) => multi.hdel(this.#keys.schedules, name).srem(this.#keys.paused, name).hdel(this.#keys.pauses, name));
       return true;
     },
+    /** Pause means skip: from now (Redis time) no slot fires, not even as catch-up after the resume. */
     pause: async (name: string): Promise<void> => {
       await this.#requireExists(name);
-      await writeChange(this.#redis, this.#keys, "pause", name, (multi) => multi.sadd(this.#keys.paused, name));
+      await setPaused(withScripts(this.#redis), this.#keys, name, true);
     },
+    /** Continues from now (Redis time): slots inside the pause never fire; the next slot fires normally. */
     resume: async (name: string): Promise<void> => {
       await this.#requireExists(name);
-      await writeChange(this.#redis, this.#keys, "resume", name, (multi) => multi.srem(this.#keys.paused, name));
+      await setPaused(withScripts(this.#redis), this.#keys, name, false);
     },
   };
 
@@ -260,15 +273,11 @@ export class ClockClient {
       this.schedules.list(),
     ]);
     const holder = leaseValue === null ? null : holderOf(leaseValue);
-    const peers: PeerStatus[] = [];
-    for (const raw of Object.values(peersRaw)) {
-      try {
-        const peer = JSON.parse(raw) as PeerStatus;
-        if (now - peer.seenAt <= PEER_FRESH_MS) peers.push(peer);
-      } catch {
-        // a corrupt peer entry is not worth failing status for
-      }
-    }
+    // Peers heard from recently; a corrupt entry is not worth failing status for.
+    const peerMap = parsePeers(peersRaw, now);
+    const peers: PeerStatus[] = [...peerMap.values()];
+    const leaderConfig = leaderPeer(peerMap, holder)?.[1].config;
+    const differing = leaderConfig === undefined ? [] : peers.filter((peer) => peer.config !== undefined && peer.config !== leaderConfig);
     const schedules = infos.map((info): ScheduleStatus => {
       const last = ledgerRaw[info.name];
       const lastFiredAt = last === undefined || !Number.isFinite(Number(last)) ? null : Number(last);
@@ -299,6 +308,8 @@ export class ClockClient {
       schedules,
       fenceRefusals: Number(fenceRefusals ?? 0),
       invalidEntries: infos.filter((info) => info.schedule === null).length,
+      configMismatch:
+        leaderConfig === undefined || differing.length === 0 ? null : { leader: leaderConfig, peers: differing.map((peer) => ({ host: peer.host, pid: peer.pid, role: peer.role, config: peer.config as string })) },
     };
   }
 

@@ -24,6 +24,7 @@ export {
   TriggerError,
   type ClientOptions,
   type ClockStatus,
+  type ConfigMismatchStatus,
   type PeerStatus,
   type ScheduleInfo,
   type ScheduleStatus,

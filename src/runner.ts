@@ -5,7 +5,7 @@
 import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import type { Redis, RedisOptions } from "ioredis";
+import type { RedisOptions } from "ioredis";
 import { buildAdapters, slotJobId } from "./adapters/index.ts";
 import type { Adapter, Write } from "./adapters/types.ts";
 import { loadAdapterPackages } from "./config/packages.ts";
@@ -15,7 +15,7 @@ import { AlwaysLeader, type Leadership } from "./lease/lease.ts";
 import { RedisLease } from "./lease/redis-lease.ts";
 import type { Logger } from "./log.ts";
 import { Planner } from "./planner/planner.ts";
-import { clockKeys, connectRedis, DEFAULT_REDIS_URL, redactRedisUrl, redactSecrets, type ClockKeys } from "./redis/connection.ts";
+import { clockKeys, connectRedis, DEFAULT_REDIS_URL, redactRedisUrl, redactSecrets } from "./redis/connection.ts";
 import { withScripts } from "./redis/scripts.ts";
 import { MINUTE, SECOND } from "./schedule/duration.ts";
 import { formatSlot } from "./schedule/format.ts";
@@ -25,6 +25,9 @@ import { DynamicSync } from "./dynamic/sync.ts";
 import { ClockMetrics } from "./metrics.ts";
 import { ClockClient } from "./client.ts";
 import { snapshotOf, writeSnapshot } from "./dynamic/snapshot.ts";
+import { readPlannerLedger } from "./dynamic/pauses.ts";
+import { ConfigWatch } from "./dynamic/config-watch.ts";
+import { fingerprintConfig } from "./dynamic/fingerprint.ts";
 
 export interface StartOptions {
   readonly config: ClockConfig;
@@ -39,6 +42,8 @@ export interface StartOptions {
   readonly leaseTtlMs?: number;
   readonly leaseRetryMs?: number;
   readonly version?: string;
+  /** How often a clock that does not lead compares its config with the leader's; default a minute. */
+  readonly configCheckMs?: number;
 }
 
 export interface ClockEvents {
@@ -53,6 +58,7 @@ const SKEW_WARN_MS = 500;
 const SKEW_CHECK_MS = MINUTE;
 const OUTBOX_DRAIN_MS = 30 * SECOND;
 const RECONCILE_MS = MINUTE;
+const CONFIG_CHECK_MS = MINUTE;
 
 export interface RecentFire {
   readonly schedule: string;
@@ -72,6 +78,8 @@ export class RunningClock extends EventEmitter<ClockEvents> {
   sync: DynamicSync | null = null;
   /** Reads status and acts on schedules through Redis (null in a dry run). */
   client: ClockClient | null = null;
+  /** This clock's config against the leader's (null in a dry run). */
+  configWatch: ConfigWatch | null = null;
   readonly metrics: ClockMetrics;
   /** The latest fires, newest last, for the status page. */
   readonly recentFires: RecentFire[] = [];
@@ -143,6 +151,17 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   await redis.connect().catch(() => undefined);
   await subscriber.connect().catch(() => undefined);
 
+  const configWatch = new ConfigWatch({
+    redis,
+    keys,
+    peerId,
+    compute: () => fingerprintConfig(config, options.adapters),
+    isLeader: () => leadership.isLeader(),
+    now: () => clock.now(),
+    log,
+    redact: (message) => redactSecrets(message, redisUrl),
+  });
+  configWatch.prepare();
   const leadership = new RedisLease({
     redis,
     subscriber,
@@ -152,7 +171,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     retryMs: options.leaseRetryMs ?? config.lease.retryMs,
     onHeartbeat: (leader) => {
       void redis
-        .hset(keys.peers, peerId, JSON.stringify({ host: hostname(), pid: process.pid, role: leader ? "leader" : "standby", seenAt: clock.now(), version: options.version ?? "" }))
+        .hset(keys.peers, peerId, JSON.stringify({ host: hostname(), pid: process.pid, role: leader ? "leader" : "standby", seenAt: clock.now(), version: options.version ?? "", config: configWatch.fingerprint ?? undefined }))
         .catch(() => undefined);
     },
   });
@@ -168,12 +187,13 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   const planner = new Planner({
     clock,
     fire: (requests) => firer.fire(requests),
-    readLedger: () => readLedger(redis, keys),
+    readLedger: () => readPlannerLedger(redis, keys),
     leadership,
     spin: clock === systemClock,
     events: plannerEvents(log, () => running),
   });
   const running: RunningClock = new RunningClock(planner, leadership, metrics);
+  running.configWatch = configWatch;
 
   redis.on("ready", () => {
     if (!redisDown) return;
@@ -241,7 +261,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     },
     onInvalid: (name, reason) => log.warn({ schedule: name, reason }, "invalid dynamic schedule skipped; the others keep firing"),
     onClash: (name) => log.warn({ schedule: name }, "dynamic schedule ignored: the config file defines a schedule of that name"),
-    onChange: (kind, name) => log.info({ schedule: name, change: kind }, "schedule change applied"),
+    onChange: (kind, name, fields) => log.info({ schedule: name, change: kind, ...fields }, "schedule change applied"),
     now: () => clock.now(),
   });
   running.sync = sync;
@@ -287,6 +307,8 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   every(RECONCILE_MS, () => sync.reconcile().catch(() => undefined));
   every(SKEW_CHECK_MS, checkSkew);
   every(OUTBOX_DRAIN_MS, drainOutbox);
+  void configWatch.check();
+  every(options.configCheckMs ?? CONFIG_CHECK_MS, () => configWatch.check());
 
   running.onStop(async () => {
     stopping = true;
@@ -304,16 +326,6 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   });
   running.emit("ready");
   return running;
-}
-
-async function readLedger(redis: Redis, keys: ClockKeys): Promise<Map<string, number>> {
-  const raw = await redis.hgetall(keys.ledger);
-  const ledger = new Map<string, number>();
-  for (const [name, value] of Object.entries(raw)) {
-    const at = Number(value);
-    if (Number.isFinite(at)) ledger.set(name, at);
-  }
-  return ledger;
 }
 
 function plannerEvents(log: Logger, clock: () => RunningClock) {
@@ -356,6 +368,7 @@ function plannerEvents(log: Logger, clock: () => RunningClock) {
       }
       else if (outcome.status === "duplicate") log.debug(fields, "slot already fired; skipped");
       else if (outcome.status === "early") log.debug(fields, "Redis time is before the slot; retrying");
+      else if (outcome.status === "paused") log.debug(fields, "schedule paused in Redis; slot skipped");
       clock().emit("refused", outcome);
     },
     skipped(schedule: Schedule, count: number, capped: boolean) {

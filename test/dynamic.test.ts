@@ -109,32 +109,6 @@ test("a running clock picks up an added schedule within a second, and stops a re
   }
 });
 
-test("paused fires nothing; resumed follows its catch-up policy (latest)", async () => {
-  const namespace = `d${++n}`;
-  const { sink } = await clockWith(namespace);
-  const client = createClient({ redis: server.url, namespace });
-  try {
-    await client.schedules.set("p", { every: "1s", adapter: "list", catchUp: { policy: "latest", window: "1m" }, job: { class: "P", queue: `q-${namespace}` } });
-    await sink.waitFor((line) => line.msg === "fired" && line["schedule"] === "p", 3000);
-    await client.schedules.pause("p");
-    await sink.waitFor((line) => line.msg === "schedule change applied" && line["change"] === "pause", 2000);
-    const pausedAt = Date.now();
-    const before = (await queue(`q-${namespace}`)).length;
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    const during = (await queue(`q-${namespace}`)).filter((job) => job.slotAt > pausedAt + 200).length;
-    assert.equal(during, 0, "nothing fired while paused");
-    const mark = sink.lines.length;
-    await client.schedules.resume("p");
-    const skipped = await sink.waitFor((line) => line.msg.startsWith("missed slots skipped") && line["schedule"] === "p", 3000, mark);
-    assert.ok((skipped["skipped"] as number) >= 1);
-    const catchUp = await sink.waitFor((line) => line.msg === "fired" && line["schedule"] === "p", 3000, mark);
-    assert.equal(catchUp["catchUp"], true, "the latest missed slot fires late rather than never");
-    assert.ok((await queue(`q-${namespace}`)).length > before);
-  } finally {
-    await client.close();
-  }
-});
-
 test("a corrupt entry in Redis is reported by name and skipped; every other schedule keeps firing", async () => {
   const namespace = `d${++n}`;
   const keys = clockKeys(namespace);

@@ -7,6 +7,8 @@ import type { Redis } from "ioredis";
 import type { Defaults } from "../config/resolve.ts";
 import type { ClockKeys } from "../redis/connection.ts";
 import type { Schedule } from "../schedule/schedule.ts";
+import { slotsBetween } from "../schedule/slots.ts";
+import { parsePauseRecord, resumeFloor } from "./pauses.ts";
 import { decodeEntry, parseChange, type AdapterCheck } from "./store.ts";
 
 export interface PlannerTarget {
@@ -25,9 +27,13 @@ export interface SyncOptions {
   readonly ensureAdapter: (name: string) => void;
   readonly onInvalid: (name: string, reason: string) => void;
   readonly onClash: (name: string) => void;
-  readonly onChange: (kind: string, name: string) => void;
+  /** `fields`: what the change did beyond the kind (a resume: how many slots it skipped). */
+  readonly onChange: (kind: string, name: string, fields?: Readonly<Record<string, unknown>>) => void;
   readonly now: () => number;
 }
+
+/** Counting the slots a resume skipped walks the calendar: this many at most. */
+const SKIPPED_COUNT_CAP = 10_000;
 
 export class DynamicSync {
   readonly #options: SyncOptions;
@@ -116,20 +122,20 @@ export class DynamicSync {
       return;
     }
     this.#version = change.version;
-    await this.#apply(change.name);
-    this.#options.onChange(change.kind, change.name);
+    const fields = await this.#apply(change.name);
+    this.#options.onChange(change.kind, change.name, fields);
   }
 
   /** Re-reads one schedule and its paused flag, and updates the planner. */
-  async #apply(name: string): Promise<void> {
+  async #apply(name: string): Promise<Record<string, unknown> | undefined> {
     const { redis, keys } = this.#options;
     const [raw, paused] = await Promise.all([redis.hget(keys.schedules, name), redis.sismember(keys.paused, name)]);
-    await this.#applyState(name, raw, paused === 1);
+    return await this.#applyState(name, raw, paused === 1);
   }
 
-  async #applyState(name: string, raw: string | null, paused: boolean): Promise<void> {
+  async #applyState(name: string, raw: string | null, paused: boolean): Promise<Record<string, unknown> | undefined> {
     const planner = this.#planner;
-    if (planner === null) return;
+    if (planner === null) return undefined;
     const wasPaused = this.#paused.has(name);
     if (paused) this.#paused.add(name);
     else this.#paused.delete(name);
@@ -140,21 +146,34 @@ export class DynamicSync {
         this.#raw.delete(name);
         this.#invalid.delete(name);
         planner.remove(name);
-        return;
+        return undefined;
       }
       if (this.#raw.get(name) === raw && !(wasPaused && !paused)) {
         if (paused) planner.remove(name);
-        return; // unchanged
+        return undefined; // unchanged
       }
       schedule = this.#decode(name, raw);
     }
     if (schedule === null || paused) {
       planner.remove(name);
-      return;
+      return undefined;
     }
-    // Resumed: continue after the ledger, so the catch-up policy decides about the paused time.
-    const ledger = wasPaused ? await this.#options.redis.hget(this.#options.keys.ledger, name) : null;
-    planner.upsert(schedule, ledger === null ? undefined : Number(ledger));
+    if (!wasPaused) {
+      planner.upsert(schedule);
+      return undefined;
+    }
+    // Resumed: pause means skip. Continue from the resume instant stored with the pause (Redis
+    // time), never from the ledger: the catch-up policy is for outages, and must not fire a slot
+    // of the pause now.
+    const { redis, keys } = this.#options;
+    const [ledger, record] = await Promise.all([redis.hget(keys.ledger, name), redis.hget(keys.pauses, name)]);
+    const firedAt = ledger === null || !Number.isFinite(Number(ledger)) ? undefined : Number(ledger);
+    const pause = parsePauseRecord(record);
+    // A pause without a stamped resume (written by an older version): the resume is now.
+    const afterAt = resumeFloor(firedAt, pause?.resumedAt ?? this.#options.now());
+    planner.upsert(schedule, afterAt);
+    const countFrom = firedAt ?? (pause === null || pause.pausedAt === null ? undefined : pause.pausedAt - 1);
+    return { skipped: countFrom === undefined ? 0 : slotsBetween(schedule, countFrom, afterAt, 0, SKIPPED_COUNT_CAP).total };
   }
 
   async #reconcile(): Promise<void> {

@@ -20,8 +20,9 @@ export interface FireRequest {
 /**
  * `fired`: the job is in its queue. `outboxed`: the ledger advanced but the adapter's enqueue
  * failed; the job waits in the outbox, whose drain retries it (so a slot is not fired again).
+ * `paused`: the schedule was paused when the write reached Redis; the slot is skipped, not retried.
  */
-export type FireStatus = "fired" | "outboxed" | "duplicate" | "fenced" | "early" | "error";
+export type FireStatus = "fired" | "outboxed" | "duplicate" | "fenced" | "early" | "paused" | "error";
 
 export interface FireOutcome {
   readonly request: FireRequest;
@@ -32,7 +33,7 @@ export interface FireOutcome {
   readonly error?: Error;
 }
 
-const STATUS: Readonly<Record<number, FireStatus>> = { 1: "fired", 0: "duplicate", [-1]: "fenced", [-2]: "early" };
+const STATUS: Readonly<Record<number, FireStatus>> = { 1: "fired", 0: "duplicate", [-1]: "fenced", [-2]: "early", [-3]: "paused" };
 
 /** Entries per script call: big enough to amortise a round trip, small enough not to block Redis long. */
 export const BATCH_SIZE = 500;
@@ -87,7 +88,7 @@ export class Firer {
       const chunk = requests.slice(start, start + size);
       const enqueues: Enqueue[] = [];
       const adapters: Adapter[] = [];
-      const keyIndex = new Map<string, number>([[keys.lease, 1], [keys.ledger, 2], [keys.outbox, 3], [keys.stats, 4]]);
+      const keyIndex = new Map<string, number>([[keys.lease, 1], [keys.ledger, 2], [keys.outbox, 3], [keys.stats, 4], [keys.paused, 5]]);
       const args: string[] = [token, String(chunk.length)];
       for (const request of chunk) {
         const adapter = this.adapterFor(request.schedule);

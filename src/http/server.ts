@@ -47,9 +47,23 @@ export async function health(running: RunningClock, clock: Clock): Promise<{ hea
   const reasons: string[] = [];
   if (!redis) reasons.push("redis does not answer");
   if (sinceWakeMs > STALL_MS) reasons.push(`planner has not run for ${Math.round(sinceWakeMs)} ms`);
+  // A config that differs from the leader's is a warning, not unhealthy: a rolling deploy runs two
+  // configs for a while, and a failing probe would restart this pod (fixing nothing) or keep it
+  // from becoming ready, so the deploy that ends the mismatch would never finish.
+  const configMismatch = running.configWatch?.mismatch ?? null;
+  const warnings = configMismatch === null ? [] : [`config differs from the leader's (${configMismatch.fingerprint} here, ${configMismatch.leaderFingerprint} on ${configMismatch.leader.host}/${configMismatch.leader.pid})`];
   return {
     healthy: reasons.length === 0,
-    body: { status: reasons.length === 0 ? "ok" : "unhealthy", role: leader ? "leader" : "standby", redis, plannerLastRunMsAgo: Math.round(sinceWakeMs), reasons },
+    body: {
+      status: reasons.length === 0 ? "ok" : "unhealthy",
+      role: leader ? "leader" : "standby",
+      redis,
+      plannerLastRunMsAgo: Math.round(sinceWakeMs),
+      reasons,
+      configFingerprint: running.configWatch?.fingerprint ?? null,
+      configMismatch,
+      warnings,
+    },
   };
 }
 
@@ -66,6 +80,7 @@ async function statusBody(running: RunningClock, clock: Clock, limit: number, ac
     peers: status?.peers ?? [],
     fenceRefusals: status?.fenceRefusals ?? 0,
     invalidEntries: status?.invalidEntries ?? 0,
+    configMismatch: status?.configMismatch ?? null,
     total: status?.schedules.length ?? 0,
     schedules,
     recentFires: running.recentFires.slice(-50),

@@ -27,7 +27,10 @@ export interface PlannerEvents {
 export interface PlannerOptions {
   readonly clock: Clock;
   readonly fire: (requests: readonly FireRequest[]) => Promise<FireOutcome[]>;
-  /** The ledger: latest fired slot per schedule name. */
+  /**
+   * The ledger: latest fired slot per schedule name, or the instant before its resume when that is
+   * later (a pause's slots are skipped, never caught up: see dynamic/pauses.ts).
+   */
   readonly readLedger: () => Promise<Map<string, number>>;
   readonly leadership: Leadership;
   readonly events: Partial<PlannerEvents>;

@@ -51,8 +51,12 @@ export interface ClockKeys {
   readonly released: string;
   readonly schedules: string;
   readonly paused: string;
+  /** Hash: when each paused schedule was paused and resumed (Redis time), so a pause skips its slots. */
+  readonly pauses: string;
   readonly changes: string;
   readonly config: string;
+  /** Prefix of `<prefix>:<fingerprint>`: each running config's per-schedule digests. */
+  readonly configs: string;
 }
 
 export function clockKeys(namespace: string): ClockKeys {
@@ -66,7 +70,9 @@ export function clockKeys(namespace: string): ClockKeys {
     released: `${tag}:lease:released`,
     schedules: `${tag}:schedules`,
     paused: `${tag}:paused`,
+    pauses: `${tag}:pauses`,
     changes: `${tag}:changes`,
     config: `${tag}:config`,
+    configs: `${tag}:configs`,
   };
 }

@@ -9,6 +9,7 @@ export interface ClockCommands {
   clockFire(keyCount: number, ...keysAndArgs: string[]): Promise<number[]>;
   clockLeaseRenew(lease: string, token: string, ttlMs: string): Promise<number>;
   clockLeaseRelease(lease: string, token: string, channel: string): Promise<number>;
+  clockPause(paused: string, pauses: string, changes: string, name: string, action: "pause" | "resume", atMs: string): Promise<[version: number, changed: number, atMs: number]>;
 }
 
 export type ScriptedRedis = Redis & ClockCommands;
@@ -20,6 +21,7 @@ export function withScripts(redis: Redis): ScriptedRedis {
     redis.defineCommand("clockFire", { lua: lua.fire });
     redis.defineCommand("clockLeaseRenew", { lua: lua.leaseRenew1, numberOfKeys: 1 });
     redis.defineCommand("clockLeaseRelease", { lua: lua.leaseRelease1, numberOfKeys: 1 });
+    redis.defineCommand("clockPause", { lua: lua.pause3, numberOfKeys: 3 });
     defined.add(redis);
   }
   return redis as ScriptedRedis;

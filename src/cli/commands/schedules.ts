@@ -126,7 +126,7 @@ export const pause = simple("pause", "pause a schedule (config or dynamic)", "Pa
 export const resume = simple(
   "resume",
   "resume a paused schedule",
-  "Resumes a paused schedule. Slots missed while paused follow the schedule's catch-up policy.",
+  "Resumes a paused schedule from now: slots inside the pause never fire (pause means skip, catch-up\nis for outages); the next slot fires normally.",
 );
 
 export const trigger: Command = {
@@ -182,6 +182,10 @@ ${CLIENT_HELP}
       io.out(`namespace: ${s.namespace}\nleader:    ${leader}`);
       io.out(`processes: ${s.peers.length === 0 ? "none seen" : s.peers.map((p) => `${p.host}/${p.pid} (${p.role})`).join(", ")}`);
       if (s.fenceRefusals > 0) io.out(`fenced:    ${s.fenceRefusals} fire(s) refused to processes that had lost the lease`);
+      if (s.configMismatch !== null) {
+        const others = s.configMismatch.peers.map((p) => `${p.host}/${p.pid} (${p.role}) runs ${p.config}`).join(", ");
+        io.out(`config:    DIFFERS from the leader's ${s.configMismatch.leader}: ${others}; only the leader's schedules fire (fine for a while during a rolling deploy)`);
+      }
       io.out("");
       io.out(
         table(

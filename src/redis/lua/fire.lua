@@ -5,7 +5,8 @@
   KEYS[2]  ledger     hash: schedule name -> latest fired slot (epoch ms)
   KEYS[3]  outbox     hash: "<schedule>\0<slot>" -> message, for adapters that enqueue after the script
   KEYS[4]  stats      hash: counters (fenceRefusals)
-  KEYS[5+] the adapters' keys, referenced by index from the writes below
+  KEYS[5]  paused     set: names of paused schedules, whose scheduled slots are refused
+  KEYS[6+] the adapters' keys, referenced by index from the writes below
 
   ARGV[1]  caller's lease token; "" skips the fence (single-process mode)
   ARGV[2]  entry count N, then N entries, each:
@@ -15,12 +16,13 @@
 
   Returns  { redisNowMicros, status1, ..., statusN }
            status  1 fired, 0 already fired (ledger >= slot), -1 fenced (caller is not the leader),
-                  -2 early (Redis time is before the slot)
+                  -2 early (Redis time is before the slot), -3 paused (the schedule is paused)
 ]]
 local leaseKey = KEYS[1]
 local ledgerKey = KEYS[2]
 local outboxKey = KEYS[3]
 local statsKey = KEYS[4]
+local pausedKey = KEYS[5]
 local token = ARGV[1]
 local count = tonumber(ARGV[2])
 
@@ -37,6 +39,9 @@ if token ~= '' and redis.call('GET', leaseKey) ~= token then
 end
 
 local allowed = { LPUSH = true, RPUSH = true, SADD = true, ZADD = true, SET = true, HSET = true, XADD = true }
+-- A pause holds from the instant it reaches Redis, even for a clock that has not heard of it yet.
+-- Usually nothing is paused: then one SCARD per call, not a lookup per slot.
+local anyPaused = redis.call('SCARD', pausedKey) > 0
 local at = 3
 for i = 1, count do
   local mode = ARGV[at]
@@ -53,6 +58,8 @@ for i = 1, count do
       status = -2
     elseif last ~= nil and last >= slotAt then
       status = 0
+    elseif anyPaused and redis.call('SISMEMBER', pausedKey, schedule) == 1 then
+      status = -3
     end
   end
   if status == 1 and mode == 's' then

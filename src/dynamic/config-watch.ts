@@ -1,0 +1,184 @@
+/**
+ * Compares this clock's config with the leader's. Every process publishes its config fingerprint
+ * in its peers heartbeat (`{ns}:peers`, every ~2 s) and the per-schedule digests once under
+ * `{ns}:configs:<fingerprint>`; a process that does not lead checks at start and every minute, and
+ * logs an error naming both fingerprints and the schedules that differ.
+ *
+ * A mismatch is a warning, never a refusal: a rolling deploy runs two configs side by side for a
+ * while, and refusing to start (or failing /healthz) would stall the very deploy that ends it.
+ */
+import type { Redis } from "ioredis";
+import { holderOf, type Holder } from "../lease/lease.ts";
+import type { Logger } from "../log.ts";
+import type { ClockKeys } from "../redis/connection.ts";
+import { HOUR, SECOND } from "../schedule/duration.ts";
+import { diffConfigs, type ConfigDiff, type ConfigFingerprint } from "./fingerprint.ts";
+
+/** What a process writes about itself into `{ns}:peers` (the heartbeat). */
+export interface PeerRecord {
+  readonly host: string;
+  readonly pid: number;
+  readonly role: "leader" | "standby";
+  readonly seenAt: number;
+  readonly version: string;
+  /** The config fingerprint (absent from versions before it existed, and until it is computed). */
+  readonly config?: string;
+}
+
+export interface ConfigMismatch {
+  /** This clock's config fingerprint. */
+  readonly fingerprint: string;
+  readonly leaderFingerprint: string;
+  readonly leader: { readonly host: string; readonly pid: number };
+  /** Config schedules relative to the leader's (null when the leader's digests are not in Redis). */
+  readonly diff: ConfigDiff | null;
+  /** First seen, epoch ms. */
+  readonly since: number;
+}
+
+/** A peer is heard from every ~2 s; one silent this long is gone (the same bound as `clock status`). */
+export const PEER_FRESH_MS = 30 * SECOND;
+/** The digests outlive their writer a while, so a standby can still name what differs. */
+const DIGESTS_TTL_MS = HOUR;
+/** Names per kind (added, removed, changed) in a log line. */
+const DIFF_NAMES = 10;
+
+export function parsePeers(raw: Readonly<Record<string, string>>, now: number): Map<string, PeerRecord> {
+  const peers = new Map<string, PeerRecord>();
+  for (const [id, text] of Object.entries(raw)) {
+    try {
+      const peer = JSON.parse(text) as PeerRecord;
+      if (typeof peer.seenAt === "number" && now - peer.seenAt <= PEER_FRESH_MS) peers.set(id, peer);
+    } catch {
+      // a corrupt peer entry is skipped
+    }
+  }
+  return peers;
+}
+
+/** The leader's record: the freshest "leader" heartbeat, of the lease holder when it is known. */
+export function leaderPeer(peers: ReadonlyMap<string, PeerRecord>, holder: Holder | null, exceptId?: string): [string, PeerRecord] | null {
+  let best: [string, PeerRecord] | null = null;
+  for (const [id, peer] of peers) {
+    if (id === exceptId || peer.role !== "leader") continue;
+    if (holder !== null && (peer.host !== holder.host || peer.pid !== holder.pid)) continue;
+    if (best === null || peer.seenAt > best[1].seenAt) best = [id, peer];
+  }
+  return best;
+}
+
+export interface ConfigWatchOptions {
+  readonly redis: Redis;
+  readonly keys: ClockKeys;
+  /** This process's field in `{ns}:peers`. */
+  readonly peerId: string;
+  readonly compute: () => Promise<ConfigFingerprint>;
+  readonly isLeader: () => boolean;
+  readonly now: () => number;
+  readonly log: Logger;
+  /** Makes a Redis error message safe to log. */
+  readonly redact: (message: string) => string;
+}
+
+export class ConfigWatch {
+  readonly #options: ConfigWatchOptions;
+  #mine: ConfigFingerprint | null = null;
+  #computing: Promise<ConfigFingerprint> | null = null;
+  #mismatch: ConfigMismatch | null = null;
+  /** The leader's digests, by fingerprint: read once per leader config, not every check. */
+  #theirs: { fingerprint: string; digests: Pick<ConfigFingerprint, "schedules" | "settings"> | null } | null = null;
+
+  constructor(options: ConfigWatchOptions) {
+    this.#options = options;
+  }
+
+  /** This clock's fingerprint, once computed (the heartbeat carries it from then on). */
+  get fingerprint(): string | null {
+    return this.#mine?.fingerprint ?? null;
+  }
+
+  /** Null while this clock leads, its config matches the leader's, or the leader's is unknown. */
+  get mismatch(): ConfigMismatch | null {
+    return this.#mismatch;
+  }
+
+  /** One comparison with the leader's config; logs an error on every check that finds a difference. */
+  async check(): Promise<void> {
+    try {
+      await this.#check();
+    } catch (error) {
+      this.#options.log.debug({ err: { message: this.#options.redact((error as Error).message) } }, "config check failed; will try again");
+    }
+  }
+
+  /** Starts computing the fingerprint (in slices), so the first heartbeats can carry it. */
+  prepare(): void {
+    void this.#ensureMine().catch(() => undefined);
+  }
+
+  async #ensureMine(): Promise<ConfigFingerprint> {
+    if (this.#mine !== null) return this.#mine;
+    this.#computing ??= this.#options.compute();
+    this.#mine = await this.#computing;
+    return this.#mine;
+  }
+
+  async #check(): Promise<void> {
+    const { redis, keys, log } = this.#options;
+    const mine = await this.#ensureMine();
+    const digestsKey = `${keys.configs}:${mine.fingerprint}`;
+    // Kept alive by its owner; written again when it expired (or never was).
+    if ((await redis.pexpire(digestsKey, DIGESTS_TTL_MS)) === 0) {
+      await redis.set(digestsKey, JSON.stringify({ v: 1, settings: mine.settings, schedules: mine.schedules }), "PX", DIGESTS_TTL_MS);
+    }
+    if (this.#options.isLeader()) {
+      this.#clear("this clock leads now: its config is the one that fires");
+      return;
+    }
+    const [peersRaw, lease] = await Promise.all([redis.hgetall(keys.peers), redis.get(keys.lease)]);
+    const found = leaderPeer(parsePeers(peersRaw, this.#options.now()), lease === null ? null : holderOf(lease), this.#options.peerId);
+    if (found === null || found[1].config === undefined) {
+      log.debug({ fingerprint: mine.fingerprint }, "config check: the leader's config fingerprint is not known");
+      return;
+    }
+    const leader = found[1];
+    const leaderFingerprint = leader.config as string;
+    if (leaderFingerprint === mine.fingerprint) {
+      this.#clear("config matches the leader's again");
+      log.debug({ fingerprint: mine.fingerprint }, "config check: matches the leader's");
+      return;
+    }
+    if (this.#theirs?.fingerprint !== leaderFingerprint) {
+      this.#theirs = { fingerprint: leaderFingerprint, digests: parseDigests(await redis.get(`${keys.configs}:${leaderFingerprint}`)) };
+    }
+    const digests = this.#theirs.digests;
+    const diff = digests === null ? null : diffConfigs(mine, digests, DIFF_NAMES);
+    const since = this.#mismatch?.leaderFingerprint === leaderFingerprint ? this.#mismatch.since : this.#options.now();
+    this.#mismatch = { fingerprint: mine.fingerprint, leaderFingerprint, leader: { host: leader.host, pid: leader.pid }, diff, since };
+    log.error(
+      {
+        fingerprint: mine.fingerprint,
+        leaderFingerprint,
+        leader: `${leader.host}/${leader.pid}`,
+        ...(diff === null ? { diff: "unknown (the leader's digests are not in Redis)" } : { added: diff.added, removed: diff.removed, changed: diff.changed, counts: diff.counts, settingsDiffer: diff.settingsDiffer }),
+      },
+      "config differs from the leader's: the leader fires its own schedules, not this clock's (expected for a while during a rolling deploy)",
+    );
+  }
+
+  #clear(reason: string): void {
+    if (this.#mismatch !== null) this.#options.log.info({ fingerprint: this.#mine?.fingerprint, leaderFingerprint: this.#mismatch.leaderFingerprint }, reason);
+    this.#mismatch = null;
+  }
+}
+
+function parseDigests(raw: string | null): Pick<ConfigFingerprint, "schedules" | "settings"> | null {
+  if (raw === null) return null;
+  try {
+    const parsed = JSON.parse(raw) as { v?: unknown; settings?: unknown; schedules?: unknown };
+    if (parsed.v !== 1 || typeof parsed.settings !== "string" || parsed.schedules === null || typeof parsed.schedules !== "object") return null;
+    return { settings: parsed.settings, schedules: parsed.schedules as Record<string, string> };
+  } catch {
+    return null;
+  }
+}

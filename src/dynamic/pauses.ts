@@ -1,0 +1,69 @@
+/**
+ * Pause means skip. A paused schedule fires nothing: from the instant the pause reaches Redis the
+ * fire script refuses its slots, even from a clock that has not heard of the pause yet. On resume
+ * it continues from the resume instant: a slot before it that has not fired never fires, whatever
+ * the catch-up policy (catch-up is for outages, not pauses); a slot at or after it fires normally.
+ *
+ * Both instants are Redis time, stored with the pause (`{ns}:pauses`), not the time a clock
+ * happened to hear of them: a clock restarted during the pause, one that was down across the
+ * resume, and a standby that becomes leader after it all skip the same slots.
+ */
+import type { Redis } from "ioredis";
+import type { ClockKeys } from "../redis/connection.ts";
+import type { ScriptedRedis } from "../redis/scripts.ts";
+
+export interface PauseRecord {
+  /** Null for a pause written by a version that did not stamp it. */
+  readonly pausedAt: number | null;
+  /** Absent while paused. */
+  readonly resumedAt?: number;
+}
+
+export function parsePauseRecord(raw: string | null | undefined): PauseRecord | null {
+  if (raw === null || raw === undefined) return null;
+  try {
+    const { pausedAt, resumedAt } = JSON.parse(raw) as { pausedAt?: unknown; resumedAt?: unknown };
+    return {
+      pausedAt: typeof pausedAt === "number" && Number.isFinite(pausedAt) ? pausedAt : null,
+      ...(typeof resumedAt === "number" && Number.isFinite(resumedAt) ? { resumedAt } : {}),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Pauses or resumes a schedule, stamped with Redis time, and announces the change. `atMs` is for
+ * tests on a fake clock only; everything else lets Redis stamp it.
+ */
+export async function setPaused(redis: ScriptedRedis, keys: ClockKeys, name: string, paused: boolean, atMs?: number): Promise<{ version: number; changed: boolean; atMs: number }> {
+  const kind = paused ? "pause" : "resume";
+  const [version, changed, stampedAt] = await redis.clockPause(keys.paused, keys.pauses, keys.changes, name, kind, atMs === undefined ? "" : String(Math.floor(atMs)));
+  await redis.publish(keys.changes, `${version} ${kind} ${name}`);
+  return { version, changed: changed === 1, atMs: stampedAt };
+}
+
+/** Where a resumed schedule continues: after its latest fired slot, and never before its resume instant. */
+export function resumeFloor(firedAt: number | undefined, resumedAt: number): number {
+  // Slots are whole ms: "after resumedAt - 1" is "at the resume instant or later".
+  return Math.max(firedAt ?? Number.NEGATIVE_INFINITY, resumedAt - 1);
+}
+
+/**
+ * The ledger as the planner must see it: per schedule the latest slot fired, or the instant
+ * before its resume when that is later, so a resync (a restart, a failover, after a Redis outage)
+ * never catches up the slots of a pause.
+ */
+export async function readPlannerLedger(redis: Redis, keys: ClockKeys): Promise<Map<string, number>> {
+  const [ledgerRaw, pausesRaw] = await Promise.all([redis.hgetall(keys.ledger), redis.hgetall(keys.pauses)]);
+  const ledger = new Map<string, number>();
+  for (const [name, value] of Object.entries(ledgerRaw)) {
+    const at = Number(value);
+    if (Number.isFinite(at)) ledger.set(name, at);
+  }
+  for (const [name, raw] of Object.entries(pausesRaw)) {
+    const resumedAt = parsePauseRecord(raw)?.resumedAt;
+    if (resumedAt !== undefined) ledger.set(name, resumeFloor(ledger.get(name), resumedAt));
+  }
+  return ledger;
+}
