@@ -1,10 +1,12 @@
 /**
  * Every config error in one round: the adapter checks (unknown adapter, bad settings, bad job
  * options) used to run only once the schema passed, and an adapter's settings stopped at the
- * first bad one, so a user fixed errors in two or three rounds.
+ * first bad one, so a user fixed errors in two or three rounds. And a config file with no default
+ * export says so, instead of "Unrecognized key" or an empty config that is "valid".
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { ConfigError, formatIssue } from "../src/config/errors.ts";
 import { DEFAULT_CATCH_UP, parseConfig, parseSchedule } from "../src/config/resolve.ts";
 import { assertBuilt, runClock, tempDirs } from "./helpers/cli.ts";
@@ -78,5 +80,36 @@ describe("every config error in one round", () => {
     assert.ok(result.stderr.startsWith("clock: invalid config:\n"), result.stderr);
     const lines = result.stderr.trimEnd().split("\n").slice(1).map((line) => line.trim());
     assert.deepEqual(lines.sort(), [...EVERY_ISSUE].sort());
+  });
+});
+
+describe("a config file with no default export", { concurrency: true }, () => {
+  const cases: [string, string, string][] = [
+    ["named export only (.ts)", "clock.config.ts", "export const config = { schedules: {} };\n"],
+    ["named export only (.mjs)", "clock.config.mjs", "export const config = { schedules: {} };\n"],
+    ["an empty file", "clock.config.ts", "\n"],
+  ];
+  for (const [label, file, text] of cases) {
+    test(`${label}: says exactly that, exit 2`, async () => {
+      const dir = dirs.make({ [file]: text });
+      const result = await runClock(["check"], { cwd: dir });
+      assert.equal(result.code, 2);
+      const exported = text.includes("config") ? "it exports only config" : "it exports nothing";
+      assert.equal(result.stderr, `clock: cannot load config:\n  ${join(dir, file)} has no default export (${exported}): write export default defineConfig({ ... })\n`);
+    });
+  }
+
+  test("a default export that is not an object says what it is", async () => {
+    const dir = dirs.make({ "clock.config.ts": "export default undefined;\n" });
+    const result = await runClock(["check"], { cwd: dir });
+    assert.equal(result.code, 2);
+    assert.equal(result.stderr, `clock: cannot load config:\n  ${join(dir, "clock.config.ts")}: the default export is undefined, expected an object: export default defineConfig({ ... })\n`);
+  });
+
+  test("CommonJS module.exports is still the config (as in Node's own import)", async () => {
+    const dir = dirs.make({ "clock.config.js": 'module.exports = { schedules: { a: { every: "1m", job: { class: "A" } } } };\n' });
+    const result = await runClock(["check"], { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /: 1 schedule, valid\n$/);
   });
 });
