@@ -16,7 +16,7 @@ import { setPaused } from "./dynamic/pauses.ts";
 import { checkName, decodeEntry, encodeEntry, validateDefinition, writeChange } from "./dynamic/store.ts";
 import { Firer, manualJobId } from "./fire/fire.ts";
 import { holderOf } from "./lease/lease.ts";
-import { clockKeys, connectRedis, DEFAULT_REDIS_URL, redactSecrets, type ClockKeys } from "./redis/connection.ts";
+import { clockKeys, connectRedis, DEFAULT_REDIS_URL, describeRedisError, redactSecrets, type ClockKeys } from "./redis/connection.ts";
 import { withScripts } from "./redis/scripts.ts";
 import { findNonJson, type Json, type Schedule } from "./schedule/schedule.ts";
 import { nextSlotAfter } from "./schedule/slots.ts";
@@ -130,6 +130,7 @@ export class ClockClient {
   readonly #namespace: string;
   readonly #options: ClientOptions;
   readonly #url: string;
+  #connectionError: Error | undefined;
   #snapshot: Promise<ConfigSnapshot | null> | null = null;
   #snapshotAt = 0;
 
@@ -144,8 +145,12 @@ export class ClockClient {
     } else {
       this.#url = options.redis ?? process.env["REDIS_URL"] ?? DEFAULT_REDIS_URL;
       this.#redis = connectRedis(this.#url, { lazyConnect: false, enableOfflineQueue: true, retryStrategy: (attempt) => (attempt > 3 ? null : 100 * attempt) });
-      this.#redis.on("error", () => {
-        // surfaced as rejected calls
+      this.#redis.on("error", (error: Error) => {
+        // Surfaced as rejected calls; kept to explain them (a rejected call says only "max retries").
+        this.#connectionError = error;
+      });
+      this.#redis.on("ready", () => {
+        this.#connectionError = undefined;
       });
       this.#ownsRedis = true;
     }
@@ -316,6 +321,12 @@ export class ClockClient {
   /** An error message safe to print: no credentials of the Redis URL. */
   redact(message: string): string {
     return this.#url === "" ? message : redactSecrets(message, this.#url);
+  }
+
+  /** A failed call in words fit to print ("cannot reach Redis at 127.0.0.1:7149: connection refused"), never credentials. */
+  describeError(error: unknown): string {
+    const { host, port } = this.#redis.options;
+    return describeRedisError(error, this.#url === "" ? `redis://${host ?? "127.0.0.1"}:${port ?? 6379}` : this.#url, this.#connectionError);
   }
 
   async close(): Promise<void> {

@@ -32,5 +32,5 @@ export {
 } from "./client.ts";
 export { startHttpServer, addressOf, health, type HttpOptions } from "./http/server.ts";
 export { ClockMetrics } from "./metrics.ts";
-export { describeSchedule } from "./schedule/describe.ts";
+export { cronRuleWarnings, describeRule, describeSchedule } from "./schedule/describe.ts";
 export type { RecentFire } from "./runner.ts";

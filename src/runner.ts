@@ -15,7 +15,7 @@ import { AlwaysLeader, type Leadership } from "./lease/lease.ts";
 import { RedisLease } from "./lease/redis-lease.ts";
 import type { Logger } from "./log.ts";
 import { Planner } from "./planner/planner.ts";
-import { clockKeys, connectRedis, DEFAULT_REDIS_URL, redactRedisUrl, redactSecrets } from "./redis/connection.ts";
+import { clockKeys, connectRedis, DEFAULT_REDIS_URL, describeRedisError, redactRedisUrl, redactSecrets } from "./redis/connection.ts";
 import { withScripts } from "./redis/scripts.ts";
 import { MINUTE, SECOND } from "./schedule/duration.ts";
 import { formatSlot } from "./schedule/format.ts";
@@ -131,17 +131,22 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   const subscriber = connectRedis(redisUrl, { enableOfflineQueue: true });
   let redisDown = false;
   let everConnected = false;
+  // The connection's last error explains a failed command, which ioredis words only as "max retries".
+  let connectionError: Error | undefined;
+  const inWords = (error: unknown): string => describeRedisError(error, redisUrl, connectionError);
   // Errors can come before the running clock exists (an unreachable Redis at start).
   const metrics = new ClockMetrics();
   redis.on("error", (error: Error) => {
     metrics.redisErrors.inc();
+    connectionError = error;
     if (redisDown) return;
     redisDown = true;
-    const fields = { err: { message: redactSecrets(error.message, redisUrl) }, redis: redactRedisUrl(redisUrl) };
+    const fields = { err: { message: inWords(error) }, redis: redactRedisUrl(redisUrl) };
     log.error(fields, everConnected ? "redis connection lost; reconnecting" : "redis unreachable; retrying with backoff");
   });
   redis.on("ready", () => {
     everConnected = true;
+    connectionError = undefined;
   });
   subscriber.on("error", () => {
     // reported through the main connection
@@ -190,7 +195,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     readLedger: () => readPlannerLedger(redis, keys),
     leadership,
     spin: clock === systemClock,
-    events: plannerEvents(log, () => running),
+    events: plannerEvents(log, () => running, inWords),
   });
   const running: RunningClock = new RunningClock(planner, leadership, metrics);
   running.configWatch = configWatch;
@@ -208,7 +213,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
       const count = await firer.drainOutbox((field, reason) => log.warn({ entry: field.replace("\0", "@"), reason }, "corrupt outbox entry removed"));
       if (count > 0) log.info({ count }, "outbox enqueues retried");
     } catch (error) {
-      log.warn({ err: { message: redactSecrets((error as Error).message, redisUrl) } }, "outbox retry failed; will try again");
+      log.warn({ err: { message: inWords(error) } }, "outbox retry failed; will try again");
     }
   };
   leadership.onChange((leading) => {
@@ -278,7 +283,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   try {
     schedules = await sync.load();
   } catch (error) {
-    log.warn({ err: { message: redactSecrets((error as Error).message, redisUrl) } }, "could not read dynamic schedules at start; will reconcile when Redis answers");
+    log.warn({ err: { message: inWords(error) } }, "could not read dynamic schedules at start; will reconcile when Redis answers");
   }
 
   log.info(
@@ -299,9 +304,9 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   await leadership.start();
   // Off the path to the first fire: clients read it, the planner does not.
   writeSnapshot(redis, keys, snapshotOf(config, clock.now())).catch((error: unknown) =>
-    log.warn({ err: { message: redactSecrets((error as Error).message, redisUrl) } }, "could not publish the config snapshot for clients; will retry at the next start"),
+    log.warn({ err: { message: inWords(error) } }, "could not publish the config snapshot for clients; will retry at the next start"),
   );
-  await sync.start(planner).catch((error: unknown) => log.warn({ err: { message: redactSecrets((error as Error).message, redisUrl) } }, "could not subscribe to schedule changes; polling instead"));
+  await sync.start(planner).catch((error: unknown) => log.warn({ err: { message: inWords(error) } }, "could not subscribe to schedule changes; polling instead"));
   every(SECOND, () => sync.poll().catch(() => undefined));
   // Catches entries written around the API (by hand, by an older version) that bumped no counter.
   every(RECONCILE_MS, () => sync.reconcile().catch(() => undefined));
@@ -328,7 +333,8 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   return running;
 }
 
-function plannerEvents(log: Logger, clock: () => RunningClock) {
+/** `inWords` turns a fire's Redis error into words (the dry run has no Redis: its message as is). */
+function plannerEvents(log: Logger, clock: () => RunningClock, inWords: (error: Error) => string = (error) => error.message) {
   let failing = false;
   const fireLine = (outcome: FireOutcome, lagMs: number, catchUp: boolean) => {
     const { schedule, slotAt } = outcome.request;
@@ -377,8 +383,8 @@ function plannerEvents(log: Logger, clock: () => RunningClock) {
     },
     fireFailed(error: Error, slots: number) {
       // The first failure of a run of them is an error; the retries that follow are debug noise.
-      if (failing) log.debug({ err: { message: error.message }, slots }, "fire failed again; retrying");
-      else log.error({ err: { message: error.message }, slots }, "fire failed; retrying with catch-up");
+      if (failing) log.debug({ err: { message: inWords(error) }, slots }, "fire failed again; retrying");
+      else log.error({ err: { message: inWords(error) }, slots }, "fire failed; retrying with catch-up");
       failing = true;
       clock().metrics.redisErrors.inc();
     },

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runCli, tempDir } from "./helpers/cli.ts";
+import { runClock, tempDirs } from "./helpers/cli.ts";
 
 const CONFIG = `export default {
   schedules: {
@@ -14,11 +14,12 @@ const CONFIG = `export default {
 `;
 
 test("a rule that can never fire is refused by check, next and start --dry-run with exit 2, naming each schedule (it crashed with a stack overflow)", async (t) => {
-  const { dir, remove } = tempDir({ "clock.config.mjs": CONFIG });
-  t.after(remove);
+  const dirs = tempDirs();
+  t.after(dirs.removeAll);
+  const dir = dirs.make({ "clock.config.mjs": CONFIG });
   const config = join(dir, "clock.config.mjs");
   for (const args of [["check"], ["next"], ["start", "--dry-run"]]) {
-    const result = await runCli([...args, "--config", config]);
+    const result = await runClock([...args, "--config", config]);
     assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
     assert.match(result.stderr, /schedules\.never\.cron: never fires \("0 0 31 4,6,9,11 \*": no calendar date matches its day and month fields\)/);
     assert.match(result.stderr, /schedules\.february\.cron: never fires \("0 0 30 2 \*"/);
@@ -27,15 +28,16 @@ test("a rule that can never fire is refused by check, next and start --dry-run w
 });
 
 test("N/step, ? and cron's day rule through clock next --json", async (t) => {
-  const { dir, remove } = tempDir({
+  const dirs = tempDirs();
+  t.after(dirs.removeAll);
+  const dir = dirs.make({
     "clock.config.mjs": `export default { schedules: {
       quarter: { cron: "0/15 * * * *", job: { class: "Q" } },
       weekdays: { cron: "0 9 ? * MON-FRI", job: { class: "W" } },
       oddMondays: { cron: "0 0 */2 * 1", job: { class: "O" } },
     } };\n`,
   });
-  t.after(remove);
-  const result = await runCli(["next", "--json", "--count", "40", "--from", "2030-01-04T12:00:00Z", "--config", join(dir, "clock.config.mjs")]);
+  const result = await runClock(["next", "--json", "--count", "40", "--from", "2030-01-04T12:00:00Z", "--config", join(dir, "clock.config.mjs")]);
   assert.equal(result.code, 0, result.stderr);
   const slots = JSON.parse(result.stdout) as { schedule: string; epochMs: number }[];
   const of = (name: string) => slots.filter((slot) => slot.schedule === name).map((slot) => slot.epochMs);

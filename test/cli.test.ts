@@ -138,7 +138,7 @@ describe("clock check", { concurrency: true }, () => {
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, "");
     const rows = result.stdout.split("\n");
-    assert.match(rows[0] ?? "", /^SCHEDULE +RULE +ZONE +NEXT SLOT +ADAPTER\/QUEUE$/);
+    assert.match(rows[0] ?? "", /^SCHEDULE +RULE +IN WORDS +ZONE +NEXT SLOT +ADAPTER\/QUEUE$/);
     for (const name of names) assert.ok(rows.some((row) => row.startsWith(`${name} `)), `${name} missing from:\n${result.stdout}`);
     assert.ok(result.stdout.includes(`${EXAMPLE_CONFIG}: ${names.length} schedules, valid`), result.stdout);
   });

@@ -490,7 +490,7 @@ export default defineConfig({ timezone: zone, schedules: { ts: { cron: "0 9 * * 
     const dir = tempDir({ "clock.config.ts": "export default 42;\n" });
     const path = join(dir, "clock.config.ts");
     const error = await configErrorAsync(() => importConfig(path));
-    assert.deepEqual(lines(error), [`${path} must export default defineConfig({...})`]);
+    assert.deepEqual(lines(error), [`${path}: the default export is a number, expected an object: export default defineConfig({ ... })`]);
   });
 
   test("loadConfig finds, imports and validates in one step", async () => {

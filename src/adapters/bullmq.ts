@@ -56,10 +56,13 @@ export function bullmqData(args: readonly Json[]): Json {
 
 export const bullmqAdapter: AdapterFactory = (settings, context) => {
   const prefix = settings["prefix"] ?? "bull";
-  if (typeof prefix !== "string" || prefix === "") throw new Error("adapters.bullmq.prefix: expected a non-empty string");
+  // Every bad setting at once, one per line (adapterIssues splits them).
+  const problems: string[] = [];
+  if (typeof prefix !== "string" || prefix === "") problems.push("adapters.bullmq.prefix: expected a non-empty string");
   for (const key of Object.keys(settings)) {
-    if (key !== "prefix") throw new Error(`adapters.bullmq.${key}: unknown setting`);
+    if (key !== "prefix") problems.push(`adapters.bullmq.${key}: unknown setting`);
   }
+  if (problems.length > 0) throw new Error(problems.join("\n"));
   let connection: Redis | null = null;
   const queues = new Map<string, Promise<QueueLike>>();
   let loading: Promise<BullmqModule> | null = null;

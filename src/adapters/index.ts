@@ -74,6 +74,13 @@ export function adapterIssues(
           const colon = line.indexOf(": ");
           issues.push(colon > 0 ? { path: line.slice(0, colon), message: line.slice(colon + 2) } : { path: `adapters.${name}`, message: line });
         }
+        // Bad settings must not hide bad job options until the next round: check those with the defaults.
+        const factory = BUILT_IN_ADAPTERS[name];
+        try {
+          if (factory !== undefined) adapters.set(name, factory({}, context));
+        } catch {
+          // no validator then
+        }
       }
     }
   }

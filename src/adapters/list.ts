@@ -4,11 +4,15 @@ import type { AdapterFactory } from "./types.ts";
 export const listAdapter: AdapterFactory = (settings) => {
   const key = settings["key"] ?? "jobs:{queue}";
   const push = settings["push"] ?? "rpush";
-  if (typeof key !== "string" || key === "") throw new Error('adapters.list.key: expected a key, "{queue}" is replaced by the queue name');
-  if (push !== "rpush" && push !== "lpush") throw new Error('adapters.list.push: expected "rpush" or "lpush"');
+  // Every bad setting at once, one per line (adapterIssues splits them).
+  const problems: string[] = [];
+  if (typeof key !== "string" || key === "") problems.push('adapters.list.key: expected a key, "{queue}" is replaced by the queue name');
+  if (push !== "rpush" && push !== "lpush") problems.push('adapters.list.push: expected "rpush" or "lpush"');
   for (const name of Object.keys(settings)) {
-    if (name !== "key" && name !== "push") throw new Error(`adapters.list.${name}: unknown setting`);
+    if (name !== "key" && name !== "push") problems.push(`adapters.list.${name}: unknown setting`);
   }
+  // (`typeof key` only narrows the type: a non-string key is among the problems already)
+  if (problems.length > 0 || typeof key !== "string") throw new Error(problems.join("\n"));
   return {
     name: "list",
     writes(enqueue) {

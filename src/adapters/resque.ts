@@ -3,10 +3,13 @@ import type { AdapterFactory } from "./types.ts";
 
 export const resqueAdapter: AdapterFactory = (settings) => {
   const namespace = settings["namespace"] ?? "resque";
-  if (typeof namespace !== "string" || namespace === "") throw new Error("adapters.resque.namespace: expected a non-empty string");
+  // Every bad setting at once, one per line (adapterIssues splits them).
+  const problems: string[] = [];
+  if (typeof namespace !== "string" || namespace === "") problems.push("adapters.resque.namespace: expected a non-empty string");
   for (const key of Object.keys(settings)) {
-    if (key !== "namespace") throw new Error(`adapters.resque.${key}: unknown setting`);
+    if (key !== "namespace") problems.push(`adapters.resque.${key}: unknown setting`);
   }
+  if (problems.length > 0) throw new Error(problems.join("\n"));
   return {
     name: "resque",
     validate(job) {

@@ -1,7 +1,7 @@
 /** Shared by the commands that talk to Redis: the config when there is one, and a client. */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { CONFIG_FILES, ConfigError, createClient, TriggerError, DEFAULT_REDIS_URL, loadConfig, redactRedisUrl, type ClockClient, type ClockConfig } from "../index.ts";
+import { CONFIG_FILES, ConfigError, createClient, TriggerError, DEFAULT_REDIS_URL, loadConfig, type ClockClient, type ClockConfig } from "../index.ts";
 
 export const CLIENT_OPTIONS = {
   config: { type: "string" },
@@ -28,8 +28,8 @@ export async function withClient<T>(values: { config?: string | undefined; names
   } catch (error) {
     if (error instanceof ConfigError) throw error; // bad input: exit 2
     if (error instanceof TriggerError) throw new Error(client.redact(error.message)); // Redis answered; the adapter failed: exit 1
-    // Anything else here is Redis failing: exit 1, and never with the URL's credentials.
-    throw new Error(`redis at ${redactRedisUrl(url)}: ${client.redact((error as Error).message ?? String(error))}`);
+    // Anything else here is Redis failing: exit 1, in words, and never with the URL's credentials.
+    throw new Error(client.describeError(error));
   } finally {
     await client.close();
   }

@@ -35,15 +35,23 @@ export async function importConfig(path: string): Promise<unknown> {
       // (a generated config with 100,000 schedules would otherwise be parsed into a Babel AST).
       module = await import(`${pathToFileURL(path).href}?t=${Date.now()}`);
     } else {
-      const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false, interopDefault: true });
+      // No interop: the module's own exports, so a missing default export shows as one
+      // (CommonJS `module.exports = {...}` is its default, as in Node's own import).
+      const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false, interopDefault: false });
       module = await jiti.import(path);
     }
   } catch (error) {
     throw new ConfigError([{ path: "", message: `${path}: ${(error as Error).message}` }], "cannot load config");
   }
-  const exported = module !== null && typeof module === "object" && "default" in module ? module.default : module;
-  if (exported === null || typeof exported !== "object") {
-    throw new ConfigError([{ path: "", message: `${path} must export default defineConfig({...})` }], "cannot load config");
+  if (module === null || typeof module !== "object" || !("default" in module)) {
+    const names = module !== null && typeof module === "object" ? Object.keys(module).filter((name) => name !== "__esModule") : [];
+    const exported = names.length === 0 ? "it exports nothing" : `it exports only ${names.join(", ")}`;
+    throw new ConfigError([{ path: "", message: `${path} has no default export (${exported}): write export default defineConfig({ ... })` }], "cannot load config");
+  }
+  const exported = module.default;
+  if (exported === null || typeof exported !== "object" || Array.isArray(exported)) {
+    const what = exported === null ? "null" : exported === undefined ? "undefined" : Array.isArray(exported) ? "an array" : `a ${typeof exported}`;
+    throw new ConfigError([{ path: "", message: `${path}: the default export is ${what}, expected an object: export default defineConfig({ ... })` }], "cannot load config");
   }
   return exported;
 }

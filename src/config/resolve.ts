@@ -5,8 +5,8 @@ import { atToCron } from "../schedule/at.ts";
 import { formatDuration, HOUR } from "../schedule/duration.ts";
 import type { CatchUp, Schedule } from "../schedule/schedule.ts";
 import type { Rule } from "../schedule/slots.ts";
-import { ConfigError, issuesFromZod } from "./errors.ts";
-import { catchUpSchema, configSchema, scheduleSchema, type ConfigOutput, type ScheduleOutput } from "./schema.ts";
+import { ConfigError, issuesFromZod, type FieldIssue } from "./errors.ts";
+import { adapterSettingsSchema, catchUpSchema, configSchema, jobSchema, scheduleSchema, type ConfigOutput, type ScheduleOutput } from "./schema.ts";
 import type { z } from "zod";
 
 /** The default catch-up: a slot missed by a short gap (restart, failover, deploy) fires late rather than never. */
@@ -88,17 +88,61 @@ export function resolveConfig(config: ConfigOutput): ClockConfig {
 /** Validates a whole config (the default export of clock.config.ts); throws ConfigError with every issue. */
 export function parseConfig(input: unknown): ClockConfig {
   const parsed = configSchema.safeParse(input);
-  if (!parsed.success) throw new ConfigError(issuesFromZod(parsed.error));
+  if (!parsed.success) {
+    // The adapter checks still run on what did parse: a user fixing the schema errors must not
+    // meet an unknown adapter or a bad job option only in the next round.
+    throw new ConfigError(unique([...issuesFromZod(parsed.error), ...adapterIssuesOfInvalid(input)]));
+  }
   const config = resolveConfig(parsed.data);
   const issues = adapterIssues(config.schedules, config.adapters, { namespace: config.namespace });
   if (issues.length > 0) throw new ConfigError(issues);
   return config;
 }
 
+const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
+
+function unique(issues: readonly FieldIssue[]): FieldIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((issue) => {
+    const key = `${issue.path}\0${issue.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * A schedule's adapter and job as far as they parse, for the adapter checks of a config that
+ * failed the schema: the job's class or args may be wrong and its options still be checked.
+ */
+function adapterTarget(name: string, raw: unknown, defaultAdapter: string | null): { name: string; adapter: string; job: Schedule["job"] } | null {
+  if (!isRecord(raw)) return null;
+  const adapter = raw["adapter"] === undefined ? defaultAdapter : raw["adapter"];
+  if (typeof adapter !== "string" || adapter === "") return null;
+  const job = isRecord(raw["job"]) ? raw["job"] : {};
+  const queue = jobSchema.shape.queue.safeParse(job["queue"]);
+  const options = jobSchema.shape.options.safeParse(job["options"]);
+  return { name, adapter, job: { class: "", args: [], queue: queue.success ? queue.data : "default", options: options.success ? options.data : {} } };
+}
+
+function adapterIssuesOfInvalid(input: unknown): FieldIssue[] {
+  if (!isRecord(input) || !isRecord(input["schedules"])) return [];
+  const settings = adapterSettingsSchema.safeParse(input["adapters"] ?? {});
+  if (!settings.success) return [];
+  const defaultAdapter = configSchema.shape.adapter.safeParse(input["adapter"]);
+  const namespace = configSchema.shape.namespace.safeParse(input["namespace"]);
+  const targets = Object.entries(input["schedules"]).flatMap(([name, raw]) => adapterTarget(name, raw, defaultAdapter.success ? defaultAdapter.data : null) ?? []);
+  return adapterIssues(targets, settings.data, { namespace: namespace.success ? namespace.data : "clock" });
+}
+
 /** Validates one schedule definition (a dynamic schedule); throws ConfigError with every issue. */
 export function parseSchedule(name: string, input: unknown, defaults: Defaults, adapters?: { settings: Readonly<Record<string, unknown>>; namespace: string }): Schedule {
   const parsed = scheduleSchema.safeParse(input);
-  if (!parsed.success) throw new ConfigError(issuesFromZod(parsed.error, [name]), `invalid schedule "${name}"`);
+  if (!parsed.success) {
+    const target = adapters === undefined ? null : adapterTarget(name, input, defaults.adapter);
+    const later = adapters === undefined || target === null ? [] : adapterIssues([target], adapters.settings, { namespace: adapters.namespace }, (scheduleName) => scheduleName);
+    throw new ConfigError(unique([...issuesFromZod(parsed.error, [name]), ...later]), `invalid schedule "${name}"`);
+  }
   const schedule = toSchedule(name, parsed.data, defaults);
   if (adapters !== undefined) {
     const issues = adapterIssues([schedule], adapters.settings, { namespace: adapters.namespace }, (scheduleName) => scheduleName);

@@ -281,6 +281,7 @@ export class Planner {
     const retry = new Set<Entry>();
     let earliestRetryAt = Number.POSITIVE_INFINITY;
     let errors = 0;
+    let firstError: Error | undefined;
     const byName = new Map(due.map((entry) => [entry.schedule.name, entry]));
     for (const outcome of outcomes) {
       const entry = byName.get(outcome.request.schedule.name);
@@ -296,6 +297,7 @@ export class Planner {
       } else if (outcome.status === "error") {
         retry.add(entry);
         errors++;
+        firstError ??= outcome.error;
       } else if (outcome.status === "fenced") {
         // Not the leader any more: back off until the lease module notices, not a hot retry loop.
         retry.add(entry);
@@ -310,7 +312,8 @@ export class Planner {
       if (retry.has(entry)) this.#heap.push(entry);
       else this.#plan(entry);
     }
-    if (errors > 0) this.#failed(new Error("fire script failed"), errors, this.#options.clock.now());
+    // The first error says why (Redis down, a script error); the count says how many slots wait.
+    if (errors > 0) this.#failed(firstError ?? new Error("fire script failed"), errors, this.#options.clock.now());
     else {
       this.#backoffMs = 0;
       this.#retryAt = earliestRetryAt === Number.POSITIVE_INFINITY ? 0 : earliestRetryAt;

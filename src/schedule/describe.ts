@@ -16,6 +16,9 @@ const ALIASES: Readonly<Record<string, string>> = {
   "@hourly": "0 0 * * * *",
 };
 
+const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+const MONTH_NAMES = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+
 const pad = (value: string) => value.padStart(2, "0");
 const isNumber = (field: string) => /^\d+$/.test(field);
 
@@ -28,27 +31,58 @@ function days(dow: string): string | null {
   return null;
 }
 
+function monthNumber(text: string): number | null {
+  const number = isNumber(text) ? Number(text) : MONTH_NAMES.indexOf(text.toUpperCase()) + 1;
+  return number >= 1 && number <= 12 ? number : null;
+}
+
+/** "" for every month, " from January to May", " in March", " in January, March and July"; null when not plain. */
+function months(month: string): string | null {
+  if (month === "*" || month === "?") return "";
+  const parts: string[] = [];
+  for (const item of month.split(",")) {
+    const [from, to, ...rest] = item.split("-");
+    const first = from === undefined ? null : monthNumber(from);
+    const last = to === undefined ? first : monthNumber(to);
+    if (first === null || last === null || rest.length > 0 || last < first) return null;
+    parts.push(first === last ? (MONTHS[first - 1] ?? "") : `${MONTHS[first - 1] ?? ""} to ${MONTHS[last - 1] ?? ""}`);
+  }
+  if (parts.length === 1 && parts[0]?.includes(" to ")) return ` from ${parts[0]}`;
+  return ` in ${parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(", ")} and ${parts.at(-1)}`}`;
+}
+
+function fieldsOf(expression: string): string[] {
+  return (ALIASES[expression.trim().toLowerCase()] ?? expression).trim().split(/\s+/);
+}
+
 function describeCron(expression: string): string | null {
-  const fields = (ALIASES[expression.trim().toLowerCase()] ?? expression).trim().split(/\s+/);
+  const fields = fieldsOf(expression);
   const [second, minute, hour, dom, month, dow] = fields.length === 5 ? ["0", ...fields] : fields;
-  if (second === undefined || minute === undefined || hour === undefined || dom === undefined || month === undefined || dow === undefined) return null;
-  if (month !== "*") return null;
+  if (fields.length > 6 || second === undefined || minute === undefined || hour === undefined || dom === undefined || month === undefined || dow === undefined) return null;
+  const inMonths = months(month);
+  if (inMonths === null) return null;
   const onDays = days(dow);
   if (onDays === null) return null;
+  // The second, when it is not :00 ("every hour at :09:30").
+  const atSecond = isNumber(second) && second !== "0" ? `:${pad(second)}` : "";
   let when: string;
   if (second === "*" && minute === "*" && hour === "*") when = "every second";
   else if (second !== "0" && !isNumber(second)) {
     const step = /^\*\/(\d+)$/.exec(second);
     if (step === null || minute !== "*" || hour !== "*") return null;
     when = `every ${step[1]} seconds`;
-  } else if (minute === "*" && hour === "*") when = "every minute";
-  else if (/^\*\/\d+$/.test(minute) && hour === "*") when = `every ${minute.slice(2)} minutes`;
-  else if (isNumber(minute) && hour === "*") when = `every hour at :${pad(minute)}`;
-  else if (isNumber(minute) && /^\*\/\d+$/.test(hour)) when = `every ${hour.slice(2)} hours at :${pad(minute)}`;
+  } else if (minute === "*" && hour === "*") when = atSecond === "" ? "every minute" : `every minute at second ${Number(second)}`;
+  else if (/^\*\/\d+$/.test(minute) && hour === "*" && atSecond === "") when = `every ${minute.slice(2)} minutes`;
+  else if (isNumber(minute) && hour === "*") when = `every hour at :${pad(minute)}${atSecond}`;
+  else if (isNumber(minute) && /^\*\/\d+$/.test(hour)) when = `every ${hour.slice(2)} hours at :${pad(minute)}${atSecond}`;
   else if (isNumber(minute) && /^\d+(,\d+)*$/.test(hour)) {
-    const seconds = second === "0" ? "" : `:${pad(second)}`;
-    when = `at ${hour.split(",").map((h) => `${pad(h)}:${pad(minute)}${seconds}`).join(" and ")}`;
+    when = `at ${hour.split(",").map((h) => `${pad(h)}:${pad(minute)}${atSecond}`).join(" and ")}`;
   } else return null;
+  const sentence = daysAndWhen(when, dom, onDays);
+  return sentence === null ? null : sentence + inMonths;
+}
+
+function daysAndWhen(when: string, dom: string, onDays: string): string | null {
   let on = "";
   if (dom === "L") on = " on the last day of the month";
   else if (isNumber(dom)) on = ` on day ${dom} of the month`;
@@ -60,11 +94,52 @@ function describeCron(expression: string): string | null {
   return when.startsWith("at ") ? `every day ${when}` : when;
 }
 
-export function describeSchedule(schedule: Pick<Schedule, "rule" | "ruleText" | "timezone">): string {
-  const { rule, timezone } = schedule;
+/** The rule in words without its zone ("every weekday at 09:00"), or null for a shape with no sentence. */
+export function describeRule(schedule: Pick<Schedule, "rule">): string | null {
+  const { rule } = schedule;
   if (rule.kind === "every") return `every ${formatDuration(rule.intervalMs)}`;
   const parts = rule.expressions.map(describeCron);
-  if (parts.some((part) => part === null)) return `${schedule.ruleText} (${timezone})`;
-  const sentence = parts.join("; ");
+  return parts.some((part) => part === null) ? null : parts.join("; ");
+}
+
+export function describeSchedule(schedule: Pick<Schedule, "rule" | "ruleText" | "timezone">): string {
+  const { rule, timezone } = schedule;
+  const sentence = describeRule(schedule);
+  if (sentence === null) return `${schedule.ruleText} (${timezone})`;
+  if (rule.kind === "every") return sentence;
   return /every (second|minute)|every \d+ (seconds|minutes)/.test(sentence) && timezone === "UTC" ? sentence : `${sentence} ${timezone}`;
+}
+
+const WILDCARD = /^[*?]$/;
+/** Values that are weekdays and months alike: 1-7, ranges and lists of them ("1-5", "1,3"). */
+const WEEKDAY_NUMBERS = /^[1-7](-[1-7])?(,[1-7](-[1-7])?)*$/;
+
+/**
+ * Cron rules that read as something else: a 6-field rule is seconds first, so `0 9 * * 1-5 *`
+ * (a weekday rule with a trailing year field, as AWS writes them) is second 0 of minute 9 of
+ * every hour, every day January to May. One sentence per suspicious expression, for `clock check`
+ * and the start-up log; the rule stays valid (it may be meant), so this warns and never refuses.
+ */
+export function cronRuleWarnings(schedule: Pick<Schedule, "rule" | "timezone">): string[] {
+  if (schedule.rule.kind !== "cron") return [];
+  const warnings: string[] = [];
+  for (const expression of schedule.rule.expressions) {
+    const fields = fieldsOf(expression);
+    const [, , hour, dom, month, dow] = fields;
+    if (fields.length !== 6 || hour === undefined || dom === undefined || month === undefined || dow === undefined) continue;
+    // The shape of a 5-field weekday rule with a field appended: its weekdays landed in the month field.
+    if (!WILDCARD.test(hour) || !WILDCARD.test(dom) || !WILDCARD.test(dow) || !WEEKDAY_NUMBERS.test(month)) continue;
+    const meant = fields.slice(0, 5).join(" ");
+    const inWords = describeCron(expression);
+    const reads = inWords === null ? `only in months ${month}` : `${inWords} (${schedule.timezone})`;
+    warnings.push(
+      `"${expression}" has 6 fields, so the first is seconds and "${month}" is the month field: it fires ${reads}. ` +
+        `A weekday rule is "${meant}" (5 fields) or "0 ${meant}"; to mean those months, write them as names (${monthNames(month)}).`,
+    );
+  }
+  return warnings;
+}
+
+function monthNames(month: string): string {
+  return month.replace(/\d+/g, (number) => MONTH_NAMES[Number(number) - 1] ?? number);
 }

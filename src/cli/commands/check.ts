@@ -1,4 +1,4 @@
-import { checkAdapterPackages, loadConfig, nextSlotAfter, formatSlot } from "../../index.ts";
+import { checkAdapterPackages, cronRuleWarnings, describeRule, loadConfig, nextSlotAfter, formatSlot } from "../../index.ts";
 import { parseCommandArgs } from "../args.ts";
 import { table } from "../output.ts";
 import type { Command } from "../command.ts";
@@ -8,8 +8,9 @@ export const check: Command = {
   summary: "validate the config and show its schedules",
   usage: `Usage: clock check [--config PATH] [--json]
 
-Validates the config and prints every schedule: name, rule, zone, next slot, adapter/queue.
-Exits 0 when the config is valid, 2 with every error otherwise.
+Validates the config and prints every schedule: name, rule, the rule in words, zone, next slot,
+adapter/queue. Rules that may not mean what they look like (a 6-field cron rule reads seconds
+first) get a warning on stderr. Exits 0 when the config is valid, 2 with every error otherwise.
 
 Options:
   --config PATH   config file (default: CLOCK_CONFIG, then ./clock.config.{ts,mts,js,mjs})
@@ -25,6 +26,7 @@ Options:
       return {
         schedule: schedule.name,
         rule: schedule.ruleText,
+        inWords: describeRule(schedule),
         timezone: schedule.timezone,
         next: next === null ? null : formatSlot(next, schedule.timezone),
         adapter: schedule.adapter,
@@ -32,17 +34,22 @@ Options:
         enabled: schedule.enabled,
       };
     });
+    const warnings = config.schedules.flatMap((schedule) =>
+      cronRuleWarnings(schedule).map((message) => ({ schedule: schedule.name, path: `schedules.${schedule.name}.cron`, message })),
+    );
+    for (const warning of warnings) io.err(`warning: ${warning.path}: ${warning.message}`);
     if (values.json === true) {
-      io.out(JSON.stringify({ config: path, valid: true, schedules: rows }, null, 2));
+      io.out(JSON.stringify({ config: path, valid: true, schedules: rows, warnings }, null, 2));
       return 0;
     }
     io.out(
       table(
-        ["SCHEDULE", "RULE", "ZONE", "NEXT SLOT", "ADAPTER/QUEUE"],
-        rows.map((row) => [row.schedule, row.rule, row.timezone, row.enabled ? (row.next ?? "(none: past endAt)") : "(disabled)", `${row.adapter}/${row.queue}`]),
+        ["SCHEDULE", "RULE", "IN WORDS", "ZONE", "NEXT SLOT", "ADAPTER/QUEUE"],
+        rows.map((row) => [row.schedule, row.rule, row.inWords ?? "-", row.timezone, row.enabled ? (row.next ?? "(none: past endAt)") : "(disabled)", `${row.adapter}/${row.queue}`]),
       ),
     );
-    io.out(`\n${path}: ${rows.length} schedule${rows.length === 1 ? "" : "s"}, valid`);
+    const warned = warnings.length === 0 ? "" : ` (${warnings.length} warning${warnings.length === 1 ? "" : "s"}, on stderr)`;
+    io.out(`\n${path}: ${rows.length} schedule${rows.length === 1 ? "" : "s"}, valid${warned}`);
     return 0;
   },
 };

@@ -1,6 +1,6 @@
 /** The commands over the programmatic API: list, add, remove, pause, resume, trigger, status. */
 import { readFileSync } from "node:fs";
-import { ConfigError, formatSlot, type Json, type ScheduleDefinition } from "../../index.ts";
+import { ConfigError, cronRuleWarnings, formatSlot, type Json, type ScheduleDefinition } from "../../index.ts";
 import { parseCommandArgs, UsageError } from "../args.ts";
 import { CLIENT_HELP, CLIENT_OPTIONS, withClient } from "../client-command.ts";
 import type { Command } from "../command.ts";
@@ -88,6 +88,7 @@ ${CLIENT_HELP}
     return await withClient(values, async (client) => {
       const schedule = await client.schedules.set(name, rest as ScheduleDefinition);
       io.out(`saved schedule "${name}": ${schedule.ruleText} (${schedule.timezone}) -> ${schedule.adapter}/${schedule.job.queue}`);
+      for (const warning of cronRuleWarnings(schedule)) io.err(`warning: ${name}.cron: ${warning}`);
       return 0;
     });
   },

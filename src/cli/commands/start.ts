@@ -1,4 +1,4 @@
-import { addressOf, createLogger, loadConfig, startClock, startHttpServer, systemClock } from "../../index.ts";
+import { addressOf, createLogger, cronRuleWarnings, loadConfig, startClock, startHttpServer, systemClock } from "../../index.ts";
 import { parseCommandArgs, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { version } from "../version.ts";
@@ -49,6 +49,9 @@ enables pause/resume/trigger on the status page (read-only without it).`,
     const { config } = await loadConfig(values.config);
     const logger = createLogger({ level, pretty: values.pretty === true || process.stdout.isTTY === true });
     process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled rejection (a bug: please report it)"));
+    for (const schedule of config.schedules) {
+      for (const warning of cronRuleWarnings(schedule)) logger.warn({ schedule: schedule.name, rule: schedule.ruleText, warning }, "cron rule may not mean what it looks like");
+    }
     // Signals are handled from the first moment: a deploy may stop us while we are still starting.
     let stopRequested: NodeJS.Signals | null = null;
     let stop: ((signal: NodeJS.Signals) => void) | null = null;

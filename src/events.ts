@@ -1,0 +1,86 @@
+/**
+ * One typed event map for every component of a running clock. Components emit; logging, metrics,
+ * the status page's live feed and tests subscribe (daemon/observe.ts is the table from each event
+ * to its log line and metric). `emit` never lets a listener's exception reach the emitter: a timer
+ * loop that fires slots must not be stopped by a subscriber's bug.
+ */
+import type { FireOutcome } from "./fire/fire.ts";
+import type { Schedule } from "./schedule/schedule.ts";
+
+export interface ClockEventMap {
+  /** A slot's job is in its queue. `lagMs`: Redis time inside the write minus the slot. */
+  "fire:fired": { readonly outcome: FireOutcome; readonly lagMs: number; readonly catchUp: boolean };
+  /** The script refused a slot (fenced, duplicate, early, paused) or the enqueue was outboxed. */
+  "fire:refused": { readonly outcome: FireOutcome };
+  /** A fire batch failed (Redis down, script error); `again` while the failure continues. */
+  "fire:failed": { readonly error: Error; readonly slots: number; readonly again: boolean };
+  /** The ledger advanced but the adapter's enqueue failed: the job waits in the outbox. */
+  "fire:outboxed": { readonly outcome: FireOutcome; readonly error: Error };
+  "outbox:drained": { readonly count: number };
+  "outbox:corrupt": { readonly entry: string; readonly reason: string };
+  "outbox:failed": { readonly error: Error };
+  /** Missed slots not fired (outside the window, over `max`, policy `none`). */
+  "planner:skipped": { readonly schedule: Schedule; readonly count: number; readonly capped: boolean };
+  "planner:late-wake": { readonly lateMs: number };
+  "planner:clock-jump": { readonly jumpMs: number };
+  "planner:resynced": { readonly schedules: number };
+  "lease:changed": { readonly leading: boolean };
+  "redis:down": { readonly error: Error; readonly everConnected: boolean };
+  "redis:restored": Record<string, never>;
+  "redis:skew": { readonly skewMs: number };
+  "schedule:changed": { readonly name: string; readonly kind: string; readonly fields: Readonly<Record<string, unknown>> };
+  "schedule:invalid": { readonly name: string; readonly reason: string };
+  "schedule:clash": { readonly name: string };
+  /** A background task (poll, reconcile, skew check, outbox drain) failed; the first of a run only. */
+  "task:failed": { readonly task: string; readonly error: Error };
+  /** A listener threw; reported here rather than thrown into the emitter. */
+  "listener:failed": { readonly event: string; readonly error: Error };
+}
+
+export type ClockEventName = keyof ClockEventMap;
+type Listener<E extends ClockEventName> = (payload: ClockEventMap[E]) => void;
+
+export class ClockEvents {
+  readonly #listeners = new Map<ClockEventName, Set<Listener<never>>>();
+
+  /** Subscribes; returns the function that unsubscribes. */
+  on<E extends ClockEventName>(event: E, listener: Listener<E>): () => void {
+    let set = this.#listeners.get(event);
+    if (set === undefined) {
+      set = new Set();
+      this.#listeners.set(event, set);
+    }
+    set.add(listener as Listener<never>);
+    return () => set.delete(listener as Listener<never>);
+  }
+
+  /** Resolves with the first event that matches (already past ones do not count). */
+  next<E extends ClockEventName>(event: E, matches: (payload: ClockEventMap[E]) => boolean = () => true, timeoutMs = 30_000): Promise<ClockEventMap[E]> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`no "${event}" event within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.on(event, (payload) => {
+        if (!matches(payload)) return;
+        clearTimeout(timer);
+        off();
+        resolve(payload);
+      });
+    });
+  }
+
+  /** Calls each listener; one that throws is reported as "listener:failed", never rethrown. */
+  emit<E extends ClockEventName>(event: E, payload: ClockEventMap[E]): void {
+    const set = this.#listeners.get(event);
+    if (set === undefined) return;
+    for (const listener of set) {
+      try {
+        (listener as Listener<E>)(payload);
+      } catch (error) {
+        if (event === "listener:failed") continue; // never recurse
+        this.emit("listener:failed", { event, error: error instanceof Error ? error : new Error(String(error)) });
+      }
+    }
+  }
+}
