@@ -1,6 +1,6 @@
 // The public API: explicit named exports only.
 export { defineConfig, type Config, type ScheduleDefinition } from "./config/define.ts";
-export { ConfigError, formatIssue, type FieldIssue } from "./config/errors.ts";
+export { ConfigError, formatIssue, type FieldIssue } from "./errors.ts";
 export { CONFIG_FILES, findConfigPath, importConfig, loadConfig } from "./config/load.ts";
 export { checkAdapterPackages } from "./config/packages.ts";
 export { DEFAULT_CATCH_UP, parseConfig, parseSchedule, type ClockConfig, type Defaults } from "./config/resolve.ts";
@@ -15,7 +15,8 @@ export { AlwaysLeader, type Leadership } from "./lease/lease.ts";
 export type { Adapter, AdapterContext, AdapterFactory, Enqueue, Write } from "./adapters/types.ts";
 export { BUILT_IN_ADAPTERS, bullmqData, hexJobId, readableJobId, ACTIVE_JOB_WRAPPER } from "./adapters/index.ts";
 export type { FireOutcome, FireRequest, FireStatus } from "./fire/fire.ts";
-export { clockKeys, DEFAULT_REDIS_URL, redactRedisUrl, type ClockKeys } from "./redis/connection.ts";
+export { DEFAULT_REDIS_URL, redactRedisUrl } from "./redis/connection.ts";
+export { clockKeys, type ClockKeys } from "./redis/keys.ts";
 export {
   createClient,
   ClockClient,

@@ -1,4 +1,9 @@
 /** Time, injected: the wall clock for slots, the monotonic clock for leases and jump detection. */
+
+export const SECOND = 1000;
+export const MINUTE = 60 * SECOND;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
 export interface Clock {
   /** Wall-clock time, epoch ms. */
   now(): number;

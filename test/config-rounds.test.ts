@@ -7,7 +7,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ConfigError, formatIssue } from "../src/config/errors.ts";
+import { ConfigError, formatIssue } from "../src/errors.ts";
 import { DEFAULT_CATCH_UP, parseConfig, parseSchedule } from "../src/config/resolve.ts";
 import { assertBuilt, runClock, tempDirs } from "./helpers/cli.ts";
 

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, formatIssue, type FieldIssue } from "../src/config/errors.ts";
+import { ConfigError, formatIssue, type FieldIssue } from "../src/errors.ts";
 import { CONFIG_FILES, findConfigPath, importConfig, loadConfig } from "../src/config/load.ts";
 import { DEFAULT_CATCH_UP, parseConfig, parseSchedule, type Defaults } from "../src/config/resolve.ts";
 import { HOUR, MINUTE, SECOND } from "../src/schedule/duration.ts";

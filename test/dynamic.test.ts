@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { Redis } from "ioredis";
 import { createClient, parseConfig, startClock, ConfigError, ScheduleClashError, type RunningClock } from "../src/index.ts";
-import { clockKeys } from "../src/redis/connection.ts";
+import { clockKeys } from "../src/redis/keys.ts";
 import { LogSink } from "./helpers/logs.ts";
 import { startRedis, type TestRedis } from "./helpers/redis.ts";
 

@@ -8,7 +8,7 @@ import { Redis } from "ioredis";
 import type { Adapter, Enqueue } from "../src/adapters/types.ts";
 import { DEFAULT_CATCH_UP, parseConfig, parseSchedule } from "../src/config/resolve.ts";
 import { Firer, type FireOutcome } from "../src/fire/fire.ts";
-import { clockKeys } from "../src/redis/connection.ts";
+import { clockKeys } from "../src/redis/keys.ts";
 import { withScripts, type ScriptedRedis } from "../src/redis/scripts.ts";
 import { createClient, startClock, TriggerError } from "../src/index.ts";
 import { LogSink } from "./helpers/logs.ts";

@@ -4,7 +4,7 @@ import { Redis } from "ioredis";
 import { buildAdapters } from "../src/adapters/index.ts";
 import { DEFAULT_CATCH_UP, parseSchedule } from "../src/config/resolve.ts";
 import { Firer, type FireRequest } from "../src/fire/fire.ts";
-import { clockKeys } from "../src/redis/connection.ts";
+import { clockKeys } from "../src/redis/keys.ts";
 import { withScripts, type ScriptedRedis } from "../src/redis/scripts.ts";
 import type { Schedule } from "../src/schedule/schedule.ts";
 import { startRedis, type TestRedis } from "./helpers/redis.ts";

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { holderOf } from "../src/lease/lease.ts";
 import { RedisLease } from "../src/lease/redis-lease.ts";
-import { clockKeys } from "../src/redis/connection.ts";
+import { clockKeys } from "../src/redis/keys.ts";
 import { withScripts } from "../src/redis/scripts.ts";
 import { systemClock, type Clock } from "../src/time.ts";
 import { startRedis, type TestRedis } from "./helpers/redis.ts";

@@ -12,7 +12,7 @@ import { parsePauseRecord, readPlannerLedger, setPaused } from "../src/dynamic/p
 import { DynamicSync } from "../src/dynamic/sync.ts";
 import { Firer } from "../src/fire/fire.ts";
 import { Planner } from "../src/planner/planner.ts";
-import { clockKeys } from "../src/redis/connection.ts";
+import { clockKeys } from "../src/redis/keys.ts";
 import { withScripts } from "../src/redis/scripts.ts";
 import { SECOND } from "../src/schedule/duration.ts";
 import { FakeClock, settle } from "./helpers/fake-clock.ts";

@@ -11,7 +11,7 @@ import { sidekiqAdapter } from "../src/adapters/sidekiq.ts";
 import { DEFAULT_CATCH_UP, parseConfig, parseSchedule } from "../src/config/resolve.ts";
 import { createClient } from "../src/client.ts";
 import { Firer } from "../src/fire/fire.ts";
-import { clockKeys } from "../src/redis/connection.ts";
+import { clockKeys } from "../src/redis/keys.ts";
 import { withScripts, type ScriptedRedis } from "../src/redis/scripts.ts";
 import { startRedis, type TestRedis } from "./helpers/redis.ts";
 

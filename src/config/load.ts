@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createJiti } from "jiti";
-import { ConfigError } from "./errors.ts";
+import { ConfigError } from "../errors.ts";
 import { parseConfig, type ClockConfig } from "./resolve.ts";
 
 export const CONFIG_FILES = ["clock.config.ts", "clock.config.mts", "clock.config.js", "clock.config.mjs"];

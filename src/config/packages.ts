@@ -5,7 +5,7 @@
  */
 import { buildAdapters } from "../adapters/index.ts";
 import type { Adapter } from "../adapters/types.ts";
-import { ConfigError, type FieldIssue } from "./errors.ts";
+import { ConfigError, type FieldIssue } from "../errors.ts";
 import type { ClockConfig } from "./resolve.ts";
 
 /** Schedules named in an issue at most; the rest are counted. */

@@ -5,7 +5,8 @@ import { atToCron } from "../schedule/at.ts";
 import { formatDuration, HOUR } from "../schedule/duration.ts";
 import type { CatchUp, Schedule } from "../schedule/schedule.ts";
 import type { Rule } from "../schedule/slots.ts";
-import { ConfigError, issuesFromZod, type FieldIssue } from "./errors.ts";
+import { ConfigError, type FieldIssue } from "../errors.ts";
+import { issuesFromZod } from "./errors.ts";
 import { adapterSettingsSchema, catchUpSchema, configSchema, jobSchema, scheduleSchema, type ConfigOutput, type ScheduleOutput } from "./schema.ts";
 import type { z } from "zod";
 

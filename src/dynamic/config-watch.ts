@@ -8,22 +8,12 @@
  * while, and refusing to start (or failing /healthz) would stall the very deploy that ends it.
  */
 import type { Redis } from "ioredis";
-import { holderOf, type Holder } from "../lease/lease.ts";
+import { holderOf } from "../lease/lease.ts";
+import { leaderPeer, parsePeers } from "../lease/peers.ts";
 import type { Logger } from "../log.ts";
-import type { ClockKeys } from "../redis/connection.ts";
-import { HOUR, SECOND } from "../schedule/duration.ts";
+import type { ClockKeys } from "../redis/keys.ts";
+import { HOUR } from "../time.ts";
 import { diffConfigs, type ConfigDiff, type ConfigFingerprint } from "./fingerprint.ts";
-
-/** What a process writes about itself into `{ns}:peers` (the heartbeat). */
-export interface PeerRecord {
-  readonly host: string;
-  readonly pid: number;
-  readonly role: "leader" | "standby";
-  readonly seenAt: number;
-  readonly version: string;
-  /** The config fingerprint (absent from versions before it existed, and until it is computed). */
-  readonly config?: string;
-}
 
 export interface ConfigMismatch {
   /** This clock's config fingerprint. */
@@ -36,36 +26,11 @@ export interface ConfigMismatch {
   readonly since: number;
 }
 
-/** A peer is heard from every ~2 s; one silent this long is gone (the same bound as `clock status`). */
-export const PEER_FRESH_MS = 30 * SECOND;
 /** The digests outlive their writer a while, so a standby can still name what differs. */
 const DIGESTS_TTL_MS = HOUR;
 /** Names per kind (added, removed, changed) in a log line. */
 const DIFF_NAMES = 10;
 
-export function parsePeers(raw: Readonly<Record<string, string>>, now: number): Map<string, PeerRecord> {
-  const peers = new Map<string, PeerRecord>();
-  for (const [id, text] of Object.entries(raw)) {
-    try {
-      const peer = JSON.parse(text) as PeerRecord;
-      if (typeof peer.seenAt === "number" && now - peer.seenAt <= PEER_FRESH_MS) peers.set(id, peer);
-    } catch {
-      // a corrupt peer entry is skipped
-    }
-  }
-  return peers;
-}
-
-/** The leader's record: the freshest "leader" heartbeat, of the lease holder when it is known. */
-export function leaderPeer(peers: ReadonlyMap<string, PeerRecord>, holder: Holder | null, exceptId?: string): [string, PeerRecord] | null {
-  let best: [string, PeerRecord] | null = null;
-  for (const [id, peer] of peers) {
-    if (id === exceptId || peer.role !== "leader") continue;
-    if (holder !== null && (peer.host !== holder.host || peer.pid !== holder.pid)) continue;
-    if (best === null || peer.seenAt > best[1].seenAt) best = [id, peer];
-  }
-  return best;
-}
 
 export interface ConfigWatchOptions {
   readonly redis: Redis;

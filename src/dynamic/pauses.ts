@@ -9,7 +9,8 @@
  * resume, and a standby that becomes leader after it all skip the same slots.
  */
 import type { Redis } from "ioredis";
-import type { ClockKeys } from "../redis/connection.ts";
+import { parseLedger } from "../fire/ledger.ts";
+import type { ClockKeys } from "../redis/keys.ts";
 import type { ScriptedRedis } from "../redis/scripts.ts";
 
 export interface PauseRecord {
@@ -56,11 +57,7 @@ export function resumeFloor(firedAt: number | undefined, resumedAt: number): num
  */
 export async function readPlannerLedger(redis: Redis, keys: ClockKeys): Promise<Map<string, number>> {
   const [ledgerRaw, pausesRaw] = await Promise.all([redis.hgetall(keys.ledger), redis.hgetall(keys.pauses)]);
-  const ledger = new Map<string, number>();
-  for (const [name, value] of Object.entries(ledgerRaw)) {
-    const at = Number(value);
-    if (Number.isFinite(at)) ledger.set(name, at);
-  }
+  const ledger = parseLedger(ledgerRaw);
   for (const [name, raw] of Object.entries(pausesRaw)) {
     const resumedAt = parsePauseRecord(raw)?.resumedAt;
     if (resumedAt !== undefined) ledger.set(name, resumeFloor(ledger.get(name), resumedAt));

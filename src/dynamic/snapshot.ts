@@ -4,7 +4,7 @@
  */
 import type { Redis } from "ioredis";
 import { DEFAULT_CATCH_UP, type ClockConfig, type Defaults } from "../config/resolve.ts";
-import type { ClockKeys } from "../redis/connection.ts";
+import type { ClockKeys } from "../redis/keys.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 
 export interface ConfigSnapshot {

@@ -4,9 +4,9 @@
  * corrupt entry is reported and skipped while the rest keep firing.
  */
 import type { Redis } from "ioredis";
-import { ConfigError, type FieldIssue } from "../config/errors.ts";
+import { ConfigError, type FieldIssue } from "../errors.ts";
 import { parseSchedule, type Defaults } from "../config/resolve.ts";
-import type { ClockKeys } from "../redis/connection.ts";
+import type { ClockKeys } from "../redis/keys.ts";
 import { SCHEDULE_NAME, type Schedule } from "../schedule/schedule.ts";
 
 /** Format of a stored entry; bump when the envelope changes and keep decoding the old ones. */

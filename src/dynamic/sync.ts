@@ -5,7 +5,7 @@
  */
 import type { Redis } from "ioredis";
 import type { Defaults } from "../config/resolve.ts";
-import type { ClockKeys } from "../redis/connection.ts";
+import type { ClockKeys } from "../redis/keys.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import { slotsBetween } from "../schedule/slots.ts";
 import { parsePauseRecord, resumeFloor } from "./pauses.ts";

@@ -6,7 +6,8 @@
 import { randomBytes } from "node:crypto";
 import type { Adapter, Enqueue, Write } from "../adapters/types.ts";
 import { readableJobId, slotJobId } from "../adapters/ids.ts";
-import type { ClockKeys } from "../redis/connection.ts";
+import type { ClockKeys } from "../redis/keys.ts";
+import { clearOutboxEntry, drainOutbox, encodeOutboxMessage, type AdapterLookup } from "./ledger.ts";
 import type { ScriptedRedis } from "../redis/scripts.ts";
 import type { Job, Schedule } from "../schedule/schedule.ts";
 
@@ -38,15 +39,11 @@ const STATUS: Readonly<Record<number, FireStatus>> = { 1: "fired", 0: "duplicate
 /** Entries per script call: big enough to amortise a round trip, small enough not to block Redis long. */
 export const BATCH_SIZE = 500;
 
-interface OutboxMessage {
-  readonly adapter: string;
-  readonly enqueue: Enqueue;
-}
-
 export interface FirerOptions {
   readonly redis: ScriptedRedis;
   readonly keys: ClockKeys;
-  readonly adapters: ReadonlyMap<string, Adapter>;
+  /** The adapters by name (the daemon's registry, or a Map in tests). */
+  readonly adapters: AdapterLookup;
   /** The lease token to fence with; "" to skip fencing. */
   readonly token: () => string;
   readonly now: () => number;
@@ -97,7 +94,7 @@ export class Firer {
         adapters.push(adapter);
         const writes: Write[] = adapter.writes?.(enqueue) ?? [];
         // A trigger's caller waits for its answer: a failed add is reported to them, not retried from the outbox behind their back.
-        const outbox = adapter.enqueue === undefined || request.manual !== undefined ? "" : JSON.stringify({ adapter: request.schedule.adapter, enqueue } satisfies OutboxMessage);
+        const outbox = adapter.enqueue === undefined || request.manual !== undefined ? "" : encodeOutboxMessage(request.schedule.adapter, enqueue);
         args.push(request.manual === undefined ? "s" : "m", request.schedule.name, String(request.slotAt), outbox, String(writes.length));
         for (const write of writes) {
           let index = keyIndex.get(write.key);
@@ -169,35 +166,13 @@ export class Firer {
     }
     if (enqueue.manual !== true) {
       // The job is in its queue: a failure to clear the outbox only means a harmless re-add by jobId.
-      await this.#options.redis.hdel(this.#options.keys.outbox, `${enqueue.schedule}\0${enqueue.slotAt}`).catch(() => undefined);
+      await clearOutboxEntry(this.#options.redis, this.#options.keys, enqueue).catch(() => undefined);
     }
     return null;
   }
 
-  /**
-   * Re-runs enqueues that a crash or an error left in the outbox; adapters dedupe by jobId.
-   * Returns how many went through; corrupt entries are reported and removed.
-   */
-  async drainOutbox(onCorrupt: (field: string, reason: string) => void): Promise<number> {
-    const { redis, keys, adapters } = this.#options;
-    const entries = await redis.hgetall(keys.outbox);
-    let done = 0;
-    for (const [field, raw] of Object.entries(entries)) {
-      let message: OutboxMessage;
-      try {
-        message = JSON.parse(raw) as OutboxMessage;
-        if (typeof message.adapter !== "string" || typeof message.enqueue?.jobId !== "string") throw new Error("missing adapter or jobId");
-      } catch (error) {
-        onCorrupt(field, (error as Error).message);
-        await redis.hdel(keys.outbox, field);
-        continue;
-      }
-      const adapter = adapters.get(message.adapter);
-      if (adapter?.enqueue === undefined) continue;
-      await adapter.enqueue(message.enqueue);
-      await redis.hdel(keys.outbox, field);
-      done++;
-    }
-    return done;
+  /** Re-runs enqueues that a crash or an error left in the outbox (see ledger.ts). */
+  drainOutbox(onCorrupt: (field: string, reason: string) => void): Promise<number> {
+    return drainOutbox(this.#options.redis, this.#options.keys, this.#options.adapters, onCorrupt);
   }
 }

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
-import type { ClockKeys } from "../redis/connection.ts";
+import type { ClockKeys } from "../redis/keys.ts";
 import type { ScriptedRedis } from "../redis/scripts.ts";
 import { SECOND } from "../schedule/duration.ts";
 import type { Clock } from "../time.ts";

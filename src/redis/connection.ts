@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from "ioredis";
-import { SECOND } from "../schedule/duration.ts";
+import { SECOND } from "../time.ts";
 
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 
@@ -109,40 +109,4 @@ export function connectRedis(url: string, options: RedisOptions = {}): Redis {
     lazyConnect: true,
     ...options,
   });
-}
-
-/** Keys the clock owns, all under one hash tag so its scripts stay legal on Redis Cluster. */
-export interface ClockKeys {
-  readonly lease: string;
-  readonly ledger: string;
-  readonly outbox: string;
-  readonly stats: string;
-  readonly peers: string;
-  readonly released: string;
-  readonly schedules: string;
-  readonly paused: string;
-  /** Hash: when each paused schedule was paused and resumed (Redis time), so a pause skips its slots. */
-  readonly pauses: string;
-  readonly changes: string;
-  readonly config: string;
-  /** Prefix of `<prefix>:<fingerprint>`: each running config's per-schedule digests. */
-  readonly configs: string;
-}
-
-export function clockKeys(namespace: string): ClockKeys {
-  const tag = `{${namespace}}`;
-  return {
-    lease: `${tag}:lease`,
-    ledger: `${tag}:ledger`,
-    outbox: `${tag}:outbox`,
-    stats: `${tag}:stats`,
-    peers: `${tag}:peers`,
-    released: `${tag}:lease:released`,
-    schedules: `${tag}:schedules`,
-    paused: `${tag}:paused`,
-    pauses: `${tag}:pauses`,
-    changes: `${tag}:changes`,
-    config: `${tag}:config`,
-    configs: `${tag}:configs`,
-  };
 }

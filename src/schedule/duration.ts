@@ -1,7 +1,6 @@
-export const SECOND = 1000;
-export const MINUTE = 60 * SECOND;
-export const HOUR = 60 * MINUTE;
-export const DAY = 24 * HOUR;
+import { DAY, HOUR, MINUTE, SECOND } from "../time.ts";
+
+export { DAY, HOUR, MINUTE, SECOND };
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: SECOND, m: MINUTE, h: HOUR, d: DAY };
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;

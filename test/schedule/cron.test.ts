@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { nextSlotAfter, nextSlots } from "../../src/schedule/slots.ts";
 import { parseConfig } from "../../src/config/resolve.ts";
-import { ConfigError, formatIssue } from "../../src/config/errors.ts";
+import { ConfigError, formatIssue } from "../../src/errors.ts";
 import { at, cronCalendar, iso, slotsAfter } from "../helpers/calendar.ts";
 
 describe("cron expressions", () => {

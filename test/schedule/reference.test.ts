@@ -10,7 +10,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseConfig } from "../../src/config/resolve.ts";
-import { ConfigError } from "../../src/config/errors.ts";
+import { ConfigError } from "../../src/errors.ts";
 import { nextSlots, type Calendar } from "../../src/schedule/slots.ts";
 import { parseReference, referenceEverMatches, referenceSlots, transitionsOf } from "../helpers/reference-calendar.ts";
 

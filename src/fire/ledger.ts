@@ -1,0 +1,88 @@
+/**
+ * The clock's own records of what it fired, and their layout (nobody else reads it):
+ * - `{ns}:ledger`, a hash: schedule name -> the newest slot fired (epoch ms, decimal). Only the
+ *   fire script advances it, never backwards.
+ * - `{ns}:outbox`, a hash: "<schedule>\0<slot>" -> {"adapter","enqueue"}, for adapters that
+ *   enqueue after the script (BullMQ): written by the script with the ledger advance, removed once
+ *   the job is in its queue, re-run by the leader's drain after a crash (adapters dedupe by jobId).
+ */
+import type { Redis } from "ioredis";
+import type { Adapter, Enqueue } from "../adapters/types.ts";
+import type { ClockKeys } from "../redis/keys.ts";
+
+/** Adapters by name, as the firer and the drain need them. */
+export interface AdapterLookup {
+  get(name: string): Adapter | undefined;
+}
+
+/** The ledger: the newest fired slot per schedule name (entries that are not numbers are skipped). */
+export async function readLedger(redis: Redis, keys: ClockKeys): Promise<Map<string, number>> {
+  return parseLedger(await redis.hgetall(keys.ledger));
+}
+
+/** Some schedules' newest fired slots (null where none fired): O(names), for a page of status. */
+export async function readLedgerOf(redis: Redis, keys: ClockKeys, names: readonly string[]): Promise<(number | null)[]> {
+  if (names.length === 0) return [];
+  const values = await redis.hmget(keys.ledger, ...names);
+  return values.map((value) => (value === null || !Number.isFinite(Number(value)) ? null : Number(value)));
+}
+
+export function parseLedger(raw: Readonly<Record<string, string>>): Map<string, number> {
+  const ledger = new Map<string, number>();
+  for (const [name, value] of Object.entries(raw)) {
+    const at = Number(value);
+    if (Number.isFinite(at)) ledger.set(name, at);
+  }
+  return ledger;
+}
+
+interface OutboxMessage {
+  readonly adapter: string;
+  readonly enqueue: Enqueue;
+}
+
+const outboxField = (enqueue: Pick<Enqueue, "schedule" | "slotAt">): string => `${enqueue.schedule}\0${enqueue.slotAt}`;
+
+/** The outbox entry the fire script writes beside the ledger advance. */
+export function encodeOutboxMessage(adapter: string, enqueue: Enqueue): string {
+  return JSON.stringify({ adapter, enqueue } satisfies OutboxMessage);
+}
+
+/** The job is in its queue: its outbox entry can go. */
+export async function clearOutboxEntry(redis: Redis, keys: ClockKeys, enqueue: Pick<Enqueue, "schedule" | "slotAt">): Promise<void> {
+  await redis.hdel(keys.outbox, outboxField(enqueue));
+}
+
+/** An outbox field for people: "schedule@slot". */
+export const describeOutboxField = (field: string): string => field.replace("\0", "@");
+
+/**
+ * Re-runs enqueues that a crash or an error left in the outbox; adapters dedupe by jobId.
+ * Returns how many went through; corrupt entries are reported and removed.
+ */
+export async function drainOutbox(redis: Redis, keys: ClockKeys, adapters: AdapterLookup, onCorrupt: (field: string, reason: string) => void): Promise<number> {
+  const entries = await redis.hgetall(keys.outbox);
+  let done = 0;
+  for (const [field, raw] of Object.entries(entries)) {
+    let message: OutboxMessage;
+    try {
+      message = JSON.parse(raw) as OutboxMessage;
+      if (typeof message.adapter !== "string" || typeof message.enqueue?.jobId !== "string") throw new Error("missing adapter or jobId");
+    } catch (error) {
+      onCorrupt(field, (error as Error).message);
+      await redis.hdel(keys.outbox, field);
+      continue;
+    }
+    let adapter: Adapter | undefined;
+    try {
+      adapter = adapters.get(message.adapter);
+    } catch {
+      adapter = undefined; // an adapter this process cannot build: left for one that can
+    }
+    if (adapter?.enqueue === undefined) continue;
+    await adapter.enqueue(message.enqueue);
+    await redis.hdel(keys.outbox, field);
+    done++;
+  }
+  return done;
+}
