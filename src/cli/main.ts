@@ -16,7 +16,7 @@ function usage(): string {
   return `Usage: clock COMMAND [options]
 
 The clock: enqueues jobs into Redis queues (Sidekiq, Resque, BullMQ) at wall-clock times,
-exactly once per slot, from the schedules in clock.config.ts.
+at most once per slot, from the schedules in clock.config.ts.
 
 Commands:
 ${COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`).join("\n")}

@@ -85,14 +85,16 @@ export interface LogLine {
 }
 
 /** Every child still alive, so a failing test leaves no clock behind. */
-const live = new Set<ChildProcess>();
+const live = new Set<LoggedProcess>();
 process.once("exit", () => {
-  for (const child of live) child.kill("SIGKILL");
+  for (const proc of live) proc.killGroup();
 });
 
 /**
  * A long-running child (`clock start`, a Procfile line under `sh -c`): its stdout read as pino
- * JSON lines (anything else kept as `{ msg: text, raw: true }`), stderr as text.
+ * JSON lines (anything else kept as `{ msg: text, raw: true }`), stderr as text. It leads its own
+ * process group, so cleanup reaps whatever it started even when that outlived it (an orphaned
+ * clock under a shell or npm); signals a test sends go to the one pid it names.
  */
 export class LoggedProcess {
   readonly child: ChildProcess;
@@ -103,8 +105,8 @@ export class LoggedProcess {
   #closed = false;
 
   constructor(command: string, args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
-    this.child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: cleanEnv(options.env), stdio: ["ignore", "pipe", "pipe"] });
-    live.add(this.child);
+    this.child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: cleanEnv(options.env), stdio: ["ignore", "pipe", "pipe"], detached: true });
+    live.add(this);
     let buffer = "";
     this.child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
       buffer += chunk;
@@ -121,7 +123,7 @@ export class LoggedProcess {
     this.exited = new Promise((resolve) => {
       // "close", not "exit": stdout has drained, every line written has been read.
       this.child.once("close", (code, signal) => {
-        live.delete(this.child);
+        live.delete(this);
         this.#closed = true;
         this.#events.emit("close");
         resolve({ code, signal });
@@ -174,9 +176,18 @@ export class LoggedProcess {
     }
   }
 
-  /** For hooks: SIGKILL if still running, and wait for it. */
+  /** SIGKILL to the whole process group: the child and anything it left behind. */
+  killGroup(): void {
+    try {
+      if (this.child.pid !== undefined) process.kill(-this.child.pid, "SIGKILL");
+    } catch {
+      // the group is gone already
+    }
+  }
+
+  /** For hooks: SIGKILL the group if anything of it still runs, and wait until its output closed. */
   async kill(): Promise<void> {
-    if (!this.#closed) this.child.kill("SIGKILL");
+    if (!this.#closed) this.killGroup();
     await this.exited;
   }
 

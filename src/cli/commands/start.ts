@@ -10,11 +10,12 @@ const STOP_TIMEOUT_MS = 10_000;
 
 export const start: Command = {
   name: "start",
-  summary: "run the clock: fire every slot, exactly once, into Redis",
+  summary: "run the clock: enqueue each slot's job into Redis, at most once",
   usage: `Usage: clock start [--config PATH] [--dry-run] [--log-level LEVEL] [--pretty] [--http PORT] [--http-host HOST]
 
-Runs until SIGTERM/SIGINT. Several processes may run at once: a lease in Redis makes exactly
-one of them fire; the others stand by and take over within about a second of a clean stop.
+Runs until SIGTERM/SIGINT. Several processes may run at once: a lease in Redis lets only one of
+them fire at a time; the others stand by and take over within about a second of a clean stop.
+Missed slots (a crash, an outage) follow each schedule's catch-up policy; every skip is logged.
 
 Options:
   --config PATH       config file (default: CLOCK_CONFIG, then ./clock.config.{ts,mts,js,mjs})
