@@ -9,7 +9,7 @@
  * Every other schedule's next slot is at least an hour away: nothing fires in the idle window.
  */
 import { DateTime } from "luxon";
-import { clockKeys } from "../src/index.ts";
+import { clockKeys } from "../src/internal.ts";
 import { formatProfile, newestProfile, summariseProfile } from "./profile.ts";
 import {
   calibrate,

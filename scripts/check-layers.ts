@@ -19,7 +19,7 @@ const RANKS: Readonly<Record<string, number>> = {
   schedule: 1,
   redis: 1,
   "log.ts": 2,
-  "events.ts": 2,
+  "events.ts": 4.5,
   adapters: 3,
   config: 4,
   fire: 4,

@@ -2,7 +2,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { Redis } from "ioredis";
-import { createClient, parseConfig, startClock, ConfigError, ScheduleClashError, type RunningClock } from "../src/index.ts";
+import { createClient, parseConfig, startClock, ConfigError, ClashError, type RunningClock } from "../src/index.ts";
 import { clockKeys } from "../src/redis/keys.ts";
 import { LogSink } from "./helpers/logs.ts";
 import { startRedis, type TestRedis } from "./helpers/redis.ts";
@@ -74,8 +74,8 @@ test("config schedules can be paused and triggered, not replaced or removed", as
   const config = parseConfig({ namespace, adapter: "list", schedules: { nightly: { cron: "0 3 * * *", job: { class: "Nightly", queue: `q-${namespace}` } } } });
   const client = createClient({ redis: server.url, config });
   try {
-    await assert.rejects(client.schedules.set("nightly", { every: "1m", job: { class: "X" } }), ScheduleClashError);
-    await assert.rejects(client.schedules.remove("nightly"), ScheduleClashError);
+    await assert.rejects(client.schedules.set("nightly", { every: "1m", job: { class: "X" } }), ClashError);
+    await assert.rejects(client.schedules.remove("nightly"), ClashError);
     await client.schedules.pause("nightly");
     assert.equal((await client.schedules.get("nightly"))?.paused, true);
     const result = await client.trigger("nightly", { args: ["by hand"] });

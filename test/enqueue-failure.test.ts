@@ -76,7 +76,7 @@ test("at the slot: a failed enqueue is logged as such and never as fired; the ne
   const sink = new LogSink();
   const clock = await startClock({ config, logger: sink.logger, redisUrl: server.url });
   const refused: FireOutcome[] = [];
-  clock.on("refused", (outcome) => refused.push(outcome));
+  clock.events.on("fire:refused", ({ outcome }) => refused.push(outcome));
   try {
     const failed = await sink.waitFor((line) => line.msg === "enqueue failed after the ledger advanced; kept in the outbox for retry" && line["schedule"] === "pulse");
     state.failing = false;

@@ -11,6 +11,7 @@ import { DEFAULT_CATCH_UP, parseSchedule } from "../src/config/resolve.ts";
 import { parsePauseRecord, readPlannerLedger, setPaused } from "../src/dynamic/pauses.ts";
 import { DynamicSync } from "../src/dynamic/sync.ts";
 import { Firer } from "../src/fire/fire.ts";
+import { ClockEvents } from "../src/events.ts";
 import { Planner } from "../src/planner/planner.ts";
 import { clockKeys } from "../src/redis/keys.ts";
 import { withScripts } from "../src/redis/scripts.ts";
@@ -144,12 +145,15 @@ async function fakeNode(namespace: string, startAt: number, config: Record<strin
   const leadership: Leadership = { token: () => "", isLeader: () => isLeader, onChange: (l) => listeners.push(l), start: async () => undefined, stop: async () => undefined };
   const fired: Node["fired"] = [];
   const changes = new EventEmitter();
+  const events = new ClockEvents();
+  events.on("schedule:changed", ({ kind, name, fields }) => changes.emit(`${kind} ${name}`, fields));
+  events.on("fire:fired", ({ outcome, catchUp }) => fired.push({ schedule: outcome.request.schedule.name, slotAt: outcome.request.slotAt, catchUp }));
   const planner = new Planner({
     clock,
     leadership,
     fire: (requests) => track(firer.fire(requests)),
     readLedger: () => track(readPlannerLedger(redisConn, keys)),
-    events: { fired: (outcome, _lag, catchUp) => fired.push({ schedule: outcome.request.schedule.name, slotAt: outcome.request.slotAt, catchUp }) },
+    events,
   });
   const sync = new DynamicSync({
     redis: redisConn,
@@ -158,10 +162,8 @@ async function fakeNode(namespace: string, startAt: number, config: Record<strin
     configSchedules: parseConfig({ namespace, adapter: "list", schedules: config }).schedules,
     defaults,
     adapterCheck: { settings: {}, namespace },
-    ensureAdapter: () => undefined,
-    onInvalid: () => undefined,
-    onClash: () => undefined,
-    onChange: (kind, name, fields) => changes.emit(`${kind} ${name}`, fields),
+    adapters: { ensure: () => undefined },
+    events,
     now: () => clock.now(),
   });
   planner.start(await sync.load());

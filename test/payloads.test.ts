@@ -9,7 +9,7 @@ import { Redis, type RedisOptions } from "ioredis";
 import { buildAdapters } from "../src/adapters/index.ts";
 import { sidekiqAdapter } from "../src/adapters/sidekiq.ts";
 import { DEFAULT_CATCH_UP, parseConfig, parseSchedule } from "../src/config/resolve.ts";
-import { createClient } from "../src/client.ts";
+import { createClient } from "../src/client/client.ts";
 import { Firer } from "../src/fire/fire.ts";
 import { clockKeys } from "../src/redis/keys.ts";
 import { withScripts, type ScriptedRedis } from "../src/redis/scripts.ts";

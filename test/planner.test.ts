@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { parseSchedule, DEFAULT_CATCH_UP } from "../src/config/resolve.ts";
 import type { FireOutcome, FireRequest } from "../src/fire/fire.ts";
 import { AlwaysLeader, type Leadership } from "../src/lease/lease.ts";
+import { ClockEvents } from "../src/events.ts";
 import { Planner } from "../src/planner/planner.ts";
 import { selectDueSlots } from "../src/planner/catch-up.ts";
 import { DAY, HOUR, MINUTE, SECOND } from "../src/schedule/duration.ts";
@@ -48,18 +49,12 @@ async function harness(schedules: Schedule[], options: { startAt?: number; ledge
       return { request, status: "fired", jobId: `${request.schedule.name}-${request.slotAt}`, redisAt: clock.now() };
     });
   };
-  const planner = new Planner({
-    clock,
-    fire,
-    readLedger: async () => new Map(ledger),
-    leadership,
-    events: {
-      skipped: (s, count, capped) => events.push(`skipped ${s.name} ${count}${capped ? " capped" : ""}`),
-      clockJump: (ms) => events.push(`jump ${ms > 0 ? "forward" : "backward"}`),
-      fireFailed: () => events.push("failed"),
-      lateWake: () => events.push("late"),
-    },
-  });
+  const bus = new ClockEvents();
+  bus.on("planner:skipped", ({ schedule: s, count, capped }) => events.push(`skipped ${s.name} ${count}${capped ? " capped" : ""}`));
+  bus.on("planner:clock-jump", ({ jumpMs }) => events.push(`jump ${jumpMs > 0 ? "forward" : "backward"}`));
+  bus.on("fire:failed", () => events.push("failed"));
+  bus.on("planner:late-wake", () => events.push("late"));
+  const planner = new Planner({ clock, fire, readLedger: async () => new Map(ledger), leadership, events: bus });
   planner.start(schedules);
   await leadership.start();
   return { clock, planner, fired, ledger, events, leadership, failNext };
@@ -256,7 +251,7 @@ test("a fenced fire (the lease was lost) backs off instead of retrying in a hot 
     clock,
     leadership,
     readLedger: async () => new Map(),
-    events: {},
+    events: new ClockEvents(),
     fire: async (requests) => {
       calls++;
       return requests.map((request) => ({ request, status: "fenced" as const, jobId: "", redisAt: clock.now() }));

@@ -47,7 +47,7 @@ test("the headline promises at most once and no silent misses, not exactly once"
 test("the log lines the README quotes for skipped slots are the ones the clock writes", () => {
   for (const message of ["missed slots skipped by catch-up policy", "catch-up bound reached"]) {
     assert.ok(README.includes(message), `README quotes "${message}"`);
-    assert.ok(read("src/runner.ts").includes(message), `src/runner.ts logs "${message}"`);
+    assert.ok(read("src/daemon/observe.ts").includes(message), `src/daemon/observe.ts logs "${message}"`);
   }
 });
 

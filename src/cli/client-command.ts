@@ -1,7 +1,8 @@
 /** Shared by the commands that talk to Redis: the config when there is one, and a client. */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { CONFIG_FILES, ConfigError, createClient, TriggerError, DEFAULT_REDIS_URL, loadConfig, type ClockClient, type ClockConfig } from "../index.ts";
+import { ClockError, createClient, TriggerError, loadConfig, type ClockClient, type ClockConfig } from "../index.ts";
+import { CONFIG_FILES, DEFAULT_REDIS_URL } from "../internal.ts";
 
 export const CLIENT_OPTIONS = {
   config: { type: "string" },
@@ -26,8 +27,8 @@ export async function withClient<T>(values: { config?: string | undefined; names
   try {
     return await run(client);
   } catch (error) {
-    if (error instanceof ConfigError) throw error; // bad input: exit 2
-    if (error instanceof TriggerError) throw new Error(client.redact(error.message)); // Redis answered; the adapter failed: exit 1
+    // Bad input (exit 2) and a trigger the adapter failed (Redis answered: exit 1) say what they are.
+    if (error instanceof ClockError && error.code !== "redis") throw error instanceof TriggerError ? new Error(client.redact(error.message)) : error;
     // Anything else here is Redis failing: exit 1, in words, and never with the URL's credentials.
     throw new Error(client.describeError(error));
   } finally {

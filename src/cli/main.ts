@@ -1,5 +1,5 @@
 /** The `clock` command: thin, it parses flags and calls the public API. */
-import { ConfigError } from "../index.ts";
+import { ClockError, type ErrorCode } from "../index.ts";
 import { UsageError } from "./args.ts";
 import type { Command, Io } from "./command.ts";
 import { check } from "./commands/check.ts";
@@ -7,6 +7,9 @@ import { next } from "./commands/next.ts";
 import { start } from "./commands/start.ts";
 import { add, list, pause, remove, resume, status, trigger } from "./commands/schedules.ts";
 import { version } from "./version.ts";
+
+/** Errors of what the user asked (exit 2); any other failure is a runtime one (exit 1). */
+const BAD_INPUT: ReadonlySet<ErrorCode> = new Set(["invalid", "not-found", "clash"]);
 
 const COMMANDS: readonly Command[] = [start, check, next, status, list, add, remove, pause, resume, trigger];
 
@@ -51,7 +54,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.err(`clock: ${error.message}\nhint: ${error.hint}`);
       return 2;
     }
-    if (error instanceof ConfigError) {
+    if (error instanceof ClockError && BAD_INPUT.has(error.code)) {
       io.err(`clock: ${error.message}`);
       return 2;
     }

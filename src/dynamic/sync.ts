@@ -5,6 +5,7 @@
  */
 import type { Redis } from "ioredis";
 import type { Defaults } from "../config/resolve.ts";
+import type { ClockEvents } from "../events.ts";
 import type { ClockKeys } from "../redis/keys.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import { slotsBetween } from "../schedule/slots.ts";
@@ -23,12 +24,10 @@ export interface SyncOptions {
   readonly configSchedules: readonly Schedule[];
   readonly defaults: Defaults;
   readonly adapterCheck: AdapterCheck;
-  /** Makes sure the adapter a dynamic schedule names is built before it fires. */
-  readonly ensureAdapter: (name: string) => void;
-  readonly onInvalid: (name: string, reason: string) => void;
-  readonly onClash: (name: string) => void;
-  /** `fields`: what the change did beyond the kind (a resume: how many slots it skipped). */
-  readonly onChange: (kind: string, name: string, fields?: Readonly<Record<string, unknown>>) => void;
+  /** The adapters (a dynamic schedule may name one the config does not use: it is built before it fires). */
+  readonly adapters: { ensure(name: string): void };
+  /** Where changes, invalid entries and name clashes are reported. */
+  readonly events: ClockEvents;
   readonly now: () => number;
 }
 
@@ -41,9 +40,14 @@ export class DynamicSync {
   readonly #configByName: Map<string, Schedule>;
   /** Raw stored entry per dynamic schedule name, to tell a real change from a re-read. */
   readonly #raw = new Map<string, string>();
-  readonly #invalid = new Set<string>();
+  /** Valid dynamic schedules by name, paused ones included (the status page lists them all). */
+  readonly #dynamic = new Map<string, Schedule>();
+  /** Stored entries that could not be decoded, with the reason. */
+  readonly #invalid = new Map<string, string>();
   #paused = new Set<string>();
   #version = -1;
+  /** Grows with every change this clock applied (a status page re-sorts its names only then). */
+  #applied = 0;
   #planner: PlannerTarget | null = null;
   #reconciling: Promise<void> | null = null;
 
@@ -58,6 +62,24 @@ export class DynamicSync {
 
   get pausedNames(): ReadonlySet<string> {
     return this.#paused;
+  }
+
+  /** Every schedule this clock knows, by name: the config's, then valid dynamic ones (paused included). */
+  get configSchedules(): ReadonlyMap<string, Schedule> {
+    return this.#configByName;
+  }
+
+  get dynamicSchedules(): ReadonlyMap<string, Schedule> {
+    return this.#dynamic;
+  }
+
+  get appliedChanges(): number {
+    return this.#applied;
+  }
+
+  /** Stored entries skipped as invalid, with the reason. */
+  get invalidEntries(): ReadonlyMap<string, string> {
+    return this.#invalid;
   }
 
   /** The schedules to plan at start: config ones, then valid dynamic ones, without the paused. */
@@ -97,20 +119,23 @@ export class DynamicSync {
   }
 
   #decode(name: string, raw: string): Schedule | null {
+    this.#applied++;
     if (this.#configByName.has(name)) {
-      this.#options.onClash(name);
+      this.#options.events.emit("schedule:clash", { name });
       return null;
     }
     const decoded = decodeEntry(name, raw, this.#options.defaults, this.#options.adapterCheck);
     if (!decoded.ok) {
-      if (this.#raw.get(name) !== raw || !this.#invalid.has(name)) this.#options.onInvalid(name, decoded.reason);
-      this.#invalid.add(name);
+      if (this.#raw.get(name) !== raw || !this.#invalid.has(name)) this.#options.events.emit("schedule:invalid", { name, reason: decoded.reason });
+      this.#invalid.set(name, decoded.reason);
+      this.#dynamic.delete(name);
       this.#raw.set(name, raw);
       return null;
     }
     this.#invalid.delete(name);
+    this.#dynamic.set(name, decoded.schedule);
     this.#raw.set(name, raw);
-    this.#options.ensureAdapter(decoded.schedule.adapter);
+    this.#options.adapters.ensure(decoded.schedule.adapter);
     return decoded.schedule;
   }
 
@@ -123,7 +148,7 @@ export class DynamicSync {
     }
     this.#version = change.version;
     const fields = await this.#apply(change.name);
-    this.#options.onChange(change.kind, change.name, fields);
+    this.#options.events.emit("schedule:changed", { name: change.name, kind: change.kind, fields: fields ?? {} });
   }
 
   /** Re-reads one schedule and its paused flag, and updates the planner. */
@@ -136,6 +161,7 @@ export class DynamicSync {
   async #applyState(name: string, raw: string | null, paused: boolean): Promise<Record<string, unknown> | undefined> {
     const planner = this.#planner;
     if (planner === null) return undefined;
+    this.#applied++;
     const wasPaused = this.#paused.has(name);
     if (paused) this.#paused.add(name);
     else this.#paused.delete(name);
@@ -145,6 +171,7 @@ export class DynamicSync {
       if (raw === null) {
         this.#raw.delete(name);
         this.#invalid.delete(name);
+        this.#dynamic.delete(name);
         planner.remove(name);
         return undefined;
       }

@@ -6,8 +6,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { timingSafeEqual } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import type { FireOutcome } from "../fire/fire.ts";
-import type { RunningClock } from "../runner.ts";
+import type { RunningClock } from "../daemon/running.ts";
+import { ClockError, type ErrorCode } from "../errors.ts";
 import { SECOND } from "../schedule/duration.ts";
 import type { Clock } from "../time.ts";
 import { STATUS_PAGE } from "./page.ts";
@@ -21,9 +21,7 @@ export interface HttpOptions {
   readonly clock: Clock;
 }
 
-/** The planner wakes at least once a second; this long without a wake-up means it is stuck. */
-const STALL_MS = 5 * SECOND;
-/** Schedules listed on the page at most (the API takes ?limit=). */
+/** Schedules per page of /api/status unless ?limit= says fewer (at most 1000; ?offset= pages on). */
 const PAGE_LIMIT = 1000;
 
 function send(response: ServerResponse, status: number, body: string, type = "application/json; charset=utf-8"): void {
@@ -40,53 +38,22 @@ function tokenMatches(expected: string, header: string | undefined): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export async function health(running: RunningClock, clock: Clock): Promise<{ healthy: boolean; body: Record<string, unknown> }> {
-  const redis = await running.ping();
-  const sinceWakeMs = clock.now() - running.planner.lastWakeAt;
-  const leader = running.leadership.isLeader();
-  const reasons: string[] = [];
-  if (!redis) reasons.push("redis does not answer");
-  if (sinceWakeMs > STALL_MS) reasons.push(`planner has not run for ${Math.round(sinceWakeMs)} ms`);
-  // A config that differs from the leader's is a warning, not unhealthy: a rolling deploy runs two
-  // configs for a while, and a failing probe would restart this pod (fixing nothing) or keep it
-  // from becoming ready, so the deploy that ends the mismatch would never finish.
-  const configMismatch = running.configWatch?.mismatch ?? null;
-  const warnings = configMismatch === null ? [] : [`config differs from the leader's (${configMismatch.fingerprint} here, ${configMismatch.leaderFingerprint} on ${configMismatch.leader.host}/${configMismatch.leader.pid})`];
-  return {
-    healthy: reasons.length === 0,
-    body: {
-      status: reasons.length === 0 ? "ok" : "unhealthy",
-      role: leader ? "leader" : "standby",
-      redis,
-      plannerLastRunMsAgo: Math.round(sinceWakeMs),
-      reasons,
-      configFingerprint: running.configWatch?.fingerprint ?? null,
-      configMismatch,
-      warnings,
-    },
-  };
-}
-
-async function statusBody(running: RunningClock, clock: Clock, limit: number, actions: boolean): Promise<Record<string, unknown>> {
-  const now = clock.now();
-  const status = running.client === null ? null : await running.client.status(now);
+async function statusBody(running: RunningClock, clock: Clock, page: { offset: number; limit: number }, actions: boolean): Promise<Record<string, unknown>> {
+  const status = await running.status(page);
   const lastLag = new Map<string, number>();
   for (const fire of running.recentFires) lastLag.set(fire.schedule, fire.lagMs);
-  const schedules = (status?.schedules ?? []).slice(0, limit).map((schedule) => ({ ...schedule, lastLagMs: lastLag.get(schedule.name) ?? null }));
   return {
-    generatedAt: now,
+    generatedAt: clock.now(),
     self: { role: running.leadership.isLeader() ? "leader" : "standby", pid: process.pid },
-    leader: status?.leader ?? null,
-    peers: status?.peers ?? [],
-    fenceRefusals: status?.fenceRefusals ?? 0,
-    invalidEntries: status?.invalidEntries ?? 0,
-    configMismatch: status?.configMismatch ?? null,
-    total: status?.schedules.length ?? 0,
-    schedules,
+    ...status,
+    schedules: status.schedules.map((schedule) => ({ ...schedule, lastLagMs: lastLag.get(schedule.name) ?? null })),
     recentFires: running.recentFires.slice(-50),
     actions,
   };
 }
+
+/** HTTP status by error code: one table, never a guess from a message. */
+const STATUS_OF: Readonly<Record<ErrorCode, number>> = { invalid: 400, "not-found": 404, clash: 409, redis: 503, script: 500, "not-enqueued": 502 };
 
 export async function startHttpServer(running: RunningClock, options: HttpOptions): Promise<Server> {
   const { clock } = options;
@@ -102,7 +69,7 @@ export async function startHttpServer(running: RunningClock, options: HttpOption
     const url = new URL(request.url ?? "/", "http://clock.local");
     const path = url.pathname;
     if (request.method === "GET" && path === "/healthz") {
-      const { healthy, body } = await health(running, clock);
+      const { healthy, body } = await running.health();
       json(response, healthy ? 200 : 503, body);
       return;
     }
@@ -115,22 +82,20 @@ export async function startHttpServer(running: RunningClock, options: HttpOption
       return;
     }
     if (request.method === "GET" && path === "/api/status") {
-      const limit = Math.min(Number(url.searchParams.get("limit") ?? PAGE_LIMIT) || PAGE_LIMIT, 100_000);
-      json(response, 200, await statusBody(running, clock, limit, token !== undefined));
+      json(response, 200, await statusBody(running, clock, { offset: Number(url.searchParams.get("offset") ?? 0), limit: Number(url.searchParams.get("limit") ?? PAGE_LIMIT) }, token !== undefined));
       return;
     }
     if (request.method === "GET" && path === "/api/events") {
       response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
       response.write(": connected\n\n");
-      const onFired = (outcome: FireOutcome, lagMs: number): void => {
+      const off = running.events.on("fire:fired", ({ outcome, lagMs }) => {
         const data = { schedule: outcome.request.schedule.name, slotAt: outcome.request.slotAt, lagMs, jobId: outcome.jobId };
         response.write(`event: fired\ndata: ${JSON.stringify(data)}\n\n`);
-      };
-      running.on("fired", onFired);
+      });
       const keepAlive = setInterval(() => response.write(": ping\n\n"), 15 * SECOND);
       request.on("close", () => {
         clearInterval(keepAlive);
-        running.off("fired", onFired);
+        off();
       });
       return;
     }
@@ -138,17 +103,16 @@ export async function startHttpServer(running: RunningClock, options: HttpOption
     if (request.method === "POST" && action !== null) {
       if (token === undefined) return json(response, 403, { error: "actions are disabled: start the clock with CLOCK_HTTP_TOKEN set" });
       if (!tokenMatches(token, request.headers.authorization)) return json(response, 401, { error: "missing or wrong token" });
-      const client = running.client;
-      if (client === null) return json(response, 409, { error: "no Redis in a dry run" });
+      if (running.dryRun) return json(response, 409, { error: "no Redis in a dry run" });
       const name = decodeURIComponent(action[1] ?? "");
       const verb = action[2] as "pause" | "resume" | "trigger";
       try {
-        if (verb === "trigger") return json(response, 200, await client.trigger(name));
-        await client.schedules[verb](name);
+        if (verb === "trigger") return json(response, 200, await running.trigger(name));
+        await running[verb](name);
         return json(response, 200, { ok: true, schedule: name, action: verb });
       } catch (error) {
-        const message = (error as Error).message;
-        return json(response, /not found/.test(message) ? 404 : 400, { error: message });
+        if (!(error instanceof ClockError)) throw error;
+        return json(response, STATUS_OF[error.code], { error: error.message, code: error.code });
       }
     }
     json(response, 404, { error: "not found" });

@@ -19,6 +19,9 @@ export interface PeerRecord {
   readonly version: string;
   /** The config fingerprint (absent from versions before it existed, and until it is computed). */
   readonly config?: string;
+  /** Schedules it plans, and dynamic entries it skipped as invalid (a compact summary for `clock status`). */
+  readonly schedules?: number;
+  readonly invalid?: number;
 }
 
 /** A peer is heard from every ~2 s; one silent this long is gone (the same bound as `clock status`). */

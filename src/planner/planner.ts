@@ -5,6 +5,7 @@
  * Redis outage or a forward clock jump. A backward jump fires nothing twice: the ledger only grows.
  */
 import type { FireOutcome, FireRequest } from "../fire/fire.ts";
+import type { ClockEvents } from "../events.ts";
 import type { Leadership } from "../lease/lease.ts";
 import { SECOND } from "../schedule/duration.ts";
 import type { Schedule } from "../schedule/schedule.ts";
@@ -12,17 +13,6 @@ import { nextSlotAfter } from "../schedule/slots.ts";
 import type { Clock } from "../time.ts";
 import { SlotHeap } from "./heap.ts";
 import { ON_TIME_MS, selectDueSlots } from "./catch-up.ts";
-
-export interface PlannerEvents {
-  fired(outcome: FireOutcome, lagMs: number, catchUp: boolean): void;
-  /** A slot the script refused (duplicate, fenced) or the write failed. */
-  refused(outcome: FireOutcome): void;
-  skipped(schedule: Schedule, count: number, capped: boolean): void;
-  fireFailed(error: Error, slots: number): void;
-  lateWake(lateMs: number): void;
-  clockJump(jumpMs: number): void;
-  resynced(schedules: number): void;
-}
 
 export interface PlannerOptions {
   readonly clock: Clock;
@@ -33,7 +23,8 @@ export interface PlannerOptions {
    */
   readonly readLedger: () => Promise<Map<string, number>>;
   readonly leadership: Leadership;
-  readonly events: Partial<PlannerEvents>;
+  /** Where the planner reports fires, refusals, skips, failures, late wake-ups and clock jumps. */
+  readonly events: ClockEvents;
   /** The longest sleep; bounds how late a wall-clock jump is noticed. */
   readonly tickMs?: number;
   /** Busy-wait the last stretch before a slot for sub-millisecond lag (system clock only). */
@@ -72,6 +63,8 @@ export class Planner {
   #lastWall = 0;
   #lastMono = 0;
   #lastWakeAt = 0;
+  /** A fire failed and none has succeeded since: the next failure is the same outage. */
+  #failing = false;
 
   constructor(options: PlannerOptions) {
     this.#options = options;
@@ -85,6 +78,12 @@ export class Planner {
 
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** The next planned slot of a schedule (undefined when it is not planned: paused, disabled, past its end). */
+  nextAtOf(name: string): number | undefined {
+    const entry = this.#entries.get(name);
+    return entry === undefined || entry.heapIndex < 0 ? undefined : entry.nextAt;
   }
 
   /**
@@ -175,7 +174,7 @@ export class Planner {
     const jumpMs = now - (this.#lastWall + (mono - this.#lastMono));
     this.#lastWall = now;
     this.#lastMono = mono;
-    if (Math.abs(jumpMs) >= JUMP_WARN_MS) this.#options.events.clockJump?.(jumpMs);
+    if (Math.abs(jumpMs) >= JUMP_WARN_MS) this.#options.events.emit("planner:clock-jump", { jumpMs });
   }
 
   #wake(target?: number): void {
@@ -194,7 +193,7 @@ export class Planner {
     this.#lastWakeAt = now;
     this.#noticeJump(now);
     if (target !== undefined && target !== Number.POSITIVE_INFINITY && now - target > LATE_WAKE_WARN_MS && target <= now - LATE_WAKE_WARN_MS) {
-      this.#options.events.lateWake?.(now - target);
+      this.#options.events.emit("planner:late-wake", { lateMs: now - target });
     }
     if (!this.#options.leadership.isLeader() || now < this.#retryAt) {
       this.#arm();
@@ -233,7 +232,7 @@ export class Planner {
       this.#plan(entry);
     }
     this.#synced = true;
-    this.#options.events.resynced?.(this.#entries.size);
+    this.#options.events.emit("planner:resynced", { schedules: this.#entries.size });
   }
 
   async #fireDue(now: number): Promise<void> {
@@ -262,7 +261,7 @@ export class Planner {
       }
       const selection = selectDueSlots(entry.schedule, entry.afterAt, now);
       if (selection.newestAt !== null) handled.set(entry, selection.newestAt);
-      if (selection.skipped > 0) this.#options.events.skipped?.(entry.schedule, selection.skipped, selection.capped);
+      if (selection.skipped > 0) this.#options.events.emit("planner:skipped", { schedule: entry.schedule, count: selection.skipped, capped: selection.capped });
       const isCatchUp = selection.fire.length > 1 || selection.skipped > 0 || (selection.newestAt !== null && now - selection.newestAt > ON_TIME_MS);
       for (const slotAt of selection.fire) {
         const request = { schedule: entry.schedule, slotAt };
@@ -286,10 +285,11 @@ export class Planner {
     for (const outcome of outcomes) {
       const entry = byName.get(outcome.request.schedule.name);
       if (outcome.status === "fired") {
-        this.#options.events.fired?.(outcome, outcome.redisAt - outcome.request.slotAt, catchUp.has(outcome.request));
+        this.#failing = false;
+        this.#options.events.emit("fire:fired", { outcome, lagMs: outcome.redisAt - outcome.request.slotAt, catchUp: catchUp.has(outcome.request) });
         continue;
       }
-      this.#options.events.refused?.(outcome);
+      this.#options.events.emit("fire:refused", { outcome });
       if (entry === undefined) continue;
       if (outcome.status === "early") {
         retry.add(entry);
@@ -324,6 +324,7 @@ export class Planner {
     this.#synced = false; // another process may fire while we cannot reach Redis
     this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs === 0 ? 100 : this.#backoffMs * 2);
     this.#retryAt = now + this.#backoffMs;
-    this.#options.events.fireFailed?.(error, slots);
+    this.#options.events.emit("fire:failed", { error, slots, again: this.#failing });
+    this.#failing = true;
   }
 }

@@ -1,4 +1,5 @@
-import { checkAdapterPackages, cronRuleWarnings, describeRule, loadConfig, nextSlotAfter, formatSlot } from "../../index.ts";
+import { loadConfig } from "../../index.ts";
+import { checkAdapterPackages, cronRuleWarnings, describeRule, nextSlotAfter, formatSlot } from "../../internal.ts";
 import { parseCommandArgs } from "../args.ts";
 import { table } from "../output.ts";
 import type { Command } from "../command.ts";

@@ -1,4 +1,5 @@
-import { loadConfig, nextSlots, formatSlot, parseInstant } from "../../index.ts";
+import { loadConfig } from "../../index.ts";
+import { nextSlots, formatSlot, parseInstant } from "../../internal.ts";
 import { parseCommandArgs, parsePositiveInt, UsageError } from "../args.ts";
 import { table } from "../output.ts";
 import type { Command } from "../command.ts";

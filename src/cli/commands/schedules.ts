@@ -1,10 +1,14 @@
 /** The commands over the programmatic API: list, add, remove, pause, resume, trigger, status. */
 import { readFileSync } from "node:fs";
-import { ConfigError, cronRuleWarnings, formatSlot, type Json, type ScheduleDefinition } from "../../index.ts";
-import { parseCommandArgs, UsageError } from "../args.ts";
+import { ConfigError, type ClockStatus, type Json, type ScheduleDefinition } from "../../index.ts";
+import { cronRuleWarnings, formatSlot } from "../../internal.ts";
+import { parseCommandArgs, parsePositiveInt, UsageError } from "../args.ts";
 import { CLIENT_HELP, CLIENT_OPTIONS, withClient } from "../client-command.ts";
 import type { Command } from "../command.ts";
 import { table } from "../output.ts";
+
+/** Schedules per status page at most (the client's bound). */
+const MAX_STATUS_PAGE = 1000;
 
 function requireName(command: string, positionals: string[]): string {
   const [name] = positionals;
@@ -32,7 +36,14 @@ ${CLIENT_HELP}
   async run(argv, io) {
     const { values } = parseCommandArgs("list", argv, { ...CLIENT_OPTIONS, json: { type: "boolean" } }, 0);
     return await withClient(values, async (client) => {
-      const status = await client.status(io.now());
+      // Every schedule, a page at a time (a page costs O(page) in Redis; the names one HKEYS).
+      const rows: ClockStatus["schedules"][number][] = [];
+      for (let offset = 0, total = 1; offset < total; offset += MAX_STATUS_PAGE) {
+        const page = await client.status({ offset, limit: MAX_STATUS_PAGE }, io.now());
+        rows.push(...page.schedules);
+        total = page.total;
+      }
+      const status = { schedules: rows };
       if (values.json === true) {
         io.out(JSON.stringify(status.schedules, null, 2));
         return 0;
@@ -164,17 +175,24 @@ ${CLIENT_HELP}
 export const status: Command = {
   name: "status",
   summary: "who leads, the standbys, and each schedule's last and next slot",
-  usage: `Usage: clock status [--json] [--config PATH] [--namespace NAME]
+  usage: `Usage: clock status [--json] [--limit N] [--offset N] [--config PATH] [--namespace NAME]
+
+Shows one page of schedules by name (100 unless --limit says otherwise, at most 1000) and the
+total, so a deployment of any size answers at once; --offset pages on.
 
 Options:
   --json             print JSON
+  --limit N          schedules per page (default 100, at most 1000)
+  --offset N         skip the first N schedules (by name)
 ${CLIENT_HELP}
   -h, --help         show this help`,
   async run(argv, io) {
-    const { values } = parseCommandArgs("status", argv, { ...CLIENT_OPTIONS, json: { type: "boolean" } }, 0);
+    const { values } = parseCommandArgs("status", argv, { ...CLIENT_OPTIONS, json: { type: "boolean" }, limit: { type: "string" }, offset: { type: "string" } }, 0);
+    const limit = parsePositiveInt("limit", values.limit, 100, "status");
+    const offset = values.offset === undefined || values.offset === "0" ? 0 : parsePositiveInt("offset", values.offset, 0, "status");
     return await withClient(values, async (client) => {
       const now = io.now();
-      const s = await client.status(now);
+      const s = await client.status({ offset, limit }, now);
       if (values.json === true) {
         io.out(JSON.stringify(s, null, 2));
         return 0;
@@ -187,6 +205,8 @@ ${CLIENT_HELP}
         const others = s.configMismatch.peers.map((p) => `${p.host}/${p.pid} (${p.role}) runs ${p.config}`).join(", ");
         io.out(`config:    DIFFERS from the leader's ${s.configMismatch.leader}: ${others}; only the leader's schedules fire (fine for a while during a rolling deploy)`);
       }
+      const shown = s.schedules.length === 0 ? "none" : `${s.offset + 1}-${s.offset + s.schedules.length}`;
+      io.out(`schedules: ${s.total} in all${s.invalidEntries > 0 ? `, ${s.invalidEntries} invalid` : ""}; showing ${shown}${s.offset + s.schedules.length < s.total ? ` (--offset ${s.offset + s.schedules.length} for more)` : ""}`);
       io.out("");
       io.out(
         table(

@@ -1,4 +1,5 @@
-import { addressOf, createLogger, cronRuleWarnings, loadConfig, startClock, startHttpServer, systemClock } from "../../index.ts";
+import { addressOf, createLogger, loadConfig, startClock, startHttpServer, systemClock } from "../../index.ts";
+import { cronRuleWarnings } from "../../internal.ts";
 import { parseCommandArgs, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
 import { version } from "../version.ts";

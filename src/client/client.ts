@@ -5,23 +5,20 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Redis, RedisOptions } from "ioredis";
-import { buildAdapters } from "./adapters/index.ts";
-import type { Adapter } from "./adapters/types.ts";
-import { ConfigError } from "./errors.ts";
-import type { ClockConfig, Defaults } from "./config/resolve.ts";
-import type { ScheduleInput } from "./config/schema.ts";
-import { FALLBACK_DEFAULTS, readSnapshot, snapshotOf, type ConfigSnapshot } from "./dynamic/snapshot.ts";
-import { leaderPeer, parsePeers } from "./lease/peers.ts";
-import { setPaused } from "./dynamic/pauses.ts";
-import { checkName, decodeEntry, encodeEntry, validateDefinition, writeChange } from "./dynamic/store.ts";
-import { Firer, manualJobId } from "./fire/fire.ts";
-import { holderOf } from "./lease/lease.ts";
-import { connectRedis, DEFAULT_REDIS_URL, describeRedisError, redactSecrets } from "./redis/connection.ts";
-import { clockKeys, type ClockKeys } from "./redis/keys.ts";
-import { withScripts } from "./redis/scripts.ts";
-import { findNonJson, type Json, type Schedule } from "./schedule/schedule.ts";
-import { nextSlotAfter } from "./schedule/slots.ts";
-import { describeSchedule } from "./schedule/describe.ts";
+import { AdapterRegistry } from "../adapters/registry.ts";
+import type { Adapter } from "../adapters/types.ts";
+import type { ClockConfig, Defaults } from "../config/resolve.ts";
+import type { ScheduleInput } from "../config/schema.ts";
+import { setPaused } from "../dynamic/pauses.ts";
+import { FALLBACK_DEFAULTS, readSnapshot, snapshotOf, type ConfigSnapshot } from "../dynamic/snapshot.ts";
+import { checkName, decodeEntry, encodeEntry, validateDefinition, writeChange } from "../dynamic/store.ts";
+import { ClashError, ConfigError, NotFoundError, TriggerError } from "../errors.ts";
+import { Firer, manualJobId } from "../fire/fire.ts";
+import { connectRedis, DEFAULT_REDIS_URL, describeRedisError, redactSecrets } from "../redis/connection.ts";
+import { clockKeys, type ClockKeys } from "../redis/keys.ts";
+import { withScripts } from "../redis/scripts.ts";
+import { findNonJson, type Json, type Schedule } from "../schedule/schedule.ts";
+import { pageBounds, readClusterStatus, statusOfRows, type ClockStatus, type ScheduleSource, type StatusPage, type StatusRow } from "./status.ts";
 
 export interface ClientOptions {
   /**
@@ -37,8 +34,6 @@ export interface ClientOptions {
   readonly adapters?: Readonly<Record<string, Adapter>>;
 }
 
-export type ScheduleSource = "config" | "dynamic";
-
 export interface ScheduleInfo {
   readonly name: string;
   readonly source: ScheduleSource;
@@ -49,80 +44,7 @@ export interface ScheduleInfo {
   readonly error?: string;
 }
 
-export interface ScheduleStatus {
-  readonly name: string;
-  readonly source: ScheduleSource;
-  /** The rule as written: `cron "0 9 * * 1-5"`, `every 3h`, `at 09:00`. */
-  readonly rule: string;
-  /** The rule in words: "every weekday at 09:00 America/New_York". */
-  readonly ruleInWords: string;
-  /** The schedule's own `description`, as the user wrote it; null when it has none. */
-  readonly description: string | null;
-  readonly timezone: string;
-  readonly enabled: boolean;
-  readonly paused: boolean;
-  readonly lastFiredAt: number | null;
-  readonly nextAt: number | null;
-  readonly adapter: string;
-  readonly queue: string;
-  readonly error?: string;
-}
-
-export interface PeerStatus {
-  readonly host: string;
-  readonly pid: number;
-  readonly role: "leader" | "standby";
-  readonly seenAt: number;
-  readonly version: string;
-  /** Its config fingerprint (absent from versions before fingerprints). */
-  readonly config?: string;
-}
-
-/** Processes whose config differs from the leader's: fine for a while during a rolling deploy. */
-export interface ConfigMismatchStatus {
-  /** The leader's config fingerprint. */
-  readonly leader: string;
-  readonly peers: readonly { readonly host: string; readonly pid: number; readonly role: "leader" | "standby"; readonly config: string }[];
-}
-
-export interface ClockStatus {
-  readonly namespace: string;
-  readonly leader: { readonly host: string; readonly pid: number; readonly since: number; readonly ttlMs: number } | null;
-  readonly peers: readonly PeerStatus[];
-  readonly schedules: readonly ScheduleStatus[];
-  readonly fenceRefusals: number;
-  readonly invalidEntries: number;
-  /** Null when every process runs the leader's config (or the leader's is not known). */
-  readonly configMismatch: ConfigMismatchStatus | null;
-}
-
 const SNAPSHOT_MAX_AGE_MS = 10_000;
-
-/** A name that belongs to the config file: it can be paused, resumed and triggered, not replaced or removed. */
-export class ScheduleClashError extends ConfigError {
-  constructor(name: string, action: "replace" | "remove") {
-    super([{ path: name, message: `is defined in the config file; config schedules can be paused, resumed and triggered at run time, not ${action}d` }], `cannot ${action} schedule "${name}"`);
-    this.name = "ScheduleClashError";
-  }
-}
-
-export class ScheduleNotFoundError extends ConfigError {
-  constructor(name: string) {
-    super([{ path: name, message: "no such schedule" }], `schedule "${name}" not found`);
-    this.name = "ScheduleNotFoundError";
-  }
-}
-
-/** A trigger that enqueued nothing because the adapter's enqueue failed (a missing package, its queue down). */
-export class TriggerError extends Error {
-  readonly schedule: string;
-
-  constructor(schedule: string, cause: Error) {
-    super(`trigger of "${schedule}" was not enqueued: ${cause.message}`, { cause });
-    this.name = "TriggerError";
-    this.schedule = schedule;
-  }
-}
 
 export class ClockClient {
   readonly #redis: Redis;
@@ -185,7 +107,7 @@ export class ClockClient {
     set: async (name: string, definition: ScheduleInput): Promise<Schedule> => {
       const { defaults, adapters, configSchedules } = await this.#defaults();
       checkName(name);
-      if (configSchedules.some((schedule) => schedule.name === name)) throw new ScheduleClashError(name, "replace");
+      if (configSchedules.some((schedule) => schedule.name === name)) throw new ClashError(name, "replace");
       const schedule = validateDefinition(name, definition, defaults, { settings: adapters, namespace: this.#namespace });
       const encoded = encodeEntry(definition as Record<string, unknown>, Date.now());
       await writeChange(this.#redis, this.#keys, "set", name, (multi) => multi.hset(this.#keys.schedules, name, encoded));
@@ -213,7 +135,7 @@ export class ClockClient {
     /** Removes a dynamic schedule; false when there was none. Config schedules cannot be removed. */
     remove: async (name: string): Promise<boolean> => {
       const { configSchedules } = await this.#defaults();
-      if (configSchedules.some((schedule) => schedule.name === name)) throw new ScheduleClashError(name, "remove");
+      if (configSchedules.some((schedule) => schedule.name === name)) throw new ClashError(name, "remove");
       if ((await this.#redis.hexists(this.#keys.schedules, name)) === 0) return false;
       await writeChange(this.#redis, this.#keys, "remove", name, (multi) => multi.hdel(this.#keys.schedules, name).srem(this.#keys.paused, name).hdel(this.#keys.pauses, name));
       return true;
@@ -232,7 +154,7 @@ export class ClockClient {
 
   async #requireExists(name: string): Promise<Schedule> {
     const info = await this.schedules.get(name);
-    if (info === null) throw new ScheduleNotFoundError(name);
+    if (info === null) throw new NotFoundError(name);
     if (info.schedule === null) throw new ConfigError([{ path: name, message: `stored entry is invalid: ${info.error ?? "unknown"}` }], `schedule "${name}" is corrupt`);
     return info.schedule;
   }
@@ -253,7 +175,7 @@ export class ClockClient {
     const { adapters: settings } = await this.#defaults();
     // A BullMQ trigger writes where this client does: a duplicate of the given instance, or its URL.
     const connect = (overrides: RedisOptions): Redis => (this.#ownsRedis ? connectRedis(this.#url, overrides) : this.#redis.duplicate(overrides));
-    const adapters = buildAdapters(new Set([schedule.adapter]), settings, { namespace: this.#namespace, connect });
+    const adapters = new AdapterRegistry(settings, { namespace: this.#namespace, connect }, [schedule.adapter]);
     const firer = new Firer({ redis: withScripts(this.#redis), keys: this.#keys, adapters, token: () => "", now: () => Date.now() });
     const adapter = firer.adapterFor(schedule);
     // Sidekiq-style adapters get a random 24-hex jid, as Sidekiq's own client makes; others a readable id.
@@ -265,57 +187,45 @@ export class ClockClient {
       if (outcome?.status !== "fired") throw new Error(`trigger of "${name}" was not enqueued (${outcome?.status ?? "no reply"}): ${outcome?.error?.message ?? ""}`);
       return { jobId, schedule: name, adapter: schedule.adapter, queue: schedule.job.queue };
     } finally {
-      for (const built of adapters.values()) await built.close?.();
+      await adapters.closeAll();
     }
   }
 
-  async status(now = Date.now()): Promise<ClockStatus> {
-    const [leaseValue, pttl, peersRaw, ledgerRaw, fenceRefusals, infos] = await Promise.all([
-      this.#redis.get(this.#keys.lease),
-      this.#redis.pttl(this.#keys.lease),
-      this.#redis.hgetall(this.#keys.peers),
-      this.#redis.hgetall(this.#keys.ledger),
-      this.#redis.hget(this.#keys.stats, "fenceRefusals"),
-      this.schedules.list(),
+  /**
+   * Who leads, the processes, and one page of schedules by name. Reads the names (not every
+   * definition) and decodes only the page's entries, so a large deployment costs O(names) in one
+   * HKEYS plus O(page); the invalid count is the leader's own (it decodes every entry anyway).
+   */
+  async status(page: StatusPage = {}, now = Date.now()): Promise<ClockStatus> {
+    const { offset, limit } = pageBounds(page);
+    const [{ defaults, adapters, configSchedules }, dynamicNames, pausedList, cluster] = await Promise.all([
+      this.#defaults(),
+      this.#redis.hkeys(this.#keys.schedules),
+      this.#redis.smembers(this.#keys.paused),
+      readClusterStatus(this.#redis, this.#keys, now),
     ]);
-    const holder = leaseValue === null ? null : holderOf(leaseValue);
-    // Peers heard from recently; a corrupt entry is not worth failing status for.
-    const peerMap = parsePeers(peersRaw, now);
-    const peers: PeerStatus[] = [...peerMap.values()];
-    const leaderConfig = leaderPeer(peerMap, holder)?.[1].config;
-    const differing = leaderConfig === undefined ? [] : peers.filter((peer) => peer.config !== undefined && peer.config !== leaderConfig);
-    const schedules = infos.map((info): ScheduleStatus => {
-      const last = ledgerRaw[info.name];
-      const lastFiredAt = last === undefined || !Number.isFinite(Number(last)) ? null : Number(last);
-      const schedule = info.schedule;
-      if (schedule === null) {
-        return { name: info.name, source: info.source, rule: "(invalid)", ruleInWords: "(invalid)", description: null, timezone: "", enabled: false, paused: info.paused, lastFiredAt, nextAt: null, adapter: "", queue: "", error: info.error ?? "invalid" };
-      }
-      const active = schedule.enabled && !info.paused;
-      return {
-        name: info.name,
-        source: info.source,
-        rule: schedule.ruleText,
-        ruleInWords: describeSchedule(schedule),
-        description: schedule.description ?? null,
-        timezone: schedule.timezone,
-        enabled: schedule.enabled,
-        paused: info.paused,
-        lastFiredAt,
-        nextAt: active ? nextSlotAfter(schedule, Math.max(now, lastFiredAt ?? now)) : null,
-        adapter: schedule.adapter,
-        queue: schedule.job.queue,
-      };
+    const paused = new Set(pausedList);
+    const configByName = new Map(configSchedules.map((schedule) => [schedule.name, schedule]));
+    const names = [...new Set([...configByName.keys(), ...dynamicNames])].sort();
+    const pageNames = names.slice(offset, offset + limit);
+    const dynamicPage = pageNames.filter((name) => !configByName.has(name));
+    const raws = dynamicPage.length === 0 ? [] : await this.#redis.hmget(this.#keys.schedules, ...dynamicPage);
+    const rawOf = new Map(dynamicPage.map((name, index) => [name, raws[index] ?? null]));
+    const rows: StatusRow[] = pageNames.map((name) => {
+      const fromConfig = configByName.get(name);
+      if (fromConfig !== undefined) return { name, source: "config", paused: paused.has(name), schedule: fromConfig };
+      const info = this.#info(name, rawOf.get(name) ?? "", paused.has(name), defaults, adapters);
+      return { name, source: "dynamic", paused: info.paused, schedule: info.schedule, ...(info.error === undefined ? {} : { error: info.error }) };
     });
+    const { leaderInvalid, ...clusterFields } = cluster;
     return {
       namespace: this.#namespace,
-      leader: holder === null ? null : { ...holder, ttlMs: Math.max(0, pttl) },
-      peers: peers.sort((a, b) => (a.role === b.role ? a.host.localeCompare(b.host) || a.pid - b.pid : a.role === "leader" ? -1 : 1)),
-      schedules,
-      fenceRefusals: Number(fenceRefusals ?? 0),
-      invalidEntries: infos.filter((info) => info.schedule === null).length,
-      configMismatch:
-        leaderConfig === undefined || differing.length === 0 ? null : { leader: leaderConfig, peers: differing.map((peer) => ({ host: peer.host, pid: peer.pid, role: peer.role, config: peer.config as string })) },
+      ...clusterFields,
+      schedules: await statusOfRows(this.#redis, this.#keys, rows, now),
+      total: names.length,
+      offset,
+      limit,
+      invalidEntries: leaderInvalid ?? rows.filter((row) => row.schedule === null).length,
     };
   }
 

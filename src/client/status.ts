@@ -1,0 +1,159 @@
+/**
+ * Status, assembled the same way by the running clock (from what it holds in memory) and by the
+ * client (from Redis): one page of schedules at a time, never a read of every definition. The
+ * Redis reads here are O(page) (the ledger of the page's names) or O(processes) (lease, peers).
+ */
+import type { Redis } from "ioredis";
+import { readLedgerOf } from "../fire/ledger.ts";
+import { holderOf } from "../lease/lease.ts";
+import { leaderPeer, parsePeers } from "../lease/peers.ts";
+import type { ClockKeys } from "../redis/keys.ts";
+import { describeSchedule } from "../schedule/describe.ts";
+import type { Schedule } from "../schedule/schedule.ts";
+import { nextSlotAfter } from "../schedule/slots.ts";
+
+export type ScheduleSource = "config" | "dynamic";
+
+export interface ScheduleStatus {
+  readonly name: string;
+  readonly source: ScheduleSource;
+  /** The rule as written: `cron "0 9 * * 1-5"`, `every 3h`, `at 09:00`. */
+  readonly rule: string;
+  /** The rule in words: "every weekday at 09:00 America/New_York". */
+  readonly ruleInWords: string;
+  /** The schedule's own `description`, as the user wrote it; null when it has none. */
+  readonly description: string | null;
+  readonly timezone: string;
+  readonly enabled: boolean;
+  readonly paused: boolean;
+  readonly lastFiredAt: number | null;
+  readonly nextAt: number | null;
+  readonly adapter: string;
+  readonly queue: string;
+  readonly error?: string;
+}
+
+export interface PeerStatus {
+  readonly host: string;
+  readonly pid: number;
+  readonly role: "leader" | "standby";
+  readonly seenAt: number;
+  readonly version: string;
+  /** Its config fingerprint (absent from versions before fingerprints). */
+  readonly config?: string;
+}
+
+/** Processes whose config differs from the leader's: fine for a while during a rolling deploy. */
+export interface ConfigMismatchStatus {
+  /** The leader's config fingerprint. */
+  readonly leader: string;
+  readonly peers: readonly { readonly host: string; readonly pid: number; readonly role: "leader" | "standby"; readonly config: string }[];
+}
+
+export interface ClusterStatus {
+  readonly leader: { readonly host: string; readonly pid: number; readonly since: number; readonly ttlMs: number } | null;
+  readonly peers: readonly PeerStatus[];
+  readonly fenceRefusals: number;
+  /** Null when every process runs the leader's config (or the leader's is not known). */
+  readonly configMismatch: ConfigMismatchStatus | null;
+  /** Invalid dynamic entries as the leader counts them (null when no leader says). */
+  readonly leaderInvalid: number | null;
+}
+
+export interface ClockStatus extends Omit<ClusterStatus, "leaderInvalid"> {
+  readonly namespace: string;
+  /** One page of schedules, by name. */
+  readonly schedules: readonly ScheduleStatus[];
+  /** Schedules in all (config and dynamic, valid and invalid). */
+  readonly total: number;
+  readonly offset: number;
+  readonly limit: number;
+  readonly invalidEntries: number;
+}
+
+export interface StatusPage {
+  readonly offset?: number;
+  readonly limit?: number;
+}
+
+/** Schedules per page when none is asked for, and at most. */
+export const DEFAULT_PAGE = 100;
+export const MAX_PAGE = 1000;
+
+export function pageBounds(page: StatusPage = {}): { offset: number; limit: number } {
+  const offset = Math.max(0, Math.floor(Number(page.offset ?? 0)) || 0);
+  const limit = Math.min(MAX_PAGE, Math.max(1, Math.floor(Number(page.limit ?? DEFAULT_PAGE)) || DEFAULT_PAGE));
+  return { offset, limit };
+}
+
+/** One schedule as status shows it; a stored entry that cannot be decoded has `schedule` null and an `error`. */
+export interface StatusRow {
+  readonly name: string;
+  readonly source: ScheduleSource;
+  readonly paused: boolean;
+  readonly schedule: Schedule | null;
+  readonly error?: string;
+}
+
+/**
+ * The rows' statuses: the last fired slot from the ledger (one HMGET for the page), the next slot
+ * from `plannedAt` (the running clock's planner) or computed here for just these rows.
+ */
+export async function statusOfRows(redis: Redis, keys: ClockKeys, rows: readonly StatusRow[], now: number, plannedAt: (name: string) => number | undefined = () => undefined): Promise<ScheduleStatus[]> {
+  const fired = await readLedgerOf(redis, keys, rows.map((row) => row.name));
+  return rows.map((row, index): ScheduleStatus => {
+    const lastFiredAt = fired[index] ?? null;
+    const { schedule } = row;
+    if (schedule === null) {
+      return { name: row.name, source: row.source, rule: "(invalid)", ruleInWords: "(invalid)", description: null, timezone: "", enabled: false, paused: row.paused, lastFiredAt, nextAt: null, adapter: "", queue: "", error: row.error ?? "invalid" };
+    }
+    const active = schedule.enabled && !row.paused;
+    return {
+      name: row.name,
+      source: row.source,
+      rule: schedule.ruleText,
+      ruleInWords: describeSchedule(schedule),
+      description: schedule.description ?? null,
+      timezone: schedule.timezone,
+      enabled: schedule.enabled,
+      paused: row.paused,
+      lastFiredAt,
+      nextAt: active ? (plannedAt(row.name) ?? nextSlotAfter(schedule, Math.max(now, lastFiredAt ?? now))) : null,
+      adapter: schedule.adapter,
+      queue: schedule.job.queue,
+    };
+  });
+}
+
+/** Who leads, the processes heard from lately, fence refusals and config mismatches: O(processes). */
+export async function readClusterStatus(redis: Redis, keys: ClockKeys, now: number): Promise<ClusterStatus> {
+  const [leaseValue, pttl, peersRaw, fenceRefusals] = await Promise.all([redis.get(keys.lease), redis.pttl(keys.lease), redis.hgetall(keys.peers), redis.hget(keys.stats, "fenceRefusals")]);
+  const holder = leaseValue === null ? null : holderOf(leaseValue);
+  const peerMap = parsePeers(peersRaw, now);
+  const peers: PeerStatus[] = [...peerMap.values()].map(({ host, pid, role, seenAt, version, config }) => ({ host, pid, role, seenAt, version, ...(config === undefined ? {} : { config }) }));
+  const leaderRecord = leaderPeer(peerMap, holder)?.[1];
+  const leaderConfig = leaderRecord?.config;
+  const differing = leaderConfig === undefined ? [] : peers.filter((peer) => peer.config !== undefined && peer.config !== leaderConfig);
+  return {
+    leader: holder === null ? null : { ...holder, ttlMs: Math.max(0, pttl) },
+    peers: peers.sort((a, b) => (a.role === b.role ? a.host.localeCompare(b.host) || a.pid - b.pid : a.role === "leader" ? -1 : 1)),
+    fenceRefusals: Number(fenceRefusals ?? 0),
+    configMismatch:
+      leaderConfig === undefined || differing.length === 0 ? null : { leader: leaderConfig, peers: differing.map((peer) => ({ host: peer.host, pid: peer.pid, role: peer.role, config: peer.config as string })) },
+    leaderInvalid: typeof leaderRecord?.invalid === "number" ? leaderRecord.invalid : null,
+  };
+}
+
+/** Names sorted once per version of the set they come from, so a status poll costs O(page), not a sort. */
+export class SortedNames {
+  #version = -1;
+  #names: string[] = [];
+
+  get(version: number, names: () => Iterable<string>): readonly string[] {
+    if (version !== this.#version) {
+      this.#names = [...names()].sort();
+      this.#version = version;
+    }
+    return this.#names;
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The one table from the clock's events to what people and machines see: a log line (docs/logs.md
+ * lists them), a metric, the recent fires of the status page. Nothing else in the clock logs
+ * about these events; components only emit them.
+ */
+import type { ClockEventMap, ClockEventName, ClockEvents } from "../events.ts";
+import { describeOutboxField } from "../fire/ledger.ts";
+import type { Logger } from "../log.ts";
+import { formatSlot } from "../schedule/format.ts";
+import type { ClockMetrics } from "./metrics.ts";
+
+export interface RecentFire {
+  readonly schedule: string;
+  readonly slotAt: number;
+  readonly lagMs: number;
+  readonly jobId: string;
+  readonly catchUp: boolean;
+}
+
+/** What a failed background task means for the user, by task name (tasks.ts names them). */
+const TASK_MESSAGES: Readonly<Record<string, string>> = {
+  "read dynamic schedules": "could not read dynamic schedules at start; will reconcile when Redis answers",
+  "publish config snapshot": "could not publish the config snapshot for clients; will retry at the next start",
+  subscribe: "could not subscribe to schedule changes; polling instead",
+};
+
+/** Fires kept for the status page. */
+export const RECENT_FIRES = 200;
+
+export interface Observed {
+  /** The latest fires, newest last. */
+  readonly recentFires: RecentFire[];
+}
+
+type Table = { readonly [E in ClockEventName]?: (payload: ClockEventMap[E]) => void };
+
+/**
+ * Subscribes the log, the metrics and the recent-fires list to every event. `peer` names this
+ * process in leadership lines; `redis` is the connection's address without credentials.
+ */
+export function observe(
+  events: ClockEvents,
+  log: Logger,
+  metrics: ClockMetrics | null,
+  context: { peer?: string; redis?: string; inWords?: (error: Error) => string } = {},
+): Observed {
+  const recentFires: RecentFire[] = [];
+  // Errors from Redis in words ("cannot reach Redis at ...: connection refused"); the logger's err serializer redacts.
+  const redisErr = (error: Error) => ({ message: context.inWords?.(error) ?? error.message });
+  const table: Table = {
+    "fire:fired": ({ outcome, lagMs, catchUp }) => {
+      const { schedule, slotAt } = outcome.request;
+      log.info(
+        {
+          schedule: schedule.name,
+          slot: formatSlot(slotAt, schedule.timezone),
+          lagMs: Math.round(lagMs * 1000) / 1000,
+          jobId: outcome.jobId,
+          adapter: schedule.adapter,
+          queue: schedule.job.queue,
+          class: schedule.job.class,
+          ...(catchUp ? { catchUp: true } : {}),
+        },
+        "fired",
+      );
+      metrics?.fires.inc({ schedule: schedule.name, adapter: schedule.adapter });
+      metrics?.lag.observe(Math.max(0, lagMs) / 1000);
+      if (catchUp) metrics?.catchUpFires.inc();
+      recentFires.push({ schedule: schedule.name, slotAt, lagMs, jobId: outcome.jobId, catchUp });
+      if (recentFires.length > RECENT_FIRES) recentFires.shift();
+    },
+    "fire:refused": ({ outcome }) => {
+      const { schedule, slotAt } = outcome.request;
+      const fields = { schedule: schedule.name, slot: formatSlot(slotAt, schedule.timezone), jobId: outcome.jobId };
+      if (outcome.status === "fenced") {
+        log.warn(fields, "fire refused: this process no longer holds the lease (fenced)");
+        metrics?.fenceRefusals.inc();
+      } else if (outcome.status === "duplicate") log.debug(fields, "slot already fired; skipped");
+      else if (outcome.status === "early") log.debug(fields, "Redis time is before the slot; retrying");
+      else if (outcome.status === "paused") log.debug(fields, "schedule paused in Redis; slot skipped");
+    },
+    "fire:outboxed": ({ outcome, error }) => log.error({ schedule: outcome.request.schedule.name, jobId: outcome.jobId, err: error }, "enqueue failed after the ledger advanced; kept in the outbox for retry"),
+    "fire:failed": ({ error, slots, again }) => {
+      // The first failure of a run of them is an error; the retries that follow are debug noise.
+      if (again) log.debug({ err: redisErr(error), slots }, "fire failed again; retrying");
+      else log.error({ err: redisErr(error), slots }, "fire failed; retrying with catch-up");
+      metrics?.redisErrors.inc();
+    },
+    "outbox:drained": ({ count }) => {
+      if (count > 0) log.info({ count }, "outbox enqueues retried");
+    },
+    "outbox:corrupt": ({ entry, reason }) => log.warn({ entry: describeOutboxField(entry), reason }, "corrupt outbox entry removed"),
+    "outbox:failed": ({ error }) => log.warn({ err: redisErr(error) }, "outbox retry failed; will try again"),
+    "planner:skipped": ({ schedule, count, capped }) => {
+      metrics?.skippedSlots.inc(count);
+      log.warn(
+        { schedule: schedule.name, skipped: count, policy: schedule.catchUp.policy, capped },
+        capped ? "catch-up bound reached; older missed slots skipped" : "missed slots skipped by catch-up policy",
+      );
+    },
+    "planner:late-wake": ({ lateMs }) => log.warn({ lateMs: Math.round(lateMs) }, "timer woke late (event loop blocked or process paused)"),
+    "planner:clock-jump": ({ jumpMs }) =>
+      log.warn({ jumpMs: Math.round(jumpMs) }, jumpMs > 0 ? "wall clock jumped forward; missed slots follow the catch-up policy" : "wall clock jumped backward; no slot fires twice"),
+    "lease:changed": ({ leading }) => {
+      log.info({ leader: leading, ...(context.peer === undefined ? {} : { peer: context.peer }) }, leading ? "leadership acquired" : "leadership lost");
+      metrics?.leader.set(leading ? 1 : 0);
+      metrics?.leaseTransitions.inc({ to: leading ? "leader" : "standby" });
+    },
+    "redis:down": ({ error, everConnected }) => {
+      metrics?.redisErrors.inc();
+      log.error({ err: redisErr(error), redis: context.redis }, everConnected ? "redis connection lost; reconnecting" : "redis unreachable; retrying with backoff");
+    },
+    "redis:restored": () => log.info({ redis: context.redis }, "redis connection restored"),
+    "redis:skew": ({ skewMs }) => log.warn({ skewMs: Math.round(skewMs) }, "local clock differs from Redis TIME; slots are never fired before their instant by Redis time"),
+    "schedule:changed": ({ name, kind, fields }) => log.info({ schedule: name, change: kind, ...fields }, "schedule change applied"),
+    "schedule:invalid": ({ name, reason }) => log.warn({ schedule: name, reason }, "invalid dynamic schedule skipped; the others keep firing"),
+    "schedule:clash": ({ name }) => log.warn({ schedule: name }, "dynamic schedule ignored: the config file defines a schedule of that name"),
+    "task:failed": ({ task, error }) => log.warn({ task, err: redisErr(error) }, TASK_MESSAGES[task] ?? "background task failed; will retry"),
+    "listener:failed": ({ event, error }) => log.error({ event, err: error }, "an event listener threw (a bug: please report it); the clock goes on"),
+  };
+  for (const [event, handler] of Object.entries(table) as [ClockEventName, never][]) events.on(event, handler);
+  return { recentFires };
+}

@@ -1,0 +1,194 @@
+/**
+ * A running clock, built whole by start.ts or dry-run.ts: its events, status and health from what
+ * it holds in memory (the HTTP server reads only this), the actions of the status page, and stop.
+ */
+import type { ClockClient } from "../client/client.ts";
+import { pageBounds, readClusterStatus, SortedNames, statusOfRows, type ClockStatus, type StatusPage, type StatusRow } from "../client/status.ts";
+import type { ConfigWatch } from "../dynamic/config-watch.ts";
+import type { DynamicSync } from "../dynamic/sync.ts";
+import { ClockError } from "../errors.ts";
+import type { ClockEvents } from "../events.ts";
+import type { Leadership } from "../lease/lease.ts";
+import type { Planner } from "../planner/planner.ts";
+import type { ClockKeys } from "../redis/keys.ts";
+import type { Json, Schedule } from "../schedule/schedule.ts";
+import { SECOND, type Clock } from "../time.ts";
+import type { ClockConnection } from "./connection.ts";
+import type { ClockMetrics } from "./metrics.ts";
+import type { RecentFire } from "./observe.ts";
+
+/** The planner wakes at least once a second; this long without a wake-up means it is stuck. */
+const STALL_MS = 5 * SECOND;
+
+export interface Health {
+  readonly healthy: boolean;
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+/** The parts of a clock that talks to Redis (absent in a dry run). */
+export interface RedisParts {
+  readonly connection: ClockConnection;
+  readonly keys: ClockKeys;
+  readonly sync: DynamicSync;
+  readonly configWatch: ConfigWatch;
+  /** Pause, resume and trigger through the clock's own connection. */
+  readonly client: ClockClient;
+}
+
+export interface RunningParts {
+  readonly namespace: string;
+  readonly clock: Clock;
+  readonly events: ClockEvents;
+  readonly planner: Planner;
+  readonly leadership: Leadership;
+  readonly metrics: ClockMetrics;
+  readonly recentFires: readonly RecentFire[];
+  /** The schedules a dry run plans (a clock with Redis lists its sync's). */
+  readonly schedules: readonly Schedule[];
+  readonly redis: RedisParts | null;
+  /** Run in order by stop(). */
+  readonly stopSteps: readonly (() => Promise<void>)[];
+}
+
+export class RunningClock {
+  /** Every component's events: subscribe to fires, refusals, leadership, Redis state, ... */
+  readonly events: ClockEvents;
+  readonly metrics: ClockMetrics;
+  readonly planner: Planner;
+  readonly leadership: Leadership;
+  readonly #parts: RunningParts;
+  readonly #names = new SortedNames();
+  readonly #extraStops: (() => Promise<void>)[] = [];
+  #stopped: Promise<void> | null = null;
+
+  constructor(parts: RunningParts) {
+    this.#parts = parts;
+    this.events = parts.events;
+    this.metrics = parts.metrics;
+    this.planner = parts.planner;
+    this.leadership = parts.leadership;
+  }
+
+  /** The latest fires, newest last. */
+  get recentFires(): readonly RecentFire[] {
+    return this.#parts.recentFires;
+  }
+
+  get dryRun(): boolean {
+    return this.#parts.redis === null;
+  }
+
+  /** Runs `step` after the clock's own stop steps (the HTTP server closes this way). */
+  onStop(step: () => Promise<void>): void {
+    this.#extraStops.push(step);
+  }
+
+  /** Whether Redis answers (true in a dry run). */
+  async ping(): Promise<boolean> {
+    return (await this.#parts.redis?.connection.ping()) ?? true;
+  }
+
+  /**
+   * One page of schedules by name, from memory: the names this clock knows (sorted once per
+   * change), the planner's next slots, and one HMGET of the page's ledger entries; plus who leads.
+   */
+  async status(page: StatusPage = {}): Promise<ClockStatus> {
+    const { offset, limit } = pageBounds(page);
+    const now = this.#parts.clock.now();
+    const redis = this.#parts.redis;
+    if (redis === null) return this.#dryRunStatus(offset, limit, now);
+    const { sync } = redis;
+    const names = this.#names.get(sync.appliedChanges, () => new Set([...sync.configSchedules.keys(), ...sync.dynamicSchedules.keys(), ...sync.invalidEntries.keys()]));
+    const rows: StatusRow[] = names.slice(offset, offset + limit).map((name) => {
+      const paused = sync.pausedNames.has(name);
+      const fromConfig = sync.configSchedules.get(name);
+      if (fromConfig !== undefined) return { name, source: "config", paused, schedule: fromConfig };
+      const error = sync.invalidEntries.get(name);
+      return { name, source: "dynamic", paused, schedule: sync.dynamicSchedules.get(name) ?? null, ...(error === undefined ? {} : { error }) };
+    });
+    const [cluster, schedules] = await Promise.all([
+      readClusterStatus(redis.connection.redis, redis.keys, now),
+      statusOfRows(redis.connection.redis, redis.keys, rows, now, (name) => this.planner.nextAtOf(name)),
+    ]);
+    const { leaderInvalid: _leaderInvalid, ...clusterFields } = cluster;
+    return { namespace: this.#parts.namespace, ...clusterFields, schedules, total: names.length, offset, limit, invalidEntries: sync.invalidCount };
+  }
+
+  #dryRunStatus(offset: number, limit: number, now: number): ClockStatus {
+    const sorted = [...this.#parts.schedules].sort((a, b) => a.name.localeCompare(b.name));
+    const schedules = sorted.slice(offset, offset + limit).map((schedule) => ({
+      name: schedule.name,
+      source: "config" as const,
+      rule: schedule.ruleText,
+      ruleInWords: schedule.ruleText,
+      description: schedule.description ?? null,
+      timezone: schedule.timezone,
+      enabled: schedule.enabled,
+      paused: false,
+      lastFiredAt: null,
+      nextAt: this.planner.nextAtOf(schedule.name) ?? null,
+      adapter: schedule.adapter,
+      queue: schedule.job.queue,
+    }));
+    void now;
+    return { namespace: this.#parts.namespace, leader: null, peers: [], fenceRefusals: 0, configMismatch: null, schedules, total: sorted.length, offset, limit, invalidEntries: 0 };
+  }
+
+  /** Healthy while Redis answers and the planner runs; a config mismatch is a warning only (a rolling deploy has one). */
+  async health(): Promise<Health> {
+    const redis = await this.ping();
+    const sinceWakeMs = this.#parts.clock.now() - this.planner.lastWakeAt;
+    const reasons: string[] = [];
+    if (!redis) reasons.push("redis does not answer");
+    if (sinceWakeMs > STALL_MS) reasons.push(`planner has not run for ${Math.round(sinceWakeMs)} ms`);
+    // A config that differs from the leader's is a warning, not unhealthy: a rolling deploy runs two
+    // configs for a while, and a failing probe would restart this pod (fixing nothing) or keep it
+    // from becoming ready, so the deploy that ends the mismatch would never finish.
+    const watch = this.#parts.redis?.configWatch ?? null;
+    const configMismatch = watch?.mismatch ?? null;
+    const warnings = configMismatch === null ? [] : [`config differs from the leader's (${configMismatch.fingerprint} here, ${configMismatch.leaderFingerprint} on ${configMismatch.leader.host}/${configMismatch.leader.pid})`];
+    return {
+      healthy: reasons.length === 0,
+      body: {
+        status: reasons.length === 0 ? "ok" : "unhealthy",
+        role: this.leadership.isLeader() ? "leader" : "standby",
+        redis,
+        plannerLastRunMsAgo: Math.round(sinceWakeMs),
+        reasons,
+        configFingerprint: watch?.fingerprint ?? null,
+        configMismatch,
+        warnings,
+      },
+    };
+  }
+
+  #client(): ClockClient {
+    const client = this.#parts.redis?.client;
+    if (client === undefined) throw new ClockError("redis", "no Redis in a dry run");
+    return client;
+  }
+
+  pause(name: string): Promise<void> {
+    return this.#client().schedules.pause(name);
+  }
+
+  resume(name: string): Promise<void> {
+    return this.#client().schedules.resume(name);
+  }
+
+  trigger(name: string, options: { args?: readonly Json[] } = {}): Promise<{ jobId: string; schedule: string; adapter: string; queue: string }> {
+    return this.#client().trigger(name, options);
+  }
+
+  /** Stops planning, lets an in-flight fire finish, hands the lease over, closes Redis. */
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      for (const step of [...this.#parts.stopSteps, ...this.#extraStops]) await step();
+    })();
+    return this.#stopped;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The running clock's background tasks (change-counter poll, reconcile, skew check, outbox drain,
+ * config check): each re-armed after it finishes, so a slow one never overlaps itself. A task's
+ * first failure of a run of them is reported ("task:failed"); none is swallowed silently, and
+ * none re-arms once stopping began.
+ */
+import type { ClockEvents } from "../events.ts";
+import type { Clock } from "../time.ts";
+
+export class Tasks {
+  readonly #clock: Clock;
+  readonly #events: ClockEvents;
+  readonly #timers = new Set<unknown>();
+  #stopping = false;
+
+  constructor(clock: Clock, events: ClockEvents) {
+    this.#clock = clock;
+    this.#events = events;
+  }
+
+  /** Runs `task` every `ms` (after the previous run ends). */
+  every(name: string, ms: number, task: () => Promise<void>): void {
+    let failing = false;
+    const loop = (): void => {
+      if (this.#stopping) return;
+      const timer = this.#clock.setTimeout(() => {
+        this.#timers.delete(timer);
+        void this.once(name, task, failing)
+          .then((failed) => {
+            failing = failed;
+          })
+          .finally(loop);
+      }, ms);
+      this.#timers.add(timer);
+    };
+    loop();
+  }
+
+  /** Runs `task` now; reports its failure unless `quiet` (a repeat of the last failure). Resolves true when it failed. */
+  async once(name: string, task: () => Promise<void>, quiet = false): Promise<boolean> {
+    try {
+      await task();
+      return false;
+    } catch (error) {
+      if (!quiet && !this.#stopping) this.#events.emit("task:failed", { task: name, error: error instanceof Error ? error : new Error(String(error)) });
+      return true;
+    }
+  }
+
+  stop(): void {
+    this.#stopping = true;
+    for (const timer of this.#timers) this.#clock.clearTimeout(timer);
+    this.#timers.clear();
+  }
+}
