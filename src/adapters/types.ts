@@ -15,9 +15,13 @@ export interface Enqueue {
   readonly manual?: boolean;
 }
 
+/** The commands the fire script runs for adapters (its `allowed` table; a test holds the two equal). */
+export const WRITE_COMMANDS = ["LPUSH", "RPUSH", "SADD", "ZADD", "SET", "HSET", "XADD"] as const;
+export type WriteCommand = (typeof WRITE_COMMANDS)[number];
+
 /** A Redis write the fire script runs in the same atomic step as the ledger check. */
 export interface Write {
-  readonly command: "LPUSH" | "RPUSH" | "SADD" | "ZADD" | "SET" | "HSET" | "XADD";
+  readonly command: WriteCommand;
   readonly key: string;
   readonly args: readonly string[];
 }
