@@ -5,11 +5,12 @@
  *   2. 10,000 schedules due at the same instant (ours, BullMQ, croner, redis-benchmark's ceiling)
  *   3. 100,000 schedules: start-up to first fire, RSS, idle CPU (and one schedule's idle CPU)
  *   4. failover: SIGKILL and SIGTERM of the leader among three clocks
+ *   5. status: 100,000 dynamic schedules, /api/status polled every second vs not: the lag moved
  *
  * Every redis-server is a throwaway one on a free port (test/helpers/redis.ts); every child
  * process and server is stopped at the end, on an error, on Ctrl-C, or past the time limit.
  *
- * Options: --only lag,burst,scale,failover (a subset)   --profile (spawn our clocks with
+ * Options: --only lag,burst,scale,failover,status (a subset)   --profile (spawn our clocks with
  * --cpu-prof and print where the burst and the start-up spend their time; slows them down).
  */
 import { execFileSync } from "node:child_process";
@@ -22,8 +23,9 @@ import { benchFailover } from "./failover.ts";
 import { benchLag } from "./lag.ts";
 import { cleanupAll, errorText, printTable, ROOT, section, SECOND, tempDir, type Row } from "./lib.ts";
 import { benchScale, startIdleClock, type IdleClock } from "./scale.ts";
+import { benchStatus } from "./status.ts";
 
-const PARTS = ["lag", "burst", "scale", "failover"] as const;
+const PARTS = ["lag", "burst", "scale", "failover", "status"] as const;
 type Part = (typeof PARTS)[number];
 /** The issue's bound is 5 minutes: stop everything short of it rather than overrun. */
 const TIME_LIMIT_MS = 290 * SECOND;
@@ -99,6 +101,7 @@ async function main(): Promise<number> {
   const idleClock: IdleClock | null = idle;
   if (parts.includes("scale") && idleClock !== null) await attempt("3 scale", () => benchScale(dir, idleClock, profilesFor("scale")));
   if (parts.includes("failover")) await attempt("4 failover", () => benchFailover(dir));
+  if (parts.includes("status")) await attempt("5 status", () => benchStatus(dir));
 
   await cleanupAll();
   section(`Results (${((Date.now() - startedAt) / SECOND).toFixed(0)} s, npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""})`);

@@ -95,6 +95,17 @@ export interface StatusRow {
   readonly error?: string;
 }
 
+/** Rules in words, once per schedule object (a page polled every second asks for the same 1,000). */
+const inWords = new WeakMap<Schedule, string>();
+function ruleInWords(schedule: Schedule): string {
+  let words = inWords.get(schedule);
+  if (words === undefined) {
+    words = describeSchedule(schedule);
+    inWords.set(schedule, words);
+  }
+  return words;
+}
+
 /**
  * The rows' statuses: the last fired slot from the ledger (one HMGET for the page), the next slot
  * from `plannedAt` (the running clock's planner) or computed here for just these rows.
@@ -112,7 +123,7 @@ export async function statusOfRows(redis: Redis, keys: ClockKeys, rows: readonly
       name: row.name,
       source: row.source,
       rule: schedule.ruleText,
-      ruleInWords: describeSchedule(schedule),
+      ruleInWords: ruleInWords(schedule),
       description: schedule.description ?? null,
       timezone: schedule.timezone,
       enabled: schedule.enabled,
