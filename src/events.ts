@@ -7,6 +7,30 @@
 import type { FireOutcome } from "./fire/fire.ts";
 import type { Schedule } from "./schedule/schedule.ts";
 
+/** How a config differs from another's (by schedule digests): the config check's finding. */
+export interface ConfigDiff {
+  /** Config schedules only this clock has (relative to the other config), at most `cap` names. */
+  readonly added: readonly string[];
+  /** Config schedules only the other config has. */
+  readonly removed: readonly string[];
+  /** Same name, different schedule. */
+  readonly changed: readonly string[];
+  readonly counts: { readonly added: number; readonly removed: number; readonly changed: number };
+  readonly settingsDiffer: boolean;
+}
+
+/** This clock's config differs from the leader's: only the leader's config schedules fire. */
+export interface ConfigMismatch {
+  /** This clock's config fingerprint. */
+  readonly fingerprint: string;
+  readonly leaderFingerprint: string;
+  readonly leader: { readonly host: string; readonly pid: number };
+  /** Config schedules relative to the leader's (null when the leader's digests are not in Redis). */
+  readonly diff: ConfigDiff | null;
+  /** First seen, epoch ms. */
+  readonly since: number;
+}
+
 export interface ClockEventMap {
   /** A slot's job is in its queue. `lagMs`: Redis time inside the write minus the slot. */
   "fire:fired": { readonly outcome: FireOutcome; readonly lagMs: number; readonly catchUp: boolean };
@@ -31,6 +55,13 @@ export interface ClockEventMap {
   "schedule:changed": { readonly name: string; readonly kind: string; readonly fields: Readonly<Record<string, unknown>> };
   "schedule:invalid": { readonly name: string; readonly reason: string };
   "schedule:clash": { readonly name: string };
+  /** This clock's config differs from the leader's (every check while it does). */
+  "config:mismatch": { readonly mismatch: ConfigMismatch };
+  /** A mismatch ended: this clock leads now, or its config matches the leader's again. */
+  "config:matched": { readonly fingerprint: string | null; readonly leaderFingerprint: string; readonly reason: string };
+  /** A check found nothing to report (`leaderFingerprint` null: the leader's is not known). */
+  "config:checked": { readonly fingerprint: string; readonly leaderFingerprint: string | null };
+  "config:check-failed": { readonly error: Error };
   /** A background task (poll, reconcile, skew check, outbox drain) failed; the first of a run only. */
   "task:failed": { readonly task: string; readonly error: Error };
   /** A listener threw; reported here rather than thrown into the emitter. */

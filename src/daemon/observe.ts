@@ -18,7 +18,7 @@ export interface RecentFire {
 }
 
 /** What a failed background task means for the user, by task name (tasks.ts names them). */
-const TASK_MESSAGES: Readonly<Record<string, string>> = {
+export const TASK_MESSAGES: Readonly<Record<string, string>> = {
   "read dynamic schedules": "could not read dynamic schedules at start; will reconcile when Redis answers",
   "publish config snapshot": "could not publish the config snapshot for clients; will retry at the next start",
   subscribe: "could not subscribe to schedule changes; polling instead",
@@ -115,6 +115,22 @@ export function observe(
     "schedule:changed": ({ name, kind, fields }) => log.info({ schedule: name, change: kind, ...fields }, "schedule change applied"),
     "schedule:invalid": ({ name, reason }) => log.warn({ schedule: name, reason }, "invalid dynamic schedule skipped; the others keep firing"),
     "schedule:clash": ({ name }) => log.warn({ schedule: name }, "dynamic schedule ignored: the config file defines a schedule of that name"),
+    "config:mismatch": ({ mismatch }) => {
+      const { diff } = mismatch;
+      log.error(
+        {
+          fingerprint: mismatch.fingerprint,
+          leaderFingerprint: mismatch.leaderFingerprint,
+          leader: `${mismatch.leader.host}/${mismatch.leader.pid}`,
+          ...(diff === null ? { diff: "unknown (the leader's digests are not in Redis)" } : { added: diff.added, removed: diff.removed, changed: diff.changed, counts: diff.counts, settingsDiffer: diff.settingsDiffer }),
+        },
+        "config differs from the leader's: the leader fires its own schedules, not this clock's (expected for a while during a rolling deploy)",
+      );
+    },
+    "config:matched": ({ fingerprint, leaderFingerprint, reason }) => log.info({ fingerprint, leaderFingerprint }, reason),
+    "config:checked": ({ fingerprint, leaderFingerprint }) =>
+      log.debug({ fingerprint }, leaderFingerprint === null ? "config check: the leader's config fingerprint is not known" : "config check: matches the leader's"),
+    "config:check-failed": ({ error }) => log.debug({ err: redisErr(error) }, "config check failed; will try again"),
     "task:failed": ({ task, error }) => log.warn({ task, err: redisErr(error) }, TASK_MESSAGES[task] ?? "background task failed; will retry"),
     "listener:failed": ({ event, error }) => log.error({ event, err: error }, "an event listener threw (a bug: please report it); the clock goes on"),
   };

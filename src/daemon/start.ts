@@ -79,7 +79,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   const { redis, subscriber } = connection;
   const tasks = new Tasks(clock, events);
 
-  const configWatch = new ConfigWatch({ redis, keys, peerId, compute: () => fingerprintConfig(config, options.adapters), isLeader: () => leadership.isLeader(), now: () => clock.now(), log, redact: inWords });
+  const configWatch = new ConfigWatch({ redis, keys, peerId, compute: () => fingerprintConfig(config, options.adapters), isLeader: () => leadership.isLeader(), now: () => clock.now(), events });
   configWatch.prepare();
   let planner: Planner | null = null;
   let sync: DynamicSync | null = null;

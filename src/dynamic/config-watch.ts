@@ -10,21 +10,12 @@
 import type { Redis } from "ioredis";
 import { holderOf } from "../lease/lease.ts";
 import { leaderPeer, parsePeers } from "../lease/peers.ts";
-import type { Logger } from "../log.ts";
+import type { ClockEvents, ConfigMismatch } from "../events.ts";
+
+export type { ConfigMismatch };
 import type { ClockKeys } from "../redis/keys.ts";
 import { HOUR } from "../time.ts";
-import { diffConfigs, type ConfigDiff, type ConfigFingerprint } from "./fingerprint.ts";
-
-export interface ConfigMismatch {
-  /** This clock's config fingerprint. */
-  readonly fingerprint: string;
-  readonly leaderFingerprint: string;
-  readonly leader: { readonly host: string; readonly pid: number };
-  /** Config schedules relative to the leader's (null when the leader's digests are not in Redis). */
-  readonly diff: ConfigDiff | null;
-  /** First seen, epoch ms. */
-  readonly since: number;
-}
+import { diffConfigs, type ConfigFingerprint } from "./fingerprint.ts";
 
 /** The digests outlive their writer a while, so a standby can still name what differs. */
 const DIGESTS_TTL_MS = HOUR;
@@ -40,9 +31,8 @@ export interface ConfigWatchOptions {
   readonly compute: () => Promise<ConfigFingerprint>;
   readonly isLeader: () => boolean;
   readonly now: () => number;
-  readonly log: Logger;
-  /** Makes a Redis error message safe to log. */
-  readonly redact: (message: string) => string;
+  /** Where mismatches, matches and failed checks are reported. */
+  readonly events: ClockEvents;
 }
 
 export class ConfigWatch {
@@ -72,7 +62,7 @@ export class ConfigWatch {
     try {
       await this.#check();
     } catch (error) {
-      this.#options.log.debug({ err: { message: this.#options.redact((error as Error).message) } }, "config check failed; will try again");
+      this.#options.events.emit("config:check-failed", { error: error as Error });
     }
   }
 
@@ -89,7 +79,7 @@ export class ConfigWatch {
   }
 
   async #check(): Promise<void> {
-    const { redis, keys, log } = this.#options;
+    const { redis, keys, events } = this.#options;
     const mine = await this.#ensureMine();
     const digestsKey = `${keys.configs}:${mine.fingerprint}`;
     // Kept alive by its owner; written again when it expired (or never was).
@@ -103,14 +93,14 @@ export class ConfigWatch {
     const [peersRaw, lease] = await Promise.all([redis.hgetall(keys.peers), redis.get(keys.lease)]);
     const found = leaderPeer(parsePeers(peersRaw, this.#options.now()), lease === null ? null : holderOf(lease), this.#options.peerId);
     if (found === null || found[1].config === undefined) {
-      log.debug({ fingerprint: mine.fingerprint }, "config check: the leader's config fingerprint is not known");
+      events.emit("config:checked", { fingerprint: mine.fingerprint, leaderFingerprint: null });
       return;
     }
     const leader = found[1];
     const leaderFingerprint = leader.config as string;
     if (leaderFingerprint === mine.fingerprint) {
       this.#clear("config matches the leader's again");
-      log.debug({ fingerprint: mine.fingerprint }, "config check: matches the leader's");
+      events.emit("config:checked", { fingerprint: mine.fingerprint, leaderFingerprint });
       return;
     }
     if (this.#theirs?.fingerprint !== leaderFingerprint) {
@@ -120,19 +110,11 @@ export class ConfigWatch {
     const diff = digests === null ? null : diffConfigs(mine, digests, DIFF_NAMES);
     const since = this.#mismatch?.leaderFingerprint === leaderFingerprint ? this.#mismatch.since : this.#options.now();
     this.#mismatch = { fingerprint: mine.fingerprint, leaderFingerprint, leader: { host: leader.host, pid: leader.pid }, diff, since };
-    log.error(
-      {
-        fingerprint: mine.fingerprint,
-        leaderFingerprint,
-        leader: `${leader.host}/${leader.pid}`,
-        ...(diff === null ? { diff: "unknown (the leader's digests are not in Redis)" } : { added: diff.added, removed: diff.removed, changed: diff.changed, counts: diff.counts, settingsDiffer: diff.settingsDiffer }),
-      },
-      "config differs from the leader's: the leader fires its own schedules, not this clock's (expected for a while during a rolling deploy)",
-    );
+    events.emit("config:mismatch", { mismatch: this.#mismatch });
   }
 
   #clear(reason: string): void {
-    if (this.#mismatch !== null) this.#options.log.info({ fingerprint: this.#mine?.fingerprint, leaderFingerprint: this.#mismatch.leaderFingerprint }, reason);
+    if (this.#mismatch !== null) this.#options.events.emit("config:matched", { fingerprint: this.#mine?.fingerprint ?? null, leaderFingerprint: this.#mismatch.leaderFingerprint, reason });
     this.#mismatch = null;
   }
 }

@@ -9,6 +9,7 @@
  * functions' source). Not hashed: descriptions and rule display texts, lease timings (they decide
  * who leads, not what fires), the order of keys or of schedules.
  */
+import type { ConfigDiff } from "../events.ts";
 import { createHash } from "node:crypto";
 import type { ClockConfig } from "../config/resolve.ts";
 
@@ -19,17 +20,6 @@ export interface ConfigFingerprint {
   readonly schedules: Readonly<Record<string, string>>;
   /** 8 hex digits: defaults and adapter settings. */
   readonly settings: string;
-}
-
-export interface ConfigDiff {
-  /** Config schedules only this clock has (relative to the other config), at most `cap` names. */
-  readonly added: readonly string[];
-  /** Config schedules only the other config has. */
-  readonly removed: readonly string[];
-  /** Same name, different schedule. */
-  readonly changed: readonly string[];
-  readonly counts: { readonly added: number; readonly removed: number; readonly changed: number };
-  readonly settingsDiffer: boolean;
 }
 
 /** Display-only fields of a schedule: they change no slot and no payload. */
