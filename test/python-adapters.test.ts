@@ -23,7 +23,7 @@ import { startRedis, type TestRedis } from "./helpers/redis.ts";
 
 const REFERENCE = fileURLToPath(new URL("fixtures/python_reference.py", import.meta.url));
 const CLIENTS = fileURLToPath(new URL("fixtures/python_clients.py", import.meta.url));
-const NO_CELERY = missingPythonPackage("celery", "python3-celery");
+const NO_CELERY = missingPythonPackage("celery, redis", "python3-celery python3-redis");
 const NO_RQ = missingPythonPackage("rq", "python3-rq");
 const NO_PYTHON = NO_CELERY !== null && NO_RQ !== null ? NO_CELERY : null;
 

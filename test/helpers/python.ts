@@ -7,11 +7,14 @@ import { existsSync } from "node:fs";
 
 export const SYSTEM_PYTHON = "/usr/bin/python3";
 
-/** Why a Debian package the test needs is missing (with the apt command), or null when it is there. */
-export function missingPythonPackage(module: "celery" | "rq", debianPackage: string): string | null {
-  if (!existsSync(SYSTEM_PYTHON)) return `${SYSTEM_PYTHON} is missing: this test needs Debian's ${debianPackage} (apt-get install ${debianPackage})`;
-  const probe = spawnSync(SYSTEM_PYTHON, ["-c", `import ${module}`], { encoding: "utf8" });
-  return probe.status === 0 ? null : `Debian's ${debianPackage} is not installed (${SYSTEM_PYTHON} cannot import ${module}): apt-get install ${debianPackage}`;
+/**
+ * Why the Debian packages a test needs are missing (with the apt command), or null when they are
+ * there. `modules` as an import statement lists them: "celery, redis".
+ */
+export function missingPythonPackage(modules: string, debianPackages: string): string | null {
+  if (!existsSync(SYSTEM_PYTHON)) return `${SYSTEM_PYTHON} is missing: this test needs Debian's ${debianPackages} (apt-get install ${debianPackages})`;
+  const probe = spawnSync(SYSTEM_PYTHON, ["-c", `import ${modules}`], { encoding: "utf8" });
+  return probe.status === 0 ? null : `Debian's ${debianPackages} is not installed (${SYSTEM_PYTHON} cannot import ${modules}): apt-get install ${debianPackages}`;
 }
 
 /** Runs a Python script with JSON on stdin and returns its stdout parsed as JSON; throws with stderr on failure. */
