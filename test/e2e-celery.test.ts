@@ -1,7 +1,8 @@
 /**
  * End to end with a real Celery: Debian's Celery 5.2 worker (prefork pool, Redis broker) on a
  * throwaway redis-server performs every slot a real `clock start` fires with the celery adapter,
- * each exactly once, with the job's args and kwargs and the slot's id as task id. The task records
+ * each exactly once, with the job's args and kwargs and the slot's id as task id, and a `clock
+ * trigger` with its own args and id. The task records
  * what it was given on a Redis list, which the test reads once the queue is drained.
  */
 import { test } from "node:test";
@@ -9,8 +10,9 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { readableJobId } from "../src/adapters/ids.ts";
 import { SECOND } from "../src/schedule/duration.ts";
+import { runClock } from "./helpers/cli.ts";
 import { missingPythonPackage, SYSTEM_PYTHON } from "./helpers/python.ts";
-import { assertConsecutive, childEnv, firedLines, pollUntil, Scope } from "./helpers/workers.ts";
+import { assertConsecutive, childEnv, firedLines, pollUntil, Scope, writeConfig } from "./helpers/workers.ts";
 
 const NO_CELERY = missingPythonPackage("celery, redis", "python3-celery python3-redis");
 const QUEUE = "e2e";
@@ -82,7 +84,8 @@ test("celery: a real Celery 5.2 worker performs every fired slot exactly once, w
     ["-m", "celery", "-A", "clockapp", "worker", "-Q", QUEUE, "-c", "2", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
     { cwd: dir, env: childEnv({ CLOCK_E2E_REDIS: redis.url, PYTHONPATH: dir }) },
   );
-  const clock = scope.startClock("clock", dir, config, redis.url);
+  const configPath = writeConfig(dir, "clock", config);
+  const clock = scope.startClock("clock", configPath, redis.url);
   await worker.waitForText('"ready."', /celery@\S+ ready\./);
   await clock.waitUntil("5 fires of each schedule", () => (Object.keys(expected).every((name) => firedLines(clock, name).length >= 5) ? true : undefined), 20 * SECOND);
   assert.deepEqual(await clock.stop("SIGTERM"), { code: 0, signal: null }, `clock start exits 0 on SIGTERM\n${clock.tail()}`);
@@ -94,17 +97,28 @@ test("celery: a real Celery 5.2 worker performs every fired slot exactly once, w
   }
   for (const name of Object.keys(expected)) assertConsecutive(firedLines(clock, name).map((entry) => entry.slotAt), SECOND, `fired slots of ${name}`);
 
+  // A trigger: by hand, with its own args and id, marked manual.
+  const trigger = await runClock(["trigger", "report", "--args", '["by hand", 7]', "--config", configPath], { env: { REDIS_URL: redis.url } });
+  assert.equal(trigger.code, 0, trigger.stderr);
+  const triggerId = /\(job id (\S+)\)/.exec(trigger.stdout)?.[1];
+  assert.ok(triggerId !== undefined && /^clock-report-\d+-manual-[0-9a-f]{8}$/.test(triggerId), trigger.stdout);
+
   await pollUntil(
-    "the worker performed every fired task",
-    async () => (await client.llen(PERFORMED)) >= fired.length && (await client.llen(QUEUE)) === 0,
+    "the worker performed every fired task and the trigger",
+    async () => (await client.llen(PERFORMED)) >= fired.length + 1 && (await client.llen(QUEUE)) === 0,
     20 * SECOND,
-    async () => `performed ${await client.llen(PERFORMED)} of ${fired.length}, ${await client.llen(QUEUE)} left in ${QUEUE}\n${worker.tail()}`,
+    async () => `performed ${await client.llen(PERFORMED)} of ${fired.length + 1}, ${await client.llen(QUEUE)} left in ${QUEUE}\n${worker.tail()}`,
   );
   // A duplicate still on its way would show up now, before the worker goes.
   await new Promise((resolve) => setTimeout(resolve, 500));
   await worker.stop("SIGTERM");
 
-  const performed = (await client.lrange(PERFORMED, 0, -1)).map((text) => JSON.parse(text) as Record<string, unknown>);
+  const all = (await client.lrange(PERFORMED, 0, -1)).map((text) => JSON.parse(text) as Record<string, unknown>);
+  const manual = all.filter((entry) => entry["id"] === triggerId);
+  assert.equal(manual.length, 1, `the trigger was performed ${manual.length} times`);
+  assert.deepEqual(manual[0]?.["args"], ["by hand", 7]);
+  assert.deepEqual((manual[0]?.["clock"] as Record<string, unknown> | undefined)?.["manual"], true, "a trigger is marked manual in self.request.clock");
+  const performed = all.filter((entry) => entry["id"] !== triggerId);
   const ids = performed.map((entry) => entry["id"] as string);
   assert.equal(new Set(ids).size, ids.length, `a task ran twice: ${JSON.stringify(ids)}`);
   assert.deepEqual([...ids].sort(), fired.map((entry) => entry.jobId).sort(), "the tasks performed are exactly the slots fired");
@@ -126,5 +140,5 @@ test("celery: a real Celery 5.2 worker performs every fired slot exactly once, w
   // Acked, not left for redelivery: kombu's Redis transport keeps unacked messages in "unacked".
   assert.equal(await client.hlen("unacked"), 0, "messages left unacked");
   assert.ok(!worker.text.some((line) => /ERROR|Traceback|Received unregistered task/.test(line)), `the worker logged an error\n${worker.tail(60)}`);
-  t.diagnostic(`celery e2e: ${fired.length} tasks in ${Date.now() - startedAt} ms`);
+  t.diagnostic(`celery e2e: ${all.length} tasks in ${Date.now() - startedAt} ms`);
 });

@@ -1,7 +1,8 @@
 /**
  * End to end with a real RQ: Debian's `rq worker` (RQ 1.13) on a throwaway redis-server performs
  * every slot a real `clock start` fires with the rq adapter, each exactly once, with the job's args
- * and kwargs, the slot's job id, and the options it was given — once with RQ's default (pickle)
+ * and kwargs, the slot's job id, and the options it was given, plus a `clock trigger` with its own
+ * args and id — once with RQ's default (pickle)
  * serializer and a stock `rq worker`, once with `serializer: "json"` and a worker started with
  * `--serializer rq.serializers.JSONSerializer`. The job records what it saw on a Redis list.
  */
@@ -11,8 +12,9 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { rqJobId } from "../src/adapters/rq.ts";
 import { SECOND } from "../src/schedule/duration.ts";
+import { runClock } from "./helpers/cli.ts";
 import { missingPythonPackage } from "./helpers/python.ts";
-import { assertConsecutive, childEnv, firedLines, pollUntil, Scope } from "./helpers/workers.ts";
+import { assertConsecutive, childEnv, firedLines, pollUntil, Scope, writeConfig } from "./helpers/workers.ts";
 
 /** Debian's entry point: its shebang is Debian's Python, never a pyenv one on PATH. */
 const RQ_CLI = "/usr/bin/rq";
@@ -95,7 +97,8 @@ async function runRq(t: import("node:test").TestContext, serializer: "pickle" | 
 
   const workerArgs = ["worker", "--url", redis.url, "-P", dir, ...(serializer === "json" ? ["--serializer", "rq.serializers.JSONSerializer"] : []), "default", "e2e"];
   const worker = scope.spawn(`rq worker (${serializer})`, RQ_CLI, workerArgs, { cwd: dir, env: childEnv({ CLOCK_E2E_REDIS: redis.url }) });
-  const clock = scope.startClock("clock", dir, config, redis.url);
+  const configPath = writeConfig(dir, "clock", config);
+  const clock = scope.startClock("clock", configPath, redis.url);
   await worker.waitForText("*** Listening on", /Listening on/);
   await clock.waitUntil("5 fires of each schedule", () => (Object.keys(expected).every((name) => firedLines(clock, name).length >= 5) ? true : undefined), 20 * SECOND);
   assert.deepEqual(await clock.stop("SIGTERM"), { code: 0, signal: null }, `clock start exits 0 on SIGTERM\n${clock.tail()}`);
@@ -107,18 +110,30 @@ async function runRq(t: import("node:test").TestContext, serializer: "pickle" | 
   }
   for (const name of Object.keys(expected)) assertConsecutive(firedLines(clock, name).map((entry) => entry.slotAt), SECOND, `fired slots of ${name}`);
 
+  // A trigger: by hand, with its own args and id, marked manual.
+  const trigger = await runClock(["trigger", "report", "--args", '["by hand", 7]', "--config", configPath], { env: { REDIS_URL: redis.url } });
+  assert.equal(trigger.code, 0, trigger.stderr);
+  const triggerId = /\(job id (\S+)\)/.exec(trigger.stdout)?.[1];
+  assert.ok(triggerId !== undefined && /^[0-9a-f]{24}$/.test(triggerId), trigger.stdout);
+
   const queued = async (): Promise<number> => (await client.llen("rq:queue:default")) + (await client.llen("rq:queue:e2e"));
   await pollUntil(
-    "the worker performed every fired job",
-    async () => (await client.llen(PERFORMED)) >= fired.length && (await queued()) === 0,
+    "the worker performed every fired job and the trigger",
+    async () => (await client.llen(PERFORMED)) >= fired.length + 1 && (await queued()) === 0,
     20 * SECOND,
-    async () => `performed ${await client.llen(PERFORMED)} of ${fired.length}, ${await queued()} still queued\n${worker.tail()}`,
+    async () => `performed ${await client.llen(PERFORMED)} of ${fired.length + 1}, ${await queued()} still queued\n${worker.tail()}`,
   );
   // A duplicate still on its way would show up now, before the worker goes.
   await new Promise((resolve) => setTimeout(resolve, 500));
   await worker.stop("SIGTERM");
 
-  const performed = (await client.lrange(PERFORMED, 0, -1)).map((text) => JSON.parse(text) as Record<string, unknown>);
+  const all = (await client.lrange(PERFORMED, 0, -1)).map((text) => JSON.parse(text) as Record<string, unknown>);
+  const manual = all.filter((entry) => entry["id"] === triggerId);
+  assert.equal(manual.length, 1, `the trigger was performed ${manual.length} times`);
+  assert.deepEqual(manual[0]?.["args"], ["by hand", 7]);
+  assert.equal(manual[0]?.["description"], "tasks.report('by hand', 7)");
+  assert.deepEqual((manual[0]?.["clock"] as Record<string, unknown> | undefined)?.["manual"], true, 'a trigger is marked manual in job.meta["clock"]');
+  const performed = all.filter((entry) => entry["id"] !== triggerId);
   const ids = performed.map((entry) => entry["id"] as string);
   assert.equal(new Set(ids).size, ids.length, `a job ran twice: ${JSON.stringify(ids)}`);
   assert.deepEqual([...ids].sort(), fired.map((entry) => entry.jobId).sort(), "the jobs performed are exactly the slots fired");
@@ -147,12 +162,13 @@ async function runRq(t: import("node:test").TestContext, serializer: "pickle" | 
   for (const queue of ["default", "e2e"]) {
     assert.equal(await client.zcard(`rq:failed:${queue}`), 0, `RQ's failed registry of ${queue}`);
     const finished = await client.zrange(`rq:finished:${queue}`, 0, -1);
-    assert.deepEqual(finished.sort(), fired.filter((entry) => expected[entry.schedule]?.queue === queue).map((entry) => entry.jobId).sort(), `RQ's finished registry of ${queue}`);
+    const finishedIds: string[] = [...fired.filter((entry) => expected[entry.schedule]?.queue === queue).map((entry) => entry.jobId), ...(queue === "default" ? [triggerId] : [])];
+    assert.deepEqual(finished.sort(), finishedIds.sort(), `RQ's finished registry of ${queue}`);
   }
-  for (const id of ids) assert.equal(await client.hget(`rq:job:${id}`, "status"), "finished", `status of ${id}`);
+  for (const id of [...ids, triggerId]) assert.equal(await client.hget(`rq:job:${id}`, "status"), "finished", `status of ${id}`);
   assert.deepEqual((await client.smembers("rq:queues")).sort(), ["rq:queue:default", "rq:queue:e2e"]);
   assert.ok(!worker.text.some((line) => /Traceback|ERROR/.test(line)), `the worker logged an error\n${worker.tail(60)}`);
-  t.diagnostic(`rq e2e (${serializer}): ${fired.length} jobs in ${Date.now() - startedAt} ms`);
+  t.diagnostic(`rq e2e (${serializer}): ${all.length} jobs in ${Date.now() - startedAt} ms`);
 }
 
 test("rq: a stock `rq worker` (RQ 1.13, default pickle serializer) performs every fired slot exactly once, with the slot's job id, args, kwargs and options", { skip: NO_RQ ?? false, timeout: 60 * SECOND }, async (t) => {

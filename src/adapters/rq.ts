@@ -1,5 +1,5 @@
 /**
- * RQ (1.13; the format is unchanged through 2.x): what `Queue("Q").enqueue_call(func, args,
+ * RQ (as 1.13, Debian's, writes and reads it): what `Queue("Q").enqueue_call(func, args,
  * kwargs, job_id=ID)` writes — `SADD rq:queues rq:queue:Q`, `HSET rq:job:ID` with the job's fields
  * (status "queued", origin, description, timestamps, timeout, data), `RPUSH rq:queue:Q ID`. A plain
  * enqueue touches no registry (those are for scheduled, deferred, started and finished jobs) and

@@ -166,12 +166,17 @@ export class Scope {
     return spawned;
   }
 
-  /** `clock start` of the built CLI (bin/clock.js) on a config written to `dir`. */
-  startClock(name: string, dir: string, config: unknown, redisUrl: string): Spawned {
-    const path = join(dir, `${name}.config.mjs`);
-    writeFileSync(path, `export default ${JSON.stringify(config, null, 2)};\n`);
-    return this.spawn(name, process.execPath, [BIN, "start", "--config", path], { env: childEnv({ REDIS_URL: redisUrl }) });
+  /** `clock start` of the built CLI (bin/clock.js) on a config file. */
+  startClock(name: string, configPath: string, redisUrl: string): Spawned {
+    return this.spawn(name, process.execPath, [BIN, "start", "--config", configPath], { env: childEnv({ REDIS_URL: redisUrl }) });
   }
+}
+
+/** Writes a config module to `dir` and returns its path. */
+export function writeConfig(dir: string, name: string, config: unknown): string {
+  const path = join(dir, `${name}.config.mjs`);
+  writeFileSync(path, `export default ${JSON.stringify(config, null, 2)};\n`);
+  return path;
 }
 
 /** The environment without the test runner's settings and the caller's clock and Redis settings. */
