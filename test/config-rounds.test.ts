@@ -33,8 +33,8 @@ const EVERY_ISSUE = [
   'schedules.bad-zone.timezone: unknown time zone "Mars/Olympus"',
   'schedules.bad-both.every: invalid duration "3 hours" (use e.g. "30s", "5m", "3h", "1d", "1h30m" or milliseconds)',
   "schedules.bad-class.job.class: must not be empty",
-  'schedules.bad-adapter.adapter: unknown adapter "sidekick" (built in: sidekiq, resque, bullmq, list; or give adapters.sidekick an object with writes() or enqueue())',
-  'schedules.bad-both.adapter: unknown adapter "bullmqq" (built in: sidekiq, resque, bullmq, list; or give adapters.bullmqq an object with writes() or enqueue())',
+  'schedules.bad-adapter.adapter: unknown adapter "sidekick" (built in: sidekiq, resque, bullmq, list, celery, rq; or give adapters.sidekick an object with writes() or enqueue())',
+  'schedules.bad-both.adapter: unknown adapter "bullmqq" (built in: sidekiq, resque, bullmq, list, celery, rq; or give adapters.bullmqq an object with writes() or enqueue())',
   "adapters.resque.namespace: expected a non-empty string",
   "adapters.resque.retries: unknown setting",
   'adapters.list.key: expected a key, "{queue}" is replaced by the queue name',
@@ -68,7 +68,7 @@ describe("every config error in one round", () => {
     const issues = issuesOf(() => parseSchedule("report-42", { every: "3 hours", adapter: "sidekick", job: { class: "R" } }, defaults, { settings: {}, namespace: "clock" }));
     assert.deepEqual(issues, [
       'report-42.every: invalid duration "3 hours" (use e.g. "30s", "5m", "3h", "1d", "1h30m" or milliseconds)',
-      'report-42.adapter: unknown adapter "sidekick" (built in: sidekiq, resque, bullmq, list; or give adapters.sidekick an object with writes() or enqueue())',
+      'report-42.adapter: unknown adapter "sidekick" (built in: sidekiq, resque, bullmq, list, celery, rq; or give adapters.sidekick an object with writes() or enqueue())',
     ]);
   });
 

@@ -1,6 +1,8 @@
 import { bullmqAdapter } from "./bullmq.ts";
+import { celeryAdapter } from "./celery.ts";
 import { listAdapter } from "./list.ts";
 import { resqueAdapter } from "./resque.ts";
+import { rqAdapter } from "./rq.ts";
 import { sidekiqAdapter } from "./sidekiq.ts";
 import type { Adapter, AdapterContext, AdapterFactory } from "./types.ts";
 
@@ -9,6 +11,8 @@ export const BUILT_IN_ADAPTERS: Readonly<Record<string, AdapterFactory>> = {
   resque: resqueAdapter,
   bullmq: bullmqAdapter,
   list: listAdapter,
+  celery: celeryAdapter,
+  rq: rqAdapter,
 };
 
 /** An adapter of one's own: an object with `writes` or `enqueue`, given in `adapters.<name>`. */
