@@ -14,7 +14,7 @@ import { celeryAdapter, celeryMessage, celerySafeRepr } from "../src/adapters/ce
 import { pythonJson, pythonRepr } from "../src/adapters/python.ts";
 import { pickleAscii, PyTuple, rqAdapter, rqDescription, rqJobFields, rqJobId } from "../src/adapters/rq.ts";
 import type { Enqueue, Write } from "../src/adapters/types.ts";
-import { ConfigError, formatIssue } from "../src/config/errors.ts";
+import { ConfigError, formatIssue } from "../src/errors.ts";
 import { parseConfig } from "../src/config/resolve.ts";
 import type { Json } from "../src/schedule/schedule.ts";
 import { SCHEDULE_NAME } from "../src/schedule/schedule.ts";
