@@ -160,6 +160,11 @@ export class SortedNames {
   #version = -1;
   #names: string[] = [];
 
+  /** Whether the names sorted for `version` are at hand (no sort needed). */
+  fresh(version: number): boolean {
+    return version === this.#version;
+  }
+
   get(version: number, names: () => Iterable<string>): readonly string[] {
     if (version !== this.#version) {
       this.#names = [...names()].sort();

@@ -71,6 +71,26 @@ export class Planner {
     this.#tickMs = options.tickMs ?? SECOND;
   }
 
+  /**
+   * Resolves when no slot is due within `windowMs` (and no fire is in flight), so work that blocks
+   * the event loop for a while (building a page of status) never lands on a slot. Waits through
+   * at most a few slots, then gives way: a schedule firing every few ms must not starve the caller.
+   */
+  async quietFor(windowMs: number): Promise<void> {
+    const { clock } = this.#options;
+    for (let waits = 0; waits < 3; waits++) {
+      if (this.#firing !== null) {
+        await this.#firing;
+        continue;
+      }
+      const nextAt = this.#options.leadership.isLeader() ? this.#heap.peek()?.nextAt : undefined;
+      const untilDue = nextAt === undefined ? Number.POSITIVE_INFINITY : nextAt - clock.now();
+      if (untilDue > windowMs || untilDue < -windowMs) return;
+      // Just past the slot: by then its fire has started (and is awaited above).
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, Math.max(0, untilDue) + 1));
+    }
+  }
+
   /** Last time the loop ran, wall-clock ms (for health checks). */
   get lastWakeAt(): number {
     return this.#lastWakeAt;
