@@ -74,25 +74,23 @@ test("clock status --json shows the user's description and ruleInWords", async (
   assert.equal(byName(status.schedules, "digest-42").description, DYNAMIC_DESCRIPTION);
 });
 
-test("the status page in a real browser shows each schedule's description, as text, beside the rule in words", { timeout: 60_000 }, async () => {
+test("the status page in a real browser shows each schedule's description, as text, beside the rule in words", { timeout: 60_000 }, async (t) => {
+  const scope = testScope(t);
   assert.ok(existsSync("/usr/bin/chromium"), "Debian's chromium is needed (.ci/run installs it)");
   const browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
-  try {
-    const page = await browser.newPage();
-    await page.goto(base);
-    await page.waitForSelector('tr[data-schedule="weekday-report"]', { timeout: 10_000 });
-    const cells = await page.$$eval('tr[data-schedule="weekday-report"] td', (tds) => tds.map((td) => td.textContent ?? ""));
-    assert.ok((cells[0] ?? "").includes(REPORT_DESCRIPTION), `the name cell shows the description: ${JSON.stringify(cells)}`);
-    assert.equal(cells[1], "every weekday at 09:00 America/New_York");
-    assert.equal(await page.$$eval('tr[data-schedule="weekday-report"] b', (bold) => bold.length), 0, "the description is text, never markup");
-    const digest = await page.textContent('tr[data-schedule="digest-42"] td');
-    assert.ok((digest ?? "").includes(DYNAMIC_DESCRIPTION), digest ?? "");
-    const tick = await page.textContent('tr[data-schedule="tick"] td');
-    assert.equal(tick, "tick", "no description, no extra line");
-  } finally {
-    await browser.close();
-  }
+  scope.defer(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(base);
+  await page.waitForSelector('tr[data-schedule="weekday-report"]', { timeout: 10_000 });
+  const cells = await page.$$eval('tr[data-schedule="weekday-report"] td', (tds) => tds.map((td) => td.textContent ?? ""));
+  assert.ok((cells[0] ?? "").includes(REPORT_DESCRIPTION), `the name cell shows the description: ${JSON.stringify(cells)}`);
+  assert.equal(cells[1], "every weekday at 09:00 America/New_York");
+  assert.equal(await page.$$eval('tr[data-schedule="weekday-report"] b', (bold) => bold.length), 0, "the description is text, never markup");
+  const digest = await page.textContent('tr[data-schedule="digest-42"] td');
+  assert.ok((digest ?? "").includes(DYNAMIC_DESCRIPTION), digest ?? "");
+  const tick = await page.textContent('tr[data-schedule="tick"] td');
+  assert.equal(tick, "tick", "no description, no extra line");
 });
