@@ -8,7 +8,8 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import type { LogLine } from "../test/helpers/logs.ts";
-import { BIN, LoggedProcess, type Heard } from "../test/helpers/process.ts";
+import type { Heard } from "../test/helpers/lines.ts";
+import { BIN, LoggedProcess } from "../test/helpers/process.ts";
 import { startRedis, type TestRedis } from "../test/helpers/redis.ts";
 
 export const SECOND = 1000;

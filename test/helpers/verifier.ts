@@ -5,7 +5,8 @@
 import type { Redis } from "ioredis";
 import type { Schedule } from "../../src/schedule/schedule.ts";
 import { slotsBetween } from "../../src/schedule/slots.ts";
-import { LineLog, type Exit, type Heard, type LinePredicate, type LoggedProcess, type WaitOptions } from "./process.ts";
+import { LineLog, type Heard, type LinePredicate, type WaitOptions } from "./lines.ts";
+import type { Exit, LoggedProcess } from "./process.ts";
 import type { Scope } from "./scope.ts";
 
 // ---------------------------------------------------------------------------------------------
