@@ -119,8 +119,9 @@ export class LoggedProcess {
     for (const listener of this.#listeners) listener(heard);
   }
 
+  /** False from the moment the process exits (its stdout may still be draining: `exited` waits for that). */
   get alive(): boolean {
-    return this.exit === null;
+    return this.exit === null && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   /** Everything read from stdout, one line each. */
