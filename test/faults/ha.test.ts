@@ -240,6 +240,10 @@ faultTest("(c) redis-server restarts mid-run (persisted): both clocks survive an
   const persistence = await withClient(rig, async (client) => [await client.config("GET", "appendonly"), await client.config("GET", "appendfsync")]);
   assert.deepEqual(persistence, [["appendonly", "yes"], ["appendfsync", "always"]]);
   const procs = [fleet.spawn(), fleet.spawn()];
+  // Both up before the outage: on a loaded machine the second one booted after Redis went, and met
+  // an unreachable Redis at start instead of losing a connection it had.
+  for (const proc of procs) await proc.waitFor(isMsg("clock started"), { timeoutMs: LINE_TIMEOUT_MS, what: "clock started" });
+  assert.deepEqual(procs.map((proc) => proc.linesOf("redis unreachable; retrying with backoff").length), [0, 0], "precondition: both clocks reached Redis at start");
   const acquired = await fleet.waitFor(isMsg("leadership acquired"), { timeoutMs: LINE_TIMEOUT_MS, what: "a first leader" });
   await firedThrough(fleet, floorSecond(Date.now()) + 2 * SECOND, acquired.index);
   const outageFrom = fleet.log.length;
