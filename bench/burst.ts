@@ -24,8 +24,10 @@ import {
   sleepUntil,
   spawnClock,
   spawnPeer,
+  stopProc,
   verdict,
   waitIdle,
+  waitMessage,
   wallNow,
   writeConfig,
   type Row,
@@ -92,9 +94,9 @@ async function oursBurst(dir: string, profileDir: string | null): Promise<{ arri
   for (let i = 0; i < BURST; i++) schedules[`tenant-${String(i).padStart(5, "0")}-report`] = { cron, job: { class: "TenantReport", args: [i], queue: "reports" } };
   const config = writeConfig(dir, "burst", { adapter: "list", adapters: { list: { key: KEY, push: "rpush" } }, schedules });
   const clock = spawnClock(config, { label: "clock (burst)", redisUrl: server.url, nodeArgs: profileDir === null ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir] });
-  await clock.waitMessage("leadership acquired", leadMs);
+  await waitMessage(clock, "leadership acquired", leadMs);
   const ready = (await waitIdle(clock.pid, instantAt - wallNow() - 300)) && wallNow() < instantAt - 200;
-  note(`ours: clock started ${ms(((await clock.waitMessage("clock started", 0)).at - clock.spawnedAt))} after spawn; ${ready ? "settled before the instant" : "STILL BUSY at the instant (start-up not over)"}`);
+  note(`ours: clock started ${ms((await waitMessage(clock, "clock started", 0)).receivedAt - clock.startedAt)} after spawn; ${ready ? "settled before the instant" : "STILL BUSY at the instant (start-up not over)"}`);
   const monoAt = (wall: number): number => monotonicUs() - (wallNow() - wall) * 1000;
   const instantMonoUs = monoAt(instantAt);
   const arrival = await watchArrivals(connect(server.url), instantAt, BURST, ["llen"], KEY);
@@ -102,12 +104,12 @@ async function oursBurst(dir: string, profileDir: string | null): Promise<{ arri
   // The fired lines come after the writes; the last batch's Redis TIME is a lower bound of "all in".
   // Counts as it matches: over the lines seen so far, then over each new one (no rescans).
   let fired = 0;
-  await clock.waitLine((line) => line.json?.["msg"] === "fired" && ++fired >= BURST, 20 * SECOND, "10,000 fired lines").catch(() => undefined);
+  await clock.waitFor((line) => line.msg === "fired" && ++fired >= BURST, { timeoutMs: 20 * SECOND, what: "10,000 fired lines" }).catch(() => undefined);
   const lastWriteAt = Math.max(...clock.lines.map(firedOf).map((fired) => fired?.redisAt ?? Number.NEGATIVE_INFINITY));
   note(describe("ours", arrival, instantAt));
   note(`ours: Redis TIME at the start of the last batch's script: ${ms(lastWriteAt - instantAt)} after the instant`);
   const benchmarkMs = runBenchmark(server.port);
-  await clock.stop();
+  await stopProc(clock);
   if (profileDir !== null) {
     const file = newestProfile(profileDir);
     if (file !== null) {
@@ -139,26 +141,26 @@ async function bullmqBurst(): Promise<{ arrival: Arrival; instantAt: number; pro
   const server = await redisServer();
   const instantAt = Math.ceil((wallNow() + 7 * SECOND) / SECOND) * SECOND;
   const peer = spawnPeer("bullmq-burst", [server.url, instantAt, BURST]);
-  const readyLine = await peer.waitLine((line) => line.json?.["type"] === "ready", instantAt - wallNow(), "ready");
-  const ready = readyLine.at < instantAt - 200;
-  note(`BullMQ: ${BURST} upsertJobScheduler("sN", { pattern: "${String(readyLine.json?.["pattern"])}" }) took ${ms(Number(readyLine.json?.["setupMs"]))}; Worker concurrency 50${ready ? "" : " (NOT READY before the instant)"}`);
+  const readyLine = await peer.waitFor((line) => line["type"] === "ready", { timeoutMs: instantAt - wallNow(), what: "ready" });
+  const ready = readyLine.receivedAt < instantAt - 200;
+  note(`BullMQ: ${BURST} upsertJobScheduler("sN", { pattern: "${String(readyLine.line["pattern"])}" }) took ${ms(Number(readyLine.line["setupMs"]))}; Worker concurrency 50${ready ? "" : " (NOT READY before the instant)"}`);
   // Due jobs sit in the delayed set with score slot * 0x1000 + counter until a worker promotes them.
   const dueScore = String((instantAt + 1) * 0x1000 - 1);
   const arrival = await watchArrivals(connect(server.url), instantAt, BURST, ["zcount", dueScore, String(BURST)], "bull:burst:delayed");
-  const done = await peer.waitLine((line) => line.json?.["type"] === "done", 20 * SECOND, "done").catch(() => null);
-  await peer.stop();
-  return { arrival, instantAt, processedMs: done === null ? Number.NaN : done.at - instantAt, ready };
+  const done = await peer.waitFor((line) => line["type"] === "done", { timeoutMs: 20 * SECOND, what: "done" }).catch(() => null);
+  await stopProc(peer);
+  return { arrival, instantAt, processedMs: done === null ? Number.NaN : done.receivedAt - instantAt, ready };
 }
 
 async function cronerBurst(): Promise<{ arrival: Arrival; instantAt: number; ready: boolean; setupMs: number; rssMb: number }> {
   const server = await redisServer();
   const instantAt = Math.ceil((wallNow() + 6 * SECOND) / SECOND) * SECOND;
   const peer = spawnPeer("croner-burst", [server.url, KEY, instantAt, BURST]);
-  const readyLine = await peer.waitLine((line) => line.json?.["type"] === "ready", instantAt - wallNow(), "ready");
-  const ready = readyLine.at < instantAt - 200;
+  const readyLine = await peer.waitFor((line) => line["type"] === "ready", { timeoutMs: instantAt - wallNow(), what: "ready" });
+  const ready = readyLine.receivedAt < instantAt - 200;
   const arrival = await watchArrivals(connect(server.url), instantAt, BURST, ["llen"], KEY);
-  await peer.stop();
-  return { arrival, instantAt, ready, setupMs: Number(readyLine.json?.["setupMs"]), rssMb: Number(readyLine.json?.["rssMb"]) };
+  await stopProc(peer);
+  return { arrival, instantAt, ready, setupMs: Number(readyLine.line["setupMs"]), rssMb: Number(readyLine.line["rssMb"]) };
 }
 
 export async function benchBurst(dir: string, profileDir: string | null): Promise<Row[]> {

@@ -3,13 +3,14 @@
  * schedule with catch-up "all". SIGKILL the leader, then SIGTERM its successor, each half-way
  * between two slots; time each until another process fires, and check the list for every slot.
  */
-import { connect, firedOf, ms, note, redisServer, section, SECOND, sleep, sleepUntil, spawnClock, verdict, wallNow, writeConfig, type Line, type Proc, type Row } from "./lib.ts";
+import type { LoggedProcess } from "../test/helpers/process.ts";
+import { connect, firedOf, ms, note, redisServer, section, SECOND, sleep, sleepUntil, spawnClock, stopProc, verdict, waitMessage, wallNow, writeConfig, type Row } from "./lib.ts";
 
 const KEY = "bench:failover";
 const STEADY_MS = 3 * SECOND;
 
 interface Change {
-  readonly proc: Proc;
+  readonly proc: LoggedProcess;
   readonly leaderAt: number;
   /** The new leader's first fire: its Redis time, its slots, and the largest lag among them. */
   readonly firstRedisAt: number;
@@ -18,18 +19,17 @@ interface Change {
 }
 
 /** The next process (of `candidates`) to acquire the lease after `sinceAt`, and its first fire. */
-async function nextLeader(candidates: readonly Proc[], sinceAt: number, timeoutMs: number): Promise<Change> {
-  const after = (match: (line: Line) => boolean) => (line: Line) => line.at > sinceAt && match(line);
-  const acquired = await Promise.any(candidates.map((proc) => proc.waitLine(after((line) => line.json?.["msg"] === "leadership acquired"), timeoutMs, "leadership").then((line) => ({ proc, line }))));
-  const fired = await acquired.proc.waitLine(after((line) => firedOf(line) !== null), timeoutMs, "fire");
-  const first = firedOf(fired);
+async function nextLeader(candidates: readonly LoggedProcess[], sinceAt: number, timeoutMs: number): Promise<Change> {
+  const acquired = await Promise.any(candidates.map((proc) => proc.waitFor((line, heard) => heard.receivedAt > sinceAt && line.msg === "leadership acquired", { timeoutMs, what: "leadership" })));
+  const fired = await acquired.proc.waitFor((line, heard) => heard.receivedAt > sinceAt && firedOf(line) !== null, { timeoutMs, what: "fire" });
+  const first = firedOf(fired.line);
   if (first === null) throw new Error("unreachable: a fired line without a slot");
   await sleep(300); // pino writes one line per slot: the rest of the batch may still be in the pipe
   // One fire can carry several catch-up slots: they share the batch's Redis time (lagMs is logged to µs).
   const batch = acquired.proc.lines.map(firedOf).filter((entry) => entry !== null && Math.abs(entry.redisAt - first.redisAt) < 0.01);
   return {
     proc: acquired.proc,
-    leaderAt: acquired.line.at,
+    leaderAt: acquired.receivedAt,
     firstRedisAt: first.redisAt,
     firstSlots: batch.length,
     firstMaxLagMs: Math.max(...batch.map((entry) => entry?.lagMs ?? 0)),
@@ -66,13 +66,13 @@ export async function benchFailover(dir: string): Promise<Row[]> {
     schedules: { tick: { every: "1s", catchUp: { policy: "all" }, job: { class: "Tick" } } },
   });
   const clocks = [1, 2, 3].map((n) => spawnClock(config, { label: `clock ${n} (failover)`, redisUrl: server.url }));
-  await Promise.all(clocks.map((clock) => clock.waitMessage("clock started", 15 * SECOND)));
+  await Promise.all(clocks.map((clock) => waitMessage(clock, "clock started", 15 * SECOND)));
   const first = await nextLeader(clocks, 0, 15 * SECOND);
   await sleep(STEADY_MS);
 
   const killAt = halfWay();
   await sleepUntil(killAt);
-  first.proc.kill("SIGKILL");
+  first.proc.signal("SIGKILL");
   const killedAt = wallNow();
   const standbys = clocks.filter((clock) => clock !== first.proc);
   const second = await nextLeader(standbys, killedAt, 25 * SECOND);
@@ -81,13 +81,13 @@ export async function benchFailover(dir: string): Promise<Row[]> {
 
   const termAt = halfWay();
   await sleepUntil(termAt);
-  second.proc.kill("SIGTERM");
+  second.proc.signal("SIGTERM");
   const termedAt = wallNow();
   const last = standbys.filter((clock) => clock !== second.proc);
   const third = await nextLeader(last, termedAt, 25 * SECOND);
   note(`SIGTERM leader (pid ${second.proc.pid}) -> pid ${third.proc.pid} leads after ${ms(third.leaderAt - termedAt)}, first fire ${ms(third.firstRedisAt - termedAt)} after the signal: ${third.firstSlots} slot(s), ${ms(third.firstMaxLagMs)} late`);
   await sleep(STEADY_MS);
-  await Promise.all(clocks.map((clock) => clock.stop()));
+  await Promise.all(clocks.map((clock) => stopProc(clock)));
 
   const slots = (await connect(server.url).lrange(KEY, 0, -1)).map((raw) => (JSON.parse(raw) as { slotAt: number }).slotAt);
   const firstSlot = Math.min(...slots);
@@ -95,7 +95,7 @@ export async function benchFailover(dir: string): Promise<Row[]> {
   const killGap = audit(slots, killedAt - SECOND, second.firstRedisAt);
   const termGap = audit(slots, termedAt - SECOND, third.firstRedisAt);
   const whole = audit(slots, firstSlot - SECOND, lastSlot);
-  const fenced = clocks.flatMap((clock) => clock.lines).filter((line) => String(line.json?.["msg"] ?? "").startsWith("fire refused")).length;
+  const fenced = clocks.flatMap((clock) => clock.lines).filter((line) => line.msg.startsWith("fire refused")).length;
   note(`list: ${slots.length} jobs for ${whole.expected} slots from ${new Date(firstSlot).toISOString()} to ${new Date(lastSlot).toISOString()}: ${whole.lost} lost, ${whole.doubled} doubled; fenced refusals logged: ${fenced}`);
   note(`around the kill: ${killGap.expected} slots, ${killGap.lost} lost, ${killGap.doubled} doubled; around the handover: ${termGap.expected} slots, ${termGap.lost} lost, ${termGap.doubled} doubled`);
 

@@ -10,6 +10,7 @@
  *   the job id, `repeat:s:<millis>`).
  */
 import type { Redis } from "ioredis";
+import type { LogLine } from "../test/helpers/logs.ts";
 import {
   calibrate,
   connect,
@@ -23,8 +24,10 @@ import {
   sleepUntil,
   spawnClock,
   spawnPeer,
+  stopProc,
   summarize,
   verdict,
+  waitMessage,
   wallNow,
   writeConfig,
   type Row,
@@ -104,7 +107,8 @@ export async function benchLag(dir: string): Promise<Row[]> {
   const bullmq = spawnPeer("bullmq-lag", [bullRedis.url]);
   const oursConsumer = consume(connect(oursRedis.url), OURS_KEY);
   const cronerConsumer = consume(connect(cronerRedis.url), CRONER_KEY);
-  await Promise.all([clock.waitMessage("leadership acquired", 10 * SECOND), croner.waitLine((l) => l.json?.["type"] === "ready", 15 * SECOND, "ready"), bullmq.waitLine((l) => l.json?.["type"] === "ready", 15 * SECOND, "ready")]);
+  const isReady = (line: LogLine): boolean => line["type"] === "ready";
+  await Promise.all([waitMessage(clock, "leadership acquired", 10 * SECOND), croner.waitFor(isReady, { timeoutMs: 15 * SECOND, what: "ready" }), bullmq.waitFor(isReady, { timeoutMs: 15 * SECOND, what: "ready" })]);
 
   const fromAt = Math.ceil((startedAt + WARM_UP_MS) / SECOND) * SECOND;
   const untilAt = fromAt + SLOTS * SECOND;
@@ -120,11 +124,11 @@ export async function benchLag(dir: string): Promise<Row[]> {
   clearTimeout(aligned);
   clearInterval(recalibrate);
 
-  await Promise.all([clock.stop(), croner.stop(), bullmq.stop()]);
+  await Promise.all([stopProc(clock), stopProc(croner), stopProc(bullmq)]);
   await Promise.all([oursConsumer.stop(), cronerConsumer.stop()]);
 
   const oursInRedis = clock.lines.map(firedOf).flatMap((fired) => (fired === null ? [] : [{ slotAt: fired.slotAt, lagMs: fired.lagMs }]));
-  const bullJobs = bullmq.lines.flatMap((l) => (l.json?.["type"] === "job" ? [l.json as unknown as { slotAt: number; receivedAt: number; timestamp: number; delay: number }] : []));
+  const bullJobs = bullmq.lines.flatMap((l) => (l["type"] === "job" ? [l as unknown as { slotAt: number; receivedAt: number; timestamp: number; delay: number }] : []));
   const bullWorker = bullJobs.map((job) => ({ slotAt: job.slotAt, lagMs: job.receivedAt - job.slotAt }));
   const bullFromAt = bullJobs.map((job) => job.slotAt).filter((at) => at >= fromAt).sort((a, b) => a - b)[0] ?? fromAt;
   const bullUntilAt = bullFromAt + SLOTS * SECOND;

@@ -1,13 +1,15 @@
 /**
  * What every part of the benchmark shares: a sub-millisecond wall clock, statistics, child
- * processes whose stdout lines are timestamped on arrival, /proc readings, and cleanup.
+ * processes (the tests' harness, each line timestamped on arrival), /proc readings, and cleanup.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { Redis } from "ioredis";
+import type { LogLine } from "../test/helpers/logs.ts";
+import type { Heard } from "../test/helpers/lines.ts";
+import { BIN, LoggedProcess } from "../test/helpers/process.ts";
 import { startRedis, type TestRedis } from "../test/helpers/redis.ts";
 
 export const SECOND = 1000;
@@ -202,138 +204,56 @@ export function writeConfig(dir: string, name: string, config: unknown): string 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Child processes
+// Child processes: the tests' harness (test/helpers/process.ts), with lines timestamped by wallNow()
 
-export interface Line {
-  /** Wall time the line arrived, epoch ms (sub-ms). */
-  readonly at: number;
-  readonly raw: string;
-  readonly json: Record<string, unknown> | null;
+/** SIGTERM, then SIGKILL after `timeoutMs`; a stop that needed the SIGKILL is noted, not thrown (the figures stand). */
+export async function stopProc(proc: LoggedProcess, timeoutMs = 5 * SECOND): Promise<void> {
+  await proc.stop("SIGTERM", timeoutMs).catch((error: unknown) => note(`warning: ${errorText(error).split("\n")[0] ?? ""}`));
 }
 
-export class Proc {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  readonly label: string;
-  /** Wall time just before spawn, and CLOCK_MONOTONIC µs at the same moment. */
-  readonly spawnedAt: number;
-  readonly spawnedMonoUs: number;
-  readonly lines: Line[] = [];
-  readonly stderr: string[] = [];
-  readonly exited: Promise<number | null>;
-  #listeners = new Set<(line: Line) => void>();
+function track(proc: LoggedProcess): LoggedProcess {
+  onCleanup(async () => {
+    if (proc.alive) await proc.stop("SIGTERM", 2 * SECOND).catch(() => undefined);
+  });
+  return proc;
+}
 
-  constructor(args: readonly string[], options: { label: string; env?: NodeJS.ProcessEnv; keepLines?: boolean }) {
-    this.label = options.label;
-    this.spawnedMonoUs = monotonicUs();
-    this.spawnedAt = wallNow();
-    this.child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
-    if (this.child.pid === undefined) throw new Error(`${options.label}: could not spawn ${args.join(" ")}`);
-    this.pid = this.child.pid;
-    this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
-    const keep = options.keepLines !== false;
-    createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on("line", (raw) => {
-      const at = wallNow();
-      let json: Record<string, unknown> | null = null;
-      if (raw.startsWith("{")) {
-        try {
-          json = JSON.parse(raw) as Record<string, unknown>;
-        } catch {
-          json = null;
-        }
-      }
-      const line = { at, raw, json };
-      if (keep) this.lines.push(line);
-      for (const listener of this.#listeners) listener(line);
-    });
-    createInterface({ input: this.child.stderr as NodeJS.ReadableStream }).on("line", (raw) => {
-      this.stderr.push(raw);
-      if (this.stderr.length > 50) this.stderr.shift();
-    });
-    onCleanup(() => this.stop(2 * SECOND));
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  onLine(listener: (line: Line) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  /** The first line (already seen or still to come) that matches, within the timeout. */
-  waitLine(match: (line: Line) => boolean, timeoutMs: number, what = "line"): Promise<Line> {
-    const seen = this.lines.find(match);
-    if (seen !== undefined) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        off();
-        reject(new Error(`${this.label}: no ${what} within ${timeoutMs} ms${this.stderr.length > 0 ? `; stderr: ${this.stderr.slice(-5).join(" / ")}` : ""}`));
-      }, timeoutMs);
-      const off = this.onLine((line) => {
-        if (!match(line)) return;
-        clearTimeout(timer);
-        off();
-        resolve(line);
-      });
-      void this.exited.then(() => {
-        if (!this.lines.some(match)) {
-          clearTimeout(timer);
-          off();
-          reject(new Error(`${this.label}: exited before the ${what}${this.stderr.length > 0 ? `; stderr: ${this.stderr.slice(-5).join(" / ")}` : ""}`));
-        }
-      });
-    });
-  }
-
-  waitMessage(msg: string, timeoutMs: number): Promise<Line> {
-    return this.waitLine((line) => line.json?.["msg"] === msg, timeoutMs, `"${msg}" line`);
-  }
-
-  kill(signal: NodeJS.Signals): void {
-    if (this.running) this.child.kill(signal);
-  }
-
-  /** SIGTERM, then SIGKILL after the timeout; resolves once the process is gone. */
-  async stop(timeoutMs = 5 * SECOND): Promise<void> {
-    if (!this.running) return;
-    this.child.kill("SIGTERM");
-    const timer = setTimeout(() => this.kill("SIGKILL"), timeoutMs);
-    await this.exited;
-    clearTimeout(timer);
-  }
+/** The first line (already read or still to come) whose msg is `msg`. */
+export function waitMessage(proc: LoggedProcess, msg: string, timeoutMs: number): Promise<Heard> {
+  return proc.waitFor((line) => line.msg === msg, { timeoutMs, what: `"${msg}"` });
 }
 
 export interface ClockOptions {
   readonly label: string;
   readonly redisUrl: string;
   readonly nodeArgs?: readonly string[];
-  readonly keepLines?: boolean;
+  readonly args?: readonly string[];
 }
 
 /** `node bin/clock.js start --config PATH`, as a user runs it (JSON log lines on a pipe). */
-export function spawnClock(configPath: string, options: ClockOptions): Proc {
-  return new Proc([...(options.nodeArgs ?? []), "bin/clock.js", "start", "--config", configPath], {
-    label: options.label,
-    env: { REDIS_URL: options.redisUrl, LOG_LEVEL: "info" },
-    ...(options.keepLines === undefined ? {} : { keepLines: options.keepLines }),
-  });
+export function spawnClock(configPath: string, options: ClockOptions): LoggedProcess {
+  return track(
+    new LoggedProcess(process.execPath, [...(options.nodeArgs ?? []), BIN, "start", "--config", configPath, ...(options.args ?? [])], {
+      name: options.label,
+      cwd: ROOT,
+      env: { REDIS_URL: options.redisUrl, LOG_LEVEL: "info" },
+      now: wallNow,
+    }),
+  );
 }
 
 /** A peer (croner, BullMQ) in its own process, as fair to it as the clock's own process is to us. */
-export function spawnPeer(mode: string, args: readonly (string | number)[]): Proc {
-  return new Proc(["--import", "tsx", "bench/peers.ts", mode, ...args.map(String)], { label: mode });
+export function spawnPeer(mode: string, args: readonly (string | number)[]): LoggedProcess {
+  return track(new LoggedProcess(process.execPath, ["--import", "tsx", "bench/peers.ts", mode, ...args.map(String)], { name: mode, cwd: ROOT, now: wallNow }));
 }
 
 /** A fired log line's slot and the Redis time inside the write (slot + lagMs). */
-export function firedOf(line: Line): { pid: number; slotAt: number; redisAt: number; lagMs: number; catchUp: boolean } | null {
-  const json = line.json;
-  if (json === null || json["msg"] !== "fired") return null;
-  const jobId = String(json["jobId"]);
+export function firedOf(line: LogLine): { pid: number; slotAt: number; redisAt: number; lagMs: number; catchUp: boolean } | null {
+  if (line.msg !== "fired") return null;
+  const jobId = String(line["jobId"]);
   const slotAt = Number(jobId.slice(jobId.lastIndexOf("-") + 1));
-  const lagMs = Number(json["lagMs"]);
-  return { pid: Number(json["pid"]), slotAt, redisAt: slotAt + lagMs, lagMs, catchUp: json["catchUp"] === true };
+  const lagMs = Number(line["lagMs"]);
+  return { pid: Number(line["pid"]), slotAt, redisAt: slotAt + lagMs, lagMs, catchUp: line["catchUp"] === true };
 }
 
 // ---------------------------------------------------------------------------------------------

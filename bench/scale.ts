@@ -10,6 +10,7 @@
  */
 import { DateTime } from "luxon";
 import { clockKeys } from "../src/internal.ts";
+import type { LoggedProcess } from "../test/helpers/process.ts";
 import { formatProfile, newestProfile, summariseProfile } from "./profile.ts";
 import {
   calibrate,
@@ -27,11 +28,12 @@ import {
   SECOND,
   sleep,
   spawnClock,
+  stopProc,
   verdict,
   waitIdle,
+  waitMessage,
   wallNow,
   writeConfig,
-  type Proc,
   type Row,
 } from "./lib.ts";
 
@@ -74,7 +76,7 @@ export function scaleConfig(now: number, probeAt: number): { config: unknown; cr
 }
 
 export interface IdleClock {
-  readonly proc: Proc;
+  readonly proc: LoggedProcess;
   /** CPU ms and wall time once its start-up was over. */
   readonly settledCpuMs: number;
   readonly settledAt: number;
@@ -86,7 +88,7 @@ export async function startIdleClock(dir: string): Promise<IdleClock> {
   const hour = DateTime.fromMillis(wallNow() + 6 * HOUR, { zone: "UTC" }).hour;
   const config = writeConfig(dir, "one", { adapter: "list", schedules: { nightly: { cron: `30 ${hour} * * *`, job: { class: "Nightly" } } } });
   const proc = spawnClock(config, { label: "clock (one schedule)", redisUrl: server.url });
-  await proc.waitMessage("leadership acquired", 15 * SECOND);
+  await waitMessage(proc, "leadership acquired", 15 * SECOND);
   await waitIdle(proc.pid, 10 * SECOND);
   return { proc, settledCpuMs: cpuMs(proc.pid), settledAt: wallNow() };
 }
@@ -102,20 +104,22 @@ export async function benchScale(dir: string, idle: IdleClock, profileDir: strin
   await connect(server.url).hset(clockKeys("clock").ledger, "probe", String(probeAt - HOUR));
   note(`config: ${SCHEDULES.toLocaleString("en")} schedules, ${cronExpressions} distinct cron expressions; probe slot 1 s before spawn (see bench/scale.ts)`);
 
+  // CLOCK_MONOTONIC at the spawn: the time base of the --cpu-prof samples.
+  const spawnedMonoUs = monotonicUs();
   const clock = spawnClock(path, { label: "clock (100k)", redisUrl: server.url, nodeArgs: profileDir === null ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir] });
-  const left = (): number => Math.max(0, clock.spawnedAt + START_TIMEOUT_MS - wallNow());
-  const started = await clock.waitMessage("clock started", left()).catch(() => null);
-  const leader = await clock.waitMessage("leadership acquired", left()).catch(() => null);
-  const firstLine = await clock.waitLine((line) => firedOf(line) !== null, left(), "first fire").catch(() => null);
-  const first = firstLine === null ? null : firedOf(firstLine);
-  const startedMs = started === null ? Number.NaN : started.at - clock.spawnedAt;
-  const leaderMs = leader === null ? Number.NaN : leader.at - clock.spawnedAt;
+  const left = (): number => Math.max(0, clock.startedAt + START_TIMEOUT_MS - wallNow());
+  const started = await waitMessage(clock, "clock started", left()).catch(() => null);
+  const leader = await waitMessage(clock, "leadership acquired", left()).catch(() => null);
+  const firstLine = await clock.waitFor((line) => firedOf(line) !== null, { timeoutMs: left(), what: "first fire" }).catch(() => null);
+  const first = firstLine === null ? null : firedOf(firstLine.line);
+  const startedMs = started === null ? Number.NaN : started.receivedAt - clock.startedAt;
+  const leaderMs = leader === null ? Number.NaN : leader.receivedAt - clock.startedAt;
   // The fire's own Redis TIME, not when its log line arrived.
-  const firstFireMs = first === null ? Number.NaN : first.redisAt - clock.spawnedAt;
+  const firstFireMs = first === null ? Number.NaN : first.redisAt - clock.startedAt;
   note(`spawn -> "clock started" ${ms(startedMs)}, -> "leadership acquired" ${ms(leaderMs)}, -> first fire in Redis ${first === null ? `none within ${START_TIMEOUT_MS / SECOND} s` : ms(firstFireMs)}`);
-  const firstMonoUs = clock.spawnedMonoUs + (Number.isFinite(firstFireMs) ? firstFireMs : wallNow() - clock.spawnedAt) * 1000;
+  const firstMonoUs = spawnedMonoUs + (Number.isFinite(firstFireMs) ? firstFireMs : wallNow() - clock.startedAt) * 1000;
 
-  const flaps = clock.lines.filter((line) => line.json?.["msg"] === "leadership lost").length;
+  const flaps = clock.linesOf("leadership lost").length;
   if (flaps > 0) note(`leadership lost ${flaps} time(s) during start-up: the event loop was blocked past the lease ttl`);
   // A clock that never fired is still starting: there is no idle state to wait for.
   const settled = first !== null && (await waitIdle(clock.pid, 30 * SECOND));
@@ -146,13 +150,13 @@ export async function benchScale(dir: string, idle: IdleClock, profileDir: strin
   note(`one-schedule clock over its whole idle life (${((wall1 - idle.settledAt) / SECOND).toFixed(0)} s, other parts running beside it): ${oneLongPct.toFixed(3)}% (${oneCpu1 - idle.settledCpuMs} ms)`);
 
   // Profiling: a clock whose loop is blocked handles SIGTERM only between passes; wait for it, for the profile.
-  await clock.stop(profileDir === null ? 5 * SECOND : 40 * SECOND);
-  await idle.proc.stop();
+  await stopProc(clock, profileDir === null ? 5 * SECOND : 40 * SECOND);
+  await stopProc(idle.proc);
   if (profileDir !== null) {
     const file = newestProfile(profileDir);
     if (file !== null) {
       note(`where start-up goes, spawn to first fire (node --cpu-prof, ${file}):`);
-      console.log(formatProfile(summariseProfile(file, ROOT, 20, { fromUs: clock.spawnedMonoUs, toUs: firstMonoUs })));
+      console.log(formatProfile(summariseProfile(file, ROOT, 20, { fromUs: spawnedMonoUs, toUs: firstMonoUs })));
       note(`where the idle CPU goes, over the ${windowMs / SECOND} s window:`);
       console.log(formatProfile(summariseProfile(file, ROOT, 10, { fromUs: idleFromUs, toUs: idleToUs })));
     }

@@ -2,9 +2,8 @@
  * An enqueue-style adapter (BullMQ, or one's own with `enqueue`) whose enqueue fails: the slot is
  * recorded and kept in the outbox, but nobody is told it fired; a trigger says it enqueued nothing.
  */
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { Redis } from "ioredis";
 import type { Adapter, Enqueue } from "../src/adapters/types.ts";
 import { DEFAULT_CATCH_UP, parseConfig, parseSchedule } from "../src/config/resolve.ts";
 import { Firer, type FireOutcome } from "../src/fire/fire.ts";
@@ -12,19 +11,17 @@ import { clockKeys } from "../src/redis/keys.ts";
 import { withScripts, type ScriptedRedis } from "../src/redis/scripts.ts";
 import { createClient, startClock, TriggerError } from "../src/index.ts";
 import { LogSink } from "./helpers/logs.ts";
-import { startRedis, type TestRedis } from "./helpers/redis.ts";
+import type { TestRedis } from "./helpers/redis.ts";
+import { suiteScope, testScope } from "./helpers/scope.ts";
 
+const suite = suiteScope();
 let server: TestRedis;
 let redis: ScriptedRedis;
 let n = 0;
 
 before(async () => {
-  server = await startRedis();
-  redis = withScripts(new Redis(server.url));
-});
-after(async () => {
-  redis.disconnect();
-  await server.close();
+  server = await suite.redis();
+  redis = withScripts(suite.client(server.url));
 });
 
 /** An adapter whose enqueue fails while `failing` is set, and records the jobs it did enqueue. */
@@ -69,7 +66,8 @@ test("a scheduled slot whose enqueue fails is outboxed, not fired; a trigger who
   assert.equal(await redis.hlen(keys.outbox), 0);
 });
 
-test("at the slot: a failed enqueue is logged as such and never as fired; the next slot that enqueues is", async () => {
+test("at the slot: a failed enqueue is logged as such and never as fired; the next slot that enqueues is", async (t) => {
+  const scope = testScope(t);
   const namespace = `ef${++n}`;
   const { adapter, state } = flakyAdapter();
   const config = parseConfig({ namespace, adapter: "flaky", adapters: { flaky: adapter }, schedules: { pulse: { every: "1s", job: { class: "PulseJob" } } } });
@@ -77,31 +75,26 @@ test("at the slot: a failed enqueue is logged as such and never as fired; the ne
   const clock = await startClock({ config, logger: sink.logger, redisUrl: server.url });
   const refused: FireOutcome[] = [];
   clock.events.on("fire:refused", ({ outcome }) => refused.push(outcome));
-  try {
-    const failed = await sink.waitFor((line) => line.msg === "enqueue failed after the ledger advanced; kept in the outbox for retry" && line["schedule"] === "pulse");
-    state.failing = false;
-    // One fire at a time: once a later slot fired, the failed slot's outcome was handled.
-    await sink.waitFor((line) => line.msg === "fired" && line["schedule"] === "pulse" && line["jobId"] !== failed["jobId"]);
-    assert.deepEqual(sink.fired("pulse").filter((line) => line["jobId"] === failed["jobId"]), [], `"fired" was logged for ${String(failed["jobId"])}, which is not in its queue`);
-    assert.ok(refused.some((outcome) => outcome.status === "outboxed" && outcome.jobId === failed["jobId"]), "the failed slot is reported as outboxed");
-    for (const line of sink.fired("pulse")) assert.ok(state.enqueued.includes(String(line["jobId"])), `${String(line["jobId"])} logged as fired but never enqueued`);
-  } finally {
-    await clock.stop();
-  }
+  scope.defer(() => clock.stop());
+  const failed = await sink.waitFor((line) => line.msg === "enqueue failed after the ledger advanced; kept in the outbox for retry" && line["schedule"] === "pulse");
+  state.failing = false;
+  // One fire at a time: once a later slot fired, the failed slot's outcome was handled.
+  await sink.waitFor((line) => line.msg === "fired" && line["schedule"] === "pulse" && line["jobId"] !== failed["jobId"]);
+  assert.deepEqual(sink.fired("pulse").filter((line) => line["jobId"] === failed["jobId"]), [], `"fired" was logged for ${String(failed["jobId"])}, which is not in its queue`);
+  assert.ok(refused.some((outcome) => outcome.status === "outboxed" && outcome.jobId === failed["jobId"]), "the failed slot is reported as outboxed");
+  for (const line of sink.fired("pulse")) assert.ok(state.enqueued.includes(String(line["jobId"])), `${String(line["jobId"])} logged as fired but never enqueued`);
 });
 
-test("createClient().trigger throws TriggerError when the adapter enqueued nothing", async () => {
+test("createClient().trigger throws TriggerError when the adapter enqueued nothing", async (t) => {
+  const scope = testScope(t);
   const namespace = `ef${++n}`;
   const { adapter } = flakyAdapter();
   const config = parseConfig({ namespace, adapter: "flaky", adapters: { flaky: adapter }, schedules: { pulse: { every: "1h", job: { class: "PulseJob" } } } });
   const client = createClient({ redis: server.url, config, adapters: { flaky: adapter } });
-  try {
-    await assert.rejects(client.trigger("pulse"), (error: unknown) => {
-      assert.ok(error instanceof TriggerError, String(error));
-      assert.equal(error.message, 'trigger of "pulse" was not enqueued: flaky queue is down');
-      return true;
-    });
-  } finally {
-    await client.close();
-  }
+  scope.defer(() => client.close());
+  await assert.rejects(client.trigger("pulse"), (error: unknown) => {
+    assert.ok(error instanceof TriggerError, String(error));
+    assert.equal(error.message, 'trigger of "pulse" was not enqueued: flaky queue is down');
+    return true;
+  });
 });

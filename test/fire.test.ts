@@ -1,4 +1,4 @@
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { buildAdapters } from "../src/adapters/index.ts";
@@ -7,19 +7,17 @@ import { Firer, type FireRequest } from "../src/fire/fire.ts";
 import { clockKeys } from "../src/redis/keys.ts";
 import { withScripts, type ScriptedRedis } from "../src/redis/scripts.ts";
 import type { Schedule } from "../src/schedule/schedule.ts";
-import { startRedis, type TestRedis } from "./helpers/redis.ts";
+import type { TestRedis } from "./helpers/redis.ts";
+import { suiteScope } from "./helpers/scope.ts";
 
+const suite = suiteScope();
 let server: TestRedis;
 let redis: ScriptedRedis;
 let prefix = 0;
 
 before(async () => {
-  server = await startRedis();
-  redis = withScripts(new Redis(server.url));
-});
-after(async () => {
-  redis.disconnect();
-  await server.close();
+  server = await suite.redis();
+  redis = withScripts(suite.client(server.url));
 });
 
 function setup(adapter = "sidekiq", settings: Record<string, Record<string, unknown>> = {}) {

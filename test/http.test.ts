@@ -1,22 +1,19 @@
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { Redis } from "ioredis";
-import { addressOf, parseConfig, startClock, startHttpServer, systemClock, type RunningClock } from "../src/index.ts";
+import { addressOf, parseConfig, startClock, startHttpServer, systemClock } from "../src/index.ts";
 import { LogSink } from "./helpers/logs.ts";
-import { startRedis, type TestRedis } from "./helpers/redis.ts";
+import type { TestRedis } from "./helpers/redis.ts";
+import { suiteScope, testScope } from "./helpers/scope.ts";
 
+const suite = suiteScope();
 let server: TestRedis;
 let n = 0;
-const clocks: RunningClock[] = [];
 
 before(async () => {
-  server = await startRedis(["--requirepass", "pw-secret-1"]);
-});
-after(async () => {
-  for (const clock of clocks) await clock.stop();
-  await server.close();
+  server = await suite.redis(["--requirepass", "pw-secret-1"]);
 });
 
 async function runningClock(token?: string) {
@@ -32,34 +29,31 @@ async function runningClock(token?: string) {
     },
   });
   const clock = await startClock({ config, logger: sink.logger, redisUrl: url });
-  clocks.push(clock);
+  suite.defer(() => clock.stop());
   await sink.waitFor((line) => line.msg === "leadership acquired");
   const http = await startHttpServer(clock, { port: 0, token, clock: systemClock });
   return { clock, sink, base: addressOf(http), namespace, url };
 }
 
-test("/healthz is 200 for a leader with Redis up and 503 when Redis stops answering", async () => {
-  const redis = await startRedis();
+test("/healthz is 200 for a leader with Redis up and 503 when Redis stops answering", async (t) => {
+  const scope = testScope(t);
+  const redis = await scope.redis();
   const sink = new LogSink();
   const config = parseConfig({ namespace: "health", adapter: "list", schedules: { tick: { every: "1s", job: { class: "T" } } } });
   const clock = await startClock({ config, logger: sink.logger, redisUrl: redis.url });
-  try {
-    await sink.waitFor((line) => line.msg === "leadership acquired");
-    const http = await startHttpServer(clock, { port: 0, clock: systemClock });
-    const base = addressOf(http);
-    const up = await fetch(`${base}/healthz`);
-    assert.equal(up.status, 200);
-    const body = (await up.json()) as Record<string, unknown>;
-    assert.equal(body["status"], "ok");
-    assert.equal(body["role"], "leader");
-    await redis.stop(true);
-    const down = await fetch(`${base}/healthz`);
-    assert.equal(down.status, 503);
-    assert.deepEqual(((await down.json()) as { reasons: string[] }).reasons, ["redis does not answer"]);
-  } finally {
-    await clock.stop();
-    await redis.close();
-  }
+  scope.defer(() => clock.stop());
+  await sink.waitFor((line) => line.msg === "leadership acquired");
+  const http = await startHttpServer(clock, { port: 0, clock: systemClock });
+  const base = addressOf(http);
+  const up = await fetch(`${base}/healthz`);
+  assert.equal(up.status, 200);
+  const body = (await up.json()) as Record<string, unknown>;
+  assert.equal(body["status"], "ok");
+  assert.equal(body["role"], "leader");
+  await redis.stop(true);
+  const down = await fetch(`${base}/healthz`);
+  assert.equal(down.status, 503);
+  assert.deepEqual(((await down.json()) as { reasons: string[] }).reasons, ["redis does not answer"]);
 });
 
 test("/metrics is Prometheus text with the clock's series", async () => {
@@ -115,26 +109,24 @@ test("actions need the token: 403 without one configured, 401 with a wrong one, 
   assert.equal(missing.status, 404);
 });
 
-test("the status page in a real browser lists the schedules and shows a new fire without a reload", { timeout: 60_000 }, async () => {
+test("the status page in a real browser lists the schedules and shows a new fire without a reload", { timeout: 60_000 }, async (t) => {
+  const scope = testScope(t);
   assert.ok(existsSync("/usr/bin/chromium"), "Debian's chromium is needed (.ci/run installs it)");
   const { base } = await runningClock();
   const browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
-  try {
-    const page = await browser.newPage();
-    await page.goto(base);
-    await page.waitForSelector('tr[data-schedule="weekday-report"]', { timeout: 10_000 });
-    const row = await page.textContent('tr[data-schedule="weekday-report"]');
-    assert.match(row ?? "", /every weekday at 09:00 America\/New_York/);
-    const before = await page.$$eval("#feed li.new", (items) => items.length);
-    await page.waitForFunction(`document.querySelectorAll("#feed li.new").length > ${before}`, undefined, { timeout: 10_000 });
-    const newest = await page.textContent("#feed li.new");
-    assert.match(newest ?? "", /^tick /);
-    assert.equal(await page.evaluate('performance.getEntriesByType("navigation").length'), 1, "no reload happened");
-    if (process.env["CLOCK_SCREENSHOT"] !== undefined) await page.screenshot({ path: process.env["CLOCK_SCREENSHOT"], fullPage: true });
-  } finally {
-    await browser.close();
-  }
+  scope.defer(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(base);
+  await page.waitForSelector('tr[data-schedule="weekday-report"]', { timeout: 10_000 });
+  const row = await page.textContent('tr[data-schedule="weekday-report"]');
+  assert.match(row ?? "", /every weekday at 09:00 America\/New_York/);
+  const before = await page.$$eval("#feed li.new", (items) => items.length);
+  await page.waitForFunction(`document.querySelectorAll("#feed li.new").length > ${before}`, undefined, { timeout: 10_000 });
+  const newest = await page.textContent("#feed li.new");
+  assert.match(newest ?? "", /^tick /);
+  assert.equal(await page.evaluate('performance.getEntriesByType("navigation").length'), 1, "no reload happened");
+  if (process.env["CLOCK_SCREENSHOT"] !== undefined) await page.screenshot({ path: process.env["CLOCK_SCREENSHOT"], fullPage: true });
 });

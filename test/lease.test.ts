@@ -1,29 +1,24 @@
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { holderOf } from "../src/lease/lease.ts";
 import { RedisLease } from "../src/lease/redis-lease.ts";
 import { clockKeys } from "../src/redis/keys.ts";
 import { withScripts } from "../src/redis/scripts.ts";
 import { systemClock, type Clock } from "../src/time.ts";
-import { startRedis, type TestRedis } from "./helpers/redis.ts";
+import type { TestRedis } from "./helpers/redis.ts";
+import { suiteScope } from "./helpers/scope.ts";
 
+const suite = suiteScope();
 let server: TestRedis;
-const connections: Redis[] = [];
 let n = 0;
 
 before(async () => {
-  server = await startRedis();
-});
-after(async () => {
-  for (const connection of connections) connection.disconnect();
-  await server.close();
+  server = await suite.redis();
 });
 
 function connect(): Redis {
-  const connection = new Redis(server.url);
-  connections.push(connection);
-  return connection;
+  return suite.client(server.url);
 }
 
 function lease(namespace: string, options: { ttlMs?: number; retryMs?: number; clock?: Clock } = {}) {

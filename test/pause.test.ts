@@ -2,7 +2,7 @@
  * Pause means skip: slots inside a pause never fire, not on resume either; catch-up is for outages.
  * Real clocks on a real redis-server, through the public API and the real sync.
  */
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import { Redis } from "ioredis";
@@ -18,19 +18,17 @@ import { withScripts } from "../src/redis/scripts.ts";
 import { SECOND } from "../src/schedule/duration.ts";
 import { FakeClock, settle } from "./helpers/fake-clock.ts";
 import { LogSink } from "./helpers/logs.ts";
-import { startRedis, type TestRedis } from "./helpers/redis.ts";
+import type { TestRedis } from "./helpers/redis.ts";
+import { suiteScope, testScope } from "./helpers/scope.ts";
 
+const suite = suiteScope();
 let server: TestRedis;
 let redis: Redis;
 let n = 0;
 
 before(async () => {
-  server = await startRedis();
-  redis = new Redis(server.url);
-});
-after(async () => {
-  redis.disconnect();
-  await server.close();
+  server = await suite.redis();
+  redis = suite.client(server.url);
 });
 
 async function slotsIn(queue: string): Promise<number[]> {
@@ -64,49 +62,45 @@ async function pauseAndResume(client: ReturnType<typeof createClient>, sinks: ()
   return { pausedAt, resumeSentAt, mark };
 }
 
-test("real sync: a config schedule resumed just after a slot fires no slot of the pause, and the next slot once, on time", async () => {
+test("real sync: a config schedule resumed just after a slot fires no slot of the pause, and the next slot once, on time", async (t) => {
+  const scope = testScope(t);
   const namespace = `p${++n}`;
   const { clock, sink } = await startWith(namespace, { tick: { every: "1s", catchUp: { policy: "latest", window: "1h" }, job: { class: "Tick", queue: namespace } } });
   const client = createClient({ redis: server.url, namespace });
-  try {
-    await sink.waitFor((line) => line.msg === "fired" && line["schedule"] === "tick", 3000);
-    const { pausedAt, resumeSentAt, mark } = await pauseAndResume(client, () => sink, "tick");
-    const next = await sink.waitFor((line) => line.msg === "fired" && line["schedule"] === "tick", 3000, mark);
-    const nextAt = Date.parse(String(next["slot"]));
-    assert.ok(nextAt >= resumeSentAt, `the first fire after resume is slot ${new Date(nextAt).toISOString()}, from before the resume at ${new Date(resumeSentAt).toISOString()}`);
-    assert.equal(next["catchUp"], undefined, "the slot after the resume fires on time, not as catch-up");
-    const slots = await slotsIn(namespace);
-    const inside = slots.filter((at) => at > pausedAt && at < resumeSentAt);
-    assert.deepEqual(inside.map((at) => new Date(at).toISOString()), [], "no slot inside the pause fired");
-    assert.equal(slots.filter((at) => at === nextAt).length, 1, "the next slot fires once");
-    assert.equal(new Set(slots).size, slots.length, "no slot twice");
-  } finally {
-    await client.close();
-    await clock.stop();
-  }
+  scope.defer(() => clock.stop());
+  scope.defer(() => client.close());
+  await sink.waitFor((line) => line.msg === "fired" && line["schedule"] === "tick", 3000);
+  const { pausedAt, resumeSentAt, mark } = await pauseAndResume(client, () => sink, "tick");
+  const next = await sink.waitFor((line) => line.msg === "fired" && line["schedule"] === "tick", 3000, mark);
+  const nextAt = Date.parse(String(next["slot"]));
+  assert.ok(nextAt >= resumeSentAt, `the first fire after resume is slot ${new Date(nextAt).toISOString()}, from before the resume at ${new Date(resumeSentAt).toISOString()}`);
+  assert.equal(next["catchUp"], undefined, "the slot after the resume fires on time, not as catch-up");
+  const slots = await slotsIn(namespace);
+  const inside = slots.filter((at) => at > pausedAt && at < resumeSentAt);
+  assert.deepEqual(inside.map((at) => new Date(at).toISOString()), [], "no slot inside the pause fired");
+  assert.equal(slots.filter((at) => at === nextAt).length, 1, "the next slot fires once");
+  assert.equal(new Set(slots).size, slots.length, "no slot twice");
 });
 
-test("real sync: a clock restarted while a dynamic schedule is paused does not catch up the paused slots when it is resumed", async () => {
+test("real sync: a clock restarted while a dynamic schedule is paused does not catch up the paused slots when it is resumed", async (t) => {
+  const scope = testScope(t);
   const namespace = `p${++n}`;
   let { clock, sink } = await startWith(namespace, {});
   const client = createClient({ redis: server.url, namespace });
-  try {
-    await client.schedules.set("dyn", { every: "1s", adapter: "list", catchUp: { policy: "all", window: "1h", max: 100 }, job: { class: "Dyn", queue: namespace } });
-    await sink.waitFor((line) => line.msg === "fired" && line["schedule"] === "dyn", 3000);
-    const restart = async (): Promise<void> => {
-      await clock.stop();
-      ({ clock, sink } = await startWith(namespace, {}));
-    };
-    const { pausedAt, resumeSentAt, mark } = await pauseAndResume(client, () => sink, "dyn", restart);
-    const next = await sink.waitFor((line) => line.msg === "fired" && line["schedule"] === "dyn", 3000, mark);
-    assert.ok(Date.parse(String(next["slot"])) >= resumeSentAt, `fired ${String(next["slot"])}, from inside the pause`);
-    const slots = await slotsIn(namespace);
-    assert.deepEqual(slots.filter((at) => at > pausedAt && at < resumeSentAt).map((at) => new Date(at).toISOString()), [], "policy all catches up outages, never a pause");
-    assert.equal(new Set(slots).size, slots.length, "no slot twice");
-  } finally {
-    await client.close();
+  scope.defer(() => clock.stop());
+  scope.defer(() => client.close());
+  await client.schedules.set("dyn", { every: "1s", adapter: "list", catchUp: { policy: "all", window: "1h", max: 100 }, job: { class: "Dyn", queue: namespace } });
+  await sink.waitFor((line) => line.msg === "fired" && line["schedule"] === "dyn", 3000);
+  const restart = async (): Promise<void> => {
     await clock.stop();
-  }
+    ({ clock, sink } = await startWith(namespace, {}));
+  };
+  const { pausedAt, resumeSentAt, mark } = await pauseAndResume(client, () => sink, "dyn", restart);
+  const next = await sink.waitFor((line) => line.msg === "fired" && line["schedule"] === "dyn", 3000, mark);
+  assert.ok(Date.parse(String(next["slot"])) >= resumeSentAt, `fired ${String(next["slot"])}, from inside the pause`);
+  const slots = await slotsIn(namespace);
+  assert.deepEqual(slots.filter((at) => at > pausedAt && at < resumeSentAt).map((at) => new Date(at).toISOString()), [], "policy all catches up outages, never a pause");
+  assert.equal(new Set(slots).size, slots.length, "no slot twice");
 });
 
 // ---- On the injected fake clock: the real sync, planner and fire script on a real redis-server,
@@ -201,43 +195,39 @@ async function setPausedAt(namespace: string, name: string, paused: boolean, at:
 
 const secondsOf = (node: Node, name: string) => node.fired.filter((fire) => fire.schedule === name).map((fire) => (fire.slotAt - T0) / SECOND);
 
-test("fake clock: paused at :12, resumed at :47.39, the :40 slot does not fire as catch-up; :50 fires on time (config and dynamic schedules)", async () => {
+test("fake clock: paused at :12, resumed at :47.39, the :40 slot does not fire as catch-up; :50 fires on time (config and dynamic schedules)", async (t) => {
+  const scope = testScope(t);
   const namespace = `p${++n}`;
   const client = createClient({ redis: server.url, namespace });
   await client.schedules.set("dyn", EVERY_10S);
   await client.close();
   const node = await fakeNode(namespace, T0, { cfg: EVERY_10S });
-  try {
-    await node.advanceTo(T0 + 12 * SECOND);
-    for (const name of ["cfg", "dyn"]) await setPausedAt(namespace, name, true, node.clock.now(), [node]);
-    await node.advanceTo(T0 + 47_390);
-    const resumed = new Promise<unknown>((resolve) => node.changes.once("resume dyn", resolve));
-    for (const name of ["cfg", "dyn"]) await setPausedAt(namespace, name, false, node.clock.now(), [node]);
-    assert.deepEqual(await resumed, { skipped: 3 }, "the resume says how many slots it skipped");
-    await node.advanceTo(T0 + 61 * SECOND);
-    for (const name of ["cfg", "dyn"]) {
-      assert.deepEqual(secondsOf(node, name), [10, 50, 60], `${name}: no slot of the pause fires`);
-      assert.ok(node.fired.every((fire) => !fire.catchUp), "nothing fired as catch-up");
-    }
-  } finally {
-    await node.stop();
+  scope.defer(() => node.stop());
+  await node.advanceTo(T0 + 12 * SECOND);
+  for (const name of ["cfg", "dyn"]) await setPausedAt(namespace, name, true, node.clock.now(), [node]);
+  await node.advanceTo(T0 + 47_390);
+  const resumed = new Promise<unknown>((resolve) => node.changes.once("resume dyn", resolve));
+  for (const name of ["cfg", "dyn"]) await setPausedAt(namespace, name, false, node.clock.now(), [node]);
+  assert.deepEqual(await resumed, { skipped: 3 }, "the resume says how many slots it skipped");
+  await node.advanceTo(T0 + 61 * SECOND);
+  for (const name of ["cfg", "dyn"]) {
+    assert.deepEqual(secondsOf(node, name), [10, 50, 60], `${name}: no slot of the pause fires`);
+    assert.ok(node.fired.every((fire) => !fire.catchUp), "nothing fired as catch-up");
   }
 });
 
-test("fake clock: a slot at the resume instant fires, on time", async () => {
+test("fake clock: a slot at the resume instant fires, on time", async (t) => {
+  const scope = testScope(t);
   const namespace = `p${++n}`;
   const node = await fakeNode(namespace, T0, { cfg: EVERY_10S });
-  try {
-    await node.advanceTo(T0 + 12 * SECOND);
-    await setPausedAt(namespace, "cfg", true, node.clock.now(), [node]);
-    await node.advanceTo(T0 + 50 * SECOND);
-    await setPausedAt(namespace, "cfg", false, node.clock.now(), [node]);
-    await node.advanceTo(T0 + 51 * SECOND);
-    assert.deepEqual(secondsOf(node, "cfg"), [10, 50]);
-    assert.equal(node.fired.at(-1)?.catchUp, false);
-  } finally {
-    await node.stop();
-  }
+  scope.defer(() => node.stop());
+  await node.advanceTo(T0 + 12 * SECOND);
+  await setPausedAt(namespace, "cfg", true, node.clock.now(), [node]);
+  await node.advanceTo(T0 + 50 * SECOND);
+  await setPausedAt(namespace, "cfg", false, node.clock.now(), [node]);
+  await node.advanceTo(T0 + 51 * SECOND);
+  assert.deepEqual(secondsOf(node, "cfg"), [10, 50]);
+  assert.equal(node.fired.at(-1)?.catchUp, false);
 });
 
 test("fake clock: a clock restarted while paused, and one down across the resume, catch up no slot of the pause", async () => {
@@ -268,27 +258,25 @@ test("fake clock: a clock restarted while paused, and one down across the resume
   }
 });
 
-test("fake clock: a standby that becomes leader after the resume catches up no slot of the pause, but does catch up the outage after it", async () => {
+test("fake clock: a standby that becomes leader after the resume catches up no slot of the pause, but does catch up the outage after it", async (t) => {
+  const scope = testScope(t);
   const namespace = `p${++n}`;
   const leader = await fakeNode(namespace, T0, { cfg: EVERY_10S });
   const standby = await fakeNode(namespace, T0, { cfg: EVERY_10S }, false);
-  try {
-    await leader.advanceTo(T0 + 12 * SECOND);
-    await standby.advanceTo(T0 + 12 * SECOND);
-    await setPausedAt(namespace, "cfg", true, T0 + 12 * SECOND, [leader, standby]);
-    await leader.stop(); // the leader dies during the pause
-    await standby.advanceTo(T0 + 47_390);
-    await setPausedAt(namespace, "cfg", false, T0 + 47_390, [standby]);
-    // Nobody leads across :50 and :60 (an outage); the standby takes over at :65.
-    await standby.advanceTo(T0 + 65 * SECOND);
-    standby.lead();
-    await standby.advanceTo(T0 + 71 * SECOND);
-    assert.deepEqual(secondsOf(leader, "cfg"), [10]);
-    assert.deepEqual(secondsOf(standby, "cfg"), [50, 60, 70], "policy all: every slot the outage missed after the resume, none of the pause");
-    assert.deepEqual(standby.fired.map((fire) => fire.catchUp), [true, true, false]);
-  } finally {
-    await standby.stop();
-  }
+  scope.defer(() => standby.stop());
+  await leader.advanceTo(T0 + 12 * SECOND);
+  await standby.advanceTo(T0 + 12 * SECOND);
+  await setPausedAt(namespace, "cfg", true, T0 + 12 * SECOND, [leader, standby]);
+  await leader.stop(); // the leader dies during the pause
+  await standby.advanceTo(T0 + 47_390);
+  await setPausedAt(namespace, "cfg", false, T0 + 47_390, [standby]);
+  // Nobody leads across :50 and :60 (an outage); the standby takes over at :65.
+  await standby.advanceTo(T0 + 65 * SECOND);
+  standby.lead();
+  await standby.advanceTo(T0 + 71 * SECOND);
+  assert.deepEqual(secondsOf(leader, "cfg"), [10]);
+  assert.deepEqual(secondsOf(standby, "cfg"), [50, 60, 70], "policy all: every slot the outage missed after the resume, none of the pause");
+  assert.deepEqual(standby.fired.map((fire) => fire.catchUp), [true, true, false]);
 });
 
 test("the fire script refuses a scheduled slot of a paused schedule, even from a clock that has not heard of the pause; a manual trigger still goes", async () => {

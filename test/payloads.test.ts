@@ -2,7 +2,7 @@
  * The exact text the adapters write, read back from a real redis-server: what a consumer parses,
  * not what JavaScript parses it into.
  */
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { Redis, type RedisOptions } from "ioredis";
@@ -13,19 +13,17 @@ import { createClient } from "../src/client/client.ts";
 import { Firer } from "../src/fire/fire.ts";
 import { clockKeys } from "../src/redis/keys.ts";
 import { withScripts, type ScriptedRedis } from "../src/redis/scripts.ts";
-import { startRedis, type TestRedis } from "./helpers/redis.ts";
+import type { TestRedis } from "./helpers/redis.ts";
+import { suiteScope } from "./helpers/scope.ts";
 
+const suite = suiteScope();
 let server: TestRedis;
 let redis: ScriptedRedis;
 let n = 0;
 
 before(async () => {
-  server = await startRedis();
-  redis = withScripts(new Redis(server.url));
-});
-after(async () => {
-  redis.disconnect();
-  await server.close();
+  server = await suite.redis();
+  redis = withScripts(suite.client(server.url));
 });
 
 /** 2026-12-01T12:15:50.000Z: a whole second, the case JSON.stringify writes as an integer. */

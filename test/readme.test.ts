@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT } from "./helpers/cli.ts";
+import { ROOT } from "./helpers/process.ts";
 
 const README = readFileSync(join(ROOT, "README.md"), "utf8");
 const read = (path: string) => readFileSync(join(ROOT, path), "utf8");

@@ -2,20 +2,15 @@
  * A schedule's `description` is the user's text wherever status is shown (the status page, its
  * JSON, `clock status --json`); the rule in words has a key of its own, `ruleInWords`.
  */
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
-import { addressOf, createClient, parseConfig, startClock, startHttpServer, systemClock, type RunningClock } from "../src/index.ts";
+import { addressOf, createClient, parseConfig, startClock, startHttpServer, systemClock } from "../src/index.ts";
 import { LogSink } from "./helpers/logs.ts";
-import { startRedis, type TestRedis } from "./helpers/redis.ts";
-
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const BIN = join(ROOT, "bin", "clock.js");
+import { assertBuilt, runClock } from "./helpers/process.ts";
+import type { TestRedis } from "./helpers/redis.ts";
+import { configModule, suiteScope, testScope } from "./helpers/scope.ts";
 const REPORT_DESCRIPTION = "Sends the <b>weekday</b> report to finance";
 const DYNAMIC_DESCRIPTION = "Tenant 42's digest";
 
@@ -24,10 +19,9 @@ const SCHEDULES = {
   tick: { every: "1h", job: { class: "Tick" } },
 };
 
+const suite = suiteScope();
 let server: TestRedis;
-let clock: RunningClock;
 let base: string;
-const dirs: string[] = [];
 
 interface StatusRow {
   readonly name: string;
@@ -37,10 +31,11 @@ interface StatusRow {
 }
 
 before(async () => {
-  server = await startRedis();
+  server = await suite.redis();
   const sink = new LogSink();
   const config = parseConfig({ namespace: "desc", adapter: "list", schedules: SCHEDULES });
-  clock = await startClock({ config, logger: sink.logger, redisUrl: server.url });
+  const clock = await startClock({ config, logger: sink.logger, redisUrl: server.url });
+  suite.defer(() => clock.stop());
   await sink.waitFor((line) => line.msg === "leadership acquired");
   const client = createClient({ redis: server.url, config });
   try {
@@ -49,11 +44,6 @@ before(async () => {
     await client.close();
   }
   base = addressOf(await startHttpServer(clock, { port: 0, clock: systemClock }));
-});
-after(async () => {
-  await clock.stop();
-  await server.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 function byName(rows: readonly StatusRow[], name: string): StatusRow {
@@ -72,22 +62,10 @@ test("/api/status: description is the user's text, the rule in words is ruleInWo
   assert.equal(byName(status.schedules, "digest-42").description, DYNAMIC_DESCRIPTION, "a dynamic schedule's description too");
 });
 
-test("clock status --json shows the user's description and ruleInWords", async () => {
-  assert.ok(existsSync(join(ROOT, "dist", "cli", "run.js")), "dist/ is missing: run `npm run build` first (npm test does)");
-  const dir = mkdtempSync(join(tmpdir(), "clock-desc-"));
-  dirs.push(dir);
-  writeFileSync(join(dir, "clock.config.mjs"), `export default ${JSON.stringify({ namespace: "desc", adapter: "list", schedules: SCHEDULES })};\n`);
-  const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: server.url };
-  delete env["CLOCK_CONFIG"];
-  const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, "status", "--json"], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+test("clock status --json shows the user's description and ruleInWords", async (t) => {
+  assertBuilt();
+  const dir = testScope(t).tempDir({ "clock.config.mjs": configModule({ namespace: "desc", adapter: "list", schedules: SCHEDULES }) });
+  const result = await runClock(["status", "--json"], { cwd: dir, env: { REDIS_URL: server.url } });
   assert.equal(result.code, 0, result.stderr);
   const status = JSON.parse(result.stdout) as { schedules: StatusRow[] };
   const report = byName(status.schedules, "weekday-report");
@@ -96,25 +74,23 @@ test("clock status --json shows the user's description and ruleInWords", async (
   assert.equal(byName(status.schedules, "digest-42").description, DYNAMIC_DESCRIPTION);
 });
 
-test("the status page in a real browser shows each schedule's description, as text, beside the rule in words", { timeout: 60_000 }, async () => {
+test("the status page in a real browser shows each schedule's description, as text, beside the rule in words", { timeout: 60_000 }, async (t) => {
+  const scope = testScope(t);
   assert.ok(existsSync("/usr/bin/chromium"), "Debian's chromium is needed (.ci/run installs it)");
   const browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
-  try {
-    const page = await browser.newPage();
-    await page.goto(base);
-    await page.waitForSelector('tr[data-schedule="weekday-report"]', { timeout: 10_000 });
-    const cells = await page.$$eval('tr[data-schedule="weekday-report"] td', (tds) => tds.map((td) => td.textContent ?? ""));
-    assert.ok((cells[0] ?? "").includes(REPORT_DESCRIPTION), `the name cell shows the description: ${JSON.stringify(cells)}`);
-    assert.equal(cells[1], "every weekday at 09:00 America/New_York");
-    assert.equal(await page.$$eval('tr[data-schedule="weekday-report"] b', (bold) => bold.length), 0, "the description is text, never markup");
-    const digest = await page.textContent('tr[data-schedule="digest-42"] td');
-    assert.ok((digest ?? "").includes(DYNAMIC_DESCRIPTION), digest ?? "");
-    const tick = await page.textContent('tr[data-schedule="tick"] td');
-    assert.equal(tick, "tick", "no description, no extra line");
-  } finally {
-    await browser.close();
-  }
+  scope.defer(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(base);
+  await page.waitForSelector('tr[data-schedule="weekday-report"]', { timeout: 10_000 });
+  const cells = await page.$$eval('tr[data-schedule="weekday-report"] td', (tds) => tds.map((td) => td.textContent ?? ""));
+  assert.ok((cells[0] ?? "").includes(REPORT_DESCRIPTION), `the name cell shows the description: ${JSON.stringify(cells)}`);
+  assert.equal(cells[1], "every weekday at 09:00 America/New_York");
+  assert.equal(await page.$$eval('tr[data-schedule="weekday-report"] b', (bold) => bold.length), 0, "the description is text, never markup");
+  const digest = await page.textContent('tr[data-schedule="digest-42"] td');
+  assert.ok((digest ?? "").includes(DYNAMIC_DESCRIPTION), digest ?? "");
+  const tick = await page.textContent('tr[data-schedule="tick"] td');
+  assert.equal(tick, "tick", "no description, no extra line");
 });

@@ -3,25 +3,22 @@
  * from a client given an ioredis instance lands on the clock's Redis (here a throwaway server on a
  * random port, with a password), and nothing lands on the default 127.0.0.1:6379.
  */
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { bullmqAdapter } from "../src/adapters/bullmq.ts";
-import { addressOf, createClient, parseConfig, startClock, startHttpServer, systemClock, type RunningClock } from "../src/index.ts";
+import { addressOf, createClient, parseConfig, startClock, startHttpServer, systemClock } from "../src/index.ts";
 import { LogSink } from "./helpers/logs.ts";
-import { startRedis, type TestRedis } from "./helpers/redis.ts";
+import type { TestRedis } from "./helpers/redis.ts";
+import { suiteScope, testScope } from "./helpers/scope.ts";
 
 const PASSWORD = "pw-trigger-9";
+const suite = suiteScope();
 let server: TestRedis;
-const clocks: RunningClock[] = [];
 
 before(async () => {
-  server = await startRedis(["--requirepass", PASSWORD]);
-});
-after(async () => {
-  for (const clock of clocks) await clock.stop();
-  await server.close();
+  server = await suite.redis(["--requirepass", PASSWORD]);
 });
 
 /** A queue name no one else uses, so the default Redis can be checked for it alone. */
@@ -64,11 +61,12 @@ function bullmqConfig(namespace: string, queue: string) {
   });
 }
 
-test("a BullMQ trigger from the status page lands on the clock's Redis, not on 127.0.0.1:6379", async () => {
+test("a BullMQ trigger from the status page lands on the clock's Redis, not on 127.0.0.1:6379", async (t) => {
+  const scope = testScope(t);
   const queue = uniqueQueue();
   const sink = new LogSink();
   const clock = await startClock({ config: bullmqConfig("trig-http", queue), logger: sink.logger, redisUrl: `redis://:${PASSWORD}@127.0.0.1:${server.port}` });
-  clocks.push(clock);
+  scope.defer(() => clock.stop());
   await sink.waitFor((line) => line.msg === "leadership acquired");
   const http = await startHttpServer(clock, { port: 0, token: "tok", clock: systemClock });
   const response = await fetch(`${addressOf(http)}/api/schedules/bull-report/trigger`, { method: "POST", headers: { authorization: "Bearer tok" } });
@@ -77,33 +75,28 @@ test("a BullMQ trigger from the status page lands on the clock's Redis, not on 1
   assert.deepEqual(stray, [], "the trigger wrote to the default Redis at 127.0.0.1:6379");
   assert.equal(response.status, 200, body.error);
   const reader = new Redis(server.port, { password: PASSWORD });
-  try {
-    assert.equal(await reader.hget(`bull:${queue}:${body.jobId ?? ""}`, "name"), "BullReportJob", "the job is in the clock's Redis");
-  } finally {
-    reader.disconnect();
-  }
+  scope.defer(() => reader.disconnect());
+  assert.equal(await reader.hget(`bull:${queue}:${body.jobId ?? ""}`, "name"), "BullReportJob", "the job is in the clock's Redis");
 });
 
-test("createClient given an ioredis instance: a BullMQ trigger goes through that instance's server", async () => {
+test("createClient given an ioredis instance: a BullMQ trigger goes through that instance's server", async (t) => {
+  const scope = testScope(t);
   const queue = uniqueQueue();
   const redis = new Redis(server.port, { password: PASSWORD });
   const client = createClient({ redis, config: bullmqConfig("trig-client", queue) });
+  scope.defer(() => redis.disconnect());
+  scope.defer(() => client.close());
+  let result: { jobId: string } | undefined;
+  let failure: unknown;
   try {
-    let result: { jobId: string } | undefined;
-    let failure: unknown;
-    try {
-      result = await client.trigger("bull-report");
-    } catch (error) {
-      failure = error;
-    }
-    assert.deepEqual(await strayKeysOnDefaultRedis(queue), [], "the trigger wrote to the default Redis at 127.0.0.1:6379");
-    assert.equal(failure, undefined);
-    assert.equal(await redis.hget(`bull:${queue}:${result?.jobId ?? ""}`, "name"), "BullReportJob");
-    assert.equal(redis.status, "ready", "the given instance is left open (the caller owns it)");
-  } finally {
-    await client.close();
-    redis.disconnect();
+    result = await client.trigger("bull-report");
+  } catch (error) {
+    failure = error;
   }
+  assert.deepEqual(await strayKeysOnDefaultRedis(queue), [], "the trigger wrote to the default Redis at 127.0.0.1:6379");
+  assert.equal(failure, undefined);
+  assert.equal(await redis.hget(`bull:${queue}:${result?.jobId ?? ""}`, "name"), "BullReportJob");
+  assert.equal(redis.status, "ready", "the given instance is left open (the caller owns it)");
 });
 
 test("a BullMQ adapter built without a connection refuses to enqueue instead of reaching for a default address", async () => {

@@ -1,10 +1,25 @@
-/** A pino destination that keeps every line as JSON, and lets tests wait for one. */
+/** Log lines: the one LogLine type, and a pino destination that keeps every line and lets tests wait for one. */
 import { Writable } from "node:stream";
 import { createLogger, type Logger } from "../../src/log.ts";
 
+/**
+ * One log line as parsed, in this process (LogSink) or from a child's stdout (process.ts): pino's
+ * fields as written; a child's line that is not JSON keeps its text in `msg`, with `raw: true`.
+ */
 export interface LogLine {
   readonly msg: string;
+  readonly level?: number;
+  /** ISO-8601 (the logger's timestamp). */
+  readonly time?: string;
+  readonly raw?: true;
   readonly [field: string]: unknown;
+}
+
+/** Epoch ms of a line, from its `time`. */
+export function timeOf(line: LogLine): number {
+  const at = typeof line.time === "string" ? Date.parse(line.time) : Number.NaN;
+  if (!Number.isFinite(at)) throw new Error(`log line without a time: ${JSON.stringify(line)}`);
+  return at;
 }
 
 export class LogSink {

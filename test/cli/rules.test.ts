@@ -2,7 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runClock, tempDirs } from "./helpers/cli.ts";
+import { runClock } from "../helpers/process.ts";
+import { testScope } from "../helpers/scope.ts";
 
 const CONFIG = `export default {
   schedules: {
@@ -14,9 +15,7 @@ const CONFIG = `export default {
 `;
 
 test("a rule that can never fire is refused by check, next and start --dry-run with exit 2, naming each schedule (it crashed with a stack overflow)", async (t) => {
-  const dirs = tempDirs();
-  t.after(dirs.removeAll);
-  const dir = dirs.make({ "clock.config.mjs": CONFIG });
+  const dir = testScope(t).tempDir({ "clock.config.mjs": CONFIG });
   const config = join(dir, "clock.config.mjs");
   for (const args of [["check"], ["next"], ["start", "--dry-run"]]) {
     const result = await runClock([...args, "--config", config]);
@@ -28,9 +27,7 @@ test("a rule that can never fire is refused by check, next and start --dry-run w
 });
 
 test("N/step, ? and cron's day rule through clock next --json", async (t) => {
-  const dirs = tempDirs();
-  t.after(dirs.removeAll);
-  const dir = dirs.make({
+  const dir = testScope(t).tempDir({
     "clock.config.mjs": `export default { schedules: {
       quarter: { cron: "0/15 * * * *", job: { class: "Q" } },
       weekdays: { cron: "0 9 ? * MON-FRI", job: { class: "W" } },

@@ -3,17 +3,14 @@
  * (`0 9 * * 1-5 *`: seconds first, so minute 9 of every hour, January to May) is warned about in
  * `check` and in the log of `clock start`.
  */
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { assertBuilt, BIN, LoggedProcess, runClock, tempDirs } from "./helpers/cli.ts";
+import type { LogLine } from "../helpers/logs.ts";
+import { assertBuilt, runClock } from "../helpers/process.ts";
+import { suiteScope } from "../helpers/scope.ts";
 
-const dirs = tempDirs();
-const running: LoggedProcess[] = [];
+const suite = suiteScope();
 before(assertBuilt);
-after(async () => {
-  for (const proc of running) await proc.kill();
-  dirs.removeAll();
-});
 
 const CONFIG = `export default {
   schedules: {
@@ -29,7 +26,7 @@ const WARNING =
 
 describe("clock check: rules in words, and the 6-field warning", { concurrency: true }, () => {
   test("the table has each rule in words; the suspicious rule is warned about on stderr; still valid, exit 0", async () => {
-    const dir = dirs.make({ "clock.config.mjs": CONFIG });
+    const dir = suite.tempDir({ "clock.config.mjs": CONFIG });
     const result = await runClock(["check"], { cwd: dir });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, `warning: ${WARNING}\n`);
@@ -41,7 +38,7 @@ describe("clock check: rules in words, and the 6-field warning", { concurrency: 
   });
 
   test("--json carries the words and the warning", async () => {
-    const dir = dirs.make({ "clock.config.mjs": CONFIG });
+    const dir = suite.tempDir({ "clock.config.mjs": CONFIG });
     const result = await runClock(["check", "--json"], { cwd: dir });
     assert.equal(result.code, 0, result.stderr);
     const parsed = JSON.parse(result.stdout) as { schedules: { schedule: string; inWords: string | null }[]; warnings: { schedule: string; path: string; message: string }[] };
@@ -54,18 +51,16 @@ describe("clock check: rules in words, and the 6-field warning", { concurrency: 
   });
 
   test("clock start logs the same warning, naming the schedule, before it starts", async () => {
-    const dir = dirs.make({ "clock.config.mjs": CONFIG });
-    const proc = new LoggedProcess(process.execPath, [BIN, "start", "--dry-run"], { cwd: dir });
-    running.push(proc);
-    await proc.waitFor((line) => line.msg.startsWith("clock started"), "clock started");
-    const isWarning = (line: { msg: string; [field: string]: unknown }) => line["level"] === 40 && line.msg === "cron rule may not mean what it looks like";
+    const dir = suite.tempDir({ "clock.config.mjs": CONFIG });
+    const proc = suite.clock(["start", "--dry-run"], { cwd: dir });
+    await proc.waitFor((line) => line.msg.startsWith("clock started"), { what: "clock started" });
+    const isWarning = (line: LogLine) => line.level === 40 && line.msg === "cron rule may not mean what it looks like";
     const warnings = proc.lines.filter(isWarning);
     assert.deepEqual(
       warnings.map((line) => [line["schedule"], line["rule"], `schedules.${String(line["schedule"])}.cron: ${String(line["warning"])}`]),
       [["weekday-report", 'cron "0 9 * * 1-5 *"', WARNING]],
     );
     assert.ok(proc.lines.findIndex(isWarning) < proc.lines.findIndex((line) => line.msg.startsWith("clock started")), proc.tail());
-    proc.child.kill("SIGTERM");
-    assert.equal((await proc.waitExit(15_000)).code, 0, proc.tail());
+    assert.equal((await proc.stop("SIGTERM", 15_000)).code, 0, proc.tail());
   });
 });

@@ -4,21 +4,20 @@
  * slow one, as a consumer on a busy machine is: a fast reader on another core sometimes drained
  * the pipe while the CLI was still writing, and hid the defect.
  */
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { assertBuilt, BIN, cleanEnv, runClock, tempDirs } from "./helpers/cli.ts";
+import { assertBuilt, runClock } from "../helpers/process.ts";
+import { suiteScope } from "../helpers/scope.ts";
 
-const dirs = tempDirs();
+const suite = suiteScope();
 before(assertBuilt);
-after(() => dirs.removeAll());
 
 const MINUTE_MS = 60_000;
 const FROM = "2030-01-01T00:00:00Z";
 
 describe("output through a pipe", { concurrency: true }, () => {
   test("next --json with 25,000 slots (2 MB) arrives whole: every byte, parseable", async () => {
-    const dir = dirs.make({ "clock.config.mjs": 'export default { schedules: { minutely: { every: "1m", job: { class: "TickJob" } } } };\n' });
+    const dir = suite.tempDir({ "clock.config.mjs": 'export default { schedules: { minutely: { every: "1m", job: { class: "TickJob" } } } };\n' });
     const count = 25_000;
     const result = await runClock(["next", "--json", "--count", String(count), "--from", FROM], { cwd: dir, slowReader: true });
     assert.equal(result.code, 0, result.stderr);
@@ -36,7 +35,7 @@ describe("output through a pipe", { concurrency: true }, () => {
   test("check --json of a config with 12,000 schedules (2 MB) arrives whole", async () => {
     const names = Array.from({ length: 12_000 }, (_, index) => `report-${index}`);
     const schedules = names.map((name) => `${JSON.stringify(name)}: { cron: "0 9 * * *", job: { class: "ReportJob", queue: "reports" } }`).join(",\n");
-    const dir = dirs.make({ "clock.config.mjs": `export default { schedules: {\n${schedules}\n} };\n` });
+    const dir = suite.tempDir({ "clock.config.mjs": `export default { schedules: {\n${schedules}\n} };\n` });
     const result = await runClock(["check", "--json"], { cwd: dir, slowReader: true });
     assert.equal(result.code, 0, result.stderr);
     assert.ok(result.stdoutBytes.length > 2_000_000, `${result.stdoutBytes.length} bytes`);
@@ -47,7 +46,7 @@ describe("output through a pipe", { concurrency: true }, () => {
   test("stderr too: 8,000 config errors (2 MB) all arrive, exit 2", async () => {
     const zone = `Mars/${"Olympus".repeat(30)}`;
     const schedules = Array.from({ length: 8000 }, (_, index) => `"s-${index}": { cron: "0 9 * * *", timezone: "${zone}", job: { class: "J" } }`).join(",\n");
-    const dir = dirs.make({ "clock.config.mjs": `export default { schedules: {\n${schedules}\n} };\n` });
+    const dir = suite.tempDir({ "clock.config.mjs": `export default { schedules: {\n${schedules}\n} };\n` });
     const result = await runClock(["check"], { cwd: dir, slowReader: true });
     assert.equal(result.code, 2);
     assert.ok(Buffer.byteLength(result.stderr) > 2_000_000, `${Buffer.byteLength(result.stderr)} bytes`);
@@ -57,14 +56,12 @@ describe("output through a pipe", { concurrency: true }, () => {
   });
 
   test("a reader that goes away early (`| head -c 100`) is no error: exit 0, nothing on stderr", async () => {
-    const dir = dirs.make({ "clock.config.mjs": 'export default { schedules: { minutely: { every: "1m", job: { class: "TickJob" } } } };\n' });
-    const child = spawn(process.execPath, [BIN, "next", "--json", "--count", "25000", "--from", FROM], { cwd: dir, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const dir = suite.tempDir({ "clock.config.mjs": 'export default { schedules: { minutely: { every: "1m", job: { class: "TickJob" } } } };\n' });
+    const proc = suite.clock(["next", "--json", "--count", "25000", "--from", FROM], { cwd: dir });
     // Close our end after the first chunk, as `head` does: the CLI's next write meets EPIPE.
-    child.stdout.once("data", () => child.stdout.destroy());
-    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-    assert.equal(stderr, "");
+    proc.child.stdout?.once("data", () => proc.child.stdout?.destroy());
+    const { code } = await proc.exited;
+    assert.equal(proc.stderr, "");
     assert.equal(code, 0);
   });
 });

@@ -5,29 +5,23 @@
  * `sh -c`), leaving an orphan clock that kept firing and holding the lease. The line is read from
  * the repository's Procfile, and run as runners run it: `sh -c "<line>"`.
  */
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { assertBuilt, LoggedProcess, ROOT, tempDirs } from "./helpers/cli.ts";
-import { startRedis, type TestRedis } from "./helpers/redis.ts";
+import { assertBuilt, ROOT } from "../helpers/process.ts";
+import type { TestRedis } from "../helpers/redis.ts";
+import { suiteScope, testScope, type Scope } from "../helpers/scope.ts";
 
 const STOP_TIMEOUT_MS = 15_000;
-const dirs = tempDirs();
-const spawned: LoggedProcess[] = [];
+const suite = suiteScope();
 let redis: TestRedis;
 let namespaces = 0;
 
 before(async () => {
   assertBuilt();
-  redis = await startRedis();
-});
-after(async () => {
-  // A failing run leaves the very orphans this file is about: kill() reaps each process group.
-  for (const proc of spawned) await proc.kill();
-  await redis.close();
-  dirs.removeAll();
+  redis = await suite.redis();
 });
 
 /** Every descendant of `pid`, from `ps` (the clock may sit below a shell or npm). */
@@ -66,20 +60,20 @@ function procfileLine(name: string): string {
 }
 
 /** Starts `command`, waits until the clock leads, SIGTERMs exactly that process, and checks the whole tree stopped. */
-async function assertStopsOnSigterm(command: string, args: readonly string[]): Promise<void> {
+async function assertStopsOnSigterm(scope: Scope, command: string, args: readonly string[]): Promise<void> {
   // A namespace of its own: an orphan of a failed case must not hold the next case's lease.
   const namespace = `procfile-${++namespaces}`;
-  const dir = dirs.make({ "clock.config.mjs": `export default { namespace: "${namespace}", schedules: { tick: { every: "1s", adapter: "list", job: { class: "Tick" } } } };\n` });
-  const proc = new LoggedProcess(command, args, { cwd: ROOT, env: { REDIS_URL: redis.url, CLOCK_CONFIG: join(dir, "clock.config.mjs") } });
-  spawned.push(proc);
-  const started = await proc.waitFor((line) => line.msg === "clock started", "clock started", 30_000);
-  await proc.waitFor((line) => line.msg === "leadership acquired", "leadership acquired");
+  const dir = scope.tempDir({ "clock.config.mjs": `export default { namespace: "${namespace}", schedules: { tick: { every: "1s", adapter: "list", job: { class: "Tick" } } } };\n` });
+  // group: a failing run leaves the very orphans this file is about, and teardown reaps the whole group.
+  const proc = scope.spawn(command, args, { cwd: ROOT, env: { REDIS_URL: redis.url, CLOCK_CONFIG: join(dir, "clock.config.mjs") }, group: true });
+  const { line: started } = await proc.waitFor((line) => line.msg === "clock started", { what: "clock started", timeoutMs: 30_000 });
+  await proc.waitFor((line) => line.msg === "leadership acquired", { what: "leadership acquired" });
   const clockPid = Number(started["pid"]);
   const tree = [proc.pid, ...descendants(proc.pid)];
   assert.ok(tree.includes(clockPid), `the clock (pid ${clockPid}) runs under ${command} (pid ${proc.pid}): tree ${tree.join(", ")}`);
 
-  process.kill(proc.pid, "SIGTERM");
-  const stopped = await proc.waitFor((line) => line.msg === "clock stopped", `"clock stopped" after SIGTERM to pid ${proc.pid} only`, STOP_TIMEOUT_MS);
+  proc.signal("SIGTERM");
+  const { line: stopped } = await proc.waitFor((line) => line.msg === "clock stopped", { what: `"clock stopped" after SIGTERM to pid ${proc.pid} only`, timeoutMs: STOP_TIMEOUT_MS });
   assert.equal(stopped["pid"], clockPid);
   const exit = await proc.waitExit(STOP_TIMEOUT_MS);
   assert.deepEqual(exit, { code: 0, signal: null }, proc.tail());
@@ -88,12 +82,12 @@ async function assertStopsOnSigterm(command: string, args: readonly string[]): P
 }
 
 describe("SIGTERM to the process a runner signals stops the clock", () => {
-  test("the Procfile's clock: line, run as sh -c, stops on a SIGTERM to the shell's pid", async () => {
-    await assertStopsOnSigterm("sh", ["-c", procfileLine("clock")]);
+  test("the Procfile's clock: line, run as sh -c, stops on a SIGTERM to the shell's pid", async (t) => {
+    await assertStopsOnSigterm(testScope(t), "sh", ["-c", procfileLine("clock")]);
   });
 
-  test("npm start stops on a SIGTERM to npm's pid (the script execs, and npm forwards the signal to its child)", async () => {
-    await assertStopsOnSigterm("npm", ["start"]);
+  test("npm start stops on a SIGTERM to npm's pid (the script execs, and npm forwards the signal to its child)", async (t) => {
+    await assertStopsOnSigterm(testScope(t), "npm", ["start"]);
   });
 
   test("the Procfile has a commented worker: example, which no runner starts", () => {

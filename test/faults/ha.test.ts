@@ -4,17 +4,17 @@
  * What reached the queue is then checked slot by slot against the schedule's own expansion.
  * Spawns bin/clock.js, which runs dist/: `npm test` builds it first.
  */
-import { afterEach, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Redis } from "ioredis";
-import { DEFAULT_CATCH_UP, parseSchedule } from "../src/config/resolve.ts";
-import { SECOND } from "../src/schedule/duration.ts";
-import { startRedis, type TestRedis } from "./helpers/redis.ts";
-import { CLOCK_BIN, ClockFleet, readListSlots, timeOf, verifySlots, type ClockProcess, type Heard, type Verdict } from "./helpers/verifier.ts";
+import { DEFAULT_CATCH_UP, parseSchedule } from "../../src/config/resolve.ts";
+import { SECOND } from "../../src/schedule/duration.ts";
+import { timeOf, type LogLine } from "../helpers/logs.ts";
+import type { Heard } from "../helpers/lines.ts";
+import { assertBuilt, type LoggedProcess } from "../helpers/process.ts";
+import type { TestRedis } from "../helpers/redis.ts";
+import { testScope, type Scope } from "../helpers/scope.ts";
+import { ClockFleet, isLeading, readListSlots, verifySlots, type Verdict } from "../helpers/verifier.ts";
 
 const SCHEDULE_NAME = "tick";
 const QUEUE = "ha";
@@ -27,38 +27,28 @@ const LINE_TIMEOUT_MS = 15 * SECOND;
 const STARTUP_GRACE_MS = SECOND;
 
 interface Rig {
+  readonly scope: Scope;
   readonly redis: TestRedis;
   readonly fleet: ClockFleet;
 }
 
-const cleanups: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  // Clocks first (they would log reconnects forever), then their Redis, then the files.
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error: unknown) => console.error("cleanup failed:", error));
-});
-
-async function setUp(redisArgs: string[] = []): Promise<Rig> {
-  assert.ok(existsSync(CLOCK_BIN) && existsSync(new URL("../dist/cli/run.js", import.meta.url)), "dist/ is missing: run `npm run build` first (npm test does)");
-  const dir = mkdtempSync(join(tmpdir(), "clock-ha-"));
-  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-  const configPath = join(dir, "clock.config.mjs");
-  writeFileSync(configPath, `export default ${JSON.stringify(CONFIG, null, 2)};\n`);
-  const redis = await startRedis(redisArgs);
-  cleanups.push(() => redis.close());
-  const fleet = new ClockFleet(configPath, redis.url);
-  cleanups.push(() => fleet.cleanup());
-  return { redis, fleet };
+/** A config file, a Redis and a fleet, torn down in reverse (clocks, which would log reconnects forever, first). */
+async function setUp(scope: Scope, redisArgs: string[] = []): Promise<Rig> {
+  assertBuilt();
+  const configPath = scope.configFile(CONFIG);
+  const redis = await scope.redis(redisArgs);
+  return { scope, redis, fleet: new ClockFleet(scope, configPath, redis.url) };
 }
 
 /** A test whose failure message is preceded by every process's last lines. */
-function faultTest(name: string, body: (context: { setUp: typeof setUp }) => Promise<void>): void {
-  test(name, async () => {
+function faultTest(name: string, body: (context: { setUp: (redisArgs?: string[]) => Promise<Rig> }) => Promise<void>): void {
+  test(name, async (t) => {
+    const scope = testScope(t);
     const rigs: Rig[] = [];
     try {
       await body({
         setUp: async (args) => {
-          const rig = await setUp(args);
+          const rig = await setUp(scope, args);
           rigs.push(rig);
           return rig;
         },
@@ -70,8 +60,8 @@ function faultTest(name: string, body: (context: { setUp: typeof setUp }) => Pro
   });
 }
 
-async function withClient<T>(url: string, use: (client: Redis) => Promise<T>): Promise<T> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
+async function withClient<T>(rig: Rig, use: (client: ReturnType<Scope["client"]>) => Promise<T>): Promise<T> {
+  const client = rig.scope.client(rig.redis.url, { lazyConnect: true, maxRetriesPerRequest: 3 });
   await client.connect();
   try {
     return await use(client);
@@ -80,13 +70,13 @@ async function withClient<T>(url: string, use: (client: Redis) => Promise<T>): P
   }
 }
 
-const isMsg = (msg: string) => (heard: Heard) => heard.line.msg === msg;
-const slotOf = (heard: Heard): number => Date.parse(String(heard.line["slot"]));
+const isMsg = (msg: string) => (line: LogLine) => line.msg === msg;
+const slotOf = (line: LogLine): number => Date.parse(String(line["slot"]));
 const floorSecond = (at: number): number => Math.floor(at / SECOND) * SECOND;
 
 /** Waits until some process has fired `slotAt` or a later slot: the ledger is ordered, so everything before is handled. */
 function firedThrough(fleet: ClockFleet, slotAt: number, from = 0): Promise<Heard> {
-  return fleet.waitFor((heard) => heard.line.msg === "fired" && slotOf(heard) >= slotAt, { from, timeoutMs: LINE_TIMEOUT_MS, what: `a fire of ${new Date(slotAt).toISOString()} or later` });
+  return fleet.waitFor((line) => line.msg === "fired" && slotOf(line) >= slotAt, { from, timeoutMs: LINE_TIMEOUT_MS, what: `a fire of ${new Date(slotAt).toISOString()} or later` });
 }
 
 /** Ends a run: every slot up to now must be in before the stop, then SIGTERM all; each must exit 0. */
@@ -107,13 +97,13 @@ async function finish(fleet: ClockFleet): Promise<number> {
 
 /** Reads the queue and checks [first enqueued slot, untilAt]; the first slot must follow the first leadership at once. */
 async function verifyRun(rig: Rig, untilAt: number, label: string): Promise<{ verdict: Verdict; fenceRefusals: number }> {
-  const { slots, fenceRefusals } = await withClient(rig.redis.url, async (client) => ({
+  const { slots, fenceRefusals } = await withClient(rig, async (client) => ({
     slots: await readListSlots(client, `jobs:${QUEUE}`, SCHEDULE_NAME),
     fenceRefusals: Number((await client.hget(STATS_KEY, "fenceRefusals")) ?? 0),
   }));
   assert.ok(slots.length > 0, `${label}: nothing was enqueued`);
   const fromAt = Math.min(...slots);
-  const firstLeader = rig.fleet.lines("leadership acquired")[0];
+  const firstLeader = rig.fleet.heard("leadership acquired")[0];
   assert.ok(firstLeader !== undefined, `${label}: no process ever led`);
   // A missing head would not show as a gap: the first slot must be the first after the first leader started.
   assert.ok(fromAt <= timeOf(firstLeader.line) + 2 * SECOND, `${label}: first enqueued slot ${new Date(fromAt).toISOString()} is long after the first leadership at ${firstLeader.line.time}`);
@@ -163,19 +153,19 @@ faultTest("(a) SIGKILL the leader again and again for 60+ slots: every slot enqu
   for (let i = 0; i < 3; i++) fleet.spawn();
   const first = await fleet.waitFor(isMsg("leadership acquired"), { timeoutMs: LINE_TIMEOUT_MS, what: "a first leader" });
   const runStartedAt = Date.now();
-  const kills: { proc: ClockProcess; killedAt: number; afterFire: boolean }[] = [];
+  const kills: { proc: LoggedProcess; killedAt: number; afterFire: boolean }[] = [];
   const takeoversMs: number[] = [];
   let cursor = first.index;
   while (Date.now() - runStartedAt < 70 * SECOND) {
-    const acquired = await fleet.waitFor((heard) => heard.line.msg === "leadership acquired" && heard.proc.alive, { from: cursor, timeoutMs: LINE_TIMEOUT_MS, what: "the next leader" });
+    const acquired = await fleet.waitFor((line, heard) => line.msg === "leadership acquired" && heard.proc.alive, { from: cursor, timeoutMs: LINE_TIMEOUT_MS, what: "the next leader" });
     const previous = kills.at(-1);
     if (previous !== undefined) takeoversMs.push(timeOf(acquired.line) - previous.killedAt);
     // Half the kills land after the new leader fired, half at a random moment (often mid catch-up).
     const afterFire = kills.length % 2 === 0;
-    if (afterFire) await fleet.waitFor((heard) => heard.proc === acquired.proc && heard.line.msg === "fired", { from: acquired.index, timeoutMs: LINE_TIMEOUT_MS, what: `a fire by ${acquired.proc.name}` });
+    if (afterFire) await fleet.waitFor((line, heard) => heard.proc === acquired.proc && line.msg === "fired", { from: acquired.index, timeoutMs: LINE_TIMEOUT_MS, what: `a fire by ${acquired.proc.name}` });
     await sleep(Math.floor(rand() * 2 * SECOND));
     // Whichever leads now (normally the one just found; another only if it lost the lease meanwhile).
-    const leader = fleet.alive.find((proc) => proc.leading);
+    const leader = fleet.alive.find(isLeading);
     assert.ok(leader !== undefined, `no live process claims leadership\n${fleet.diagnostics()}`);
     cursor = fleet.log.length;
     leader.signal("SIGKILL");
@@ -187,7 +177,7 @@ faultTest("(a) SIGKILL the leader again and again for 60+ slots: every slot enqu
   const untilAt = await finish(fleet);
   assertNoUnexpectedExit(fleet);
   const { verdict, fenceRefusals } = await verifyRun(rig, untilAt, "(a)");
-  const catchUps = fleet.lines("fired").filter((heard) => heard.line["catchUp"] === true).length;
+  const catchUps = fleet.heard("fired").filter((heard) => heard.line["catchUp"] === true).length;
   console.log(
     `[ha-faults a] seed ${seed}; ${kills.length} leader kills over ${Math.round((Date.now() - runStartedAt) / SECOND)} s; ` +
       `expected ${verdict.expected}, duplicates ${verdict.duplicates.length}, missing ${verdict.missing.length}, unexpected ${verdict.unexpected.length}; ` +
@@ -207,14 +197,14 @@ faultTest("(b) SIGSTOP the leader past its TTL, then SIGCONT: a standby takes ov
   const acquired = await fleet.waitFor(isMsg("leadership acquired"), { timeoutMs: LINE_TIMEOUT_MS, what: "a first leader" });
   const paused = acquired.proc;
   // Two fires by the leader: it is in its steady state when paused.
-  const firstFire = await fleet.waitFor((heard) => heard.proc === paused && heard.line.msg === "fired", { from: acquired.index, timeoutMs: LINE_TIMEOUT_MS, what: "a first fire" });
-  await fleet.waitFor((heard) => heard.proc === paused && heard.line.msg === "fired", { from: firstFire.index + 1, timeoutMs: LINE_TIMEOUT_MS, what: "a second fire" });
+  const firstFire = await fleet.waitFor((line, heard) => heard.proc === paused && line.msg === "fired", { from: acquired.index, timeoutMs: LINE_TIMEOUT_MS, what: "a first fire" });
+  await fleet.waitFor((line, heard) => heard.proc === paused && line.msg === "fired", { from: firstFire.index + 1, timeoutMs: LINE_TIMEOUT_MS, what: "a second fire" });
   const stopFrom = fleet.log.length;
   const stoppedAt = Date.now();
   paused.signal("SIGSTOP");
-  const successor = await fleet.waitFor((heard) => heard.proc !== paused && heard.line.msg === "leadership acquired", { from: stopFrom, timeoutMs: LINE_TIMEOUT_MS, what: "a successor" });
+  const successor = await fleet.waitFor((line, heard) => heard.proc !== paused && line.msg === "leadership acquired", { from: stopFrom, timeoutMs: LINE_TIMEOUT_MS, what: "a successor" });
   const takeoverMs = timeOf(successor.line) - stoppedAt;
-  await fleet.waitFor((heard) => heard.proc === successor.proc && heard.line.msg === "fired", { from: successor.index, timeoutMs: LINE_TIMEOUT_MS, what: "a fire by the successor" });
+  await fleet.waitFor((line, heard) => heard.proc === successor.proc && line.msg === "fired", { from: successor.index, timeoutMs: LINE_TIMEOUT_MS, what: "a fire by the successor" });
   // Paused twice the TTL: its lease has expired in Redis well before it runs again.
   await sleep(Math.max(0, stoppedAt + 4 * SECOND - Date.now()));
   const resumeFrom = paused.log.length;
@@ -247,9 +237,13 @@ faultTest("(c) redis-server restarts mid-run (persisted): both clocks survive an
   // Later arguments override the helper's "--appendonly no": the ledger and queue survive the restart.
   const rig = await setUp(["--appendonly", "yes", "--appendfsync", "always"]);
   const { fleet, redis } = rig;
-  const persistence = await withClient(redis.url, async (client) => [await client.config("GET", "appendonly"), await client.config("GET", "appendfsync")]);
+  const persistence = await withClient(rig, async (client) => [await client.config("GET", "appendonly"), await client.config("GET", "appendfsync")]);
   assert.deepEqual(persistence, [["appendonly", "yes"], ["appendfsync", "always"]]);
   const procs = [fleet.spawn(), fleet.spawn()];
+  // Both up before the outage: on a loaded machine the second one booted after Redis went, and met
+  // an unreachable Redis at start instead of losing a connection it had.
+  for (const proc of procs) await proc.waitFor(isMsg("clock started"), { timeoutMs: LINE_TIMEOUT_MS, what: "clock started" });
+  assert.deepEqual(procs.map((proc) => proc.linesOf("redis unreachable; retrying with backoff").length), [0, 0], "precondition: both clocks reached Redis at start");
   const acquired = await fleet.waitFor(isMsg("leadership acquired"), { timeoutMs: LINE_TIMEOUT_MS, what: "a first leader" });
   await firedThrough(fleet, floorSecond(Date.now()) + 2 * SECOND, acquired.index);
   const outageFrom = fleet.log.length;
@@ -268,7 +262,7 @@ faultTest("(c) redis-server restarts mid-run (persisted): both clocks survive an
   const untilAt = await finish(fleet);
   assertNoUnexpectedExit(fleet);
   const { verdict, fenceRefusals } = await verifyRun(rig, untilAt, "(c)");
-  const outageFires = fleet.log.entries.slice(outageFrom).filter((heard) => heard.line.msg === "fired" && slotOf(heard) > outageAt && slotOf(heard) < restartedAt);
+  const outageFires = fleet.log.entries.slice(outageFrom).filter((heard) => heard.line.msg === "fired" && slotOf(heard.line) > outageAt && slotOf(heard.line) < restartedAt);
   const restoredMs = restored.map((heard) => timeOf(heard.line) - restartedAt);
   console.log(
     `[ha-faults c] expected ${verdict.expected}, duplicates ${verdict.duplicates.length}, missing ${verdict.missing.length}; ` +
@@ -290,14 +284,14 @@ faultTest("(d) rolling restart, leader first: handover well under the TTL, no sl
   await firedThrough(fleet, floorSecond(Date.now()) + 2 * SECOND, acquired.index);
   const handovers: { byLogMs: number; byReceiptMs: number; from: string; to: string }[] = [];
   for (let step = 0; step < originals.length; step++) {
-    const target = originals.find((proc) => proc.alive && proc.leading) ?? originals.find((proc) => proc.alive);
+    const target = originals.find((proc) => proc.alive && isLeading(proc)) ?? originals.find((proc) => proc.alive);
     assert.ok(target !== undefined);
-    const wasLeader = target.leading;
+    const wasLeader = isLeading(target);
     const from = fleet.log.length;
     const termAt = Date.now();
     target.signal("SIGTERM");
     if (wasLeader) {
-      const next = await fleet.waitFor((heard) => heard.proc !== target && heard.line.msg === "leadership acquired", { from, timeoutMs: LINE_TIMEOUT_MS, what: `a successor to ${target.name}` });
+      const next = await fleet.waitFor((line, heard) => heard.proc !== target && line.msg === "leadership acquired", { from, timeoutMs: LINE_TIMEOUT_MS, what: `a successor to ${target.name}` });
       handovers.push({ byLogMs: timeOf(next.line) - termAt, byReceiptMs: next.receivedAt - termAt, from: target.name, to: next.proc.name });
     }
     const exit = await target.waitExit(LINE_TIMEOUT_MS);
@@ -311,7 +305,7 @@ faultTest("(d) rolling restart, leader first: handover well under the TTL, no sl
   const untilAt = await finish(fleet);
   assertNoUnexpectedExit(fleet);
   const { verdict } = await verifyRun(rig, untilAt, "(d)");
-  const lags = fleet.lines("fired").map((heard) => ({ slot: String(heard.line["slot"]), lagMs: Number(heard.line["lagMs"]), by: heard.proc.name }));
+  const lags = fleet.heard("fired").map((heard) => ({ slot: String(heard.line["slot"]), lagMs: Number(heard.line["lagMs"]), by: heard.proc.name }));
   const maxLag = lags.reduce((max, lag) => Math.max(max, lag.lagMs), 0);
   console.log(
     `[ha-faults d] expected ${verdict.expected}, duplicates ${verdict.duplicates.length}, missing ${verdict.missing.length}; ` +

@@ -2,65 +2,20 @@
  * The CLI as a user meets it: spawn `node bin/clock.js` (the compiled dist/, which `npm test`
  * builds first) and check exit codes, stdout and stderr.
  */
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { importConfig } from "../src/config/load.ts";
-import { parseConfig } from "../src/config/resolve.ts";
+import { importConfig } from "../../src/config/load.ts";
+import { parseConfig } from "../../src/config/resolve.ts";
+import { assertBuilt, ROOT, runClock } from "../helpers/process.ts";
+import { suiteScope } from "../helpers/scope.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const BIN = join(ROOT, "bin", "clock.js");
 const EXAMPLE_CONFIG = join(ROOT, "clock.config.ts");
+const suite = suiteScope();
+const tempDir = (files: Record<string, string> = {}): string => suite.tempDir(files, "clock-cli-");
 
-interface Result {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** The environment without CLOCK_CONFIG, so the caller's shell cannot change what a test sees. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  if (!("CLOCK_CONFIG" in extra)) delete env["CLOCK_CONFIG"];
-  return env;
-}
-
-async function clock(args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Result> {
-  return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env: cleanEnv(options.env), stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-const tempDirs: string[] = [];
-
-function tempDir(files: Record<string, string> = {}): string {
-  const dir = mkdtempSync(join(tmpdir(), "clock-cli-"));
-  tempDirs.push(dir);
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  return dir;
-}
-
-before(() => {
-  assert.ok(existsSync(join(ROOT, "dist", "cli", "run.js")), "dist/ is missing: run `npm run build` first (npm test does)");
-});
-
-after(() => {
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
+before(assertBuilt);
 
 // One schedule per zone, each reaching a DST transition within five slots of 2024-03-09T00:00Z:
 // New York and London spring forward (gap), Lord Howe and Santiago fall back (overlap).
@@ -88,7 +43,7 @@ const BROKEN_CONFIG = `export default {
 describe("clock (no command)", { concurrency: true }, () => {
   test("--help, -h and help print the usage and exit 0", async () => {
     for (const flag of ["--help", "-h", "help"]) {
-      const result = await clock([flag]);
+      const result = await runClock([flag]);
       assert.equal(result.code, 0, flag);
       assert.match(result.stdout, /^Usage: clock COMMAND \[options\]/);
       assert.match(result.stdout, /\n {2}check +validate the config/);
@@ -99,7 +54,7 @@ describe("clock (no command)", { concurrency: true }, () => {
   });
 
   test("with no command: the usage, exit 2", async () => {
-    const result = await clock([]);
+    const result = await runClock([]);
     assert.equal(result.code, 2);
     assert.match(result.stdout + result.stderr, /Usage: clock COMMAND/);
   });
@@ -107,7 +62,7 @@ describe("clock (no command)", { concurrency: true }, () => {
   test("--version and -v print package.json's version", async () => {
     const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
     for (const flag of ["--version", "-v"]) {
-      const result = await clock([flag]);
+      const result = await runClock([flag]);
       assert.equal(result.code, 0);
       assert.equal(result.stdout, `${version}\n`);
       assert.equal(result.stderr, "");
@@ -115,7 +70,7 @@ describe("clock (no command)", { concurrency: true }, () => {
   });
 
   test("an unknown command exits 2 with a hint on stderr", async () => {
-    const result = await clock(["frobnicate"]);
+    const result = await runClock(["frobnicate"]);
     assert.equal(result.code, 2);
     assert.equal(result.stdout, "");
     assert.equal(result.stderr, 'clock: unknown command "frobnicate"\nhint: clock --help lists the commands\n');
@@ -123,7 +78,7 @@ describe("clock (no command)", { concurrency: true }, () => {
 
   test("COMMAND --help prints that command's usage", async () => {
     for (const command of ["check", "next"]) {
-      const result = await clock([command, "--help"]);
+      const result = await runClock([command, "--help"]);
       assert.equal(result.code, 0);
       assert.ok(result.stdout.startsWith(`Usage: clock ${command}`), result.stdout);
     }
@@ -134,7 +89,7 @@ describe("clock check", { concurrency: true }, () => {
   test("the example config is valid: exit 0 and every schedule listed", async () => {
     const names = parseConfig(await importConfig(EXAMPLE_CONFIG)).schedules.map((schedule) => schedule.name);
     assert.ok(names.includes("daily-report") && names.includes("heartbeat"), names.join(", "));
-    const result = await clock(["check"], { cwd: ROOT });
+    const result = await runClock(["check"], { cwd: ROOT });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, "");
     const rows = result.stdout.split("\n");
@@ -145,7 +100,7 @@ describe("clock check", { concurrency: true }, () => {
 
   test("--json lists the same schedules", async () => {
     const names = parseConfig(await importConfig(EXAMPLE_CONFIG)).schedules.map((schedule) => schedule.name);
-    const result = await clock(["check", "--json"], { cwd: ROOT });
+    const result = await runClock(["check", "--json"], { cwd: ROOT });
     assert.equal(result.code, 0, result.stderr);
     const parsed = JSON.parse(result.stdout) as { config: string; valid: boolean; schedules: { schedule: string; next: string | null }[] };
     assert.equal(parsed.config, EXAMPLE_CONFIG);
@@ -156,7 +111,7 @@ describe("clock check", { concurrency: true }, () => {
 
   test("a broken config exits 2 and stderr names every bad field", async () => {
     const dir = tempDir({ "clock.config.ts": BROKEN_CONFIG });
-    const result = await clock(["check"], { cwd: dir });
+    const result = await runClock(["check"], { cwd: dir });
     assert.equal(result.code, 2);
     assert.equal(result.stdout, "");
     assert.ok(result.stderr.startsWith("clock: invalid config:\n"), result.stderr);
@@ -175,7 +130,7 @@ describe("clock check", { concurrency: true }, () => {
   });
 
   test("an unknown flag exits 2 with a hint", async () => {
-    const result = await clock(["check", "--bogus"]);
+    const result = await runClock(["check", "--bogus"]);
     assert.equal(result.code, 2);
     assert.equal(result.stdout, "");
     assert.match(result.stderr, /^clock: .*'--bogus'/);
@@ -185,28 +140,28 @@ describe("clock check", { concurrency: true }, () => {
   test("--config pointing to a missing file exits 2 and names the path", async () => {
     const dir = tempDir();
     const missing = join(dir, "missing.config.ts");
-    const result = await clock(["check", "--config", missing], { cwd: dir });
+    const result = await runClock(["check", "--config", missing], { cwd: dir });
     assert.equal(result.code, 2);
     assert.equal(result.stderr, `clock: cannot load config:\n  config file not found: ${missing}\n`);
   });
 
   test("no config in the directory exits 2 and says how to point at one", async () => {
     const dir = tempDir();
-    const result = await clock(["check"], { cwd: dir });
+    const result = await runClock(["check"], { cwd: dir });
     assert.equal(result.code, 2);
     assert.match(result.stderr, /pass --config PATH or set CLOCK_CONFIG/);
   });
 
   test("a config that throws at import exits 2 with the file and the error", async () => {
     const dir = tempDir({ "clock.config.ts": 'throw new Error("boom at import");\nexport default {};\n' });
-    const result = await clock(["check"], { cwd: dir });
+    const result = await runClock(["check"], { cwd: dir });
     assert.equal(result.code, 2);
     assert.ok(result.stderr.startsWith(`clock: cannot load config:\n  ${join(dir, "clock.config.ts")}: boom at import`), result.stderr);
   });
 
   test("a config whose schedules are not an object exits 2 naming the field", async () => {
     const dir = tempDir({ "clock.config.ts": "export default { schedules: null };\n" });
-    const result = await clock(["check"], { cwd: dir });
+    const result = await runClock(["check"], { cwd: dir });
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, /schedules/);
   });
@@ -214,12 +169,12 @@ describe("clock check", { concurrency: true }, () => {
   test("CLOCK_CONFIG is honoured, relative to the working directory", async () => {
     const configDir = tempDir({ "dst.config.ts": DST_CONFIG });
     const cwd = tempDir();
-    const absolute = await clock(["check"], { cwd, env: { CLOCK_CONFIG: join(configDir, "dst.config.ts") } });
+    const absolute = await runClock(["check"], { cwd, env: { CLOCK_CONFIG: join(configDir, "dst.config.ts") } });
     assert.equal(absolute.code, 0, absolute.stderr);
     assert.ok(absolute.stdout.includes(`${join(configDir, "dst.config.ts")}: 4 schedules, valid`), absolute.stdout);
-    const relative = await clock(["check"], { cwd: configDir, env: { CLOCK_CONFIG: "dst.config.ts" } });
+    const relative = await runClock(["check"], { cwd: configDir, env: { CLOCK_CONFIG: "dst.config.ts" } });
     assert.equal(relative.code, 0, relative.stderr);
-    const missing = await clock(["check"], { cwd, env: { CLOCK_CONFIG: "nope.config.ts" } });
+    const missing = await runClock(["check"], { cwd, env: { CLOCK_CONFIG: "nope.config.ts" } });
     assert.equal(missing.code, 2);
     assert.equal(missing.stderr, `clock: cannot load config:\n  config file not found: ${join(cwd, "nope.config.ts")}\n`);
   });
@@ -230,7 +185,7 @@ describe("clock next", { concurrency: true }, () => {
 
   test("--json: five slots per schedule across four zones' DST changes, ordered by time", async () => {
     const dir = tempDir({ "clock.config.ts": DST_CONFIG });
-    const result = await clock(["next", "--json", "--count", "5", "--from", FROM], { cwd: dir });
+    const result = await runClock(["next", "--json", "--count", "5", "--from", FROM], { cwd: dir });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, "");
     assert.deepEqual(JSON.parse(result.stdout), [
@@ -259,7 +214,7 @@ describe("clock next", { concurrency: true }, () => {
 
   test("NAME: only that schedule, as a table", async () => {
     const dir = tempDir({ "clock.config.ts": DST_CONFIG });
-    const result = await clock(["next", "ny-gap", "--count", "3", "--from", FROM], { cwd: dir });
+    const result = await runClock(["next", "ny-gap", "--count", "3", "--from", FROM], { cwd: dir });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(
       result.stdout,
@@ -271,14 +226,14 @@ describe("clock next", { concurrency: true }, () => {
         "",
       ].join("\n"),
     );
-    const json = await clock(["next", "santiago-overlap", "--json", "-n", "1", "--from", "2024-04-06T12:00:00Z"], { cwd: dir });
+    const json = await runClock(["next", "santiago-overlap", "--json", "-n", "1", "--from", "2024-04-06T12:00:00Z"], { cwd: dir });
     assert.equal(json.code, 0, json.stderr);
     assert.deepEqual(JSON.parse(json.stdout), [{ schedule: "santiago-overlap", at: "2024-04-06T23:30:00-03:00", epochMs: 1712457000000 }]);
   });
 
   test("an unknown schedule name exits 2 and lists the known ones", async () => {
     const dir = tempDir({ "clock.config.ts": DST_CONFIG });
-    const result = await clock(["next", "nope", "--from", FROM], { cwd: dir });
+    const result = await runClock(["next", "nope", "--from", FROM], { cwd: dir });
     assert.equal(result.code, 2);
     assert.equal(result.stdout, "");
     assert.equal(result.stderr, 'clock: no schedule named "nope"\nhint: known: ny-gap, london-gap, lord-howe-overlap, santiago-overlap\n');
@@ -295,7 +250,7 @@ describe("clock next", { concurrency: true }, () => {
       [["next", "ny-gap", "london-gap"], /^clock: unexpected argument "london-gap"\n/],
     ];
     for (const [args, message] of cases) {
-      const result = await clock(args, { cwd: dir });
+      const result = await runClock(args, { cwd: dir });
       assert.equal(result.code, 2, args.join(" "));
       assert.equal(result.stdout, "", args.join(" "));
       assert.match(result.stderr, message);
@@ -308,13 +263,13 @@ describe("clock next", { concurrency: true }, () => {
     const cwd = tempDir();
     const expected = [{ schedule: "ny-gap", at: "2024-03-10T03:30:00-04:00", epochMs: 1710055800000 }];
     const args = ["next", "ny-gap", "--json", "--count", "1", "--from", "2024-03-09T12:00:00Z"];
-    const viaFlag = await clock([...args, "--config", join(configDir, "dst.config.ts")], { cwd });
+    const viaFlag = await runClock([...args, "--config", join(configDir, "dst.config.ts")], { cwd });
     assert.equal(viaFlag.code, 0, viaFlag.stderr);
     assert.deepEqual(JSON.parse(viaFlag.stdout), expected);
-    const viaEnv = await clock(args, { cwd, env: { CLOCK_CONFIG: join(configDir, "dst.config.ts") } });
+    const viaEnv = await runClock(args, { cwd, env: { CLOCK_CONFIG: join(configDir, "dst.config.ts") } });
     assert.equal(viaEnv.code, 0, viaEnv.stderr);
     assert.deepEqual(JSON.parse(viaEnv.stdout), expected);
-    const missing = await clock([...args, "--config", "missing.config.ts"], { cwd, env: { CLOCK_CONFIG: join(configDir, "dst.config.ts") } });
+    const missing = await runClock([...args, "--config", "missing.config.ts"], { cwd, env: { CLOCK_CONFIG: join(configDir, "dst.config.ts") } });
     assert.equal(missing.code, 2);
     assert.equal(missing.stderr, `clock: cannot load config:\n  config file not found: ${join(cwd, "missing.config.ts")}\n`);
   });

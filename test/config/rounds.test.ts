@@ -4,16 +4,16 @@
  * first bad one, so a user fixed errors in two or three rounds. And a config file with no default
  * export says so, instead of "Unrecognized key" or an empty config that is "valid".
  */
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ConfigError, formatIssue } from "../src/errors.ts";
-import { DEFAULT_CATCH_UP, parseConfig, parseSchedule } from "../src/config/resolve.ts";
-import { assertBuilt, runClock, tempDirs } from "./helpers/cli.ts";
+import { ConfigError, formatIssue } from "../../src/errors.ts";
+import { DEFAULT_CATCH_UP, parseConfig, parseSchedule } from "../../src/config/resolve.ts";
+import { assertBuilt, runClock } from "../helpers/process.ts";
+import { suiteScope } from "../helpers/scope.ts";
 
-const dirs = tempDirs();
+const suite = suiteScope();
 before(assertBuilt);
-after(() => dirs.removeAll());
 
 const BROKEN = {
   timezone: "Mars/Olympus",
@@ -73,7 +73,7 @@ describe("every config error in one round", () => {
   });
 
   test("clock check prints all of them at once and exits 2", async () => {
-    const dir = dirs.make({ "clock.config.mjs": `export default ${JSON.stringify(BROKEN, null, 2)};\n` });
+    const dir = suite.tempDir({ "clock.config.mjs": `export default ${JSON.stringify(BROKEN, null, 2)};\n` });
     const result = await runClock(["check"], { cwd: dir });
     assert.equal(result.code, 2);
     assert.equal(result.stdout, "");
@@ -91,7 +91,7 @@ describe("a config file with no default export", { concurrency: true }, () => {
   ];
   for (const [label, file, text] of cases) {
     test(`${label}: says exactly that, exit 2`, async () => {
-      const dir = dirs.make({ [file]: text });
+      const dir = suite.tempDir({ [file]: text });
       const result = await runClock(["check"], { cwd: dir });
       assert.equal(result.code, 2);
       const exported = text.includes("config") ? "it exports only config" : "it exports nothing";
@@ -100,14 +100,14 @@ describe("a config file with no default export", { concurrency: true }, () => {
   }
 
   test("a default export that is not an object says what it is", async () => {
-    const dir = dirs.make({ "clock.config.ts": "export default undefined;\n" });
+    const dir = suite.tempDir({ "clock.config.ts": "export default undefined;\n" });
     const result = await runClock(["check"], { cwd: dir });
     assert.equal(result.code, 2);
     assert.equal(result.stderr, `clock: cannot load config:\n  ${join(dir, "clock.config.ts")}: the default export is undefined, expected an object: export default defineConfig({ ... })\n`);
   });
 
   test("CommonJS module.exports is still the config (as in Node's own import)", async () => {
-    const dir = dirs.make({ "clock.config.js": 'module.exports = { schedules: { a: { every: "1m", job: { class: "A" } } } };\n' });
+    const dir = suite.tempDir({ "clock.config.js": 'module.exports = { schedules: { a: { every: "1m", job: { class: "A" } } } };\n' });
     const result = await runClock(["check"], { cwd: dir });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /: 1 schedule, valid\n$/);

@@ -5,20 +5,18 @@
  * the clock's own files, as in a real install, so it finds nothing; the repository's node_modules
  * (where bullmq is a dev dependency) is never on that path, since the copy is not a symlink.
  */
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Redis } from "ioredis";
-import { startRedis, type TestRedis } from "./helpers/redis.ts";
+import { assertBuilt, ROOT, runClock, type CliResult } from "../helpers/process.ts";
+import type { TestRedis } from "../helpers/redis.ts";
+import { suiteScope, testScope } from "../helpers/scope.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const INSTALL_HINT = "npm install bullmq";
 
+const suite = suiteScope();
 let app: string;
 let bin: string;
 let server: TestRedis;
@@ -34,36 +32,16 @@ export default defineConfig({
 });
 `;
 
-interface Result {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function clock(args: readonly string[], cwd = app): Promise<Result> {
-  const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: server.url, LOG_LEVEL: "info" };
-  delete env["CLOCK_CONFIG"];
-  delete env["NODE_PATH"];
-  return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    // A start that does not refuse would run on: cut it off well after a refusal would have come.
-    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** The installed copy's CLI (childEnv drops NODE_PATH, which could reach the repository's bullmq). */
+async function clock(args: readonly string[], cwd = app): Promise<CliResult> {
+  // A start that does not refuse would run on: cut it off well after a refusal would have come.
+  return await runClock(args, { bin, cwd, env: { REDIS_URL: server.url, LOG_LEVEL: "info" }, timeoutMs: 20_000 });
 }
 
 before(async () => {
-  assert.ok(existsSync(join(ROOT, "dist", "cli", "run.js")), "dist/ is missing: run `npm run build` first (npm test does)");
-  server = await startRedis();
-  app = mkdtempSync(join(tmpdir(), "clock-app-nobull-"));
+  assertBuilt();
+  server = await suite.redis();
+  app = suite.tempDir({}, "clock-app-nobull-");
   const installed = join(app, "node_modules", "the-clock");
   mkdirSync(installed, { recursive: true });
   for (const part of ["package.json", "bin", "dist", join("src", "redis", "lua")]) cpSync(join(ROOT, part), join(installed, part), { recursive: true });
@@ -76,10 +54,6 @@ before(async () => {
   bin = join(installed, "bin", "clock.js");
   // The premise, checked: from the installed clock, bullmq resolves nowhere.
   assert.throws(() => createRequire(join(installed, "dist", "adapters", "bullmq.js")).resolve("bullmq"), /Cannot find module 'bullmq'/);
-});
-after(async () => {
-  await server.close();
-  rmSync(app, { recursive: true, force: true });
 });
 
 describe("bullmq not installed", { concurrency: true }, () => {
@@ -99,19 +73,15 @@ describe("bullmq not installed", { concurrency: true }, () => {
     }
   });
 
-  test("clock trigger exits 1, says nothing was enqueued, and leaves nothing behind to enqueue later", async () => {
+  test("clock trigger exits 1, says nothing was enqueued, and leaves nothing behind to enqueue later", async (t) => {
     const result = await clock(["trigger", "bull-report"]);
     assert.equal(result.code, 1, result.stdout + result.stderr);
     assert.equal(result.stdout, "", "no 'enqueued' line");
     assert.ok(result.stderr.startsWith('clock: trigger of "bull-report" was not enqueued: '), result.stderr);
     assert.ok(result.stderr.includes(INSTALL_HINT), result.stderr);
-    const redis = new Redis(server.url);
-    try {
-      assert.deepEqual(await redis.keys("bull:*"), []);
-      assert.equal(await redis.hlen("{nobull}:outbox"), 0, "no outbox entry a running clock would enqueue behind the user's back");
-    } finally {
-      redis.disconnect();
-    }
+    const redis = testScope(t).client(server.url);
+    assert.deepEqual(await redis.keys("bull:*"), []);
+    assert.equal(await redis.hlen("{nobull}:outbox"), 0, "no outbox entry a running clock would enqueue behind the user's back");
   });
 
   test("a config that does not use bullmq still checks clean without it", async () => {

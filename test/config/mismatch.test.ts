@@ -3,33 +3,29 @@
  * clock status), and keeps running (a rolling deploy differs for a while). Real redis-server, two
  * clocks in this process, the public API only.
  */
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { addressOf, createClient, parseConfig, startClock, startHttpServer, systemClock, type RunningClock } from "../src/index.ts";
-import { LogSink, type LogLine } from "./helpers/logs.ts";
-import { startRedis, type TestRedis } from "./helpers/redis.ts";
+import { addressOf, createClient, parseConfig, startClock, startHttpServer, systemClock, type RunningClock } from "../../src/index.ts";
+import { LogSink, type LogLine } from "../helpers/logs.ts";
+import { runClock } from "../helpers/process.ts";
+import type { TestRedis } from "../helpers/redis.ts";
+import { suiteScope, testScope, type Scope } from "../helpers/scope.ts";
 
-const BIN = new URL("../bin/clock.js", import.meta.url).pathname;
 const CHECK_MS = 150;
 const MISMATCH = "config differs from the leader's";
+const suite = suiteScope();
 let server: TestRedis;
 let n = 0;
-const clocks: RunningClock[] = [];
 
 before(async () => {
-  server = await startRedis();
-});
-after(async () => {
-  for (const clock of clocks) await clock.stop();
-  await server.close();
+  server = await suite.redis();
 });
 
-async function start(namespace: string, schedules: Record<string, unknown>, timezone = "UTC"): Promise<{ clock: RunningClock; sink: LogSink; base: string }> {
+async function start(scope: Scope, namespace: string, schedules: Record<string, unknown>, timezone = "UTC"): Promise<{ clock: RunningClock; sink: LogSink; base: string }> {
   const sink = new LogSink();
   const config = parseConfig({ namespace, adapter: "list", timezone, schedules, lease: { ttl: "2s", retry: "200ms" } });
   const clock = await startClock({ config, logger: sink.logger, redisUrl: server.url, configCheckMs: CHECK_MS });
-  clocks.push(clock);
+  scope.defer(() => clock.stop());
   await sink.waitFor((line) => line.msg === "leadership acquired" || line.msg === "clock started");
   const http = await startHttpServer(clock, { port: 0, clock: systemClock });
   return { clock, sink, base: addressOf(http) };
@@ -42,11 +38,12 @@ const healthz = async (base: string) => {
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 };
 
-test("a standby whose config differs from the leader's logs an error naming both fingerprints and the schedules that differ; /healthz (still 200) and clock status show it", async () => {
+test("a standby whose config differs from the leader's logs an error naming both fingerprints and the schedules that differ; /healthz (still 200) and clock status show it", async (t) => {
+  const scope = testScope(t);
   const namespace = `m${++n}`;
-  const a = await start(namespace, { tick: { every: "1h", job: job("Tick") }, nightly: { cron: "0 3 * * *", job: job("Nightly") } });
+  const a = await start(scope, namespace, { tick: { every: "1h", job: job("Tick") }, nightly: { cron: "0 3 * * *", job: job("Nightly") } });
   await a.sink.waitFor((line) => line.msg === "leadership acquired");
-  const b = await start(namespace, { tick: { every: "2h", job: job("Tick") }, "only-b": { cron: "0 4 * * *", job: job("OnlyB") } });
+  const b = await start(scope, namespace, { tick: { every: "2h", job: job("Tick") }, "only-b": { cron: "0 4 * * *", job: job("OnlyB") } });
   const error = await b.sink.waitFor(isMismatch, 5000);
   assert.equal(error["level"], 50, "an error, not a warning");
   const mine = String(error["fingerprint"]);
@@ -71,20 +68,17 @@ test("a standby whose config differs from the leader's logs an error naming both
   assert.equal(leaderHealth.body["configFingerprint"], theirs);
 
   const client = createClient({ redis: server.url, namespace });
-  try {
-    const status = await client.status();
-    assert.deepEqual(status.configMismatch?.leader, theirs);
-    assert.deepEqual(status.configMismatch?.peers.map((peer) => [peer.role, peer.config]), [["standby", mine]]);
-    assert.deepEqual(new Set(status.peers.map((peer) => peer.config)), new Set([mine, theirs]));
-  } finally {
-    await client.close();
-  }
-  const env = { ...process.env, REDIS_URL: server.url, CLOCK_NAMESPACE: namespace };
-  const json = spawnSync("node", [BIN, "status", "--json"], { env, encoding: "utf8", cwd: "/tmp" });
-  assert.equal(json.status, 0, json.stderr);
+  scope.defer(() => client.close());
+  const status = await client.status();
+  assert.deepEqual(status.configMismatch?.leader, theirs);
+  assert.deepEqual(status.configMismatch?.peers.map((peer) => [peer.role, peer.config]), [["standby", mine]]);
+  assert.deepEqual(new Set(status.peers.map((peer) => peer.config)), new Set([mine, theirs]));
+  const env = { REDIS_URL: server.url, CLOCK_NAMESPACE: namespace };
+  const json = await runClock(["status", "--json"], { env, cwd: "/tmp" });
+  assert.equal(json.code, 0, json.stderr);
   assert.equal((JSON.parse(json.stdout) as { configMismatch: { leader: string } }).configMismatch.leader, theirs);
-  const text = spawnSync("node", [BIN, "status"], { env, encoding: "utf8", cwd: "/tmp" });
-  assert.equal(text.status, 0, text.stderr);
+  const text = await runClock(["status"], { env, cwd: "/tmp" });
+  assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, new RegExp(`^config: +DIFFERS from the leader's ${theirs}: .*\\(standby\\) runs ${mine}`, "m"));
 
   // The rolling deploy ends: the old leader stops, the standby leads, and the warning clears.
@@ -95,24 +89,22 @@ test("a standby whose config differs from the leader's logs an error naming both
   assert.equal((await healthz(b.base)).body["configMismatch"], null);
 });
 
-test("clocks with the same config (keys in another order) stay quiet; a changed default zone is a difference", async () => {
+test("clocks with the same config (keys in another order) stay quiet; a changed default zone is a difference", async (t) => {
+  const scope = testScope(t);
   const namespace = `m${++n}`;
-  const a = await start(namespace, { tick: { every: "1h", job: job("Tick") }, nightly: { cron: "0 3 * * *", job: { queue: "q", class: "Nightly" } } });
+  const a = await start(scope, namespace, { tick: { every: "1h", job: job("Tick") }, nightly: { cron: "0 3 * * *", job: { queue: "q", class: "Nightly" } } });
   await a.sink.waitFor((line) => line.msg === "leadership acquired");
-  const b = await start(namespace, { nightly: { job: { class: "Nightly", queue: "q" }, cron: "0 3 * * *" }, tick: { job: job("Tick"), every: "1h" } });
+  const b = await start(scope, namespace, { nightly: { job: { class: "Nightly", queue: "q" }, cron: "0 3 * * *" }, tick: { job: job("Tick"), every: "1h" } });
   const first = await b.sink.waitFor((line) => line.msg === "config check: matches the leader's", 5000);
   await b.sink.waitFor((line) => line.msg === "config check: matches the leader's", 5000, b.sink.lines.indexOf(first) + 1);
   assert.equal(b.sink.lines.filter(isMismatch).length, 0);
   assert.equal((await healthz(b.base)).body["configMismatch"], null);
   assert.deepEqual((await healthz(b.base)).body["warnings"], []);
   const client = createClient({ redis: server.url, namespace });
-  try {
-    assert.equal((await client.status()).configMismatch, null);
-  } finally {
-    await client.close();
-  }
+  scope.defer(() => client.close());
+  assert.equal((await client.status()).configMismatch, null);
   // Same schedules, another default zone: what they fire at differs.
-  const c = await start(namespace, { tick: { every: "1h", job: job("Tick") }, nightly: { cron: "0 3 * * *", job: job("Nightly") } }, "Europe/Paris");
+  const c = await start(scope, namespace, { tick: { every: "1h", job: job("Tick") }, nightly: { cron: "0 3 * * *", job: job("Nightly") } }, "Europe/Paris");
   const error = await c.sink.waitFor(isMismatch, 5000);
   assert.deepEqual(error["changed"], ["nightly", "tick"]);
   assert.equal(error["settingsDiffer"], true);
