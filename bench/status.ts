@@ -9,7 +9,7 @@
 import { encodeEntry } from "../src/dynamic/store.ts";
 import { clockKeys } from "../src/internal.ts";
 import { freePort } from "../test/helpers/redis.ts";
-import { connect, firedOf, ms, note, Proc, redisServer, section, SECOND, sleep, summarize, verdict, wallNow, writeConfig, type Row } from "./lib.ts";
+import { connect, firedOf, ms, note, redisServer, section, SECOND, sleep, spawnClock, stopProc, summarize, verdict, waitMessage, wallNow, writeConfig, type Row } from "./lib.ts";
 
 const SCHEDULES = 100_000;
 const WINDOW_MS = 20 * SECOND;
@@ -31,13 +31,13 @@ export async function benchStatus(dir: string): Promise<Row[]> {
   }
   const port = await freePort();
   const config = writeConfig(dir, "status", { adapter: "list", schedules: { tick: { every: "1s", job: { class: "Tick", queue: "bench" } } } });
-  const clock = new Proc(["bin/clock.js", "start", "--config", config, "--http", String(port)], { label: "clock (100k + http)", env: { REDIS_URL: server.url, LOG_LEVEL: "info" } });
-  await clock.waitMessage("leadership acquired", 60 * SECOND);
-  await clock.waitLine((line) => firedOf(line) !== null, 10 * SECOND, "first fire");
+  const clock = spawnClock(config, { label: "clock (100k + http)", redisUrl: server.url, args: ["--http", String(port)] });
+  await waitMessage(clock, "leadership acquired", 60 * SECOND);
+  await clock.waitFor((line) => line.msg === "fired", { timeoutMs: 10 * SECOND, what: "first fire" });
   await sleep(3 * SECOND); // start-up work (fingerprints, snapshot) settles
 
   const lags = (fromAt: number, untilAt: number): number[] =>
-    clock.lines.filter((line) => line.at >= fromAt && line.at < untilAt && line.json?.["schedule"] === "tick").flatMap((line) => firedOf(line)?.lagMs ?? []);
+    clock.log.entries.filter((heard) => heard.receivedAt >= fromAt && heard.receivedAt < untilAt && heard.line["schedule"] === "tick").flatMap((heard) => firedOf(heard.line)?.lagMs ?? []);
 
   const quietFrom = wallNow();
   await sleep(WINDOW_MS);
@@ -59,7 +59,7 @@ export async function benchStatus(dir: string): Promise<Row[]> {
     await sleep(Math.max(0, POLL_MS - (wallNow() - startedAt)));
   }
   const pollingUntil = wallNow();
-  await clock.stop();
+  await stopProc(clock);
   redis.disconnect();
   await server.close();
 

@@ -5,13 +5,12 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { Redis } from "ioredis";
 import { addressOf, createClient, parseConfig, startClock, startHttpServer, systemClock, type RunningClock } from "../src/index.ts";
 import { encodeEntry } from "../src/dynamic/store.ts";
 import { clockKeys } from "../src/redis/keys.ts";
-import { BIN } from "./helpers/cli.ts";
+import { runClock } from "./helpers/process.ts";
 import { LogSink } from "./helpers/logs.ts";
 import { startRedis, type TestRedis } from "./helpers/redis.ts";
 
@@ -103,8 +102,8 @@ test("a client's status reads the names and one page of definitions, not every d
   }
 });
 
-test("clock status --limit shows one page and the total", () => {
-  const result = spawnSync(process.execPath, [BIN, "status", "--namespace", "mem", "--limit", "3"], { cwd: tmpdir(), env: { ...process.env, REDIS_URL: server.url }, encoding: "utf8" });
-  assert.equal(result.status, 0, result.stderr);
+test("clock status --limit shows one page and the total", async () => {
+  const result = await runClock(["status", "--namespace", "mem", "--limit", "3"], { cwd: tmpdir(), env: { REDIS_URL: server.url } });
+  assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, new RegExp(`schedules: ${DYNAMIC + 3} in all, 1 invalid; showing 1-3 \\(--offset 3 for more\\)`));
 });

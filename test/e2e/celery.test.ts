@@ -8,11 +8,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { readableJobId } from "../src/adapters/ids.ts";
-import { SECOND } from "../src/schedule/duration.ts";
-import { runClock } from "./helpers/cli.ts";
-import { missingPythonPackage, SYSTEM_PYTHON } from "./helpers/python.ts";
-import { assertConsecutive, childEnv, firedLines, pollUntil, Scope, writeConfig } from "./helpers/workers.ts";
+import { readableJobId } from "../../src/adapters/ids.ts";
+import { SECOND } from "../../src/schedule/duration.ts";
+import { runClock } from "../helpers/process.ts";
+import { missingPythonPackage, SYSTEM_PYTHON } from "../helpers/python.ts";
+import { assertConsecutive, firedLines, LINE_TIMEOUT_MS, pollUntil } from "../helpers/fired.ts";
+import { testScope } from "../helpers/scope.ts";
 
 const NO_CELERY = missingPythonPackage("celery, redis", "python3-celery python3-redis");
 const QUEUE = "e2e";
@@ -57,7 +58,7 @@ def with_kwargs(self, *args, **kwargs):
 
 test("celery: a real Celery 5.2 worker performs every fired slot exactly once, with the slot's task id, args and kwargs", { skip: NO_CELERY ?? false, timeout: 60 * SECOND }, async (t) => {
   const startedAt = Date.now();
-  const scope = Scope.for(t);
+  const scope = testScope(t);
   const redis = await scope.redis();
   const client = new Redis(redis.url);
   scope.defer(() => client.disconnect());
@@ -78,24 +79,19 @@ test("celery: a real Celery 5.2 worker performs every fired slot exactly once, w
     },
   };
 
-  const worker = scope.spawn(
-    "celery worker",
-    SYSTEM_PYTHON,
-    ["-m", "celery", "-A", "clockapp", "worker", "-Q", QUEUE, "-c", "2", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
-    { cwd: dir, env: childEnv({ CLOCK_E2E_REDIS: redis.url, PYTHONPATH: dir }) },
-  );
-  const configPath = writeConfig(dir, "clock", config);
-  const clock = scope.startClock("clock", configPath, redis.url);
-  await worker.waitForText('"ready."', /celery@\S+ ready\./);
-  await clock.waitUntil("5 fires of each schedule", () => (Object.keys(expected).every((name) => firedLines(clock, name).length >= 5) ? true : undefined), 20 * SECOND);
+  const worker = scope.spawn(SYSTEM_PYTHON, ["-m", "celery", "-A", "clockapp", "worker", "-Q", QUEUE, "-c", "2", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"], { name: "celery worker", group: true, cwd: dir, env: { CLOCK_E2E_REDIS: redis.url, PYTHONPATH: dir } });
+  const configPath = scope.configFile(config);
+  const clock = scope.clock(["start", "--config", configPath], { name: "clock", env: { REDIS_URL: redis.url } });
+  await pollUntil('"ready."', async () => /celery@\S+ ready\./.test(worker.stdout + worker.stderr), LINE_TIMEOUT_MS, () => worker.tail());
+  await clock.waitFor(() => Object.keys(expected).every((name) => firedLines(clock.lines, name).length >= 5), { what: "5 fires of each schedule", timeoutMs: 20 * SECOND });
   assert.deepEqual(await clock.stop("SIGTERM"), { code: 0, signal: null }, `clock start exits 0 on SIGTERM\n${clock.tail()}`);
 
-  const fired = firedLines(clock);
+  const fired = firedLines(clock.lines);
   for (const entry of fired) {
     assert.equal(entry.jobId, readableJobId(entry.schedule, entry.slotAt), `task id of ${entry.schedule} at ${String(entry.line["slot"])}`);
     assert.equal(entry.line["adapter"], "celery");
   }
-  for (const name of Object.keys(expected)) assertConsecutive(firedLines(clock, name).map((entry) => entry.slotAt), SECOND, `fired slots of ${name}`);
+  for (const name of Object.keys(expected)) assertConsecutive(firedLines(clock.lines, name).map((entry) => entry.slotAt), SECOND, `fired slots of ${name}`);
 
   // A trigger: by hand, with its own args and id, marked manual.
   const trigger = await runClock(["trigger", "report", "--args", '["by hand", 7]', "--config", configPath], { env: { REDIS_URL: redis.url } });
@@ -139,6 +135,6 @@ test("celery: a real Celery 5.2 worker performs every fired slot exactly once, w
   }
   // Acked, not left for redelivery: kombu's Redis transport keeps unacked messages in "unacked".
   assert.equal(await client.hlen("unacked"), 0, "messages left unacked");
-  assert.ok(!worker.text.some((line) => /ERROR|Traceback|Received unregistered task/.test(line)), `the worker logged an error\n${worker.tail(60)}`);
+  assert.ok(!((text: string) => /ERROR|Traceback|Received unregistered task/.test(text))(worker.stdout + worker.stderr), `the worker logged an error\n${worker.tail(60)}`);
   t.diagnostic(`celery e2e: ${all.length} tasks in ${Date.now() - startedAt} ms`);
 });

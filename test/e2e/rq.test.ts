@@ -10,11 +10,12 @@ import { existsSync } from "node:fs";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { rqJobId } from "../src/adapters/rq.ts";
-import { SECOND } from "../src/schedule/duration.ts";
-import { runClock } from "./helpers/cli.ts";
-import { missingPythonPackage } from "./helpers/python.ts";
-import { assertConsecutive, childEnv, firedLines, pollUntil, Scope, writeConfig } from "./helpers/workers.ts";
+import { rqJobId } from "../../src/adapters/rq.ts";
+import { SECOND } from "../../src/schedule/duration.ts";
+import { runClock } from "../helpers/process.ts";
+import { missingPythonPackage } from "../helpers/python.ts";
+import { assertConsecutive, firedLines, LINE_TIMEOUT_MS, pollUntil } from "../helpers/fired.ts";
+import { testScope } from "../helpers/scope.ts";
 
 /** Debian's entry point: its shebang is Debian's Python, never a pyenv one on PATH. */
 const RQ_CLI = "/usr/bin/rq";
@@ -72,7 +73,7 @@ interface Expected {
 
 async function runRq(t: import("node:test").TestContext, serializer: "pickle" | "json"): Promise<void> {
   const startedAt = Date.now();
-  const scope = Scope.for(t);
+  const scope = testScope(t);
   const redis = await scope.redis();
   const client = new Redis(redis.url);
   scope.defer(() => client.disconnect());
@@ -96,19 +97,19 @@ async function runRq(t: import("node:test").TestContext, serializer: "pickle" | 
   };
 
   const workerArgs = ["worker", "--url", redis.url, "-P", dir, ...(serializer === "json" ? ["--serializer", "rq.serializers.JSONSerializer"] : []), "default", "e2e"];
-  const worker = scope.spawn(`rq worker (${serializer})`, RQ_CLI, workerArgs, { cwd: dir, env: childEnv({ CLOCK_E2E_REDIS: redis.url }) });
-  const configPath = writeConfig(dir, "clock", config);
-  const clock = scope.startClock("clock", configPath, redis.url);
-  await worker.waitForText("*** Listening on", /Listening on/);
-  await clock.waitUntil("5 fires of each schedule", () => (Object.keys(expected).every((name) => firedLines(clock, name).length >= 5) ? true : undefined), 20 * SECOND);
+  const worker = scope.spawn(RQ_CLI, workerArgs, { name: `rq worker (${serializer})`, group: true, cwd: dir, env: { CLOCK_E2E_REDIS: redis.url } });
+  const configPath = scope.configFile(config);
+  const clock = scope.clock(["start", "--config", configPath], { name: "clock", env: { REDIS_URL: redis.url } });
+  await pollUntil("*** Listening on", async () => /Listening on/.test(worker.stdout + worker.stderr), LINE_TIMEOUT_MS, () => worker.tail());
+  await clock.waitFor(() => Object.keys(expected).every((name) => firedLines(clock.lines, name).length >= 5), { what: "5 fires of each schedule", timeoutMs: 20 * SECOND });
   assert.deepEqual(await clock.stop("SIGTERM"), { code: 0, signal: null }, `clock start exits 0 on SIGTERM\n${clock.tail()}`);
 
-  const fired = firedLines(clock);
+  const fired = firedLines(clock.lines);
   for (const entry of fired) {
     assert.equal(entry.jobId, rqJobId(entry.schedule, entry.slotAt), `job id of ${entry.schedule} at ${String(entry.line["slot"])}`);
     assert.equal(entry.line["adapter"], "rq");
   }
-  for (const name of Object.keys(expected)) assertConsecutive(firedLines(clock, name).map((entry) => entry.slotAt), SECOND, `fired slots of ${name}`);
+  for (const name of Object.keys(expected)) assertConsecutive(firedLines(clock.lines, name).map((entry) => entry.slotAt), SECOND, `fired slots of ${name}`);
 
   // A trigger: by hand, with its own args and id, marked manual.
   const trigger = await runClock(["trigger", "report", "--args", '["by hand", 7]', "--config", configPath], { env: { REDIS_URL: redis.url } });
@@ -167,7 +168,7 @@ async function runRq(t: import("node:test").TestContext, serializer: "pickle" | 
   }
   for (const id of [...ids, triggerId]) assert.equal(await client.hget(`rq:job:${id}`, "status"), "finished", `status of ${id}`);
   assert.deepEqual((await client.smembers("rq:queues")).sort(), ["rq:queue:default", "rq:queue:e2e"]);
-  assert.ok(!worker.text.some((line) => /Traceback|ERROR/.test(line)), `the worker logged an error\n${worker.tail(60)}`);
+  assert.ok(!((text: string) => /Traceback|ERROR/.test(text))(worker.stdout + worker.stderr), `the worker logged an error\n${worker.tail(60)}`);
   t.diagnostic(`rq e2e (${serializer}): ${all.length} jobs in ${Date.now() - startedAt} ms`);
 }
 
