@@ -3,6 +3,10 @@
  * earliest (never longer than a second, so a wall-clock jump is noticed), and one pipelined fire
  * of everything due. Catch-up applies wherever slots were missed: after a restart, a failover, a
  * Redis outage or a forward clock jump. A backward jump fires nothing twice: the ledger only grows.
+ *
+ * Over 250 lines on purpose: the timer, the wake-up checks and the handling of each fire's outcome
+ * share the heap and the leadership state, and every path through them is one read of this file;
+ * what is pure (which slots are due, catch-up) lives in catch-up.ts.
  */
 import type { FireOutcome, FireRequest } from "../fire/fire.ts";
 import type { ClockEvents } from "../events.ts";
