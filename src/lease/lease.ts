@@ -30,13 +30,18 @@ export class AlwaysLeader implements Leadership {
   }
 
   async start(): Promise<void> {
-    this.#leading = true;
-    for (const listener of this.#listeners) listener(true);
+    this.#set(true);
   }
 
   async stop(): Promise<void> {
-    this.#leading = false;
-    for (const listener of this.#listeners) listener(false);
+    this.#set(false);
+  }
+
+  /** Listeners hear changes only, as from the Redis lease (a second stop says nothing). */
+  #set(leading: boolean): void {
+    if (this.#leading === leading) return;
+    this.#leading = leading;
+    for (const listener of this.#listeners) listener(leading);
   }
 }
 
