@@ -14,9 +14,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createClient } from "../src/client/client.ts";
+import { parseConfig, startClock } from "../src/index.ts";
 import { DEFAULT_CATCH_UP, parseSchedule } from "../src/config/resolve.ts";
 import { SECOND } from "../src/schedule/duration.ts";
 import { runClock } from "./helpers/cli.ts";
+import { LogSink } from "./helpers/logs.ts";
 import { startSentinelRig, type SentinelRig } from "./helpers/sentinel.ts";
 import { ClockFleet, readListSlots, verifySlots, type Heard } from "./helpers/verifier.ts";
 
@@ -262,9 +264,25 @@ test("with durability.replicas 1 and min-replicas-to-write 1, the same faults fi
   t.diagnostic(`fire failures while no replica was in sync: ${failures.length} (${[...new Set(failures)].join("; ")})`);
 });
 
-test("clock status through Sentinel: a wrong master name and unreachable Sentinels are said in words, never with the password", { timeout: 30 * SECOND }, async () => {
+test("BullMQ's own connection goes through Sentinel too; clock status says a wrong master name, a wrong password and unreachable Sentinels in words, never with the password", { timeout: 30 * SECOND }, async () => {
   const rig = await startSentinelRig();
   cleanups.push(() => rig.close());
+  // Given only the Sentinels' addresses, BullMQ's add can reach the primary only through them.
+  const sink = new LogSink();
+  const config = parseConfig({ adapter: "bullmq", namespace: "bq", schedules: { tick: { every: "1s", job: { class: "Tick", queue: "bq" } } } });
+  const clock = await startClock({ config, logger: sink.logger, redisUrl: rig.url });
+  try {
+    const { outcome } = await clock.events.next("fire:fired", () => true, 10 * SECOND);
+    const primary = rig.connectNode(await rig.primaryPort());
+    try {
+      assert.equal(await primary.hget(`bull:bq:${outcome.jobId}`, "name"), "Tick", "the job is in BullMQ's queue on the primary");
+    } finally {
+      primary.disconnect();
+    }
+  } finally {
+    await clock.stop();
+  }
+  assert.ok(!JSON.stringify(sink.lines).includes(rig.password));
   const wrongName = await runClock(["status"], { env: { REDIS_URL: rig.url.replace(`/${rig.name}`, "/othermaster") } });
   assert.equal(wrongName.code, 1);
   assert.match(wrongName.stderr, /no Sentinel at 127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+ monitors a master named "othermaster"/);
