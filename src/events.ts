@@ -38,6 +38,14 @@ export interface ClockEventMap {
   "fire:refused": { readonly outcome: FireOutcome };
   /** A fire batch failed (Redis down, script error); `again` while the failure continues. */
   "fire:failed": { readonly error: Error; readonly slots: number; readonly again: boolean };
+  /**
+   * `durability`: the WAIT after a fire batch heard fewer replicas than asked (`acknowledged` null:
+   * WAIT itself failed). `fires` slots were written that a failover could roll back. `again` while
+   * it continues.
+   */
+  "fire:unreplicated": { readonly fires: number; readonly acknowledged: number | null; readonly wanted: number; readonly again: boolean; readonly error?: Error };
+  /** Replicas acknowledge fire batches again, after `batches` that none (or too few) did. */
+  "fire:replicated": { readonly batches: number };
   /** The ledger advanced but the adapter's enqueue failed: the job waits in the outbox. */
   "fire:outboxed": { readonly outcome: FireOutcome; readonly error: Error };
   "outbox:drained": { readonly count: number };
@@ -51,6 +59,8 @@ export interface ClockEventMap {
   "lease:changed": { readonly leading: boolean };
   "redis:down": { readonly error: Error; readonly everConnected: boolean };
   "redis:restored": Record<string, never>;
+  /** Through Sentinel: the clock's connection now reaches another primary (a failover). */
+  "redis:primary-changed": { readonly master: string; readonly from: string; readonly to: string };
   "redis:skew": { readonly skewMs: number };
   "schedule:changed": { readonly name: string; readonly kind: string; readonly fields: Readonly<Record<string, unknown>> };
   "schedule:invalid": { readonly name: string; readonly reason: string };

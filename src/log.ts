@@ -5,13 +5,13 @@
  */
 import { pino, type Logger, type LevelWithSilent } from "pino";
 import pretty from "pino-pretty";
-import { redactSecrets } from "./redis/connection.ts";
+import { redactSecrets, type RedisTarget } from "./redis/connection.ts";
 
 export type { Logger };
 
 /** `err` as a log line carries it: its name, code and message, with every secret URL's credentials out. */
-export function errorSerializer(secretUrls: readonly string[]): (value: unknown) => unknown {
-  const redact = (text: string): string => secretUrls.reduce((out, url) => (url === "" ? out : redactSecrets(out, url)), text);
+export function errorSerializer(secretUrls: readonly (string | RedisTarget)[]): (value: unknown) => unknown {
+  const redact = (text: string): string => secretUrls.reduce<string>((out, url) => (url === "" ? out : redactSecrets(out, url)), text);
   return (value) => {
     if (value instanceof Error) {
       const code = (value as { code?: unknown }).code;
@@ -24,8 +24,8 @@ export function errorSerializer(secretUrls: readonly string[]): (value: unknown)
   };
 }
 
-/** A child logger whose `err` serializer also redacts these URLs' credentials. */
-export function withSecrets(logger: Logger, secretUrls: readonly string[]): Logger {
+/** A child logger whose `err` serializer also redacts these URLs' (or targets') credentials. */
+export function withSecrets(logger: Logger, secretUrls: readonly (string | RedisTarget)[]): Logger {
   const known = [process.env["REDIS_URL"] ?? "", ...secretUrls];
   return logger.child({}, { serializers: { err: errorSerializer(known) } });
 }

@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { ClockError, createClient, TriggerError, loadConfig, type ClockClient, type ClockConfig } from "../index.ts";
-import { CONFIG_FILES, DEFAULT_REDIS_URL } from "../internal.ts";
+import { CONFIG_FILES } from "../internal.ts";
 
 export const CLIENT_OPTIONS = {
   config: { type: "string" },
@@ -22,8 +22,8 @@ async function optionalConfig(path: string | undefined): Promise<ClockConfig | u
 export async function withClient<T>(values: { config?: string | undefined; namespace?: string | undefined }, run: (client: ClockClient) => Promise<T>): Promise<T> {
   const config = await optionalConfig(values.config);
   const namespace = values.namespace ?? process.env["CLOCK_NAMESPACE"] ?? config?.namespace ?? "clock";
-  const url = process.env["REDIS_URL"] ?? DEFAULT_REDIS_URL;
-  const client = createClient({ redis: url, namespace, ...(config === undefined ? {} : { config }) });
+  // Redis: the config's `redis`, else REDIS_URL (a malformed one is refused here, exit 2, naming it).
+  const client = createClient({ namespace, ...(config === undefined ? {} : { config }) });
   try {
     return await run(client);
   } catch (error) {

@@ -28,7 +28,8 @@ Options:
   -h, --help      show help (also: clock COMMAND --help)
   -v, --version   print the version
 
-Environment: REDIS_URL (default redis://127.0.0.1:6379), CLOCK_CONFIG (config path).`;
+Environment: REDIS_URL (default redis://127.0.0.1:6379; rediss:// for TLS;
+redis+sentinel://host:26379,host:26379/master-name through Sentinel), CLOCK_CONFIG (config path).`;
 }
 
 export async function main(argv: string[], io: Io): Promise<number> {

@@ -14,7 +14,7 @@ import { FALLBACK_DEFAULTS, readSnapshot, snapshotOf, type ConfigSnapshot } from
 import { checkName, decodeEntry, encodeEntry, validateDefinition, writeChange } from "../dynamic/store.ts";
 import { ClashError, ConfigError, NotFoundError, TriggerError } from "../errors.ts";
 import { Firer, manualJobId } from "../fire/fire.ts";
-import { connectRedis, DEFAULT_REDIS_URL, describeRedisError, redactSecrets } from "../redis/connection.ts";
+import { closeRedis, connectRedis, describeRedisError, redactSecrets, resolveRedisTarget, type RedisTarget, type SentinelSettings } from "../redis/connection.ts";
 import { clockKeys, type ClockKeys } from "../redis/keys.ts";
 import { withScripts } from "../redis/scripts.ts";
 import { findNonJson, type Json, type Schedule } from "../schedule/schedule.ts";
@@ -22,10 +22,12 @@ import { pageBounds, readClusterStatus, statusOfRows, type ClockStatus, type Sch
 
 export interface ClientOptions {
   /**
-   * A Redis URL or an ioredis instance (not closed by `close()`; a BullMQ trigger writes through a
-   * duplicate of it). Default: REDIS_URL, then localhost.
+   * A Redis URL (redis://, rediss://, redis+sentinel://h1:26379,h2:26379/master), Sentinel
+   * settings `{ sentinels: [{ host, port }], name, db?, password?, sentinelPassword? }`, or an
+   * ioredis instance (not closed by `close()`; a BullMQ trigger writes through a duplicate of it).
+   * Default: the config's `redis`, then REDIS_URL, then localhost.
    */
-  readonly redis?: string | Redis;
+  readonly redis?: string | SentinelSettings | Redis;
   /** The clock's key namespace (the config's `namespace`); default "clock". */
   readonly namespace?: string;
   /** The app's config, when this process has it: defaults, adapters, and the config schedules. */
@@ -52,7 +54,8 @@ export class ClockClient {
   readonly #keys: ClockKeys;
   readonly #namespace: string;
   readonly #options: ClientOptions;
-  readonly #url: string;
+  /** Null for a given ioredis instance. */
+  readonly #target: RedisTarget | null;
   #connectionError: Error | undefined;
   #snapshot: Promise<ConfigSnapshot | null> | null = null;
   #snapshotAt = 0;
@@ -61,18 +64,28 @@ export class ClockClient {
     this.#options = options;
     this.#namespace = options.namespace ?? options.config?.namespace ?? "clock";
     this.#keys = clockKeys(this.#namespace);
-    if (typeof options.redis === "object") {
+    if (isRedisInstance(options.redis)) {
       this.#redis = options.redis;
       this.#ownsRedis = false;
-      this.#url = "";
+      this.#target = null;
     } else {
-      this.#url = options.redis ?? process.env["REDIS_URL"] ?? DEFAULT_REDIS_URL;
-      this.#redis = connectRedis(this.#url, { lazyConnect: false, enableOfflineQueue: true, retryStrategy: (attempt) => (attempt > 3 ? null : 100 * attempt) });
+      this.#target = resolveRedisTarget([options.redis, "redis"], [options.config?.redis, "redis"]);
+      let ready = false;
+      this.#redis = connectRedis(this.#target, {
+        lazyConnect: false,
+        enableOfflineQueue: true,
+        // Commands fail after two tries (maxRetriesPerRequest 1), the connection keeps reconnecting:
+        // a long-lived client outlives a Redis restart or a Sentinel failover.
+        retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
+        // Until the first connection, few rounds of asking the Sentinels: a CLI call must not wait forever.
+        sentinelRetryStrategy: (attempt) => (ready ? Math.min(100 * attempt, 2000) : attempt > 3 ? null : 100 * attempt),
+      });
       this.#redis.on("error", (error: Error) => {
         // Surfaced as rejected calls; kept to explain them (a rejected call says only "max retries").
         this.#connectionError = error;
       });
       this.#redis.on("ready", () => {
+        ready = true;
         this.#connectionError = undefined;
       });
       this.#ownsRedis = true;
@@ -174,7 +187,7 @@ export class ClockClient {
     }
     const { adapters: settings } = await this.#defaults();
     // A BullMQ trigger writes where this client does: a duplicate of the given instance, or its URL.
-    const connect = (overrides: RedisOptions): Redis => (this.#ownsRedis ? connectRedis(this.#url, overrides) : this.#redis.duplicate(overrides));
+    const connect = (overrides: RedisOptions): Redis => (this.#target !== null ? connectRedis(this.#target, overrides) : this.#redis.duplicate(overrides));
     const adapters = new AdapterRegistry(settings, { namespace: this.#namespace, connect }, [schedule.adapter]);
     const firer = new Firer({ redis: withScripts(this.#redis), keys: this.#keys, adapters, token: () => "", now: () => Date.now() });
     const adapter = firer.adapterFor(schedule);
@@ -231,20 +244,30 @@ export class ClockClient {
 
   /** An error message safe to print: no credentials of the Redis URL. */
   redact(message: string): string {
-    return this.#url === "" ? message : redactSecrets(message, this.#url);
+    return this.#target === null ? message : redactSecrets(message, this.#target);
   }
 
   /** A failed call in words fit to print ("cannot reach Redis at 127.0.0.1:7149: connection refused"), never credentials. */
   describeError(error: unknown): string {
-    const { host, port } = this.#redis.options;
-    return describeRedisError(error, this.#url === "" ? `redis://${host ?? "127.0.0.1"}:${port ?? 6379}` : this.#url, this.#connectionError);
+    return describeRedisError(error, this.#target ?? targetOfInstance(this.#redis), this.#connectionError);
   }
 
   async close(): Promise<void> {
-    if (!this.#ownsRedis) return;
-    if (this.#redis.status === "ready") await this.#redis.quit().catch(() => this.#redis.disconnect());
-    else this.#redis.disconnect();
+    if (this.#ownsRedis) await closeRedis(this.#redis);
   }
+}
+
+function isRedisInstance(value: ClientOptions["redis"]): value is Redis {
+  return typeof value === "object" && typeof (value as Partial<Redis>).sendCommand === "function";
+}
+
+/** Where a given ioredis instance points, for messages (its password is not in them). */
+function targetOfInstance(redis: Redis): RedisTarget {
+  const { host, port, sentinels, name, db } = redis.options;
+  if (Array.isArray(sentinels) && sentinels.length > 0 && typeof name === "string") {
+    return { kind: "sentinel", sentinels: sentinels.map((sentinel) => ({ host: sentinel.host ?? "127.0.0.1", port: sentinel.port ?? 26379 })), name, db: db ?? 0 };
+  }
+  return { kind: "url", url: `redis://${host ?? "127.0.0.1"}:${port ?? 6379}` };
 }
 
 export function createClient(options: ClientOptions = {}): ClockClient {

@@ -62,6 +62,11 @@ export interface ClusterStatus {
 
 export interface ClockStatus extends Omit<ClusterStatus, "leaderInvalid"> {
   readonly namespace: string;
+  /**
+   * A running clock's own (its /api/status): `durability` as configured, and the slots it fired in
+   * batches that fewer replicas than asked acknowledged, with the last time. Absent from the client's.
+   */
+  readonly durability?: { readonly replicas: number; readonly timeoutMs: number; readonly unreplicatedFires: number; readonly unreplicatedBatches: number; readonly lastUnreplicatedAt: number | null };
   /** One page of schedules, by name. */
   readonly schedules: readonly ScheduleStatus[];
   /** Schedules in all (config and dynamic, valid and invalid). */

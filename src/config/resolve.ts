@@ -9,6 +9,7 @@ import { ConfigError, type FieldIssue } from "../errors.ts";
 import { issuesFromZod } from "./errors.ts";
 import { adapterSettingsSchema, catchUpSchema, configSchema, jobSchema, scheduleSchema, type ConfigOutput, type ScheduleOutput } from "./schema.ts";
 import type { z } from "zod";
+import { resolveRedisTarget, type RedisTarget } from "../redis/connection.ts";
 
 /** The default catch-up: a slot missed by a short gap (restart, failover, deploy) fires late rather than never. */
 export const DEFAULT_CATCH_UP: CatchUp = { policy: "latest", windowMs: HOUR, max: 100 };
@@ -26,6 +27,10 @@ export interface ClockConfig extends Defaults {
   /** Settings of built-in adapters, or adapters of one's own, by name. */
   readonly adapters: Readonly<Record<string, Readonly<Record<string, unknown>> | Adapter>>;
   readonly schedules: readonly Schedule[];
+  /** The config's `redis` (REDIS_URL applies when absent). */
+  readonly redis?: RedisTarget | undefined;
+  /** Opt-in WAIT after each fire batch; null or absent: none. */
+  readonly durability?: { readonly replicas: number; readonly timeoutMs: number } | null | undefined;
 }
 
 function mergeCatchUp(base: CatchUp, override: z.output<typeof catchUpSchema> | undefined): CatchUp {
@@ -82,6 +87,8 @@ export function resolveConfig(config: ConfigOutput): ClockConfig {
     namespace: config.namespace,
     lease: { ttlMs: config.lease.ttl, retryMs: config.lease.retry },
     adapters: config.adapters,
+    redis: config.redis === undefined ? undefined : resolveRedisTarget([config.redis, "redis"]),
+    durability: config.durability ?? null,
     schedules: Object.entries(config.schedules).map(([name, schedule]) => toSchedule(name, schedule, defaults)),
   };
 }

@@ -10,6 +10,8 @@ import { parseDuration, parseInstant, SECOND } from "../schedule/duration.ts";
 import { SCHEDULE_NAME, findNonJson, type Json } from "../schedule/schedule.ts";
 import { compileCron, CronNeverFiresError } from "../schedule/cron.ts";
 import { isValidZone } from "../schedule/slots.ts";
+import { ClockError } from "../errors.ts";
+import { MASTER_NAME, parseRedisUrl } from "../redis/connection.ts";
 
 const json = z.custom<Json>().superRefine((value, ctx) => {
   const found = findNonJson(value);
@@ -116,6 +118,41 @@ export const adapterSettingsSchema = z.record(
   z.union([z.custom<Adapter>(isAdapter), z.record(z.string(), z.unknown())], { error: "expected adapter settings (an object) or an adapter with writes() or enqueue()" }),
 );
 
+/** A Redis URL (redis://, rediss://, redis+sentinel://), checked as REDIS_URL is. */
+const redisUrl = z.string().superRefine((url, ctx) => {
+  try {
+    parseRedisUrl(url, "redis");
+  } catch (error) {
+    if (!(error instanceof ClockError)) throw error;
+    for (const issue of error.issues) ctx.addIssue({ code: "custom", message: issue.message });
+  }
+});
+
+const sentinelSettings = z
+  .object({
+    sentinels: z
+      .array(
+        z.object({ host: z.string({ error: "expected a host name" }).min(1, { error: "expected a host name" }), port: z.number().int().min(1).max(65_535, { error: "expected a port from 1 to 65535" }).optional() }).strict(),
+        { error: "expected a list of Sentinels { host, port }" },
+      )
+      .min(1, { error: "expected at least one Sentinel { host, port }" }),
+    name: z.string({ error: "expected the master name Sentinel monitors" }).regex(MASTER_NAME, { error: "use letters, digits, '.', '_' or '-'" }),
+    db: z.number().int().min(0).optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    sentinelUsername: z.string().optional(),
+    sentinelPassword: z.string().optional(),
+  })
+  .strict();
+
+export const durabilitySchema = z
+  .object({
+    replicas: z.number({ error: "expected how many replicas must acknowledge each fire batch (1 or more)" }).int().min(1).max(100),
+    // The WAIT holds the clock's connection: lease renewals queue behind it, so it stays short.
+    timeoutMs: z.number().int().min(1, { error: "must be at least 1 (0 would wait forever)" }).max(1000, { error: "at most 1000: the WAIT holds the clock's connection, lease renewals wait behind it" }).default(200),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     timezone: zone.default("UTC"),
@@ -133,6 +170,9 @@ export const configSchema = z
       .strict()
       .default({}),
     adapters: adapterSettingsSchema.default({}),
+    /** Where the clock's Redis is; REDIS_URL when absent. */
+    redis: z.union([redisUrl, sentinelSettings], { error: "expected a Redis URL or Sentinel settings { sentinels: [{ host, port }], name }" }).optional(),
+    durability: durabilitySchema.optional(),
     schedules: z.record(z.string(), scheduleSchema, { error: "expected an object of named schedules" }).default({}).superRefine((schedules, ctx) => {
       if (schedules === null || typeof schedules !== "object") return;
       for (const name of Object.keys(schedules)) {

@@ -1,16 +1,17 @@
 /**
  * The running clock's two Redis connections (commands, and SUBSCRIBE) and their state: down or
  * up, reported once per outage ("redis:down" then "redis:restored"), with the connection's last
- * error kept so a failed command can be told in words (ioredis says only "max retries").
+ * error kept so a failed command can be told in words (ioredis says only "max retries"). Through
+ * Sentinel, a reconnect lands on the current primary; a move is reported ("redis:primary-changed").
  */
 import type { Redis } from "ioredis";
 import type { ClockEvents } from "../events.ts";
-import { connectRedis, describeRedisError } from "../redis/connection.ts";
+import { closeRedis, connectRedis, describeRedisError, settleConnect, type RedisTarget } from "../redis/connection.ts";
 import { withScripts, type ScriptedRedis } from "../redis/scripts.ts";
 import { SECOND } from "../time.ts";
 
 export class ClockConnection {
-  readonly url: string;
+  readonly target: RedisTarget;
   readonly redis: ScriptedRedis;
   /** For SUBSCRIBE: a subscribed connection cannot run other commands. */
   readonly subscriber: Redis;
@@ -18,11 +19,13 @@ export class ClockConnection {
   #everConnected = false;
   #lastError: Error | undefined;
   readonly #onRestored: (() => void)[] = [];
+  /** host:port of the primary last connected to (through Sentinel it moves on a failover). */
+  #primary: string | null = null;
 
-  constructor(url: string, events: ClockEvents) {
-    this.url = url;
-    this.redis = withScripts(connectRedis(url));
-    this.subscriber = connectRedis(url, { enableOfflineQueue: true });
+  constructor(target: RedisTarget, events: ClockEvents) {
+    this.target = target;
+    this.redis = withScripts(connectRedis(target));
+    this.subscriber = connectRedis(target, { enableOfflineQueue: true });
     this.redis.on("error", (error: Error) => {
       this.#lastError = error;
       if (this.#down) return;
@@ -30,12 +33,18 @@ export class ClockConnection {
       events.emit("redis:down", { error, everConnected: this.#everConnected });
     });
     this.redis.on("ready", () => {
+      const stream = this.redis.stream as { remoteAddress?: string; remotePort?: number } | undefined;
+      const primary = stream?.remoteAddress === undefined ? null : `${stream.remoteAddress}:${stream.remotePort ?? ""}`;
+      const moved = target.kind === "sentinel" && primary !== null && this.#primary !== null && primary !== this.#primary;
+      if (moved) events.emit("redis:primary-changed", { master: target.name, from: this.#primary ?? "", to: primary });
+      this.#primary = primary ?? this.#primary;
       this.#everConnected = true;
       this.#lastError = undefined;
-      if (!this.#down) return;
+      const wasDown = this.#down;
       this.#down = false;
-      events.emit("redis:restored", {});
-      for (const listener of this.#onRestored) listener();
+      if (wasDown) events.emit("redis:restored", {});
+      // A new primary may lack the old one's last writes (async replication): the ledger is re-read.
+      if (wasDown || moved) for (const listener of this.#onRestored) listener();
     });
     this.subscriber.on("error", () => {
       // reported through the main connection
@@ -44,8 +53,13 @@ export class ClockConnection {
 
   /** Connects both; an unreachable Redis is reported by the error handler and retried with backoff. */
   async connect(): Promise<void> {
-    await this.redis.connect().catch(() => undefined);
-    await this.subscriber.connect().catch(() => undefined);
+    await settleConnect(this.redis);
+    await settleConnect(this.subscriber);
+  }
+
+  /** host:port of the primary this clock writes to (null before the first connection). */
+  get primary(): string | null {
+    return this.#primary;
   }
 
   get down(): boolean {
@@ -59,7 +73,7 @@ export class ClockConnection {
 
   /** An error from Redis, in words, without credentials. */
   inWords(error: unknown): string {
-    return describeRedisError(error, this.url, this.#lastError);
+    return describeRedisError(error, this.target, this.#lastError);
   }
 
   /** Whether Redis answers a PING within a second. */
@@ -72,10 +86,6 @@ export class ClockConnection {
   }
 
   async close(): Promise<void> {
-    for (const connection of [this.redis, this.subscriber]) {
-      // QUIT only on a live connection: on a reconnecting one it would wait for Redis to come back.
-      if (connection.status === "ready") await connection.quit().catch(() => connection.disconnect());
-      else connection.disconnect();
-    }
+    for (const connection of [this.redis, this.subscriber]) await closeRedis(connection);
   }
 }

@@ -15,6 +15,11 @@ export class ClockMetrics {
   readonly fenceRefusals = new Counter({ name: "clock_fence_refusals_total", help: "Fires refused because this process no longer held the lease.", registers: [this.registry] });
   readonly leader = new Gauge({ name: "clock_leader", help: "1 while this process holds the lease.", registers: [this.registry] });
   readonly leaseTransitions = new Counter({ name: "clock_lease_transitions_total", help: "Leadership gained or lost, by direction.", labelNames: ["to"], registers: [this.registry] });
+  readonly unreplicatedFires = new Counter({
+    name: "clock_unreplicated_fires_total",
+    help: "Fires in batches that fewer replicas than durability.replicas acknowledged (WAIT timed out or failed).",
+    registers: [this.registry],
+  });
   readonly redisErrors = new Counter({ name: "clock_redis_errors_total", help: "Redis connection errors and failed fire writes.", registers: [this.registry] });
   /** Where the gauges read at scrape time; set by the running clock. */
   sources = { schedules: () => 0, invalidSchedules: () => 0 };

@@ -27,9 +27,19 @@ export const TASK_MESSAGES: Readonly<Record<string, string>> = {
 /** Fires kept for the status page. */
 export const RECENT_FIRES = 200;
 
+/** Fire batches that fewer replicas than `durability.replicas` acknowledged, for status and health. */
+export interface ReplicationTally {
+  /** Slots fired in unreplicated batches since start. */
+  unreplicatedFires: number;
+  unreplicatedBatches: number;
+  /** When the last one was seen (epoch ms), null if never. */
+  lastUnreplicatedAt: number | null;
+}
+
 export interface Observed {
   /** The latest fires, newest last. */
   readonly recentFires: RecentFire[];
+  readonly replication: ReplicationTally;
 }
 
 type Table = { readonly [E in ClockEventName]?: (payload: ClockEventMap[E]) => void };
@@ -42,9 +52,10 @@ export function observe(
   events: ClockEvents,
   log: Logger,
   metrics: ClockMetrics | null,
-  context: { peer?: string; redis?: string; inWords?: (error: Error) => string } = {},
+  context: { peer?: string; redis?: string; inWords?: (error: Error) => string; now?: () => number } = {},
 ): Observed {
   const recentFires: RecentFire[] = [];
+  const replication: ReplicationTally = { unreplicatedFires: 0, unreplicatedBatches: 0, lastUnreplicatedAt: null };
   // Errors from Redis in words ("cannot reach Redis at ...: connection refused"); the logger's err serializer redacts.
   const redisErr = (error: Error) => ({ message: context.inWords?.(error) ?? error.message });
   const table: Table = {
@@ -86,6 +97,17 @@ export function observe(
       else log.error({ err: redisErr(error), slots }, "fire failed; retrying with catch-up");
       metrics?.redisErrors.inc();
     },
+    "fire:unreplicated": ({ fires, acknowledged, wanted, again, error }) => {
+      replication.unreplicatedFires += fires;
+      replication.unreplicatedBatches++;
+      replication.lastUnreplicatedAt = (context.now ?? Date.now)();
+      metrics?.unreplicatedFires.inc(fires);
+      const fields = { fires, acknowledged, wanted, ...(error === undefined ? {} : { err: redisErr(error) }) };
+      // The first of a run is a warning; while no replica catches up, each further batch is debug.
+      if (again) log.debug(fields, "fire batch again not acknowledged by replicas");
+      else log.warn(fields, "fire batch not acknowledged by replicas: a failover now could roll these slots back");
+    },
+    "fire:replicated": ({ batches }) => log.info({ batches }, "replicas acknowledge fire batches again"),
     "outbox:drained": ({ count }) => {
       if (count > 0) log.info({ count }, "outbox enqueues retried");
     },
@@ -111,6 +133,7 @@ export function observe(
       log.error({ err: redisErr(error), redis: context.redis }, everConnected ? "redis connection lost; reconnecting" : "redis unreachable; retrying with backoff");
     },
     "redis:restored": () => log.info({ redis: context.redis }, "redis connection restored"),
+    "redis:primary-changed": ({ master, from, to }) => log.warn({ master, from, to, redis: context.redis }, "redis primary changed (Sentinel failover); the ledger is read again"),
     "redis:skew": ({ skewMs }) => log.warn({ skewMs: Math.round(skewMs) }, "local clock differs from Redis TIME; slots are never fired before their instant by Redis time"),
     "schedule:changed": ({ name, kind, fields }) => log.info({ schedule: name, change: kind, ...fields }, "schedule change applied"),
     "schedule:invalid": ({ name, reason }) => log.warn({ schedule: name, reason }, "invalid dynamic schedule skipped; the others keep firing"),
@@ -135,5 +158,5 @@ export function observe(
     "listener:failed": ({ event, error }) => log.error({ event, err: error }, "an event listener threw (a bug: please report it); the clock goes on"),
   };
   for (const [event, handler] of Object.entries(table) as [ClockEventName, never][]) events.on(event, handler);
-  return { recentFires };
+  return { recentFires, replication };
 }

@@ -15,7 +15,7 @@ import type { Json, Schedule } from "../schedule/schedule.ts";
 import { SECOND, type Clock } from "../time.ts";
 import type { ClockConnection } from "./connection.ts";
 import type { ClockMetrics } from "./metrics.ts";
-import type { RecentFire } from "./observe.ts";
+import type { RecentFire, ReplicationTally } from "./observe.ts";
 
 /** No slot this close while a status page is built (5-15 ms from here to the last byte, Redis round trips included), or all names re-sorted. */
 const QUIET_MS = 100;
@@ -39,6 +39,16 @@ export interface RedisParts {
   readonly client: ClockClient;
 }
 
+/** `durability` as a running clock reports it: the setting, and what no replica confirmed. */
+export interface DurabilityStatus {
+  readonly replicas: number;
+  readonly timeoutMs: number;
+  /** Slots fired in batches fewer replicas than asked acknowledged, since this process started. */
+  readonly unreplicatedFires: number;
+  readonly unreplicatedBatches: number;
+  readonly lastUnreplicatedAt: number | null;
+}
+
 export interface RunningParts {
   readonly namespace: string;
   readonly clock: Clock;
@@ -47,6 +57,8 @@ export interface RunningParts {
   readonly leadership: Leadership;
   readonly metrics: ClockMetrics;
   readonly recentFires: readonly RecentFire[];
+  /** The config's `durability` (null: off) and the tally of unreplicated batches (absent in a dry run). */
+  readonly replication?: { readonly durability: { readonly replicas: number; readonly timeoutMs: number } | null; readonly tally: Readonly<ReplicationTally> };
   /** The schedules a dry run plans (a clock with Redis lists its sync's). */
   readonly schedules: readonly Schedule[];
   readonly redis: RedisParts | null;
@@ -76,6 +88,13 @@ export class RunningClock {
   /** The latest fires, newest last. */
   get recentFires(): readonly RecentFire[] {
     return this.#parts.recentFires;
+  }
+
+  /** Null unless `durability` is configured. */
+  get durability(): DurabilityStatus | null {
+    const replication = this.#parts.replication;
+    if (replication === undefined || replication.durability === null) return null;
+    return { ...replication.durability, ...replication.tally };
   }
 
   get dryRun(): boolean {
@@ -117,7 +136,8 @@ export class RunningClock {
       statusOfRows(redis.connection.redis, redis.keys, rows, now, (name) => this.planner.nextAtOf(name)),
     ]);
     const { leaderInvalid: _leaderInvalid, ...clusterFields } = cluster;
-    return { namespace: this.#parts.namespace, ...clusterFields, schedules, total: names.length, offset, limit, invalidEntries: sync.invalidCount };
+    const durability = this.durability;
+    return { namespace: this.#parts.namespace, ...clusterFields, schedules, total: names.length, offset, limit, invalidEntries: sync.invalidCount, ...(durability === null ? {} : { durability }) };
   }
 
   #dryRunStatus(offset: number, limit: number, now: number): ClockStatus {
@@ -164,6 +184,8 @@ export class RunningClock {
         configFingerprint: watch?.fingerprint ?? null,
         configMismatch,
         warnings,
+        // Unreplicated fires are a warning: replicas lagging is no reason to restart the clock.
+        ...(this.durability === null ? {} : { durability: this.durability }),
       },
     };
   }

@@ -21,7 +21,7 @@ import { newPeerId, peerLabel, removePeer, writeHeartbeat } from "../lease/peers
 import { RedisLease } from "../lease/redis-lease.ts";
 import { withSecrets, type Logger } from "../log.ts";
 import { Planner } from "../planner/planner.ts";
-import { connectRedis, DEFAULT_REDIS_URL, redactRedisUrl } from "../redis/connection.ts";
+import { connectRedis, redactRedisUrl, resolveRedisTarget, type RedisTarget } from "../redis/connection.ts";
 import { clockKeys } from "../redis/keys.ts";
 import { MINUTE, SECOND, systemClock, type Clock } from "../time.ts";
 import { hostname } from "node:os";
@@ -35,7 +35,7 @@ import { Tasks } from "./tasks.ts";
 export interface StartOptions {
   readonly config: ClockConfig;
   readonly logger: Logger;
-  /** Default: REDIS_URL, then redis://127.0.0.1:6379. */
+  /** A Redis URL (redis://, rediss://, redis+sentinel://). Default: the config's `redis`, then REDIS_URL, then redis://127.0.0.1:6379. */
   readonly redisUrl?: string;
   /** No Redis: log what would be enqueued, at the right times. */
   readonly dryRun?: boolean;
@@ -59,22 +59,24 @@ const CONFIG_CHECK_MS = MINUTE;
 export async function startClock(options: StartOptions): Promise<RunningClock> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
-  const redisUrl = options.redisUrl ?? process.env["REDIS_URL"] ?? DEFAULT_REDIS_URL;
-  const log = withSecrets(options.logger, [redisUrl]);
   const keys = clockKeys(config.namespace);
   const adapterSettings = { ...config.adapters, ...options.adapters };
   // Adapters with a client of their own (BullMQ) connect to the clock's Redis, never to a default.
-  const adapterContext = { namespace: config.namespace, connect: (overrides: RedisOptions) => connectRedis(redisUrl, overrides) };
+  let target: RedisTarget | null = null;
+  const adapterContext = { namespace: config.namespace, connect: (overrides: RedisOptions) => connectRedis(target ?? resolveRedisTarget(), overrides) };
   const adapters = new AdapterRegistry(adapterSettings, adapterContext, new Set(config.schedules.map((schedule) => schedule.adapter)));
   await loadAdapterPackages(adapters.built, config.schedules);
-  if (options.dryRun === true) return startDryRun(config, log, options.version, clock, adapters);
+  if (options.dryRun === true) return startDryRun(config, withSecrets(options.logger, []), options.version, clock, adapters);
+  // A malformed address stops start-up here, naming the setting (REDIS_URL, redis) and never its value.
+  target = resolveRedisTarget([options.redisUrl, "redisUrl"], [config.redis, "redis"]);
+  const log = withSecrets(options.logger, [target]);
 
   const events = new ClockEvents();
   const metrics = new ClockMetrics();
   const peerId = newPeerId();
-  const connection = new ClockConnection(redisUrl, events);
+  const connection = new ClockConnection(target, events);
   const inWords = (error: unknown): string => connection.inWords(error);
-  const { recentFires } = observe(events, log, metrics, { peer: peerLabel(peerId), redis: redactRedisUrl(redisUrl), inWords });
+  const { recentFires, replication } = observe(events, log, metrics, { peer: peerLabel(peerId), redis: redactRedisUrl(target), inWords, now: () => clock.now() });
   await connection.connect();
   const { redis, subscriber } = connection;
   const tasks = new Tasks(clock, events);
@@ -95,7 +97,17 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
       void writeHeartbeat(redis, keys, peerId, configWatch.fingerprint === null ? record : { ...record, config: configWatch.fingerprint }).catch(() => undefined);
     },
   });
-  const firer = new Firer({ redis, keys, adapters, token: () => leadership.token(), now: () => clock.now(), onEnqueueError: (outcome, error) => events.emit("fire:outboxed", { outcome, error }) });
+  const firer = new Firer({
+    redis,
+    keys,
+    adapters,
+    token: () => leadership.token(),
+    now: () => clock.now(),
+    onEnqueueError: (outcome, error) => events.emit("fire:outboxed", { outcome, error }),
+    durability: config.durability ?? null,
+    onUnreplicated: (report) => events.emit("fire:unreplicated", report),
+    onReplicated: (batches) => events.emit("fire:replicated", { batches }),
+  });
   planner = new Planner({ clock, fire: (requests) => firer.fire(requests), readLedger: () => readPlannerLedger(redis, keys), leadership, spin: clock === systemClock, events });
   const plannerRef = planner;
   connection.onRestored(() => plannerRef.invalidate());
@@ -145,7 +157,9 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
       dynamic: schedules.length - config.schedules.filter((schedule) => !sync.pausedNames.has(schedule.name)).length,
       invalid: sync.invalidCount,
       enabled: schedules.filter((schedule) => schedule.enabled).length,
-      redis: redactRedisUrl(redisUrl),
+      redis: redactRedisUrl(target),
+      ...(target.kind === "sentinel" ? { sentinels: target.sentinels.map(({ host, port }) => `${host}:${port}`), master: target.name, primary: connection.primary } : {}),
+      ...(config.durability === null || config.durability === undefined ? {} : { durability: config.durability }),
       namespace: config.namespace,
       adapters: [...adapters.built.keys()],
     },
@@ -173,6 +187,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     leadership,
     metrics,
     recentFires,
+    replication: { durability: config.durability ?? null, tally: replication },
     schedules: config.schedules,
     redis: { connection, keys, sync, configWatch, client: new ClockClient({ redis, config, adapters: options.adapters ?? {} }) },
     stopSteps: [

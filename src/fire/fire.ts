@@ -1,7 +1,8 @@
 /**
  * Fires slots: one atomic script per batch checks the lease (fencing) and the ledger, advances the
  * ledger and pushes the job. The batches of a burst are written back to back without waiting
- * for replies (pipelined), each as soon as it is built.
+ * for replies (pipelined), each as soon as it is built; with `durability`, a WAIT follows them on
+ * the same connection, so one round trip tells whether replicas have the ledger advance too.
  */
 import { randomBytes } from "node:crypto";
 import type { Adapter, Enqueue, Write } from "../adapters/types.ts";
@@ -39,6 +40,23 @@ const STATUS: Readonly<Record<number, FireStatus>> = { 1: "fired", 0: "duplicate
 /** Entries per script call: big enough to amortise a round trip, small enough not to block Redis long. */
 export const BATCH_SIZE = 500;
 
+/** Opt-in (config `durability`): after each fire batch, WAIT until this many replicas have it, at most `timeoutMs`. */
+export interface Durability {
+  readonly replicas: number;
+  readonly timeoutMs: number;
+}
+
+/** What the WAIT after a fire batch heard: `acknowledged` null when WAIT itself failed. */
+export interface Replication {
+  /** Slots whose ledger advanced in this batch (what a failover to a replica without them could roll back). */
+  readonly fires: number;
+  readonly acknowledged: number | null;
+  readonly wanted: number;
+  /** The previous batch was unreplicated too. */
+  readonly again: boolean;
+  readonly error?: Error;
+}
+
 export interface FirerOptions {
   readonly redis: ScriptedRedis;
   readonly keys: ClockKeys;
@@ -50,6 +68,11 @@ export interface FirerOptions {
   readonly batchSize?: number;
   /** Called when an enqueue-style adapter fails after the ledger advanced (the outbox keeps the job; not for manual triggers). */
   readonly onEnqueueError?: (outcome: FireOutcome, error: Error) => void;
+  readonly durability?: Durability | null;
+  /** A batch with fires that fewer replicas than `durability.replicas` acknowledged. */
+  readonly onUnreplicated?: (report: Replication) => void;
+  /** Replicas acknowledge again, after `batches` unreplicated ones. */
+  readonly onReplicated?: (batches: number) => void;
 }
 
 export function manualJobId(schedule: string): string {
@@ -58,6 +81,8 @@ export function manualJobId(schedule: string): string {
 
 export class Firer {
   readonly #options: FirerOptions;
+  /** Unreplicated batches in a row (durability). */
+  #unreplicatedRun = 0;
 
   constructor(options: FirerOptions) {
     this.#options = options;
@@ -81,6 +106,7 @@ export class Firer {
     const enqueuedAt = this.#options.now();
     // Each batch's script is sent as soon as it is built: Redis runs batch 1 while batch 2 is built.
     const batches: { requests: readonly FireRequest[]; enqueues: Enqueue[]; adapters: Adapter[]; reply: Promise<[Error | null, unknown]> }[] = [];
+    let replied = 0;
     for (let start = 0; start < requests.length; start += size) {
       const chunk = requests.slice(start, start + size);
       const enqueues: Enqueue[] = [];
@@ -108,10 +134,14 @@ export class Firer {
       const reply = redis.clockFire(keyIndex.size, ...keyIndex.keys(), ...args).then(
         (value): [Error | null, unknown] => [null, value],
         (error: unknown): [Error | null, unknown] => [error as Error, null],
-      );
+      ).finally(() => replied++);
       batches.push({ requests: chunk, enqueues, adapters, reply });
     }
+    const durability = this.#options.durability ?? null;
+    const allReplies = (): Promise<unknown> => Promise.all(batches.map((batch) => batch.reply));
+    const waited = durability === null ? null : this.#waitForReplicas(durability, () => replied === batches.length, allReplies);
     const replies = await Promise.all(batches.map((batch) => batch.reply));
+    if (waited !== null) this.#reportReplication(await waited, replies);
     const outcomes: FireOutcome[] = [];
     const followUps: Promise<void>[] = [];
     const settle = (index: number, adapter: Adapter, enqueue: Enqueue, outcome: FireOutcome): Promise<void> =>
@@ -142,6 +172,38 @@ export class Firer {
     });
     await Promise.all(followUps);
     return outcomes;
+  }
+
+  /**
+   * WAIT, sent right behind the batches. Replies come in order on one connection, so a WAIT answered
+   * before every script was a WAIT that ran before some of them (ioredis re-sends a script as EVAL
+   * after NOSCRIPT, e.g. on a primary fresh from a failover): then it is asked again, after them.
+   */
+  async #waitForReplicas(durability: Durability, scriptsAnswered: () => boolean, allReplies: () => Promise<unknown>): Promise<{ acknowledged: number | null; error?: Error }> {
+    const { redis } = this.#options;
+    try {
+      const acknowledged = await redis.wait(durability.replicas, durability.timeoutMs);
+      if (scriptsAnswered()) return { acknowledged };
+      await allReplies();
+      return { acknowledged: await redis.wait(durability.replicas, durability.timeoutMs) };
+    } catch (error) {
+      return { acknowledged: null, error: error as Error };
+    }
+  }
+
+  #reportReplication(result: { acknowledged: number | null; error?: Error }, replies: readonly [Error | null, unknown][]): void {
+    const wanted = this.#options.durability?.replicas ?? 0;
+    // Slots whose ledger advanced: status 1 in the scripts' replies (manual triggers included: their push is a write too).
+    const fires = replies.reduce((sum, [error, reply]) => sum + (error === null && Array.isArray(reply) ? reply.slice(1).filter((status) => status === 1).length : 0), 0);
+    if (fires === 0) return;
+    if (result.acknowledged !== null && result.acknowledged >= wanted) {
+      if (this.#unreplicatedRun > 0) this.#options.onReplicated?.(this.#unreplicatedRun);
+      this.#unreplicatedRun = 0;
+      return;
+    }
+    const again = this.#unreplicatedRun > 0;
+    this.#unreplicatedRun++;
+    this.#options.onUnreplicated?.({ fires, acknowledged: result.acknowledged, wanted, again, ...(result.error === undefined ? {} : { error: result.error }) });
   }
 
   #enqueueFor(request: FireRequest, adapter: Adapter, enqueuedAt: number): Enqueue {

@@ -27,7 +27,8 @@ Options:
   --http-host HOST    address to bind (default 127.0.0.1)
   -h, --help          show this help
 
-Environment: REDIS_URL (default redis://127.0.0.1:6379; rediss:// for TLS); CLOCK_HTTP_TOKEN
+Environment: REDIS_URL (default redis://127.0.0.1:6379; rediss:// for TLS;
+redis+sentinel://host:26379,host:26379/master-name through Sentinel; the config's redis wins); CLOCK_HTTP_TOKEN
 enables pause/resume/trigger on the status page (read-only without it).`,
   async run(argv) {
     const { values } = parseCommandArgs(
