@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { ClockError, createClient, parseConfig } from "../src/index.ts";
 import { connectRedis, describeRedisError, parseRedisUrl, redactRedisUrl, redactSecrets, resolveRedisTarget } from "../src/redis/connection.ts";
 import { errorSerializer } from "../src/log.ts";
-import { runClock, tempDirs } from "./helpers/cli.ts";
+import { runClock } from "./helpers/process.ts";
+import { testScope } from "./helpers/scope.ts";
 
 const URL = "redis+sentinel://app:pa55word@s1.internal:26379,s2.internal:26380,[::1]/mymaster/2?sentinelPassword=sent1nel";
 
@@ -189,17 +190,15 @@ test("createClient refuses a malformed REDIS_URL naming it, and takes Sentinel s
   }
 });
 
-test("the CLI: a malformed REDIS_URL exits 2 naming REDIS_URL (start and status), never printing the password", async () => {
-  const dirs = tempDirs();
-  try {
-    const cwd = dirs.make({ "clock.config.mjs": 'export default { schedules: { tick: { every: "1h", adapter: "list", job: { class: "T" } } } };\n' });
+test("the CLI: a malformed REDIS_URL exits 2 naming REDIS_URL (start and status), never printing the password", async (t) => {
+  const scope = testScope(t);
+  {
+    const cwd = scope.tempDir({ "clock.config.mjs": 'export default { schedules: { tick: { every: "1h", adapter: "list", job: { class: "T" } } } };\n' });
     for (const args of [["start"], ["status"]]) {
       const result = await runClock(args, { cwd, env: { REDIS_URL: "redis+sentinel://:hunter2@h1:26379,h2:x/mymaster" } });
       assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
       assert.match(result.stderr, /^clock: invalid Redis address:\n {2}REDIS_URL: Sentinel address 2 of 2 has an invalid port/);
       assert.ok(!result.stderr.includes("hunter2") && !result.stdout.includes("hunter2"));
     }
-  } finally {
-    dirs.removeAll();
   }
 });

@@ -17,10 +17,12 @@ import { createClient } from "../src/client/client.ts";
 import { parseConfig, startClock } from "../src/index.ts";
 import { DEFAULT_CATCH_UP, parseSchedule } from "../src/config/resolve.ts";
 import { SECOND } from "../src/schedule/duration.ts";
-import { runClock } from "./helpers/cli.ts";
+import { runClock } from "./helpers/process.ts";
+import type { Heard } from "./helpers/lines.ts";
+import { testScope } from "./helpers/scope.ts";
 import { LogSink } from "./helpers/logs.ts";
 import { startSentinelRig, type SentinelRig } from "./helpers/sentinel.ts";
-import { ClockFleet, readListSlots, verifySlots, type Heard } from "./helpers/verifier.ts";
+import { ClockFleet, readListSlots, verifySlots } from "./helpers/verifier.ts";
 
 const SCHEDULE_NAME = "tick";
 const QUEUE = "sentinel";
@@ -42,12 +44,12 @@ const floorSecond = (at: number): number => Math.floor(at / SECOND) * SECOND;
 const fired = (heard: Heard): boolean => heard.line.msg === "fired";
 
 function firedThrough(fleet: ClockFleet, slotAt: number, timeoutMs = LINE_TIMEOUT_MS): Promise<Heard> {
-  return fleet.waitFor((heard) => fired(heard) && slotOf(heard) >= slotAt, { timeoutMs, what: `a fire of ${new Date(slotAt).toISOString()} or later` });
+  return fleet.waitFor((_line, heard) => fired(heard) && slotOf(heard) >= slotAt, { timeoutMs, what: `a fire of ${new Date(slotAt).toISOString()} or later` });
 }
 
 /** The longest silence between two fires heard in [fromAt, untilAt] (receive times), ms. */
 function longestSilence(fleet: ClockFleet, fromAt: number, untilAt: number): number {
-  const times = fleet.lines("fired").map((heard) => heard.receivedAt).filter((at) => at >= fromAt && at <= untilAt);
+  const times = fleet.heard("fired").map((heard) => heard.receivedAt).filter((at) => at >= fromAt && at <= untilAt);
   let longest = 0;
   for (let i = 1; i < times.length; i++) longest = Math.max(longest, (times[i] ?? 0) - (times[i - 1] ?? 0));
   return longest;
@@ -88,8 +90,7 @@ async function runThroughFaults(t: TestContext, rig: SentinelRig, durability: ob
   const configPath = join(dir, "clock.config.mjs");
   const config = { lease: { ttl: "2s", retry: "200ms" }, schedules: { [SCHEDULE_NAME]: SCHEDULE_INPUT }, ...(durability === null ? {} : { durability }) };
   writeFileSync(configPath, `export default ${JSON.stringify(config, null, 2)};\n`);
-  const fleet = new ClockFleet(configPath, rig.url);
-  cleanups.push(() => fleet.cleanup());
+  const fleet = new ClockFleet(testScope(t), configPath, rig.url);
   try {
     for (let i = 0; i < 3; i++) fleet.spawn();
     for (const proc of fleet.procs) await proc.waitFor((line) => line.msg === "clock started", { timeoutMs: LINE_TIMEOUT_MS, what: "clock started" });
@@ -109,7 +110,7 @@ async function runThroughFaults(t: TestContext, rig: SentinelRig, durability: ob
       await recover(oldPrimary, newPrimary);
       const firing = await firstFire;
       faults.push({ kind, startedAt, promotedAt, firingAt: firing.receivedAt });
-      const lags = fleet.lines("fired").filter((heard) => heard.receivedAt >= startedAt && heard.receivedAt <= firing.receivedAt).map((heard) => Number(heard.line["lagMs"]));
+      const lags = fleet.heard("fired").filter((heard) => heard.receivedAt >= startedAt && heard.receivedAt <= firing.receivedAt).map((heard) => Number(heard.line["lagMs"]));
       t.diagnostic(
         `${kind}: primary ${oldPrimary} -> ${newPrimary}; promoted after ${promotedAt - startedAt} ms; first fire of a later slot ${firing.receivedAt - startedAt} ms after the fault; ` +
           `longest silence between fires ${longestSilence(fleet, startedAt - SECOND, firing.receivedAt)} ms; largest lag ${Math.round(Math.max(0, ...lags))} ms`,
@@ -176,7 +177,7 @@ async function verifyQueueAndLogs(t: TestContext, rig: SentinelRig, run: Run, la
   } finally {
     redis.disconnect();
   }
-  const firstFire = run.fleet.lines("fired")[0];
+  const firstFire = run.fleet.heard("fired")[0];
   assert.ok(firstFire !== undefined && slots.length > 0, `${label}: nothing was enqueued`);
   const fromAt = slotOf(firstFire);
   const verdict = verifySlots(SCHEDULE, slots, fromAt, run.untilAt);
@@ -186,7 +187,7 @@ async function verifyQueueAndLogs(t: TestContext, rig: SentinelRig, run: Run, la
   assert.deepEqual(verdict.unexpected, [], `${label}: instants the schedule never yields`);
 
   const counts = new Map<number, number>();
-  for (const heard of run.fleet.lines("fired")) counts.set(slotOf(heard), (counts.get(slotOf(heard)) ?? 0) + 1);
+  for (const heard of run.fleet.heard("fired")) counts.set(slotOf(heard), (counts.get(slotOf(heard)) ?? 0) + 1);
   const refired = [...counts].filter(([, count]) => count > 1).map(([at]) => at).sort((a, b) => a - b);
   t.diagnostic(`${label}: slots fired twice (a failover rolled their write back, the clock fired them again): ${refired.length} [${refired.map((at) => new Date(at).toISOString()).join(", ")}]`);
   // What each clock reported of WAIT: the same count in /healthz, /api/status and /metrics.
@@ -208,7 +209,7 @@ async function verifyQueueAndLogs(t: TestContext, rig: SentinelRig, run: Run, la
   for (const proc of run.fleet.procs) {
     const text = `${proc.log.entries.map((entry) => JSON.stringify(entry.line)).join("\n")}\n${proc.stderr}`;
     assert.ok(!text.includes(rig.password), `${proc.name} printed the Redis password`);
-    const started = proc.lines("clock started")[0];
+    const started = proc.linesOf("clock started")[0];
     assert.ok(started !== undefined);
     assert.equal(started["redis"], `redis+sentinel://${rig.sentinelPorts.map((port) => `127.0.0.1:${port}`).join(",")}/${rig.name}`);
     assert.equal(started["master"], rig.name);
@@ -239,14 +240,14 @@ test("three clocks through Sentinel fire on across SENTINEL FAILOVER and a SIGKI
     assert.ok(parsed.leader !== null);
     const tick = parsed.schedules.find((schedule) => schedule.name === SCHEDULE_NAME);
     assert.ok((tick?.lastFiredAt ?? 0) > Date.now() - 5 * SECOND, `tick fired lately: ${JSON.stringify(tick)}`);
-    assert.ok(fleet.lines("redis primary changed (Sentinel failover); the ledger is read again").length > 0, "a clock logged the new primary");
+    assert.ok(fleet.heard("redis primary changed (Sentinel failover); the ledger is read again").length > 0, "a clock logged the new primary");
   });
   const refired = await verifyRun(t, rig, run, "WAIT, no min-replicas-to-write");
   void refired;
   // The killed primary's absence: batches no replica confirmed, warned once, then "again" when it rejoined.
-  const unacknowledged = run.fleet.lines("fire batch not acknowledged by replicas: a failover now could roll these slots back");
+  const unacknowledged = run.fleet.heard("fire batch not acknowledged by replicas: a failover now could roll these slots back");
   assert.ok(unacknowledged.length > 0, "unreplicated batches were reported while the new primary had no replica");
-  assert.ok(run.fleet.lines("replicas acknowledge fire batches again").length > 0, "and their end, once the old primary rejoined as a replica");
+  assert.ok(run.fleet.heard("replicas acknowledge fire batches again").length > 0, "and their end, once the old primary rejoined as a replica");
   t.diagnostic(`unreplicated-batch warnings: ${unacknowledged.length}`);
 
   // The client still answers on the last primary.
@@ -260,7 +261,7 @@ test("with durability.replicas 1 and min-replicas-to-write 1, the same faults fi
   const refired = await verifyRun(t, rig, run, "WAIT and min-replicas-to-write 1");
   assert.deepEqual(refired, [], "no slot fired twice");
   // Alone after the kill, the new primary refused writes until a replica was back: said in words.
-  const failures = run.fleet.lines("fire failed; retrying with catch-up").map((heard) => JSON.stringify(heard.line["err"]));
+  const failures = run.fleet.heard("fire failed; retrying with catch-up").map((heard) => JSON.stringify(heard.line["err"]));
   t.diagnostic(`fire failures while no replica was in sync: ${failures.length} (${[...new Set(failures)].join("; ")})`);
 });
 
