@@ -110,7 +110,7 @@ test("activeJob: the clock writes the payload ActiveJob 6.1's own perform_later 
       for (const key of ["job_class", "provider_job_id", "queue_name", "priority", "executions", "exception_executions", "locale"]) {
         assert.deepEqual(ourJob[key], realJob[key], `${label}: ${key}`);
       }
-      // Rails 7.1 writes scheduled_at (null for perform_later), 6.1 neither writes nor reads it.
+      // ActiveJob 6.1 neither writes nor reads scheduled_at: the clock's null is ignored.
       assert.deepEqual(
         Object.keys(ourJob).filter((key) => !(key in realJob)),
         ["scheduled_at"],

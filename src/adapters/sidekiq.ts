@@ -87,7 +87,7 @@ function activeJobArgument(value: Json): Json {
  * ActiveJob 6.1's `arguments` for `perform(*args, **kwargs)`: keywords travel as a last Hash marked
  * `_aj_ruby2_keywords` with its (Symbol) keys, which `perform(*arguments)` passes as keywords again.
  * Ruby 3 never turns a plain positional Hash into keywords, so without the marker a job with a
- * keyword parameter fails (`missing keyword: :region`). No kwargs: no trailing Hash, as `**{}`.
+ * keyword parameter raises `ArgumentError (... required keyword: region)`. No kwargs: no trailing Hash, as `**{}`.
  */
 function activeJobArguments(args: readonly Json[], kwargs: Readonly<Record<string, Json>>): Json[] {
   const out = args.map(activeJobArgument);
