@@ -18,7 +18,31 @@ const SIDEKIQ_OPTIONS: Readonly<Record<string, (value: Json) => boolean>> = {
   retry_queue: (value) => typeof value === "string",
   dead: (value) => typeof value === "boolean",
   activeJob: (value) => typeof value === "boolean",
+  kwargs: (value) => value !== null && typeof value === "object" && !Array.isArray(value),
 };
+
+/**
+ * Hash keys ActiveJob 6.1's serializer refuses (`Arguments::RESERVED_KEYS`): written anyway, some
+ * change what the job gets (`_aj_serialized` sends the Hash to a custom deserializer that is not there).
+ */
+const ACTIVE_JOB_RESERVED_KEYS = ["_aj_globalid", "_aj_symbol_keys", "_aj_ruby2_keywords", "_aj_serialized", "_aj_hash_with_indifferent_access"];
+
+/** Where `value` holds a key ActiveJob reserves (`args[1].k._aj_serialized`), or null. */
+function reservedKeyIn(value: Json, path: string): string | null {
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      const found = reservedKeyIn(item, `${path}[${i}]`);
+      if (found !== null) return found;
+    }
+  } else if (value !== null && typeof value === "object") {
+    for (const [key, item] of Object.entries(value)) {
+      if (ACTIVE_JOB_RESERVED_KEYS.includes(key)) return `${path}.${key}`;
+      const found = reservedKeyIn(item, `${path}.${key}`);
+      if (found !== null) return found;
+    }
+  }
+  return null;
+}
 
 interface SidekiqSettings {
   /** Key prefix of redis-namespace (`myapp` -> `myapp:queue:default`). */
@@ -60,6 +84,22 @@ function activeJobArgument(value: Json): Json {
 }
 
 /**
+ * ActiveJob 6.1's `arguments` for `perform(*args, **kwargs)`: keywords travel as a last Hash marked
+ * `_aj_ruby2_keywords` with its (Symbol) keys, which `perform(*arguments)` passes as keywords again.
+ * Ruby 3 never turns a plain positional Hash into keywords, so without the marker a job with a
+ * keyword parameter raises `ArgumentError (... required keyword: region)`. No kwargs: no trailing Hash, as `**{}`.
+ */
+function activeJobArguments(args: readonly Json[], kwargs: Readonly<Record<string, Json>>): Json[] {
+  const out = args.map(activeJobArgument);
+  const keys = Object.keys(kwargs);
+  if (keys.length === 0) return out;
+  const keywords: Record<string, Json> = {};
+  for (const key of keys) keywords[key] = activeJobArgument(kwargs[key] ?? null);
+  keywords["_aj_ruby2_keywords"] = keys;
+  return [...out, keywords];
+}
+
+/**
  * A timestamp as JSON text: float seconds always with a decimal point (JSON.stringify writes a
  * whole number of seconds as an integer, which Sidekiq 8 would read as milliseconds), or integer ms.
  */
@@ -86,13 +126,21 @@ export const sidekiqAdapter: AdapterFactory = (rawSettings, context) => {
         if (check === undefined) problems.push([key, `unknown Sidekiq option (known: ${Object.keys(SIDEKIQ_OPTIONS).join(", ")})`]);
         else if (!check(value)) problems.push([key, `invalid value ${JSON.stringify(value)}`]);
       }
+      const activeJob = job.options["activeJob"] ?? settings.activeJob;
+      if (activeJob !== true) {
+        if (job.options["kwargs"] !== undefined) problems.push(["kwargs", "keyword arguments need activeJob: true (a plain Sidekiq job's perform takes positional args only)"]);
+        return problems;
+      }
+      const reserved = reservedKeyIn([...job.args], "job.args") ?? reservedKeyIn(job.options["kwargs"] ?? null, "kwargs");
+      if (reserved !== null)
+        problems.push([reserved.startsWith("kwargs") ? "kwargs" : "activeJob", `${reserved} is a key ActiveJob reserves for its own serialization (its serializer refuses it)`]);
       return problems;
     },
     jobIdFor: (schedule, slotAt) => hexJobId(context.namespace, schedule, slotAt),
     writes(enqueue: Enqueue) {
       const { job } = enqueue;
       const jid = enqueue.jobId;
-      const { activeJob = settings.activeJob, ...options } = job.options;
+      const { activeJob = settings.activeJob, kwargs = {}, ...options } = job.options;
       const common = {
         queue: job.queue,
         retry: options["retry"] ?? true,
@@ -112,7 +160,7 @@ export const sidekiqAdapter: AdapterFactory = (rawSettings, context) => {
                   provider_job_id: null,
                   queue_name: job.queue,
                   priority: null,
-                  arguments: job.args.map(activeJobArgument),
+                  arguments: activeJobArguments(job.args, kwargs as Record<string, Json>),
                   executions: 0,
                   exception_executions: {},
                   locale: "en",

@@ -39,7 +39,7 @@ const EVERY_ISSUE = [
   "adapters.resque.retries: unknown setting",
   'adapters.list.key: expected a key, "{queue}" is replaced by the queue name',
   'adapters.list.push: expected "rpush" or "lpush"',
-  "schedules.bad-option.job.options.retries: unknown Sidekiq option (known: retry, backtrace, tags, retry_queue, dead, activeJob)",
+  "schedules.bad-option.job.options.retries: unknown Sidekiq option (known: retry, backtrace, tags, retry_queue, dead, activeJob, kwargs)",
   "schedules.bad-class.job.options.retry: Resque jobs take no options",
 ];
 
