@@ -52,6 +52,8 @@ export interface ClockEventMap {
   "redis:down": { readonly error: Error; readonly everConnected: boolean };
   "redis:restored": Record<string, never>;
   "redis:skew": { readonly skewMs: number };
+  /** The paused set and the entries were first read after start-up (Redis was unreachable then): planning begins. */
+  "sync:loaded": { readonly schedules: number; readonly paused: number; readonly invalid: number };
   "schedule:changed": { readonly name: string; readonly kind: string; readonly fields: Readonly<Record<string, unknown>> };
   "schedule:invalid": { readonly name: string; readonly reason: string };
   "schedule:clash": { readonly name: string };

@@ -19,7 +19,7 @@ export interface RecentFire {
 
 /** What a failed background task means for the user, by task name (tasks.ts names them). */
 export const TASK_MESSAGES: Readonly<Record<string, string>> = {
-  "read dynamic schedules": "could not read dynamic schedules at start; will reconcile when Redis answers",
+  "read dynamic schedules": "could not read schedules and pauses at start; nothing fires until Redis answers",
   "publish config snapshot": "could not publish the config snapshot for clients; will retry at the next start",
   subscribe: "could not subscribe to schedule changes; polling instead",
 };
@@ -112,6 +112,7 @@ export function observe(
     },
     "redis:restored": () => log.info({ redis: context.redis }, "redis connection restored"),
     "redis:skew": ({ skewMs }) => log.warn({ skewMs: Math.round(skewMs) }, "local clock differs from Redis TIME; slots are never fired before their instant by Redis time"),
+    "sync:loaded": ({ schedules, paused, invalid }) => log.info({ schedules, paused, invalid }, "schedules and pauses read from Redis: planning starts, missed slots follow the catch-up policy"),
     "schedule:changed": ({ name, kind, fields }) => log.info({ schedule: name, change: kind, ...fields }, "schedule change applied"),
     "schedule:invalid": ({ name, reason }) => log.warn({ schedule: name, reason }, "invalid dynamic schedule skipped; the others keep firing"),
     "schedule:clash": ({ name }) => log.warn({ schedule: name }, "dynamic schedule ignored: the config file defines a schedule of that name"),

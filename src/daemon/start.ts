@@ -21,6 +21,7 @@ import { newPeerId, peerLabel, removePeer, writeHeartbeat } from "../lease/peers
 import { RedisLease } from "../lease/redis-lease.ts";
 import { withSecrets, type Logger } from "../log.ts";
 import { Planner } from "../planner/planner.ts";
+import type { Schedule } from "../schedule/schedule.ts";
 import { connectRedis, DEFAULT_REDIS_URL, redactRedisUrl } from "../redis/connection.ts";
 import { clockKeys } from "../redis/keys.ts";
 import { MINUTE, SECOND, systemClock, type Clock } from "../time.ts";
@@ -133,7 +134,9 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   });
   const syncRef = sync;
   metrics.sources = { schedules: () => plannerRef.size, invalidSchedules: () => syncRef.invalidCount };
-  let schedules = config.schedules;
+  // Nothing is planned before the paused set and the entries are read: with Redis unreachable, the
+  // planner starts empty and the first reconcile after Redis answers plans everything (sync.ts).
+  let schedules: readonly Schedule[] = [];
   await tasks.once("read dynamic schedules", async () => {
     schedules = await syncRef.load();
   });
@@ -142,7 +145,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     {
       version: options.version,
       schedules: schedules.length,
-      dynamic: schedules.length - config.schedules.filter((schedule) => !sync.pausedNames.has(schedule.name)).length,
+      dynamic: schedules.filter((schedule) => !sync.configSchedules.has(schedule.name)).length,
       invalid: sync.invalidCount,
       enabled: schedules.filter((schedule) => schedule.enabled).length,
       redis: redactRedisUrl(redisUrl),

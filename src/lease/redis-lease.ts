@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { ClockKeys } from "../redis/keys.ts";
 import type { ScriptedRedis } from "../redis/scripts.ts";
+import { subscribeAlways } from "../redis/subscribe.ts";
 import { SECOND } from "../schedule/duration.ts";
 import type { Clock } from "../time.ts";
 import { makeToken, type Leadership } from "./lease.ts";
@@ -69,7 +70,8 @@ export class RedisLease implements Leadership {
       if (channel === this.#options.keys.released && this.#running && !this.#leading) void this.#tick();
     });
     try {
-      await this.#options.subscriber.subscribe(this.#options.keys.released);
+      // Now and on every reconnect: a standby that started during an outage still hears a release.
+      await subscribeAlways(this.#options.subscriber, this.#options.keys.released, (error) => this.#options.onError?.(error));
     } catch (error) {
       this.#options.onError?.(error as Error);
     }
