@@ -106,6 +106,22 @@ export function observe(
       metrics?.leader.set(leading ? 1 : 0);
       metrics?.leaseTransitions.inc({ to: leading ? "leader" : "standby" });
     },
+    "lease:error": ({ op, error, again }) => {
+      // The first of a run is a warning (READONLY and WRONGTYPE say what is wrong in words); repeats are debug.
+      if (again) log.debug({ op, err: redisErr(error) }, "lease operation failed again");
+      else log.warn({ op, err: redisErr(error) }, "lease operation failed; this process cannot lead while it goes on");
+    },
+    "lease:recovered": () => log.info("lease operations succeed again"),
+    "lease:lapsed": ({ lapsedMs, again }) => {
+      const fields = { lapsedMs: Math.round(lapsedMs) };
+      if (again) log.debug(fields, "lease renewal came back late again");
+      else log.warn(fields, "lease renewal came back after the lease's validity ran out (slow Redis replies); no fires in that gap, due slots fire now");
+    },
+    "lease:unusable": ({ roundTripMs, validMs, again }) => {
+      const fields = { roundTripMs: Math.round(roundTripMs), validMs };
+      if (again) log.debug(fields, "lease let go again: Redis replies still slower than the lease's validity");
+      else log.error(fields, "lease let go: Redis replies take longer than the lease's validity, so this process cannot fire; a standby may lead (raise lease.ttl to tolerate this latency)");
+    },
     "redis:down": ({ error, everConnected }) => {
       metrics?.redisErrors.inc();
       log.error({ err: redisErr(error), redis: context.redis }, everConnected ? "redis connection lost; reconnecting" : "redis unreachable; retrying with backoff");

@@ -91,6 +91,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     clock,
     ttlMs: options.leaseTtlMs ?? config.lease.ttlMs,
     retryMs: options.leaseRetryMs ?? config.lease.retryMs,
+    events,
     onHeartbeat: (leader) => {
       const record = { host: hostname(), pid: process.pid, role: leader ? ("leader" as const) : ("standby" as const), seenAt: clock.now(), version: options.version ?? "", schedules: planner?.size ?? 0, invalid: sync?.invalidCount ?? 0 };
       void writeHeartbeat(redis, keys, peerId, configWatch.fingerprint === null ? record : { ...record, config: configWatch.fingerprint }).catch(() => undefined);

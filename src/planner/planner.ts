@@ -127,6 +127,9 @@ export class Planner {
       this.#synced = false;
       if (leader) this.#wakeSoon();
     });
+    // Valid again after a late renewal: fire what came due in the gap now, not at the next tick
+    // (which, sleeping a whole tick each time, could keep landing in the gaps).
+    this.#options.leadership.onValid?.(() => this.#wakeSoon());
     this.#wakeSoon();
   }
 
