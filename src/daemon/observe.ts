@@ -22,6 +22,7 @@ export const TASK_MESSAGES: Readonly<Record<string, string>> = {
   "read dynamic schedules": "could not read schedules and pauses at start; nothing fires until Redis answers",
   "publish config snapshot": "could not publish the config snapshot for clients; will retry at the next start",
   subscribe: "could not subscribe to schedule changes; polling instead",
+  "apply change": "could not apply a schedule change notification; the change poll will reconcile",
 };
 
 /** Fires kept for the status page. */

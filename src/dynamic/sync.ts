@@ -58,6 +58,8 @@ export class DynamicSync {
   #reconciling: Promise<void> | null = null;
   /** The paused set and the entries have been read once (start-up, or the first reconcile after it). */
   #loaded = false;
+  /** The last change notification could not be applied. */
+  #applyFailing = false;
 
   constructor(options: SyncOptions) {
     this.#options = options;
@@ -117,7 +119,19 @@ export class DynamicSync {
   async start(planner: PlannerTarget): Promise<void> {
     this.#planner = planner;
     this.#options.subscriber.on("message", (channel: string, message: string) => {
-      if (channel === this.#options.keys.changes) void this.#onMessage(message);
+      if (channel !== this.#options.keys.changes) return;
+      // A notification that cannot be applied (Redis failing, a corrupt key) is reported; the next
+      // poll reconciles. Nobody awaits this promise: unreported, it would be an unhandled rejection.
+      // Only the first failure of a run of them: a burst of changes during an outage is one line.
+      this.#onMessage(message).then(
+        () => {
+          this.#applyFailing = false;
+        },
+        (error: unknown) => {
+          if (!this.#applyFailing) this.#options.events.emit("task:failed", { task: "apply change", error: error instanceof Error ? error : new Error(String(error)) });
+          this.#applyFailing = true;
+        },
+      );
     });
     await subscribeAlways(this.#options.subscriber, this.#options.keys.changes, (error) => this.#options.events.emit("task:failed", { task: "subscribe", error }));
   }
