@@ -134,7 +134,7 @@ test("fake clock, 1 s round trips, ttl 2 s: however the planner's ticks fall aga
   };
   const slow = Object.create(real) as ScriptedRedis;
   Object.assign(slow, {
-    set: (...args: Parameters<Redis["set"]>) => late((real.set as (...a: unknown[]) => Promise<unknown>)(...args)),
+    clockLeaseAcquire: (...args: Parameters<ScriptedRedis["clockLeaseAcquire"]>) => late(real.clockLeaseAcquire(...args)),
     clockLeaseRenew: (...args: Parameters<ScriptedRedis["clockLeaseRenew"]>) => late(real.clockLeaseRenew(...args)),
     clockLeaseRelease: (...args: Parameters<ScriptedRedis["clockLeaseRelease"]>) => late(real.clockLeaseRelease(...args)),
   });

@@ -1,6 +1,6 @@
 /**
- * Leadership through one Redis key: SET NX PX to acquire, compare-the-token scripts to renew and
- * release. The leader renews every ttl/5 and stops counting itself leader at acquire-time + ttl -
+ * Leadership through one Redis key: SET NX PX to acquire (a script that also refuses a lease key
+ * of the wrong type, loudly), compare-the-token scripts to renew and release. The leader renews every ttl/5 and stops counting itself leader at acquire-time + ttl -
  * margin on the monotonic clock, so it stops firing before the lease can have expired in Redis.
  * Standbys retry every `retryMs`, and at once when the leader announces a release.
  *
@@ -133,8 +133,8 @@ export class RedisLease implements Leadership {
         else this.#setLeading(false);
       } else {
         const token = makeToken(clock.now(), randomBytes(8).toString("hex"));
-        const acquired = await redis.set(keys.lease, token, "PX", this.#ttlMs, "NX");
-        if (acquired === "OK" && this.#running) {
+        const acquired = await redis.clockLeaseAcquire(keys.lease, token, String(this.#ttlMs));
+        if (acquired === 1 && this.#running) {
           this.#token = token;
           if (sentAt + this.#ttlMs - SAFETY_MARGIN_MS <= clock.monotonic()) this.#unusable(sentAt);
           else {
