@@ -65,7 +65,11 @@ test("with a 2 s TTL and 1 s Redis round trips the leader never stalls longer th
   const { sink } = await start("slow", "latency", proxy.url, fires);
   await sink.waitFor((line) => line.msg === "leadership acquired", 20 * SECOND);
   // Measured from the first fire (start-up itself takes a few round trips).
-  while (fires.length === 0) await sleep(50);
+  const firstBy = Date.now() + 20 * SECOND;
+  while (fires.length === 0) {
+    assert.ok(Date.now() < firstBy, "no fire within 20 s of leadership");
+    await sleep(50);
+  }
   const fromAt = fires[0]?.at ?? 0;
   await sleep(15 * SECOND);
   const untilAt = Date.now();
@@ -88,7 +92,11 @@ test("a leader whose Redis round trips outgrow the lease's validity lets the lea
   const slow = await start("slow", "latency-handover", proxy.url, fires);
   await slow.sink.waitFor((line) => line.msg === "leadership acquired", 20 * SECOND);
   const fast = await start("fast", "latency-handover", server.url, fires);
-  while (!fires.some((fire) => fire.by === "slow")) await sleep(50);
+  const slowBy = Date.now() + 20 * SECOND;
+  while (!fires.some((fire) => fire.by === "slow")) {
+    assert.ok(Date.now() < slowBy, "the first leader never fired");
+    await sleep(50);
+  }
   assert.ok(!fast.clock.leadership.isLeader(), "the clock started second is a standby");
 
   const slowedAt = Date.now();
@@ -96,7 +104,11 @@ test("a leader whose Redis round trips outgrow the lease's validity lets the lea
   const fastLeads = fast.clock.events.next("lease:changed", ({ leading }) => leading, 20 * SECOND);
   await slow.sink.waitFor((line) => line.msg.startsWith("lease let go: Redis replies take longer than the lease's validity"), 20 * SECOND);
   await fastLeads;
-  while (!fires.some((fire) => fire.by === "fast")) await sleep(50);
+  const fastBy = Date.now() + 20 * SECOND;
+  while (!fires.some((fire) => fire.by === "fast")) {
+    assert.ok(Date.now() < fastBy, "the new leader never fired");
+    await sleep(50);
+  }
   await sleep(3 * SECOND);
   const untilAt = Date.now();
   // From the slowdown: the slow leader's validity runs out (1.5 s), its late renewal comes back (1.8 s),
