@@ -31,6 +31,9 @@ export interface ConfigMismatch {
   readonly since: number;
 }
 
+/** What the lease was doing when Redis refused or failed. */
+export type LeaseOp = "acquire" | "renew" | "release" | "subscribe";
+
 export interface ClockEventMap {
   /** A slot's job is in its queue. `lagMs`: Redis time inside the write minus the slot. */
   "fire:fired": { readonly outcome: FireOutcome; readonly lagMs: number; readonly catchUp: boolean };
@@ -57,11 +60,21 @@ export interface ClockEventMap {
   "planner:clock-jump": { readonly jumpMs: number };
   "planner:resynced": { readonly schedules: number };
   "lease:changed": { readonly leading: boolean };
+  /** A lease operation failed (Redis down, READONLY, WRONGTYPE: a corrupt lease key); `again` while it goes on. */
+  "lease:error": { readonly op: LeaseOp; readonly error: Error; readonly again: boolean };
+  /** A lease operation succeeded after failures. */
+  "lease:recovered": Record<string, never>;
+  /** The leader held its lease all along but was past its validity for `lapsedMs` (a late renewal); valid again now. */
+  "lease:lapsed": { readonly lapsedMs: number; readonly again: boolean };
+  /** A lease write came back after the validity it grants (round trip over ttl - margin): the lease was let go. */
+  "lease:unusable": { readonly roundTripMs: number; readonly validMs: number; readonly again: boolean };
   "redis:down": { readonly error: Error; readonly everConnected: boolean };
   "redis:restored": Record<string, never>;
   /** Through Sentinel: the clock's connection now reaches another primary (a failover). */
   "redis:primary-changed": { readonly master: string; readonly from: string; readonly to: string };
   "redis:skew": { readonly skewMs: number };
+  /** The paused set and the entries were first read after start-up (Redis was unreachable then): planning begins. */
+  "sync:loaded": { readonly schedules: number; readonly paused: number; readonly invalid: number };
   "schedule:changed": { readonly name: string; readonly kind: string; readonly fields: Readonly<Record<string, unknown>> };
   "schedule:invalid": { readonly name: string; readonly reason: string };
   "schedule:clash": { readonly name: string };

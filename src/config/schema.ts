@@ -57,6 +57,26 @@ const at = z.union([z.string(), z.array(z.string()).min(1, { error: "expected at
   });
 });
 
+/**
+ * Job options: an object of JSON values. Not a z.record, which drops a `__proto__` key silently:
+ * such a key is refused by name, as in args; every bad value is reported, each with its path.
+ */
+const jobOptions = z.custom<Record<string, Json>>().superRefine((value, ctx) => {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    ctx.addIssue({ code: "custom", message: "expected an object of job options" });
+    return;
+  }
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  if (prototype !== Object.prototype && prototype !== null) {
+    ctx.addIssue({ code: "custom", message: findNonJson(value)?.problem ?? "expected an object of job options" });
+    return;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    const found = key === "__proto__" ? { path: [key], problem: '"__proto__" is not allowed as a key' } : findNonJson(item, [key], new Set([value]));
+    if (found !== null) ctx.addIssue({ code: "custom", message: found.problem, path: found.path });
+  }
+});
+
 export const catchUpSchema = z
   .object({
     policy: z.enum(["latest", "all", "none"], { error: 'expected "latest", "all" or "none"' }).optional(),
@@ -70,7 +90,7 @@ export const jobSchema = z
     class: z.string({ error: "expected the job class name (a string)" }).min(1, { error: "must not be empty" }),
     args: z.array(json, { error: "expected an array of JSON values" }).default([]),
     queue: z.string({ error: "expected a queue name" }).min(1, { error: "must not be empty" }).default("default"),
-    options: z.record(z.string(), json, { error: "expected an object of job options" }).default({}),
+    options: jobOptions.default({}),
   })
   .strict();
 

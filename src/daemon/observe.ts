@@ -19,9 +19,10 @@ export interface RecentFire {
 
 /** What a failed background task means for the user, by task name (tasks.ts names them). */
 export const TASK_MESSAGES: Readonly<Record<string, string>> = {
-  "read dynamic schedules": "could not read dynamic schedules at start; will reconcile when Redis answers",
+  "read dynamic schedules": "could not read schedules and pauses at start; nothing fires until Redis answers",
   "publish config snapshot": "could not publish the config snapshot for clients; will retry at the next start",
   subscribe: "could not subscribe to schedule changes; polling instead",
+  "apply change": "could not apply a schedule change notification; the change poll will reconcile",
 };
 
 /** Fires kept for the status page. */
@@ -128,6 +129,22 @@ export function observe(
       metrics?.leader.set(leading ? 1 : 0);
       metrics?.leaseTransitions.inc({ to: leading ? "leader" : "standby" });
     },
+    "lease:error": ({ op, error, again }) => {
+      // The first of a run is a warning (READONLY and WRONGTYPE say what is wrong in words); repeats are debug.
+      if (again) log.debug({ op, err: redisErr(error) }, "lease operation failed again");
+      else log.warn({ op, err: redisErr(error) }, "lease operation failed; this process cannot lead while it goes on");
+    },
+    "lease:recovered": () => log.info("lease operations succeed again"),
+    "lease:lapsed": ({ lapsedMs, again }) => {
+      const fields = { lapsedMs: Math.round(lapsedMs) };
+      if (again) log.debug(fields, "lease renewal came back late again");
+      else log.warn(fields, "lease renewal came back after the lease's validity ran out (slow Redis replies); no fires in that gap, due slots fire now");
+    },
+    "lease:unusable": ({ roundTripMs, validMs, again }) => {
+      const fields = { roundTripMs: Math.round(roundTripMs), validMs };
+      if (again) log.debug(fields, "lease let go again: Redis replies still slower than the lease's validity");
+      else log.error(fields, "lease let go: Redis replies take longer than the lease's validity, so this process cannot fire; a standby may lead (raise lease.ttl to tolerate this latency)");
+    },
     "redis:down": ({ error, everConnected }) => {
       metrics?.redisErrors.inc();
       log.error({ err: redisErr(error), redis: context.redis }, everConnected ? "redis connection lost; reconnecting" : "redis unreachable; retrying with backoff");
@@ -135,6 +152,7 @@ export function observe(
     "redis:restored": () => log.info({ redis: context.redis }, "redis connection restored"),
     "redis:primary-changed": ({ master, from, to }) => log.warn({ master, from, to, redis: context.redis }, "redis primary changed (Sentinel failover); the ledger is read again"),
     "redis:skew": ({ skewMs }) => log.warn({ skewMs: Math.round(skewMs) }, "local clock differs from Redis TIME; slots are never fired before their instant by Redis time"),
+    "sync:loaded": ({ schedules, paused, invalid }) => log.info({ schedules, paused, invalid }, "schedules and pauses read from Redis: planning starts, missed slots follow the catch-up policy"),
     "schedule:changed": ({ name, kind, fields }) => log.info({ schedule: name, change: kind, ...fields }, "schedule change applied"),
     "schedule:invalid": ({ name, reason }) => log.warn({ schedule: name, reason }, "invalid dynamic schedule skipped; the others keep firing"),
     "schedule:clash": ({ name }) => log.warn({ schedule: name }, "dynamic schedule ignored: the config file defines a schedule of that name"),

@@ -14,6 +14,7 @@ import type { ClockKeys } from "../redis/keys.ts";
 import type { Json, Schedule } from "../schedule/schedule.ts";
 import { SECOND, type Clock } from "../time.ts";
 import type { ClockConnection } from "./connection.ts";
+import type { Liveness } from "./liveness.ts";
 import type { ClockMetrics } from "./metrics.ts";
 import type { RecentFire, ReplicationTally } from "./observe.ts";
 
@@ -35,6 +36,8 @@ export interface RedisParts {
   readonly keys: ClockKeys;
   readonly sync: DynamicSync;
   readonly configWatch: ConfigWatch;
+  /** Whether some process leads and fires: the lease's errors, this clock's fires, the leader's heartbeat. */
+  readonly liveness: Liveness;
   /** Pause, resume and trigger through the clock's own connection. */
   readonly client: ClockClient;
 }
@@ -160,13 +163,21 @@ export class RunningClock {
     return { namespace: this.#parts.namespace, leader: null, peers: [], fenceRefusals: 0, configMismatch: null, schedules, total: sorted.length, offset, limit, invalidEntries: 0 };
   }
 
-  /** Healthy while Redis answers and the planner runs; a config mismatch is a warning only (a rolling deploy has one). */
+  /**
+   * Healthy while Redis answers, the planner runs, and some process leads and fires: this one (its
+   * fires not failing for longer than TTL + retry), or a leader whose heartbeat still moves; the
+   * lease's own errors (READONLY, WRONGTYPE) count. A config mismatch is a warning only (a rolling
+   * deploy has one).
+   */
   async health(): Promise<Health> {
     const redis = await this.ping();
     const sinceWakeMs = this.#parts.clock.now() - this.planner.lastWakeAt;
     const reasons: string[] = [];
     if (!redis) reasons.push("redis does not answer");
     if (sinceWakeMs > STALL_MS) reasons.push(`planner has not run for ${Math.round(sinceWakeMs)} ms`);
+    // With Redis down, that is the reason: the lease and the fires fail because of it.
+    const liveness = this.#parts.redis?.liveness.report() ?? null;
+    if (redis && liveness !== null) reasons.push(...liveness.reasons);
     // A config that differs from the leader's is a warning, not unhealthy: a rolling deploy runs two
     // configs for a while, and a failing probe would restart this pod (fixing nothing) or keep it
     // from becoming ready, so the deploy that ends the mismatch would never finish.
@@ -180,6 +191,7 @@ export class RunningClock {
         role: this.leadership.isLeader() ? "leader" : "standby",
         redis,
         plannerLastRunMsAgo: Math.round(sinceWakeMs),
+        ...liveness?.fields,
         reasons,
         configFingerprint: watch?.fingerprint ?? null,
         configMismatch,

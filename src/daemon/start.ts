@@ -17,15 +17,17 @@ import { DynamicSync } from "../dynamic/sync.ts";
 import { ClockEvents } from "../events.ts";
 import { Firer } from "../fire/fire.ts";
 import { drainOutbox } from "../fire/ledger.ts";
-import { newPeerId, peerLabel, removePeer, writeHeartbeat } from "../lease/peers.ts";
-import { RedisLease } from "../lease/redis-lease.ts";
+import { newPeerId, parsePeers, peerLabel, removePeer, writeHeartbeat } from "../lease/peers.ts";
+import { DEFAULT_LEASE_RETRY_MS, DEFAULT_LEASE_TTL_MS, RedisLease } from "../lease/redis-lease.ts";
 import { withSecrets, type Logger } from "../log.ts";
 import { Planner } from "../planner/planner.ts";
+import type { Schedule } from "../schedule/schedule.ts";
 import { connectRedis, redactRedisUrl, resolveRedisTarget, type RedisTarget } from "../redis/connection.ts";
 import { clockKeys } from "../redis/keys.ts";
 import { MINUTE, SECOND, systemClock, type Clock } from "../time.ts";
 import { hostname } from "node:os";
 import { ClockConnection } from "./connection.ts";
+import { Liveness } from "./liveness.ts";
 import { startDryRun } from "./dry-run.ts";
 import { ClockMetrics } from "./metrics.ts";
 import { observe } from "./observe.ts";
@@ -85,15 +87,28 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   configWatch.prepare();
   let planner: Planner | null = null;
   let sync: DynamicSync | null = null;
+  const ttlMs = options.leaseTtlMs ?? config.lease.ttlMs ?? DEFAULT_LEASE_TTL_MS;
+  const retryMs = options.leaseRetryMs ?? config.lease.retryMs ?? DEFAULT_LEASE_RETRY_MS;
+  const liveness = new Liveness({ events, clock, peerId, isLeader: () => leadership.isLeader(), leaderlessMs: ttlMs + retryMs, inWords });
   const leadership = new RedisLease({
     redis,
     subscriber,
     keys,
     clock,
-    ttlMs: options.leaseTtlMs ?? config.lease.ttlMs,
-    retryMs: options.leaseRetryMs ?? config.lease.retryMs,
+    ttlMs,
+    retryMs,
+    events,
     onHeartbeat: (leader) => {
-      const record = { host: hostname(), pid: process.pid, role: leader ? ("leader" as const) : ("standby" as const), seenAt: clock.now(), version: options.version ?? "", schedules: planner?.size ?? 0, invalid: sync?.invalidCount ?? 0 };
+      const record = {
+        host: hostname(),
+        pid: process.pid,
+        role: leader ? ("leader" as const) : ("standby" as const),
+        seenAt: clock.now(),
+        version: options.version ?? "",
+        schedules: planner?.size ?? 0,
+        invalid: sync?.invalidCount ?? 0,
+        ...(leader ? liveness.heartbeat() : {}),
+      };
       void writeHeartbeat(redis, keys, peerId, configWatch.fingerprint === null ? record : { ...record, config: configWatch.fingerprint }).catch(() => undefined);
     },
   });
@@ -145,7 +160,9 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   });
   const syncRef = sync;
   metrics.sources = { schedules: () => plannerRef.size, invalidSchedules: () => syncRef.invalidCount };
-  let schedules = config.schedules;
+  // Nothing is planned before the paused set and the entries are read: with Redis unreachable, the
+  // planner starts empty and the first reconcile after Redis answers plans everything (sync.ts).
+  let schedules: readonly Schedule[] = [];
   await tasks.once("read dynamic schedules", async () => {
     schedules = await syncRef.load();
   });
@@ -154,7 +171,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     {
       version: options.version,
       schedules: schedules.length,
-      dynamic: schedules.length - config.schedules.filter((schedule) => !sync.pausedNames.has(schedule.name)).length,
+      dynamic: schedules.filter((schedule) => !sync.configSchedules.has(schedule.name)).length,
       invalid: sync.invalidCount,
       enabled: schedules.filter((schedule) => schedule.enabled).length,
       redis: redactRedisUrl(target),
@@ -176,6 +193,11 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   tasks.every("reconcile", RECONCILE_MS, () => syncRef.reconcile());
   tasks.every("skew check", SKEW_CHECK_MS, checkSkew);
   tasks.every("outbox drain", OUTBOX_DRAIN_MS, drain);
+  // A standby's health says whether a leader's heartbeat still moves: one HGETALL of the peers a second.
+  tasks.every("leader watch", SECOND, async () => {
+    if (connection.down) return; // the outage is reported already
+    liveness.notePeers(leadership.isLeader() ? null : parsePeers(await redis.hgetall(keys.peers), null));
+  });
   void configWatch.check();
   tasks.every("config check", options.configCheckMs ?? CONFIG_CHECK_MS, () => configWatch.check());
 
@@ -189,7 +211,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     recentFires,
     replication: { durability: config.durability ?? null, tally: replication },
     schedules: config.schedules,
-    redis: { connection, keys, sync, configWatch, client: new ClockClient({ redis, config, adapters: options.adapters ?? {} }) },
+    redis: { connection, keys, sync, configWatch, liveness, client: new ClockClient({ redis, config, adapters: options.adapters ?? {} }) },
     stopSteps: [
       async () => tasks.stop(),
       () => plannerRef.stop(),

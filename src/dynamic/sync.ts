@@ -1,12 +1,16 @@
 /**
  * Keeps a running clock's planner in step with the dynamic schedules and paused set in Redis: a
  * change notification applies one change (O(1)); a missed notification is caught by polling the
- * change counter every second and reconciling everything.
+ * change counter every second and reconciling everything. Until the paused set and the entries
+ * have been read once (`load`), the planner gets no schedule at all: a clock that starts while
+ * Redis is unreachable must not plan a schedule that is paused there. The first reconcile after
+ * Redis answers does that first read.
  */
 import type { Redis } from "ioredis";
 import type { Defaults } from "../config/resolve.ts";
 import type { ClockEvents } from "../events.ts";
 import type { ClockKeys } from "../redis/keys.ts";
+import { subscribeAlways } from "../redis/subscribe.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import { slotsBetween } from "../schedule/slots.ts";
 import { parsePauseRecord, resumeFloor } from "./pauses.ts";
@@ -15,6 +19,8 @@ import { decodeEntry, parseChange, type AdapterCheck } from "./store.ts";
 export interface PlannerTarget {
   upsert(schedule: Schedule, afterAt?: number): void;
   remove(name: string): void;
+  /** Re-read the ledger before the next fire (schedules were added after a late first read). */
+  invalidate(): void;
 }
 
 export interface SyncOptions {
@@ -50,6 +56,10 @@ export class DynamicSync {
   #applied = 0;
   #planner: PlannerTarget | null = null;
   #reconciling: Promise<void> | null = null;
+  /** The paused set and the entries have been read once (start-up, or the first reconcile after it). */
+  #loaded = false;
+  /** The last change notification could not be applied. */
+  #applyFailing = false;
 
   constructor(options: SyncOptions) {
     this.#options = options;
@@ -82,6 +92,11 @@ export class DynamicSync {
     return this.#invalid;
   }
 
+  /** Whether the paused set and the entries have been read (until then nothing is planned). */
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
   /** The schedules to plan at start: config ones, then valid dynamic ones, without the paused. */
   async load(): Promise<Schedule[]> {
     const { redis, keys } = this.#options;
@@ -93,16 +108,32 @@ export class DynamicSync {
       const schedule = this.#decode(name, raw);
       if (schedule !== null && !this.#paused.has(name)) schedules.push(schedule);
     }
+    this.#loaded = true;
     return schedules;
   }
 
-  /** Starts applying changes to the planner. */
+  /**
+   * Starts applying changes to the planner, and subscribes to the change channel now and on every
+   * reconnect. Rejects when the first SUBSCRIBE fails (Redis unreachable): polling covers the gap.
+   */
   async start(planner: PlannerTarget): Promise<void> {
     this.#planner = planner;
     this.#options.subscriber.on("message", (channel: string, message: string) => {
-      if (channel === this.#options.keys.changes) void this.#onMessage(message);
+      if (channel !== this.#options.keys.changes) return;
+      // A notification that cannot be applied (Redis failing, a corrupt key) is reported; the next
+      // poll reconciles. Nobody awaits this promise: unreported, it would be an unhandled rejection.
+      // Only the first failure of a run of them: a burst of changes during an outage is one line.
+      this.#onMessage(message).then(
+        () => {
+          this.#applyFailing = false;
+        },
+        (error: unknown) => {
+          if (!this.#applyFailing) this.#options.events.emit("task:failed", { task: "apply change", error: error instanceof Error ? error : new Error(String(error)) });
+          this.#applyFailing = true;
+        },
+      );
     });
-    await this.#options.subscriber.subscribe(this.#options.keys.changes);
+    await subscribeAlways(this.#options.subscriber, this.#options.keys.changes, (error) => this.#options.events.emit("task:failed", { task: "subscribe", error }));
   }
 
   /** Reconciles everything when the change counter moved past what this clock has applied. */
@@ -142,7 +173,7 @@ export class DynamicSync {
   async #onMessage(message: string): Promise<void> {
     const change = parseChange(message);
     if (change === null || this.#planner === null) return;
-    if (change.version !== this.#version + 1) {
+    if (!this.#loaded || change.version !== this.#version + 1) {
       await this.reconcile();
       return;
     }
@@ -203,7 +234,20 @@ export class DynamicSync {
     return { skipped: countFrom === undefined ? 0 : slotsBetween(schedule, countFrom, afterAt, 0, SKIPPED_COUNT_CAP).total };
   }
 
+  /** The first read, late (Redis was unreachable at start): plan everything, then catch up from the ledger. */
+  async #loadLate(planner: PlannerTarget): Promise<void> {
+    const schedules = await this.load();
+    // The planner continues each schedule after its ledger entry: outage slots follow the catch-up policy.
+    planner.invalidate();
+    for (const schedule of schedules) planner.upsert(schedule);
+    this.#options.events.emit("sync:loaded", { schedules: schedules.length, paused: this.#paused.size, invalid: this.#invalid.size });
+  }
+
   async #reconcile(): Promise<void> {
+    if (!this.#loaded) {
+      if (this.#planner !== null) await this.#loadLate(this.#planner);
+      return;
+    }
     const { redis, keys } = this.#options;
     const [version, entries, pausedList] = await Promise.all([redis.get(keys.changes), redis.hgetall(keys.schedules), redis.smembers(keys.paused)]);
     const paused = new Set(pausedList);

@@ -5,7 +5,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { timingSafeEqual } from "node:crypto";
-import type { AddressInfo } from "node:net";
+import { isIPv6, type AddressInfo } from "node:net";
+import { hostname, networkInterfaces } from "node:os";
 import type { RunningClock } from "../daemon/running.ts";
 import { ClockError, type ErrorCode } from "../errors.ts";
 import { SECOND } from "../schedule/duration.ts";
@@ -19,6 +20,14 @@ export interface HttpOptions {
   /** Enables pause/resume/trigger from the page and API; without one the page is read-only. */
   readonly token?: string | undefined;
   readonly clock: Clock;
+  /**
+   * Host header values accepted besides the bound host(s) (a guard against DNS rebinding: a web
+   * page whose name resolves to this address must not read /api/status). A name without a port
+   * matches any port; "*" accepts any Host. Bound to loopback, 127.0.0.1, localhost and [::1]
+   * with the port are accepted; bound to every interface (0.0.0.0, ::), each interface's address
+   * and this machine's host name as well.
+   */
+  readonly allowedHosts?: readonly string[];
 }
 
 /** Schedules per page of /api/status unless ?limit= says fewer (at most 1000; ?offset= pages on). */
@@ -52,6 +61,36 @@ async function statusBody(running: RunningClock, clock: Clock, page: { offset: n
   };
 }
 
+const LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1"];
+const isLoopback = (host: string): boolean => LOOPBACK_NAMES.includes(host) || host.startsWith("127.");
+const withBrackets = (host: string): string => (isIPv6(host) ? `[${host}]` : host).toLowerCase();
+
+/** The Host header values this server answers to: each bound name with the port, and the configured extras. */
+export function allowedHostsFor(boundHost: string, port: number, extra: readonly string[] = []): { any: boolean; exact: Set<string>; names: Set<string> } {
+  const names = new Set<string>();
+  if (boundHost === "0.0.0.0" || boundHost === "::" || boundHost === "") {
+    for (const addresses of Object.values(networkInterfaces())) for (const address of addresses ?? []) names.add(address.address.replace(/%.*$/, ""));
+    for (const name of [...LOOPBACK_NAMES, hostname()]) names.add(name);
+  } else if (isLoopback(boundHost)) for (const name of [boundHost, ...LOOPBACK_NAMES]) names.add(name);
+  else names.add(boundHost);
+  const exact = new Set<string>();
+  for (const name of names) {
+    exact.add(`${withBrackets(name)}:${port}`);
+    if (port === 80) exact.add(withBrackets(name));
+  }
+  const extraNames = new Set<string>();
+  for (const entry of extra) {
+    const value = entry.trim().toLowerCase();
+    if (value === "") continue;
+    if (/^(\[[^\]]+\]|[^:[\]]+):\d+$/.test(value)) exact.add(value); // host:port, [v6]:port
+    else extraNames.add(withBrackets(value.replace(/^\[(.*)\]$/, "$1")));
+  }
+  return { any: extraNames.has("*"), exact, names: extraNames };
+}
+
+/** The host part of a Host header value: "example.com:9090" -> "example.com", "[::1]:9090" -> "[::1]". */
+const hostPart = (header: string): string => (header.startsWith("[") ? header.slice(0, header.indexOf("]") + 1) : header.replace(/:\d*$/, ""));
+
 /** HTTP status by error code: one table, never a guess from a message. */
 const STATUS_OF: Readonly<Record<ErrorCode, number>> = { invalid: 400, "not-found": 404, clash: 409, redis: 503, script: 500, "not-enqueued": 502 };
 
@@ -65,7 +104,16 @@ export async function startHttpServer(running: RunningClock, options: HttpOption
     });
   });
 
+  let allowed: ReturnType<typeof allowedHostsFor> | null = null;
+  let boundNames = "";
+
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const host = (request.headers.host ?? "").toLowerCase();
+    if (allowed !== null && !allowed.any && !allowed.exact.has(host) && !allowed.names.has(hostPart(host))) {
+      return json(response, 403, {
+        error: `Host ${JSON.stringify(request.headers.host ?? "")} is not allowed: this server answers to ${boundNames} (a guard against DNS rebinding). To reach it under another name, start the clock with --http-allowed-host NAME (or allowedHosts in startHttpServer)`,
+      });
+    }
     const url = new URL(request.url ?? "/", "http://clock.local");
     const path = url.pathname;
     if (request.method === "GET" && path === "/healthz") {
@@ -104,7 +152,12 @@ export async function startHttpServer(running: RunningClock, options: HttpOption
       if (token === undefined) return json(response, 403, { error: "actions are disabled: start the clock with CLOCK_HTTP_TOKEN set" });
       if (!tokenMatches(token, request.headers.authorization)) return json(response, 401, { error: "missing or wrong token" });
       if (running.dryRun) return json(response, 409, { error: "no Redis in a dry run" });
-      const name = decodeURIComponent(action[1] ?? "");
+      let name: string;
+      try {
+        name = decodeURIComponent(action[1] ?? "");
+      } catch {
+        return json(response, 400, { error: `bad percent-encoding in the schedule name ${JSON.stringify(action[1] ?? "")}` });
+      }
       const verb = action[2] as "pause" | "resume" | "trigger";
       try {
         if (verb === "trigger") return json(response, 200, await running.trigger(name));
@@ -122,6 +175,11 @@ export async function startHttpServer(running: RunningClock, options: HttpOption
     server.once("error", reject);
     server.listen(options.port, options.host ?? "127.0.0.1", () => resolve());
   });
+  // Known once bound: the port may have been 0 (any free one).
+  const boundHost = options.host ?? "127.0.0.1";
+  allowed = allowedHostsFor(boundHost, (server.address() as AddressInfo).port, options.allowedHosts);
+  // Bound to every interface, the names stay unsaid: a rebinding page can read this answer.
+  boundNames = ["0.0.0.0", "::", ""].includes(boundHost) ? "the addresses of this machine's interfaces and its host name" : [...allowed.exact].join(", ");
   running.onStop(async () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));

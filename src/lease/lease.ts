@@ -7,6 +7,11 @@ export interface Leadership {
   isLeader(): boolean;
   /** Called with true when leadership is gained, false when lost. */
   onChange(listener: (leader: boolean) => void): void;
+  /**
+   * Called when a leader that still holds its lease, but was past its validity (a renewal came
+   * back late), is valid again: the planner wakes at once instead of at its next tick.
+   */
+  onValid?(listener: () => void): void;
   start(): Promise<void>;
   /** Gives leadership up (releasing it to a standby at once) and stops trying. */
   stop(): Promise<void>;

@@ -22,6 +22,10 @@ export interface PeerRecord {
   /** Schedules it plans, and dynamic entries it skipped as invalid (a compact summary for `clock status`). */
   readonly schedules?: number;
   readonly invalid?: number;
+  /** A leader's: ms since its last successful fire (absent before the first), by its own clock. */
+  readonly sinceFireMs?: number;
+  /** A leader's: ms its fires have been failing (absent while they succeed). */
+  readonly fireFailingMs?: number;
 }
 
 /** A peer is heard from every ~2 s; one silent this long is gone (the same bound as `clock status`). */
@@ -47,12 +51,13 @@ export async function readPeers(redis: Redis, keys: ClockKeys, now: number): Pro
   return parsePeers(await redis.hgetall(keys.peers), now);
 }
 
-export function parsePeers(raw: Readonly<Record<string, string>>, now: number): Map<string, PeerRecord> {
+/** The peers whose heartbeat is fresh by `now`, or (`now` null) every readable record, however old. */
+export function parsePeers(raw: Readonly<Record<string, string>>, now: number | null): Map<string, PeerRecord> {
   const peers = new Map<string, PeerRecord>();
   for (const [id, text] of Object.entries(raw)) {
     try {
       const peer = JSON.parse(text) as PeerRecord;
-      if (typeof peer.seenAt === "number" && now - peer.seenAt <= PEER_FRESH_MS) peers.set(id, peer);
+      if (typeof peer.seenAt === "number" && (now === null || now - peer.seenAt <= PEER_FRESH_MS)) peers.set(id, peer);
     } catch {
       // a corrupt peer entry is skipped
     }

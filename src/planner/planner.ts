@@ -151,6 +151,9 @@ export class Planner {
       this.#synced = false;
       if (leader) this.#wakeSoon();
     });
+    // Valid again after a late renewal: fire what came due in the gap now, not at the next tick
+    // (which, sleeping a whole tick each time, could keep landing in the gaps).
+    this.#options.leadership.onValid?.(() => this.#wakeSoon());
     this.#wakeSoon();
   }
 
@@ -190,7 +193,10 @@ export class Planner {
     const target = leading ? Math.max(this.#heap.peek()?.nextAt ?? Number.POSITIVE_INFINITY, this.#retryAt) : Number.POSITIVE_INFINITY;
     const lead = this.#options.spin === true ? SPIN_MS : 0;
     const delay = Math.max(0, Math.min(target - now - lead, this.#tickMs));
-    this.#timer = clock.setTimeout(() => this.#wake(target), delay);
+    // Lateness is measured against when the timer was asked to fire, never against the target: a
+    // target already past when armed (a resume heard after its first slot) is not a late timer.
+    const dueMono = clock.monotonic() + delay;
+    this.#timer = clock.setTimeout(() => this.#wake(target, dueMono), delay);
   }
 
   #noticeJump(now: number): void {
@@ -201,11 +207,12 @@ export class Planner {
     if (Math.abs(jumpMs) >= JUMP_WARN_MS) this.#options.events.emit("planner:clock-jump", { jumpMs });
   }
 
-  #wake(target?: number): void {
+  #wake(target?: number, dueMono?: number): void {
     this.#timer = null;
     // One fire at a time: the one in flight re-arms the timer when it ends.
     if (!this.#running || this.#firing !== null) return;
     const { clock } = this.#options;
+    const lateMs = dueMono === undefined ? 0 : clock.monotonic() - dueMono;
     if (target !== undefined && this.#options.spin === true && target - clock.now() <= SPIN_MS) {
       // Busy-wait the last few ms: the slot goes out within a fraction of a millisecond.
       const spinUntil = clock.monotonic() + SPIN_MS + 1;
@@ -216,9 +223,7 @@ export class Planner {
     const now = clock.now();
     this.#lastWakeAt = now;
     this.#noticeJump(now);
-    if (target !== undefined && target !== Number.POSITIVE_INFINITY && now - target > LATE_WAKE_WARN_MS && target <= now - LATE_WAKE_WARN_MS) {
-      this.#options.events.emit("planner:late-wake", { lateMs: now - target });
-    }
+    if (lateMs > LATE_WAKE_WARN_MS) this.#options.events.emit("planner:late-wake", { lateMs });
     if (!this.#options.leadership.isLeader() || now < this.#retryAt) {
       this.#arm();
       return;

@@ -7,6 +7,7 @@ import * as lua from "./lua.generated.ts";
 
 export interface ClockCommands {
   clockFire(keyCount: number, ...keysAndArgs: string[]): Promise<number[]>;
+  clockLeaseAcquire(lease: string, token: string, ttlMs: string): Promise<number>;
   clockLeaseRenew(lease: string, token: string, ttlMs: string): Promise<number>;
   clockLeaseRelease(lease: string, token: string, channel: string): Promise<number>;
   clockPause(paused: string, pauses: string, changes: string, name: string, action: "pause" | "resume", atMs: string): Promise<[version: number, changed: number, atMs: number]>;
@@ -19,6 +20,7 @@ const defined = new WeakSet<Redis>();
 export function withScripts(redis: Redis): ScriptedRedis {
   if (!defined.has(redis)) {
     redis.defineCommand("clockFire", { lua: lua.fire });
+    redis.defineCommand("clockLeaseAcquire", { lua: lua.leaseAcquire1, numberOfKeys: 1 });
     redis.defineCommand("clockLeaseRenew", { lua: lua.leaseRenew1, numberOfKeys: 1 });
     redis.defineCommand("clockLeaseRelease", { lua: lua.leaseRelease1, numberOfKeys: 1 });
     redis.defineCommand("clockPause", { lua: lua.pause3, numberOfKeys: 3 });

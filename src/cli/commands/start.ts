@@ -12,7 +12,7 @@ const STOP_TIMEOUT_MS = 10_000;
 export const start: Command = {
   name: "start",
   summary: "run the clock: enqueue each slot's job into Redis, at most once",
-  usage: `Usage: clock start [--config PATH] [--dry-run] [--log-level LEVEL] [--pretty] [--http PORT] [--http-host HOST]
+  usage: `Usage: clock start [--config PATH] [--dry-run] [--log-level LEVEL] [--pretty] [--http PORT] [--http-host HOST] [--http-allowed-host NAMES]
 
 Runs until SIGTERM/SIGINT. Several processes may run at once: a lease in Redis lets only one of
 them fire at a time; the others stand by and take over within about a second of a clean stop.
@@ -25,6 +25,10 @@ Options:
   --pretty            human-readable logs (default when stdout is a terminal)
   --http PORT         serve /healthz, /metrics and a status page (also CLOCK_HTTP_PORT)
   --http-host HOST    address to bind (default 127.0.0.1)
+  --http-allowed-host NAMES
+                      Host header names accepted besides the bound address, comma-separated
+                      (e.g. clock-1,clock-1.internal:9090; "*" for any); other names get 403, a
+                      guard against DNS rebinding (also CLOCK_HTTP_ALLOWED_HOSTS)
   -h, --help          show this help
 
 Environment: REDIS_URL (default redis://127.0.0.1:6379; rediss:// for TLS;
@@ -41,6 +45,7 @@ enables pause/resume/trigger on the status page (read-only without it).`,
         pretty: { type: "boolean" },
         http: { type: "string" },
         "http-host": { type: "string" },
+        "http-allowed-host": { type: "string" },
       },
       0,
     );
@@ -73,7 +78,8 @@ enables pause/resume/trigger on the status page (read-only without it).`,
     process.on("SIGINT", onSignal);
     const clock = await startClock({ config, logger, dryRun: values["dry-run"] === true, version: version() });
     if (port !== null) {
-      const server = await startHttpServer(clock, { port, host: values["http-host"] ?? "127.0.0.1", token: process.env["CLOCK_HTTP_TOKEN"], clock: systemClock });
+      const allowedHosts = (values["http-allowed-host"] ?? process.env["CLOCK_HTTP_ALLOWED_HOSTS"] ?? "").split(",").filter((name) => name.trim() !== "");
+      const server = await startHttpServer(clock, { port, host: values["http-host"] ?? "127.0.0.1", token: process.env["CLOCK_HTTP_TOKEN"], clock: systemClock, allowedHosts });
       logger.info({ http: addressOf(server), actions: (process.env["CLOCK_HTTP_TOKEN"] ?? "") !== "" }, "http endpoints listening");
     }
     return await new Promise<number>((resolve) => {
