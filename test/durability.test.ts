@@ -92,9 +92,11 @@ test("a fire batch no replica acknowledged is reported once, then as 'again', an
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     link.disconnect();
-    await firer.fire([{ schedule: schedule("d"), slotAt: Date.now() - 5 }]);
-    assert.deepEqual(replicated, [2], "the end of a run of two unreplicated batches");
-    assert.equal(reports.length, 2);
+    // The first fire after the sync is acknowledged unless the replica's ACK is slow on a loaded
+    // machine; then that batch is one more of the run ('again'), and the next one ends it.
+    for (let attempt = 0; replicated.length === 0 && attempt < 10; attempt++) await firer.fire([{ schedule: schedule(`d${attempt}`), slotAt: Date.now() - 5 }]);
+    assert.deepEqual(replicated, [reports.length], "the end of the run of unreplicated batches, with its length");
+    assert.ok(reports.length >= 2 && reports.slice(1).every((report) => report.again), JSON.stringify(reports));
   } finally {
     await replica.close();
   }
