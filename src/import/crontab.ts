@@ -220,7 +220,6 @@ export function importCrontab(text: string, options: CrontabOptions): ImportResu
       builder.drop(where, line, `CRON_TZ=${zone} is not a known time zone (cronie's C library would quietly use UTC): fix CRON_TZ`);
       return;
     }
-    if (cronTz === undefined || cronTz === "") withoutCronTz++;
     for (const note of entry.notes) builder.differ(where, line, note);
     const { command, stdin } = splitPercent(entry.command);
     const comments = [`crontab ${where}: ${excerpt(line)}`, `The shell command must become a job: ${SHELL_COMMAND_CLASS} is a placeholder; write the job that does what the command did and name its class here.`];
@@ -233,7 +232,8 @@ export function importCrontab(text: string, options: CrontabOptions): ImportResu
     const delay = env.get("RANDOM_DELAY");
     if (delay !== undefined && delay !== "0") builder.differ(where, line, `RANDOM_DELAY=${delay}: cronie starts each run up to ${delay} minutes late (a random delay); the clock fires on time`);
     const dst = cronTz === undefined || cronTz === "" ? (options.timezone === undefined ? NO_DST : CRONIE_HOST) : CRONIE_CRON_TZ;
-    builder.add(where, line, commandName(command), { cron: entry.expression, timezone: zone, job: { class: SHELL_COMMAND_CLASS, args: [command] } }, comments, dst);
+    const added = builder.add(where, line, commandName(command), { cron: entry.expression, timezone: zone, job: { class: SHELL_COMMAND_CLASS, args: [command] } }, comments, dst);
+    if (added !== null && (cronTz === undefined || cronTz === "")) withoutCronTz++;
   });
   if (withoutCronTz > 0 && options.timezone === undefined) {
     builder.differ("lines without CRON_TZ", `${withoutCronTz} line${withoutCronTz === 1 ? "" : "s"}`, "cron read their times in the cron host's zone, which the file does not say: imported as UTC (pass --timezone ZONE for the host's zone)");

@@ -10,7 +10,12 @@
  */
 import { isValidZone } from "../schedule/slots.ts";
 
-export type Converted = { readonly ok: true; readonly cron: string; readonly timezone: string | null } | { readonly ok: false; readonly reason: string };
+/**
+ * The rule in the clock's syntax and its zone (null: the string names none), or why not;
+ * `unparsed`: fugit's cron parser returns nil for it (so fugit goes on to read it as a duration,
+ * natural language or a time), rather than failing or meaning something the clock cannot say.
+ */
+export type Converted = { readonly ok: true; readonly cron: string; readonly timezone: string | null } | { readonly ok: false; readonly reason: string; readonly unparsed: boolean };
 
 const SPECIALS: Readonly<Record<string, string>> = {
   "@yearly": "0 0 1 1 *",
@@ -38,7 +43,14 @@ const VALUE = {
 type Kind = keyof typeof VALUE;
 
 /** fugit cannot parse it (sidekiq-cron refuses the job), or the clock cannot say it. */
-class Unreadable extends Error {}
+class Unreadable extends Error {
+  constructor(
+    message: string,
+    readonly unparsed = false,
+  ) {
+    super(message);
+  }
+}
 
 function element(kind: Kind): RegExp {
   const v = VALUE[kind];
@@ -64,7 +76,7 @@ interface Elt {
 function readElements(kind: Kind, field: string, what: string): Elt[] {
   return field.split(",").map((item) => {
     const match = ELEMENTS[kind].exec(item);
-    if (match === null) throw new Unreadable(`${what} "${field}": fugit does not read "${item}"`);
+    if (match === null) throw new Unreadable(`${what} "${field}": fugit does not read "${item}"`, true);
     const [, bareSlash, , a, z, slash] = match;
     const sl = bareSlash ?? slash;
     return { a: a === undefined ? null : bound(kind, a), z: z === undefined ? null : bound(kind, z), sl: sl === undefined ? null : Number(sl) };
@@ -123,7 +135,7 @@ function weekdays(field: string): Weekday[] | null {
     const hash = /^(.+)#(-?[1-5]|last|l)$/i.exec(item);
     if (hash !== null) {
       const [, day = "", nth = ""] = hash;
-      if (!new RegExp(`^(?:${VALUE.dow})$`, "i").test(day)) throw new Unreadable(`day of week "${field}": fugit does not read "${item}"`);
+      if (!new RegExp(`^(?:${VALUE.dow})$`, "i").test(day)) throw new Unreadable(`day of week "${field}": fugit does not read "${item}"`, true);
       found.push([bound("dow", day), /^l/i.test(nth) ? -1 : Number(nth)]);
       continue;
     }
@@ -163,7 +175,8 @@ function plainItems(kind: Kind, field: string): boolean {
     if (match === null) return false;
     const [, star, a, z, step] = match;
     if (step !== undefined && Number(step) < 2) return false;
-    if (star !== undefined) return true;
+    // In the weekday field fugit skips a `*` among other items (`1,*` is Monday); cron reads all days.
+    if (star !== undefined) return kind !== "dow";
     const low = bound(kind, a ?? "");
     const high = z === undefined ? low : bound(kind, z);
     if (!(low >= 0 && high >= low)) return false;
@@ -174,15 +187,15 @@ function plainItems(kind: Kind, field: string): boolean {
 }
 
 /** A fugit zone as the clock names it: IANA names as they are; `+09:00` as `Etc/GMT-9`. */
-function zoneOf(text: string): string | { error: string } {
+function zoneOf(text: string): string | { error: string; unparsed: boolean } {
   const offset = /^([-+])([01][0-9]|2[0-4]):?(00|15|30|45)$/.exec(text);
   if (offset !== null) {
     const [, sign = "+", hours = "0", minutes = "00"] = offset;
-    if (minutes !== "00") return { error: `the fixed offset ${text} has no IANA zone name: write the zone (e.g. Asia/Kolkata for +05:30)` };
+    if (minutes !== "00") return { error: `the fixed offset ${text} has no IANA zone name: write the zone (e.g. Asia/Kolkata for +05:30)`, unparsed: false };
     const h = Number(hours);
     return h === 0 ? "UTC" : `Etc/GMT${sign === "+" ? "-" : "+"}${h}`;
   }
-  return isValidZone(text) ? text : { error: `unknown time zone "${text}"` };
+  return isValidZone(text) ? text : { error: `unknown time zone "${text}"`, unparsed: true };
 }
 
 const TZ_NAME = /^[A-Z][a-zA-Z0-9+-]+(\/[A-Z][a-zA-Z0-9+\-_]+){0,2}$/;
@@ -210,9 +223,9 @@ function split(text: string): { fields: string[]; zone: string | null } | null {
 /** A fugit cron string in the clock's syntax, with its zone (null: none given), or why not. */
 export function fugitCronToClock(original: string): Converted {
   const text = SPECIALS[original] ?? original;
-  if (original === "@reboot") return { ok: false, reason: "@reboot has no wall-clock time (fugit does not parse it as a cron either)" };
+  if (original === "@reboot") return { ok: false, reason: "@reboot has no wall-clock time (fugit does not parse it as a cron either)", unparsed: false };
   const parts = split(text);
-  if (parts === null) return { ok: false, reason: `fugit does not read "${original}" as a cron (5 or 6 fields, an optional zone, no blanks around)` };
+  if (parts === null) return { ok: false, reason: `fugit does not read "${original}" as a cron (5 or 6 fields, an optional zone, no blanks around)`, unparsed: true };
   try {
     const six = parts.fields.length === 6;
     const [second = "0", minute = "", hour = "", dom = "", month = "", dow = ""] = six ? parts.fields : ["0", ...parts.fields];
@@ -228,13 +241,13 @@ export function fugitCronToClock(original: string): Converted {
       const pairs = months.flatMap((m) => (monthdays ?? []).filter((d) => d <= (MAXDAYS[m] ?? 31)).map((d) => [m, d] as const));
       const keptMonths = [...new Set(pairs.map(([m]) => m))];
       const keptDays = [...new Set(pairs.map(([, d]) => d))].sort((x, y) => x - y);
-      if (keptMonths.length === 0) return { ok: false, reason: `fugit refuses "${original}": no listed month has those days (sidekiq-cron reports it as not a cron)` };
+      if (keptMonths.length === 0) return { ok: false, reason: `fugit refuses "${original}": no listed month has those days (sidekiq-cron reports it as not a cron)`, unparsed: true };
       compacted = keptMonths.length !== months.length || keptDays.length !== monthdays.length;
       months = keptMonths;
       monthdays = keptDays;
     }
     const zone = parts.zone === null ? null : zoneOf(parts.zone);
-    if (zone !== null && typeof zone === "object") return { ok: false, reason: zone.error };
+    if (zone !== null && typeof zone === "object") return { ok: false, reason: zone.error, unparsed: zone.unparsed };
 
     const plain = (kind: Kind, field: string, set: readonly number[] | null) => (set === null ? "*" : plainItems(kind, field) ? field : compress(set));
     const out: string[] = [];
@@ -268,7 +281,7 @@ export function fugitCronToClock(original: string): Converted {
     }
     return { ok: true, cron: out.join(" "), timezone: zone };
   } catch (error) {
-    if (error instanceof Unreadable) return { ok: false, reason: error.message };
+    if (error instanceof Unreadable) return { ok: false, reason: error.message, unparsed: error.unparsed };
     throw error;
   }
 }

@@ -90,7 +90,8 @@ export class ImportBuilder {
       parseSchedule(name, definition, { timezone: definition.timezone, adapter: definition.adapter ?? "sidekiq", catchUp: DEFAULT_CATCH_UP }, { settings: {}, namespace: "clock" });
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      this.drop(where, source, `the clock refuses it: ${error.issues.map(formatIssue).join("; ")}`);
+      const neverFires = error.issues.some((issue) => issue.message.startsWith("never fires"));
+      this.drop(where, source, neverFires ? "never fires: no calendar date matches its day and month fields (the source accepts such a rule and never runs it; the clock refuses it)" : `the clock refuses it: ${error.issues.map(formatIssue).join("; ")}`);
       return null;
     }
     this.#names.add(name);

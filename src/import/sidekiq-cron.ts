@@ -45,17 +45,17 @@ function argsOf(value: Yaml): { args: Json[] } | { error: string } {
 }
 
 /** A fugit `cron` value as a clock rule, or why not. */
-export function convertFugitRule(text: string): { ok: true; cron: string; timezone: string | null; notes: readonly string[] } | { ok: false; reason: string } {
+export function convertFugitRule(text: string): { ok: true; cron: string; timezone: string | null; reading: string | null; notes: readonly string[] } | { ok: false; reason: string } {
   const asCron = fugitCronToClock(text);
-  if (asCron.ok) return { ...asCron, notes: [] };
-  if (!asCron.reason.startsWith("fugit does not read")) return asCron;
+  if (asCron.ok) return { ...asCron, reading: null, notes: [] };
+  if (!asCron.unparsed) return asCron;
   if (fugitDurationMs(text) !== null) return { ok: false, reason: `fugit reads ${JSON.stringify(text)} as a duration, not a cron: sidekiq-cron refuses the job (it never ran)` };
   const nat = fugitNatToCron(text);
   if (nat === null) {
-    return { ok: false, reason: `${asCron.reason}, and it is not fugit natural language this import reads; fugit's own reading: ruby -rfugit -e 'puts Fugit::Nat.parse(ARGV[0]).to_cron_s' ${JSON.stringify(text)}` };
+    return { ok: false, reason: `${asCron.reason}; as natural language it is beyond what this import reads (fugit's own reading: ruby -rfugit -e 'puts Fugit::Nat.parse(ARGV[0]).to_cron_s' ${JSON.stringify(text)})` };
   }
   const converted = fugitCronToClock(nat.cron);
-  return converted.ok ? { ...converted, notes: [`natural language ${JSON.stringify(text)} is fugit's "${nat.cron}"`, ...nat.notes] } : converted;
+  return converted.ok ? { ...converted, reading: nat.cron, notes: nat.notes } : converted;
 }
 
 /** Converts a sidekiq-cron schedule file; throws ScheduleFileError when it is not one. */
@@ -73,6 +73,7 @@ export async function importSidekiqCron(text: string, file: string, options: Sid
   const zone = options.timezone ?? "UTC";
   const builder = new ImportBuilder(options.now);
   let withoutZone = 0;
+  const withoutQueue: string[] = [];
   for (const { where, job, name } of jobs) {
     const source = `${typeof name === "string" ? name : where}: ${job === null ? "" : shown(job)}`;
     if (job === null) {
@@ -109,7 +110,7 @@ export async function importSidekiqCron(text: string, file: string, options: Sid
     const activeJob = flag(field(job, "active_job"));
     let queue = field(job, "queue");
     if (queue === undefined || queue === null) {
-      differ(`no queue: sidekiq-cron uses the class's sidekiq_options queue when it has one${activeJob ? " (and Rails' queue_name_prefix)" : ""}; imported as "default"`);
+      withoutQueue.push(name);
       queue = "default";
     }
     const prefix = field(job, "queue_name_prefix");
@@ -137,7 +138,7 @@ export async function importSidekiqCron(text: string, file: string, options: Sid
     }
     const wanted = toScheduleName(name);
     if (wanted !== name) differ(`renamed ${JSON.stringify(name)} to ${JSON.stringify(wanted)}: schedule names use letters, digits, '.', '_', '-' and ':'`);
-    const comments = [`sidekiq-cron ${where}: cron ${JSON.stringify(cron)}`];
+    const comments = [`sidekiq-cron ${where}: cron ${JSON.stringify(cron)}${rule.reading === null ? "" : ` (fugit reads it as "${rule.reading}")`}`];
     builder.add(
       where,
       source,
@@ -156,6 +157,9 @@ export async function importSidekiqCron(text: string, file: string, options: Sid
   }
   if (withoutZone > 0 && options.timezone === undefined) {
     builder.differ("rules without a zone", `${withoutZone} job${withoutZone === 1 ? "" : "s"}`, "sidekiq-cron 1.8 reads them in UTC, as imported (sidekiq-cron 2 in a Rails app reads them in config.time_zone: pass --timezone ZONE then)");
+  }
+  if (withoutQueue.length > 0) {
+    builder.differ("jobs without a queue", withoutQueue.join(", "), `sidekiq-cron sends them to the class's sidekiq_options queue when it has one ("default" otherwise; for ActiveJob, Rails' queue_name_prefix is added): imported as "default"`);
   }
   if (text.includes("<%")) builder.differ(file, "<% ... %>", "ERB tags are not rendered (sidekiq-cron renders them): values holding them are imported as written");
   return builder.result("sidekiq-cron", zone, "sidekiq");

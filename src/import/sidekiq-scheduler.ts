@@ -59,6 +59,7 @@ export async function importSidekiqScheduler(text: string, file: string, options
   const builder = new ImportBuilder(options.now);
   const schedulerEnabled = field(settings, "enabled") !== false;
   let withoutZone = 0;
+  const withoutQueue: string[] = [];
   for (const name of names) {
     const where = `schedule ${JSON.stringify(name)}`;
     const job = schedule[name];
@@ -91,7 +92,7 @@ export async function importSidekiqScheduler(text: string, file: string, options
     if (type === "cron") {
       const converted = fugitCronToClock(String(rule));
       if (!converted.ok) {
-        builder.drop(where, source, `cron ${shown(rule)}: ${converted.reason}${converted.reason.startsWith("fugit does not read") ? " (rufus-scheduler reads no natural language in cron)" : ""}`);
+        builder.drop(where, source, `cron ${shown(rule)}: ${converted.reason}${converted.unparsed ? " (rufus-scheduler reads no natural language in cron)" : ""}`);
         continue;
       }
       definitionRule = { cron: converted.cron };
@@ -122,7 +123,7 @@ export async function importSidekiqScheduler(text: string, file: string, options
     const args = argsOf(field(job, "args"));
     if (args.hash) differ(`args is a hash: sidekiq-scheduler passes it whole to ActiveJob classes (as keywords with keyword_argument), and Sidekiq refuses it for other jobs; imported as one argument`);
     const queue = field(job, "queue");
-    if (queue === undefined || queue === null) differ(`no queue: sidekiq-scheduler uses the class's sidekiq_options queue when it has one; imported as "default"`);
+    if (queue === undefined || queue === null) withoutQueue.push(name);
     const jobOptions: Record<string, Json> = {};
     for (const key of PUSH_OPTIONS) {
       const value = field(job, key);
@@ -161,6 +162,9 @@ export async function importSidekiqScheduler(text: string, file: string, options
   if (field(settings, "dynamic") === true) builder.differ(":scheduler:", ":dynamic: true", "the schedule may have been changed at run time (in Redis): this import reads the file only");
   if (withoutZone > 0 && options.timezone === undefined) {
     builder.differ("cron rules without a zone", `${withoutZone} job${withoutZone === 1 ? "" : "s"}`, "rufus-scheduler reads them in the Sidekiq process's zone (Rails: config.time_zone), which the file does not say: imported as UTC (pass --timezone ZONE)");
+  }
+  if (withoutQueue.length > 0) {
+    builder.differ("jobs without a queue", withoutQueue.join(", "), `sidekiq-scheduler sends them to the class's sidekiq_options queue when it has one ("default" otherwise): imported as "default"`);
   }
   if (text.includes("<%")) builder.differ(file, "<% ... %>", "ERB tags are not rendered (Sidekiq renders them in sidekiq.yml): values holding them are imported as written");
   return builder.result("sidekiq-scheduler", zone, "sidekiq");
