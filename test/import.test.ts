@@ -158,6 +158,7 @@ test("crontab: CRON_TZ sets the zone of the lines after it, TZ is listed and not
   assert.ok(result.issues.find((issue) => issue.where === "line 2")?.dropped);
   assert.deepEqual(result.schedules.find((s) => s.name === "echo-hi")?.definition.job, { class: "ShellCommand", args: ["echo hi"] });
   assert.ok(result.schedules.every((s) => s.comments.some((comment) => comment.startsWith("The shell command must become a job"))));
+  assert.ok(result.schedules.every((s) => s.comments.includes("cron ran it with MAILTO=me@example.com in its environment.")), "the environment in force is in each comment");
 });
 
 test("schedule names from commands: the program and its words, valid and unique", () => {
