@@ -26,6 +26,9 @@ const RANKS: Readonly<Record<string, number>> = {
   lease: 5,
   planner: 6,
   dynamic: 7,
+  // Converters from crontab and sidekiq schedule files: pure, above config and schedule (whose
+  // schema and cron engine judge what they produce), called by the CLI only.
+  import: 7,
   client: 8,
   daemon: 9,
   http: 10,

@@ -14,3 +14,10 @@ export { BUILT_IN_ADAPTERS, bullmqData, hexJobId, readableJobId, ACTIVE_JOB_WRAP
 export type { FireOutcome, FireRequest, FireStatus } from "./fire/fire.ts";
 export type { RecentFire } from "./daemon/observe.ts";
 export { ClockMetrics } from "./daemon/metrics.ts";
+export { isValidZone } from "./schedule/slots.ts";
+export { importCrontab, SHELL_COMMAND_CLASS } from "./import/crontab.ts";
+export { importSidekiqCron } from "./import/sidekiq-cron.ts";
+export { importSidekiqScheduler } from "./import/sidekiq-scheduler.ts";
+export { renderConfig, renderIssues, renderJson } from "./import/render.ts";
+export { ScheduleFileError } from "./import/yaml.ts";
+export type { ImportFormat, ImportIssue, ImportResult, ImportedSchedule } from "./import/result.ts";
