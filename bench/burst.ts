@@ -78,7 +78,9 @@ async function watchArrivals(redis: Redis, instantAt: number, expected: number, 
 }
 
 function describe(name: string, arrival: Arrival, instantAt: number): string {
-  const all = Number.isNaN(arrival.allAt) ? `only ${arrival.count} within ${BURST_TIMEOUT_MS / SECOND} s` : `all in by ${ms(arrival.allAt - instantAt)} (between ${ms(arrival.beforeAllAt - instantAt)} and ${ms(arrival.allAt - instantAt)})`;
+  const all = Number.isNaN(arrival.allAt)
+    ? `only ${arrival.count} within ${BURST_TIMEOUT_MS / SECOND} s`
+    : `all in by ${ms(arrival.allAt - instantAt)} (between ${ms(arrival.beforeAllAt - instantAt)} and ${ms(arrival.allAt - instantAt)})`;
   return `${name.padEnd(22)} first job by ${ms(arrival.firstAt - instantAt).padStart(9)}, ${all}; ${arrival.polls} polls`;
 }
 
@@ -96,7 +98,9 @@ async function oursBurst(dir: string, profileDir: string | null): Promise<{ arri
   const clock = spawnClock(config, { label: "clock (burst)", redisUrl: server.url, nodeArgs: profileDir === null ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir] });
   await waitMessage(clock, "leadership acquired", leadMs);
   const ready = (await waitIdle(clock.pid, instantAt - wallNow() - 300)) && wallNow() < instantAt - 200;
-  note(`ours: clock started ${ms((await waitMessage(clock, "clock started", 0)).receivedAt - clock.startedAt)} after spawn; ${ready ? "settled before the instant" : "STILL BUSY at the instant (start-up not over)"}`);
+  note(
+    `ours: clock started ${ms((await waitMessage(clock, "clock started", 0)).receivedAt - clock.startedAt)} after spawn; ${ready ? "settled before the instant" : "STILL BUSY at the instant (start-up not over)"}`,
+  );
   const monoAt = (wall: number): number => monotonicUs() - (wallNow() - wall) * 1000;
   const instantMonoUs = monoAt(instantAt);
   const arrival = await watchArrivals(connect(server.url), instantAt, BURST, ["llen"], KEY);
@@ -125,7 +129,10 @@ function runBenchmark(port: number): number {
   const runs: number[] = [];
   try {
     for (let i = 0; i < 3; i++) {
-      const output = execFileSync("redis-benchmark", ["-h", "127.0.0.1", "-p", String(port), "-t", "lpush", "-n", String(BURST), "-P", "64", "-q"], { encoding: "utf8", timeout: 20 * SECOND });
+      const output = execFileSync("redis-benchmark", ["-h", "127.0.0.1", "-p", String(port), "-t", "lpush", "-n", String(BURST), "-P", "64", "-q"], {
+        encoding: "utf8",
+        timeout: 20 * SECOND,
+      });
       const match = /LPUSH:\s*([\d.]+)\s+requests per second/.exec(output.split("\r").join("\n"));
       if (match?.[1] !== undefined) runs.push((BURST / Number(match[1])) * SECOND);
     }
@@ -143,7 +150,9 @@ async function bullmqBurst(): Promise<{ arrival: Arrival; instantAt: number; pro
   const peer = spawnPeer("bullmq-burst", [server.url, instantAt, BURST]);
   const readyLine = await peer.waitFor((line) => line["type"] === "ready", { timeoutMs: instantAt - wallNow(), what: "ready" });
   const ready = readyLine.receivedAt < instantAt - 200;
-  note(`BullMQ: ${BURST} upsertJobScheduler("sN", { pattern: "${String(readyLine.line["pattern"])}" }) took ${ms(Number(readyLine.line["setupMs"]))}; Worker concurrency 50${ready ? "" : " (NOT READY before the instant)"}`);
+  note(
+    `BullMQ: ${BURST} upsertJobScheduler("sN", { pattern: "${String(readyLine.line["pattern"])}" }) took ${ms(Number(readyLine.line["setupMs"]))}; Worker concurrency 50${ready ? "" : " (NOT READY before the instant)"}`,
+  );
   // Due jobs sit in the delayed set with score slot * 0x1000 + counter until a worker promotes them.
   const dueScore = String((instantAt + 1) * 0x1000 - 1);
   const arrival = await watchArrivals(connect(server.url), instantAt, BURST, ["zcount", dueScore, String(BURST)], "bull:burst:delayed");

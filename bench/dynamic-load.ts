@@ -10,7 +10,10 @@ try {
   const client = connect(redis.url);
   const pipeline = client.pipeline();
   for (let i = 0; i < 100_000; i++) {
-    const definition = i % 2 === 0 ? { cron: `${i % 60} ${i % 24} * * *`, timezone: ["UTC", "America/New_York", "Europe/Berlin"][i % 3], job: { class: "TenantJob", args: [i], queue: "t" } } : { every: `${(i % 20) + 2}h`, job: { class: "SyncJob", args: [i] } };
+    const definition =
+      i % 2 === 0
+        ? { cron: `${i % 60} ${i % 24} * * *`, timezone: ["UTC", "America/New_York", "Europe/Berlin"][i % 3], job: { class: "TenantJob", args: [i], queue: "t" } }
+        : { every: `${(i % 20) + 2}h`, job: { class: "SyncJob", args: [i] } };
     pipeline.hset("{clock}:schedules", `tenant-${i}`, encodeEntry(definition, Date.now()));
   }
   await pipeline.exec();

@@ -20,7 +20,9 @@ interface Change {
 
 /** The next process (of `candidates`) to acquire the lease after `sinceAt`, and its first fire. */
 async function nextLeader(candidates: readonly LoggedProcess[], sinceAt: number, timeoutMs: number): Promise<Change> {
-  const acquired = await Promise.any(candidates.map((proc) => proc.waitFor((line, heard) => heard.receivedAt > sinceAt && line.msg === "leadership acquired", { timeoutMs, what: "leadership" })));
+  const acquired = await Promise.any(
+    candidates.map((proc) => proc.waitFor((line, heard) => heard.receivedAt > sinceAt && line.msg === "leadership acquired", { timeoutMs, what: "leadership" })),
+  );
   const fired = await acquired.proc.waitFor((line, heard) => heard.receivedAt > sinceAt && firedOf(line) !== null, { timeoutMs, what: "fire" });
   const first = firedOf(fired.line);
   if (first === null) throw new Error("unreachable: a fired line without a slot");
@@ -76,7 +78,9 @@ export async function benchFailover(dir: string): Promise<Row[]> {
   const killedAt = wallNow();
   const standbys = clocks.filter((clock) => clock !== first.proc);
   const second = await nextLeader(standbys, killedAt, 25 * SECOND);
-  note(`SIGKILL leader (pid ${first.proc.pid}) -> pid ${second.proc.pid} leads after ${ms(second.leaderAt - killedAt)}, first fire ${ms(second.firstRedisAt - killedAt)} after the kill: ${second.firstSlots} slot(s), oldest ${ms(second.firstMaxLagMs)} late`);
+  note(
+    `SIGKILL leader (pid ${first.proc.pid}) -> pid ${second.proc.pid} leads after ${ms(second.leaderAt - killedAt)}, first fire ${ms(second.firstRedisAt - killedAt)} after the kill: ${second.firstSlots} slot(s), oldest ${ms(second.firstMaxLagMs)} late`,
+  );
   await sleep(STEADY_MS);
 
   const termAt = halfWay();
@@ -85,7 +89,9 @@ export async function benchFailover(dir: string): Promise<Row[]> {
   const termedAt = wallNow();
   const last = standbys.filter((clock) => clock !== second.proc);
   const third = await nextLeader(last, termedAt, 25 * SECOND);
-  note(`SIGTERM leader (pid ${second.proc.pid}) -> pid ${third.proc.pid} leads after ${ms(third.leaderAt - termedAt)}, first fire ${ms(third.firstRedisAt - termedAt)} after the signal: ${third.firstSlots} slot(s), ${ms(third.firstMaxLagMs)} late`);
+  note(
+    `SIGTERM leader (pid ${second.proc.pid}) -> pid ${third.proc.pid} leads after ${ms(third.leaderAt - termedAt)}, first fire ${ms(third.firstRedisAt - termedAt)} after the signal: ${third.firstSlots} slot(s), ${ms(third.firstMaxLagMs)} late`,
+  );
   await sleep(STEADY_MS);
   await Promise.all(clocks.map((clock) => stopProc(clock)));
 
@@ -96,8 +102,12 @@ export async function benchFailover(dir: string): Promise<Row[]> {
   const termGap = audit(slots, termedAt - SECOND, third.firstRedisAt);
   const whole = audit(slots, firstSlot - SECOND, lastSlot);
   const fenced = clocks.flatMap((clock) => clock.lines).filter((line) => line.msg.startsWith("fire refused")).length;
-  note(`list: ${slots.length} jobs for ${whole.expected} slots from ${new Date(firstSlot).toISOString()} to ${new Date(lastSlot).toISOString()}: ${whole.lost} lost, ${whole.doubled} doubled; fenced refusals logged: ${fenced}`);
-  note(`around the kill: ${killGap.expected} slots, ${killGap.lost} lost, ${killGap.doubled} doubled; around the handover: ${termGap.expected} slots, ${termGap.lost} lost, ${termGap.doubled} doubled`);
+  note(
+    `list: ${slots.length} jobs for ${whole.expected} slots from ${new Date(firstSlot).toISOString()} to ${new Date(lastSlot).toISOString()}: ${whole.lost} lost, ${whole.doubled} doubled; fenced refusals logged: ${fenced}`,
+  );
+  note(
+    `around the kill: ${killGap.expected} slots, ${killGap.lost} lost, ${killGap.doubled} doubled; around the handover: ${termGap.expected} slots, ${termGap.lost} lost, ${termGap.doubled} doubled`,
+  );
 
   return [
     {
@@ -109,7 +119,15 @@ export async function benchFailover(dir: string): Promise<Row[]> {
       target: "design: <= ttl 10 s + retry 1 s",
       verdict: verdict(second.firstRedisAt - killedAt <= 11 * SECOND + 100),
     },
-    { section: "4 failover", measure: "SIGKILL: slots lost / doubled", ours: `${killGap.lost} / ${killGap.doubled} (of ${killGap.expected})`, peers: "", ratio: "", target: "0 / 0", verdict: verdict(killGap.lost === 0 && killGap.doubled === 0) },
+    {
+      section: "4 failover",
+      measure: "SIGKILL: slots lost / doubled",
+      ours: `${killGap.lost} / ${killGap.doubled} (of ${killGap.expected})`,
+      peers: "",
+      ratio: "",
+      target: "0 / 0",
+      verdict: verdict(killGap.lost === 0 && killGap.doubled === 0),
+    },
     {
       section: "4 failover",
       measure: "SIGTERM leader -> another leads / first fire (its lag)",
@@ -119,7 +137,23 @@ export async function benchFailover(dir: string): Promise<Row[]> {
       target: "design: leads within ~1 s",
       verdict: verdict(third.leaderAt - termedAt <= SECOND),
     },
-    { section: "4 failover", measure: "SIGTERM: slots lost / doubled", ours: `${termGap.lost} / ${termGap.doubled} (of ${termGap.expected})`, peers: "", ratio: "", target: "0 / 0", verdict: verdict(termGap.lost === 0 && termGap.doubled === 0) },
-    { section: "4 failover", measure: "whole run: slots lost / doubled", ours: `${whole.lost} / ${whole.doubled} (of ${whole.expected})`, peers: "", ratio: "", target: "0 / 0", verdict: verdict(whole.lost === 0 && whole.doubled === 0) },
+    {
+      section: "4 failover",
+      measure: "SIGTERM: slots lost / doubled",
+      ours: `${termGap.lost} / ${termGap.doubled} (of ${termGap.expected})`,
+      peers: "",
+      ratio: "",
+      target: "0 / 0",
+      verdict: verdict(termGap.lost === 0 && termGap.doubled === 0),
+    },
+    {
+      section: "4 failover",
+      measure: "whole run: slots lost / doubled",
+      ours: `${whole.lost} / ${whole.doubled} (of ${whole.expected})`,
+      peers: "",
+      ratio: "",
+      target: "0 / 0",
+      verdict: verdict(whole.lost === 0 && whole.doubled === 0),
+    },
   ];
 }

@@ -108,17 +108,24 @@ export async function benchLag(dir: string): Promise<Row[]> {
   const oursConsumer = consume(connect(oursRedis.url), OURS_KEY);
   const cronerConsumer = consume(connect(cronerRedis.url), CRONER_KEY);
   const isReady = (line: LogLine): boolean => line["type"] === "ready";
-  await Promise.all([waitMessage(clock, "leadership acquired", 10 * SECOND), croner.waitFor(isReady, { timeoutMs: 15 * SECOND, what: "ready" }), bullmq.waitFor(isReady, { timeoutMs: 15 * SECOND, what: "ready" })]);
+  await Promise.all([
+    waitMessage(clock, "leadership acquired", 10 * SECOND),
+    croner.waitFor(isReady, { timeoutMs: 15 * SECOND, what: "ready" }),
+    bullmq.waitFor(isReady, { timeoutMs: 15 * SECOND, what: "ready" }),
+  ]);
 
   const fromAt = Math.ceil((startedAt + WARM_UP_MS) / SECOND) * SECOND;
   const untilAt = fromAt + SLOTS * SECOND;
   note(`measuring slots from ${new Date(fromAt).toISOString()} to ${new Date(untilAt).toISOString()} ...`);
   // Re-aligned every 10 s, half-way between slots: the busy-wait must not delay a receipt.
   let recalibrate: NodeJS.Timeout | undefined;
-  const aligned = setTimeout(() => {
-    calibrate();
-    recalibrate = setInterval(calibrate, 10 * SECOND);
-  }, Math.ceil(wallNow() / SECOND) * SECOND + SECOND / 2 - wallNow());
+  const aligned = setTimeout(
+    () => {
+      calibrate();
+      recalibrate = setInterval(calibrate, 10 * SECOND);
+    },
+    Math.ceil(wallNow() / SECOND) * SECOND + SECOND / 2 - wallNow(),
+  );
   // BullMQ's slots sit at an offset within the second (its first job fires at upsert time): one more second covers them.
   await sleepUntil(untilAt + 1.5 * SECOND);
   clearTimeout(aligned);
@@ -130,7 +137,11 @@ export async function benchLag(dir: string): Promise<Row[]> {
   const oursInRedis = clock.lines.map(firedOf).flatMap((fired) => (fired === null ? [] : [{ slotAt: fired.slotAt, lagMs: fired.lagMs }]));
   const bullJobs = bullmq.lines.flatMap((l) => (l["type"] === "job" ? [l as unknown as { slotAt: number; receivedAt: number; timestamp: number; delay: number }] : []));
   const bullWorker = bullJobs.map((job) => ({ slotAt: job.slotAt, lagMs: job.receivedAt - job.slotAt }));
-  const bullFromAt = bullJobs.map((job) => job.slotAt).filter((at) => at >= fromAt).sort((a, b) => a - b)[0] ?? fromAt;
+  const bullFromAt =
+    bullJobs
+      .map((job) => job.slotAt)
+      .filter((at) => at >= fromAt)
+      .sort((a, b) => a - b)[0] ?? fromAt;
   const bullUntilAt = bullFromAt + SLOTS * SECOND;
   const mismatched = bullJobs.filter((job) => job.delay > 0 && job.timestamp + job.delay !== job.slotAt).length;
   const bullInRedis = await bullmqPromotions(connect(bullRedis.url));
@@ -153,7 +164,10 @@ export async function benchLag(dir: string): Promise<Row[]> {
   note(line("BullMQ, Worker receives", s.bullWorker, before(bull.worker)));
   note("p99 of ~62 samples interpolates between the two largest; BullMQ's stream ids have whole ms (floor).");
   // Our slowest slots beside croner's same second: slow together means the machine, not the clock.
-  const slowest = oursInRedis.filter((sample) => sample.slotAt >= fromAt && sample.slotAt < untilAt).sort((a, b) => b.lagMs - a.lagMs).slice(0, 3);
+  const slowest = oursInRedis
+    .filter((sample) => sample.slotAt >= fromAt && sample.slotAt < untilAt)
+    .sort((a, b) => b.lagMs - a.lagMs)
+    .slice(0, 3);
   const beside = slowest.map((sample) => {
     const peer = cronerConsumer.samples.find((other) => other.slotAt === sample.slotAt);
     const consumer = oursConsumer.samples.find((other) => other.slotAt === sample.slotAt);
@@ -166,12 +180,45 @@ export async function benchLag(dir: string): Promise<Row[]> {
 
   const beforeOurs = before(ours.redis) + before(ours.consumer);
   const peers = (pick: (summary: Summary) => number): string => `croner ${ms(pick(s.cronerConsumer))}, BullMQ ${ms(pick(s.bullWorker))}`;
-  const ratios = (pick: (summary: Summary) => number): string => `${ratio(pick(s.oursConsumer), pick(s.cronerConsumer))} croner, ${ratio(pick(s.oursConsumer), pick(s.bullWorker))} BullMQ`;
+  const ratios = (pick: (summary: Summary) => number): string =>
+    `${ratio(pick(s.oursConsumer), pick(s.cronerConsumer))} croner, ${ratio(pick(s.oursConsumer), pick(s.bullWorker))} BullMQ`;
   return [
-    { section: "1 lag", measure: "p50 lag, in Redis (ours: TIME in write; BullMQ: promotion)", ours: ms(s.oursRedis.p50, 3), peers: `BullMQ ${ms(s.bullRedis.p50)}`, ratio: `${ratio(s.oursRedis.p50, s.bullRedis.p50)} BullMQ`, target: "<= 1 ms", verdict: verdict(s.oursRedis.p50 <= 1) },
-    { section: "1 lag", measure: "p99 lag, in Redis", ours: ms(s.oursRedis.p99, 3), peers: `BullMQ ${ms(s.bullRedis.p99)}`, ratio: `${ratio(s.oursRedis.p99, s.bullRedis.p99)} BullMQ`, target: "<= 3 ms", verdict: verdict(s.oursRedis.p99 <= 3) },
-    { section: "1 lag", measure: "p50 lag, at a consumer (BLPOP / Worker)", ours: ms(s.oursConsumer.p50, 3), peers: peers((x) => x.p50), ratio: ratios((x) => x.p50), target: "<= 1 ms", verdict: verdict(s.oursConsumer.p50 <= 1) },
-    { section: "1 lag", measure: "p99 lag, at a consumer", ours: ms(s.oursConsumer.p99, 3), peers: peers((x) => x.p99), ratio: ratios((x) => x.p99), target: "<= 3 ms", verdict: verdict(s.oursConsumer.p99 <= 3) },
+    {
+      section: "1 lag",
+      measure: "p50 lag, in Redis (ours: TIME in write; BullMQ: promotion)",
+      ours: ms(s.oursRedis.p50, 3),
+      peers: `BullMQ ${ms(s.bullRedis.p50)}`,
+      ratio: `${ratio(s.oursRedis.p50, s.bullRedis.p50)} BullMQ`,
+      target: "<= 1 ms",
+      verdict: verdict(s.oursRedis.p50 <= 1),
+    },
+    {
+      section: "1 lag",
+      measure: "p99 lag, in Redis",
+      ours: ms(s.oursRedis.p99, 3),
+      peers: `BullMQ ${ms(s.bullRedis.p99)}`,
+      ratio: `${ratio(s.oursRedis.p99, s.bullRedis.p99)} BullMQ`,
+      target: "<= 3 ms",
+      verdict: verdict(s.oursRedis.p99 <= 3),
+    },
+    {
+      section: "1 lag",
+      measure: "p50 lag, at a consumer (BLPOP / Worker)",
+      ours: ms(s.oursConsumer.p50, 3),
+      peers: peers((x) => x.p50),
+      ratio: ratios((x) => x.p50),
+      target: "<= 1 ms",
+      verdict: verdict(s.oursConsumer.p50 <= 1),
+    },
+    {
+      section: "1 lag",
+      measure: "p99 lag, at a consumer",
+      ours: ms(s.oursConsumer.p99, 3),
+      peers: peers((x) => x.p99),
+      ratio: ratios((x) => x.p99),
+      target: "<= 3 ms",
+      verdict: verdict(s.oursConsumer.p99 <= 3),
+    },
     { section: "1 lag", measure: "max lag, at a consumer", ours: ms(s.oursConsumer.max, 3), peers: peers((x) => x.max), ratio: ratios((x) => x.max), target: "", verdict: "" },
     {
       section: "1 lag",

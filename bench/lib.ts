@@ -108,7 +108,10 @@ export function summarize(values: readonly number[]): Summary {
 }
 
 export function median(values: readonly number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 0.5);
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
 }
 
 export function ms(value: number, digits = 2): string {
@@ -145,7 +148,11 @@ export function printTable(rows: readonly Row[]): void {
   const header: Row = { section: "part", measure: "measure", ours: "the clock", peers: "peers (same run)", ratio: "ours/peer", target: "target", verdict: "" };
   const columns = ["section", "measure", "ours", "peers", "ratio", "target", "verdict"] as const;
   const widths = columns.map((column) => Math.max(...[header, ...rows].map((row) => row[column].length)));
-  const line = (row: Row): string => columns.map((column, i) => row[column].padEnd(widths[i] as number)).join(" | ").trimEnd();
+  const line = (row: Row): string =>
+    columns
+      .map((column, i) => row[column].padEnd(widths[i] as number))
+      .join(" | ")
+      .trimEnd();
   console.log(line(header));
   console.log(widths.map((width) => "-".repeat(width)).join("-|-"));
   for (const row of rows) console.log(line(row));
@@ -153,7 +160,11 @@ export function printTable(rows: readonly Row[]): void {
 
 export function section(title: string): void {
   console.log(`\n== ${title} ==`);
-  console.log(`  (load average ${loadavg().map((load) => load.toFixed(2)).join(" ")})`);
+  console.log(
+    `  (load average ${loadavg()
+      .map((load) => load.toFixed(2))
+      .join(" ")})`,
+  );
 }
 
 export function note(text: string): void {

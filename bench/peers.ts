@@ -82,7 +82,10 @@ async function bullmqLag(): Promise<void> {
     },
     { connection, concurrency: 1 },
   );
-  stops.push(() => worker.close(), () => queue.close());
+  stops.push(
+    () => worker.close(),
+    () => queue.close(),
+  );
   await worker.waitUntilReady();
   report({ type: "ready" });
 }

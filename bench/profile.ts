@@ -109,7 +109,9 @@ export function summariseProfile(file: string, root: string, count = 15, window?
 
 /** The newest .cpuprofile in a directory (node names them by pid and time). */
 export function newestProfile(dir: string): string | null {
-  const files = readdirSync(dir).filter((name) => name.endsWith(".cpuprofile")).sort();
+  const files = readdirSync(dir)
+    .filter((name) => name.endsWith(".cpuprofile"))
+    .sort();
   const last = files.at(-1);
   return last === undefined ? null : join(dir, last);
 }

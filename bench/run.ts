@@ -54,7 +54,9 @@ function preflight(): void {
 function machine(): string {
   const redis = /v=([\d.]+)/.exec(execFileSync("redis-server", ["--version"], { encoding: "utf8" }))?.[1] ?? "?";
   const model = cpus()[0]?.model ?? "?";
-  return `${cpus().length} cores (${model}), load average ${loadavg().map((load) => load.toFixed(2)).join(" ")}; Node ${process.version}; Redis ${redis}`;
+  return `${cpus().length} cores (${model}), load average ${loadavg()
+    .map((load) => load.toFixed(2))
+    .join(" ")}; Node ${process.version}; Redis ${redis}`;
 }
 
 async function main(): Promise<number> {

@@ -3,7 +3,9 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 
 const dir = new URL("../src/redis/lua/", import.meta.url);
-const names = readdirSync(dir).filter((name) => name.endsWith(".lua")).sort();
+const names = readdirSync(dir)
+  .filter((name) => name.endsWith(".lua"))
+  .sort();
 const camel = (name) => name.replace(/\.lua$/, "").replace(/-(\w)/g, (_, letter) => letter.toUpperCase());
 const body = names.map((name) => `/** src/redis/lua/${name} */\nexport const ${camel(name)} = ${JSON.stringify(readFileSync(new URL(name, dir), "utf8"))};\n`).join("\n");
 const out = new URL("../src/redis/lua.generated.ts", import.meta.url);

@@ -40,7 +40,10 @@ export function createLogger(options: { level?: LevelWithSilent; pretty?: boolea
     serializers: { err: errorSerializer([process.env["REDIS_URL"] ?? ""]) },
   };
   if (options.pretty === true) {
-    return pino(base, pretty({ colorize: process.stdout.isTTY === true, sync: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname", destination: options.destination ?? 1 }));
+    return pino(
+      base,
+      pretty({ colorize: process.stdout.isTTY === true, sync: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname", destination: options.destination ?? 1 }),
+    );
   }
   return pino(base, options.destination ?? pino.destination({ dest: 1, sync: true }));
 }

@@ -38,7 +38,11 @@ test("clock start --dry-run needs no Redis, logs the exact writes at the right t
 
 test("clock status shows the leader (never the token), the processes and each schedule's last and next slot", async (t) => {
   const scope = testScope(t);
-  const path = scope.configFile({ namespace: "st", adapter: "list", schedules: { tick: { every: "1s", job: { class: "T" } }, nightly: { cron: "0 3 * * *", job: { class: "N" } } } });
+  const path = scope.configFile({
+    namespace: "st",
+    adapter: "list",
+    schedules: { tick: { every: "1s", job: { class: "T" } }, nightly: { cron: "0 3 * * *", job: { class: "N" } } },
+  });
   const sink = new LogSink();
   const { config } = await loadConfig(path);
   const clock = await startClock({ config, logger: sink.logger, redisUrl: server.url });
@@ -47,10 +51,17 @@ test("clock status shows the leader (never the token), the processes and each sc
   const env = { REDIS_URL: server.url };
   const json = await runClock(["status", "--json", "--config", path], { env });
   assert.equal(json.code, 0, json.stderr);
-  const status = JSON.parse(json.stdout) as { leader: { pid: number; ttlMs: number }; peers: { role: string }[]; schedules: { name: string; lastFiredAt: number | null; nextAt: number | null }[] };
+  const status = JSON.parse(json.stdout) as {
+    leader: { pid: number; ttlMs: number };
+    peers: { role: string }[];
+    schedules: { name: string; lastFiredAt: number | null; nextAt: number | null }[];
+  };
   assert.equal(status.leader.pid, process.pid);
   assert.ok(status.leader.ttlMs > 0);
-  assert.deepEqual(status.peers.map((peer) => peer.role), ["leader"]);
+  assert.deepEqual(
+    status.peers.map((peer) => peer.role),
+    ["leader"],
+  );
   const tick = status.schedules.find((s) => s.name === "tick");
   assert.ok(tick?.lastFiredAt !== null && tick?.nextAt !== null && (tick?.nextAt ?? 0) > (tick?.lastFiredAt ?? 0));
   assert.equal(status.schedules.find((s) => s.name === "nightly")?.lastFiredAt, null);

@@ -46,7 +46,8 @@ function setup(durability: { replicas: number; timeoutMs: number }, batchSize?: 
     onReplicated: (batches) => replicated.push(batches),
     ...(batchSize === undefined ? {} : { batchSize }),
   });
-  const schedule = (name: string) => parseSchedule(name, { every: "1s", adapter: "list", job: { class: "T", queue: `q${prefix}` } }, { timezone: "UTC", adapter: "list", catchUp: DEFAULT_CATCH_UP });
+  const schedule = (name: string) =>
+    parseSchedule(name, { every: "1s", adapter: "list", job: { class: "T", queue: `q${prefix}` } }, { timezone: "UTC", adapter: "list", catchUp: DEFAULT_CATCH_UP });
   return { firer, schedule, reports, replicated };
 }
 
@@ -74,7 +75,10 @@ test("a fire batch no replica acknowledged is reported once, then as 'again', an
   const [outcome] = await firer.fire([{ schedule: schedule("a"), slotAt: Date.now() - 5 }]);
   assert.equal(outcome?.status, "fired", "WAIT never holds a fire back: the job is in its queue");
   assert.ok(Date.now() - startedAt >= 390, "the WAIT waited its timeout for a replica that is not there");
-  await firer.fire([{ schedule: schedule("b"), slotAt: Date.now() - 5 }, { schedule: schedule("c"), slotAt: Date.now() - 5 }]);
+  await firer.fire([
+    { schedule: schedule("b"), slotAt: Date.now() - 5 },
+    { schedule: schedule("c"), slotAt: Date.now() - 5 },
+  ]);
   assert.deepEqual(reports, [
     { fires: 1, acknowledged: 0, wanted: 1, again: false },
     { fires: 2, acknowledged: 0, wanted: 1, again: true },

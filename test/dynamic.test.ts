@@ -45,15 +45,15 @@ test("API round trip: set, get, list, pause, resume, remove; bad definitions are
   assert.equal((await client.schedules.get("report-42"))?.paused, true);
   await client.schedules.resume("report-42");
   assert.equal((await client.schedules.get("report-42"))?.paused, false);
-  assert.deepEqual((await client.schedules.list()).map((info) => info.name), ["report-42"]);
-  await assert.rejects(
-    client.schedules.set("bad", { every: "2 s", timezone: "Mars/Olympus", job: { class: "" } } as never),
-    (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.deepEqual(error.issues.map((issue) => issue.path).sort(), ["bad.every", "bad.job.class", "bad.timezone"]);
-      return true;
-    },
+  assert.deepEqual(
+    (await client.schedules.list()).map((info) => info.name),
+    ["report-42"],
   );
+  await assert.rejects(client.schedules.set("bad", { every: "2 s", timezone: "Mars/Olympus", job: { class: "" } } as never), (error: unknown) => {
+    assert.ok(error instanceof ConfigError);
+    assert.deepEqual(error.issues.map((issue) => issue.path).sort(), ["bad.every", "bad.job.class", "bad.timezone"]);
+    return true;
+  });
   await assert.rejects(client.schedules.set("bad name!", { every: "1m", job: { class: "X" } }), ConfigError);
   await assert.rejects(client.schedules.set("huge", { every: "1m", job: { class: "X", args: ["x".repeat(70_000)] } }), /limit/);
   await assert.rejects(client.schedules.pause("nope"), /not found/);
@@ -112,7 +112,10 @@ test("a corrupt entry in Redis is reported by name and skipped; every other sche
   });
   const { sink } = await clockWith(scope, namespace);
   await sink.waitFor((line) => line.msg === "fired" && line["schedule"] === "good", 3000);
-  const invalid = sink.lines.filter((line) => line.msg.startsWith("invalid dynamic schedule")).map((line) => line["schedule"]).sort();
+  const invalid = sink.lines
+    .filter((line) => line.msg.startsWith("invalid dynamic schedule"))
+    .map((line) => line["schedule"])
+    .sort();
   assert.deepEqual(invalid, ["bad-cron", "huge", "not-json", "old-version", "proto"]);
   assert.equal(({} as Record<string, unknown>)["polluted"], undefined);
   const client = createClient({ redis: server.url, namespace });
@@ -150,12 +153,18 @@ test("CLI: add, list, pause, trigger, remove, with exit codes 0 / 2 / 1", async 
   assert.match(bad.stderr, /cli-2\.job\.class/);
   const listed = await cli(["list", "--json"]);
   assert.equal(listed.code, 0, listed.stderr);
-  assert.deepEqual((JSON.parse(listed.stdout) as { name: string }[]).map((s) => s.name), ["cli-1"]);
+  assert.deepEqual(
+    (JSON.parse(listed.stdout) as { name: string }[]).map((s) => s.name),
+    ["cli-1"],
+  );
   assert.equal((await cli(["pause", "cli-1"])).code, 0);
   assert.equal((await cli(["pause", "ghost"])).code, 2);
   const triggered = await cli(["trigger", "cli-1", "--args", "[1,2]"]);
   assert.equal(triggered.code, 0, triggered.stderr);
-  assert.deepEqual((await queue(`q-${namespace}`)).map((job) => job.args), [[1, 2]]);
+  assert.deepEqual(
+    (await queue(`q-${namespace}`)).map((job) => job.args),
+    [[1, 2]],
+  );
   assert.equal((await cli(["trigger", "cli-1", "--args", "{not json"])).code, 2);
   assert.equal((await cli(["remove", "cli-1"])).code, 0);
   assert.equal((await cli(["remove", "cli-1"])).code, 2);

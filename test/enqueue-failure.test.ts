@@ -48,7 +48,10 @@ test("a scheduled slot whose enqueue fails is outboxed, not fired; a trigger who
   const [scheduled] = await firer.fire([{ schedule, slotAt }]);
   assert.equal(scheduled?.status, "outboxed");
   assert.equal(scheduled.error?.message, "flaky queue is down");
-  assert.deepEqual(reported.map((outcome) => outcome.status), ["outboxed"]);
+  assert.deepEqual(
+    reported.map((outcome) => outcome.status),
+    ["outboxed"],
+  );
   assert.equal(await redis.hget(keys.ledger, "ext"), String(slotAt), "the ledger advanced: the slot is not fired again");
   assert.equal(await redis.hlen(keys.outbox), 1, "the outbox keeps the job for the drain");
 
@@ -80,8 +83,15 @@ test("at the slot: a failed enqueue is logged as such and never as fired; the ne
   state.failing = false;
   // One fire at a time: once a later slot fired, the failed slot's outcome was handled.
   await sink.waitFor((line) => line.msg === "fired" && line["schedule"] === "pulse" && line["jobId"] !== failed["jobId"]);
-  assert.deepEqual(sink.fired("pulse").filter((line) => line["jobId"] === failed["jobId"]), [], `"fired" was logged for ${String(failed["jobId"])}, which is not in its queue`);
-  assert.ok(refused.some((outcome) => outcome.status === "outboxed" && outcome.jobId === failed["jobId"]), "the failed slot is reported as outboxed");
+  assert.deepEqual(
+    sink.fired("pulse").filter((line) => line["jobId"] === failed["jobId"]),
+    [],
+    `"fired" was logged for ${String(failed["jobId"])}, which is not in its queue`,
+  );
+  assert.ok(
+    refused.some((outcome) => outcome.status === "outboxed" && outcome.jobId === failed["jobId"]),
+    "the failed slot is reported as outboxed",
+  );
   for (const line of sink.fired("pulse")) assert.ok(state.enqueued.includes(String(line["jobId"])), `${String(line["jobId"])} logged as fired but never enqueued`);
 });
 

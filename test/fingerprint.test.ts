@@ -81,9 +81,12 @@ test("an adapter of one's own counts by its code", async () => {
 });
 
 test("the diff names added, removed and changed schedules, capped, with the full counts", async () => {
-  const many = (prefix: string, count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`${prefix}-${String(i).padStart(2, "0")}`, { every: "1h", job: { class: "X" } }]));
+  const many = (prefix: string, count: number) =>
+    Object.fromEntries(Array.from({ length: count }, (_, i) => [`${prefix}-${String(i).padStart(2, "0")}`, { every: "1h", job: { class: "X" } }]));
   const mine = await fingerprintConfig(parseConfig({ schedules: { ...many("new", 12), same: { every: "1h", job: { class: "S" } }, moved: { every: "2h", job: { class: "M" } } } }));
-  const theirs = await fingerprintConfig(parseConfig({ schedules: { same: { every: "1h", job: { class: "S" } }, moved: { every: "3h", job: { class: "M" } }, gone: { every: "1h", job: { class: "G" } } } }));
+  const theirs = await fingerprintConfig(
+    parseConfig({ schedules: { same: { every: "1h", job: { class: "S" } }, moved: { every: "3h", job: { class: "M" } }, gone: { every: "1h", job: { class: "G" } } } }),
+  );
   const diff = diffConfigs(mine, theirs, 10);
   assert.equal(diff.added.length, 10);
   assert.deepEqual(diff.added.slice(0, 2), ["new-00", "new-01"]);

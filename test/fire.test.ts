@@ -27,7 +27,11 @@ function setup(adapter = "sidekiq", settings: Record<string, Record<string, unkn
   let token = "";
   const firer = new Firer({ redis, keys, adapters, token: () => token, now: () => Date.now() });
   const schedule = (name: string, job: Record<string, unknown> = {}): Schedule =>
-    parseSchedule(name, { every: "1s", adapter, job: { class: "ReportJob", args: [1, { a: "b" }], queue: `q${prefix}`, ...job } }, { timezone: "UTC", adapter, catchUp: DEFAULT_CATCH_UP });
+    parseSchedule(
+      name,
+      { every: "1s", adapter, job: { class: "ReportJob", args: [1, { a: "b" }], queue: `q${prefix}`, ...job } },
+      { timezone: "UTC", adapter, catchUp: DEFAULT_CATCH_UP },
+    );
   return { namespace, keys, firer, schedule, setToken: (value: string) => (token = value), queue: `q${prefix}` };
 }
 
@@ -93,11 +97,24 @@ test("Sidekiq 8 timestamps, a redis-namespace prefix and the ActiveJob wrapper",
 test("Resque: SADD resque:queues, RPUSH resque:queue:NAME with class and args; namespace configurable", async () => {
   const { firer, schedule, queue } = setup("resque", { resque: { namespace: "rq" } });
   const slotAt = Date.now() - 5;
-  await firer.fire([{ schedule: schedule("r1"), slotAt }, { schedule: schedule("r2"), slotAt }]);
+  await firer.fire([
+    { schedule: schedule("r1"), slotAt },
+    { schedule: schedule("r2"), slotAt },
+  ]);
   assert.ok((await redis.smembers("rq:queues")).includes(queue));
   const items = (await redis.lrange(`rq:queue:${queue}`, 0, -1)).map((raw) => JSON.parse(raw) as Record<string, unknown>);
-  assert.deepEqual(items.map((item) => [item["class"], item["args"]]), [["ReportJob", [1, { a: "b" }]], ["ReportJob", [1, { a: "b" }]]]);
-  assert.deepEqual(items.map((item) => (item["clock"] as { schedule: string }).schedule), ["r1", "r2"], "RPUSH keeps FIFO order");
+  assert.deepEqual(
+    items.map((item) => [item["class"], item["args"]]),
+    [
+      ["ReportJob", [1, { a: "b" }]],
+      ["ReportJob", [1, { a: "b" }]],
+    ],
+  );
+  assert.deepEqual(
+    items.map((item) => (item["clock"] as { schedule: string }).schedule),
+    ["r1", "r2"],
+    "RPUSH keeps FIFO order",
+  );
 });
 
 test("list adapter: plain JSON on a named key", async () => {
@@ -114,8 +131,14 @@ test("fencing: a caller whose token is not the lease's is refused, nothing is wr
   const { firer, schedule, keys, setToken, queue } = setup();
   await redis.set(keys.lease, "someone-else", "PX", 10_000);
   setToken("me");
-  const outcomes = await firer.fire([{ schedule: schedule("a"), slotAt: Date.now() - 5 }, { schedule: schedule("b"), slotAt: Date.now() - 5 }]);
-  assert.deepEqual(outcomes.map((outcome) => outcome.status), ["fenced", "fenced"]);
+  const outcomes = await firer.fire([
+    { schedule: schedule("a"), slotAt: Date.now() - 5 },
+    { schedule: schedule("b"), slotAt: Date.now() - 5 },
+  ]);
+  assert.deepEqual(
+    outcomes.map((outcome) => outcome.status),
+    ["fenced", "fenced"],
+  );
   assert.equal(await redis.llen(`queue:${queue}`), 0);
   assert.equal(await redis.hlen(keys.ledger), 0);
   assert.equal(await redis.hget(keys.stats, "fenceRefusals"), "2");
@@ -157,7 +180,10 @@ test("manual triggers bypass the ledger and carry their own job id", async () =>
     { schedule: s, slotAt: Date.now(), manual: { jobId: "aaaaaaaaaaaaaaaaaaaaaaa1" } },
     { schedule: s, slotAt: Date.now(), manual: { jobId: "aaaaaaaaaaaaaaaaaaaaaaa2", args: ["now"] } },
   ]);
-  assert.deepEqual(outcomes.map((outcome) => outcome.status), ["fired", "fired"]);
+  assert.deepEqual(
+    outcomes.map((outcome) => outcome.status),
+    ["fired", "fired"],
+  );
   assert.equal(await redis.hlen(keys.ledger), 0);
   const payloads = (await redis.lrange(`queue:${queue}`, 0, -1)).map((raw) => JSON.parse(raw) as { jid: string; args: unknown[] });
   assert.deepEqual(payloads.map((p) => p.jid).sort(), ["aaaaaaaaaaaaaaaaaaaaaaa1", "aaaaaaaaaaaaaaaaaaaaaaa2"]);
@@ -170,7 +196,16 @@ test("enqueue adapters: the outbox keeps a job whose enqueue failed, and a drain
   let failing = true;
   const enqueued: string[] = [];
   const adapters = new Map([
-    ["custom", { name: "custom", async enqueue(e: { jobId: string }) { if (failing) throw new Error("queue down"); enqueued.push(e.jobId); } }],
+    [
+      "custom",
+      {
+        name: "custom",
+        async enqueue(e: { jobId: string }) {
+          if (failing) throw new Error("queue down");
+          enqueued.push(e.jobId);
+        },
+      },
+    ],
   ]);
   const errors: string[] = [];
   const firer = new Firer({ redis, keys, adapters, token: () => "", now: () => Date.now(), onEnqueueError: (_o, error) => errors.push(error.message) });

@@ -20,7 +20,9 @@ test("the embedded Lua is the Lua in src/redis/lua (the build ran after the last
 
 test("every log line the clock writes is in docs/logs.md", () => {
   const docs = readFileSync(new URL("../docs/logs.md", import.meta.url), "utf8");
-  const sources = ["../src/daemon/observe.ts", "../src/daemon/start.ts", "../src/daemon/dry-run.ts", "../src/cli/commands/start.ts"].map((path) => readFileSync(new URL(path, import.meta.url), "utf8"));
+  const sources = ["../src/daemon/observe.ts", "../src/daemon/start.ts", "../src/daemon/dry-run.ts", "../src/cli/commands/start.ts"].map((path) =>
+    readFileSync(new URL(path, import.meta.url), "utf8"),
+  );
   // The sentence of each log call: the last string literal before the call's closing parenthesis.
   const messages = new Set<string>();
   for (const source of sources) {

@@ -63,7 +63,18 @@ test("/metrics is Prometheus text with the clock's series", async () => {
   assert.equal(response.status, 200);
   assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
   const text = await response.text();
-  for (const name of ["clock_fires_total", "clock_fire_lag_seconds_bucket", "clock_catch_up_fires_total", "clock_skipped_slots_total", "clock_fence_refusals_total", "clock_leader", "clock_lease_transitions_total", "clock_redis_errors_total", "clock_schedules", "clock_invalid_schedules"]) {
+  for (const name of [
+    "clock_fires_total",
+    "clock_fire_lag_seconds_bucket",
+    "clock_catch_up_fires_total",
+    "clock_skipped_slots_total",
+    "clock_fence_refusals_total",
+    "clock_leader",
+    "clock_lease_transitions_total",
+    "clock_redis_errors_total",
+    "clock_schedules",
+    "clock_invalid_schedules",
+  ]) {
     assert.match(text, new RegExp(`^${name}`, "m"), `${name} is exported`);
   }
   assert.match(text, /^clock_fires_total\{schedule="tick",adapter="list"\} [1-9]/m);

@@ -36,7 +36,8 @@ function randomFugitCrons(seed: number, count: number): string[] {
     return pick([() => "*", () => `*/${int(1, 12)}`, value, () => `${value()}-${value()}`, () => `${value()}-${value()}/${int(1, 5)}`, () => `${value()}/${int(1, 10)}`, value])();
   };
   const list = (make: () => string) => Array.from({ length: random() < 0.7 ? 1 : int(2, 3) }, make).join(",");
-  const weekday = () => (random() < 0.12 ? `${int(0, 7)}#${pick(["1", "2", "3", "5", "-1", "L", "last", "-2"])}` : item(0, 7, ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "MON", "Fri"]));
+  const weekday = () =>
+    random() < 0.12 ? `${int(0, 7)}#${pick(["1", "2", "3", "5", "-1", "L", "last", "-2"])}` : item(0, 7, ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "MON", "Fri"]);
   const monthday = () => (random() < 0.1 ? pick(["L", "-1", "last", "-2"]) : item(1, 31));
   return Array.from({ length: count }, () => {
     const fields = [list(() => item(0, 59)), list(() => item(0, 24)), list(monthday), list(() => item(1, 12, ["jan", "feb", "mar", "jun", "dec", "JUL"])), list(weekday)];
@@ -67,7 +68,19 @@ const NAMED_CRONS = [
   "@daily",
 ];
 /** Strings fugit's cron parser refuses (nil): the import must not make a schedule of any of them. */
-const REFUSED_BY_FUGIT = [" 0 * * * *", "0 * * * * ", "@Daily", "@reboot", "0 0 ? * *", "0 0 15W * *", "0 9 * * * Europe/Nowhere", "0 0 30 2 *", "61 * * * *", "* * * *", "0 0 * * monday"];
+const REFUSED_BY_FUGIT = [
+  " 0 * * * *",
+  "0 * * * * ",
+  "@Daily",
+  "@reboot",
+  "0 0 ? * *",
+  "0 0 15W * *",
+  "0 9 * * * Europe/Nowhere",
+  "0 0 30 2 *",
+  "61 * * * *",
+  "* * * *",
+  "0 0 * * monday",
+];
 
 // fugit takes about a millisecond a next_time: 300 strings x 15 times keep this test near 6 s.
 test("fugit's cron strings: each the import converts fires at fugit's own next times, 15 of them (300 seeded strings and named cases)", () => {
@@ -81,7 +94,10 @@ test("fugit's cron strings: each the import converts fires at fugit's own next t
     const converted = fugitCronToClock(cron);
     if (!converted.ok) {
       // Only what fugit reads and the clock cannot say may be refused, with that reason.
-      assert.ok(fugit === null || /no equivalent in the clock|no cron equivalent|no IANA zone/.test(converted.reason), `${cron}: refused (${converted.reason}) though fugit reads it`);
+      assert.ok(
+        fugit === null || /no equivalent in the clock|no cron equivalent|no IANA zone/.test(converted.reason),
+        `${cron}: refused (${converted.reason}) though fugit reads it`,
+      );
       refused.push(cron);
       return;
     }
@@ -90,7 +106,10 @@ test("fugit's cron strings: each the import converts fires at fugit's own next t
     same++;
   });
   assert.ok(same >= 270, `only ${same} of ${crons.length} compared`);
-  assert.ok(refused.every((cron) => /-2|#-2|%/.test(cron)), `refused: ${refused.join(" | ")}`);
+  assert.ok(
+    refused.every((cron) => /-2|#-2|%/.test(cron)),
+    `refused: ${refused.join(" | ")}`,
+  );
   REFUSED_BY_FUGIT.forEach((cron, index) => {
     assert.equal(judged[crons.length + index], null, `the premise: fugit refuses ${JSON.stringify(cron)}`);
     assert.equal(fugitCronToClock(cron).ok, false, `${JSON.stringify(cron)} was converted`);
@@ -99,15 +118,43 @@ test("fugit's cron strings: each the import converts fires at fugit's own next t
 
 test("fugit's natural language: each phrase the import reads fires at the times of fugit's own cron for it", () => {
   const phrases = [
-    "every day at 5pm", "every 3 hours", "every hour", "every minute", "every 15 minutes", "every 30 seconds", "every day", "every 2 days",
-    "every week", "every month", "every 2 months", "every year", "every weekday", "every weekday at 9:30", "every monday at 9am",
-    "every monday and thursday at 18:00", "every mon-fri at 8:15 am", "every monday to friday at 17:45", "every 1st of the month at noon",
-    "every 15th of the month at midnight", "every day at 8:00 and 17:00", "every day at 8:30 and 17:00", "every day at 12am",
-    "every day at 5pm in Europe/Paris", "every day at 5pm America/New_York", "every day at 17:30 UTC", "every sunday at 3:15pm",
-    "every sunday at 3:15 pm", "every day at 12 midnight", "every tuesday, thursday at 6",
+    "every day at 5pm",
+    "every 3 hours",
+    "every hour",
+    "every minute",
+    "every 15 minutes",
+    "every 30 seconds",
+    "every day",
+    "every 2 days",
+    "every week",
+    "every month",
+    "every 2 months",
+    "every year",
+    "every weekday",
+    "every weekday at 9:30",
+    "every monday at 9am",
+    "every monday and thursday at 18:00",
+    "every mon-fri at 8:15 am",
+    "every monday to friday at 17:45",
+    "every 1st of the month at noon",
+    "every 15th of the month at midnight",
+    "every day at 8:00 and 17:00",
+    "every day at 8:30 and 17:00",
+    "every day at 12am",
+    "every day at 5pm in Europe/Paris",
+    "every day at 5pm America/New_York",
+    "every day at 17:30 UTC",
+    "every sunday at 3:15pm",
+    "every sunday at 3:15 pm",
+    "every day at 12 midnight",
+    "every tuesday, thursday at 6",
   ];
   const fugitCrons = fugitNatCrons(phrases);
-  const expected = fugitNextTimes(fugitCrons.map((cron) => cron ?? "not a cron"), FROM, 20);
+  const expected = fugitNextTimes(
+    fugitCrons.map((cron) => cron ?? "not a cron"),
+    FROM,
+    20,
+  );
   let read = 0;
   phrases.forEach((phrase, index) => {
     const fugitCron = fugitCrons[index];
@@ -141,16 +188,36 @@ test("% in a crontab command ends it: the rest is standard input with % as newli
 });
 
 test("crontab: CRON_TZ sets the zone of the lines after it, TZ is listed and not used, @reboot and refused syntax are listed", () => {
-  const crontab = ["MAILTO=me@example.com", "@reboot /bin/boot", "0 9 * * * /bin/a", "CRON_TZ=Asia/Tokyo", "0 9 * * * /bin/b", "TZ=Europe/Paris", "0 9 * * * /bin/c", "CRON_TZ=", "0 9 * * * /bin/d", "5/15 * * * * /bin/e", "0 0 * * 1 echo hi%there", ""].join("\n");
+  const crontab = [
+    "MAILTO=me@example.com",
+    "@reboot /bin/boot",
+    "0 9 * * * /bin/a",
+    "CRON_TZ=Asia/Tokyo",
+    "0 9 * * * /bin/b",
+    "TZ=Europe/Paris",
+    "0 9 * * * /bin/c",
+    "CRON_TZ=",
+    "0 9 * * * /bin/d",
+    "5/15 * * * * /bin/e",
+    "0 0 * * 1 echo hi%there",
+    "",
+  ].join("\n");
   const result = importCrontab(crontab, { timezone: "Europe/Berlin", now: NOW });
-  assert.deepEqual(result.schedules.map((s) => [s.name, s.definition.timezone, s.definition.cron]), [
-    ["a", "Europe/Berlin", "0 9 * * *"],
-    ["b", "Asia/Tokyo", "0 9 * * *"],
-    ["c", "Asia/Tokyo", "0 9 * * *"],
-    ["d", "Europe/Berlin", "0 9 * * *"],
-    ["echo-hi", "Europe/Berlin", "0 0 * * 1"],
-  ]);
-  const reason = (where: string) => result.issues.filter((issue) => issue.where === where).map((issue) => issue.reason).join(" | ");
+  assert.deepEqual(
+    result.schedules.map((s) => [s.name, s.definition.timezone, s.definition.cron]),
+    [
+      ["a", "Europe/Berlin", "0 9 * * *"],
+      ["b", "Asia/Tokyo", "0 9 * * *"],
+      ["c", "Asia/Tokyo", "0 9 * * *"],
+      ["d", "Europe/Berlin", "0 9 * * *"],
+      ["echo-hi", "Europe/Berlin", "0 0 * * 1"],
+    ],
+  );
+  const reason = (where: string) =>
+    result.issues
+      .filter((issue) => issue.where === where)
+      .map((issue) => issue.reason)
+      .join(" | ");
   assert.match(reason("line 2"), /^@reboot runs the command once when cron starts/);
   assert.match(reason("line 6"), /^TZ only sets the commands' environment/);
   assert.match(reason("line 10"), /^minute "5\/15": cronie refuses "5\/15"/);
@@ -158,7 +225,10 @@ test("crontab: CRON_TZ sets the zone of the lines after it, TZ is listed and not
   assert.ok(result.issues.find((issue) => issue.where === "line 2")?.dropped);
   assert.deepEqual(result.schedules.find((s) => s.name === "echo-hi")?.definition.job, { class: "ShellCommand", args: ["echo hi"] });
   assert.ok(result.schedules.every((s) => s.comments.some((comment) => comment.startsWith("The shell command must become a job"))));
-  assert.ok(result.schedules.every((s) => s.comments.includes("cron ran it with MAILTO=me@example.com in its environment.")), "the environment in force is in each comment");
+  assert.ok(
+    result.schedules.every((s) => s.comments.includes("cron ran it with MAILTO=me@example.com in its environment.")),
+    "the environment in force is in each comment",
+  );
 });
 
 test("schedule names from commands: the program and its words, valid and unique", () => {
@@ -224,5 +294,12 @@ test("a rule that never meets a DST change is not listed; one that does is, with
   const result = importCrontab(crontab, { now: NOW });
   const notes = result.issues.map((issue) => `${issue.where}: ${issue.reason}`);
   assert.equal(notes.filter((note) => note.startsWith("line 2:")).length, 0, notes.join("\n"));
-  assert.ok(notes.some((note) => note === 'line 3: DST: at the change of 2026-11-01 in America/New_York (wall times repeat 60 minutes), cronie (CRON_TZ) runs at 2026-11-01T01:30:00-05:00 and the clock does not (README "The DST rule")'), notes.join("\n"));
+  assert.ok(
+    notes.some(
+      (note) =>
+        note ===
+        'line 3: DST: at the change of 2026-11-01 in America/New_York (wall times repeat 60 minutes), cronie (CRON_TZ) runs at 2026-11-01T01:30:00-05:00 and the clock does not (README "The DST rule")',
+    ),
+    notes.join("\n"),
+  );
 });

@@ -23,7 +23,14 @@ before(async () => {
 const implementations: Record<string, () => Leadership> = {
   AlwaysLeader: () => new AlwaysLeader(),
   RedisLease: () =>
-    new RedisLease({ redis: withScripts(suite.client(server.url)), subscriber: suite.client(server.url), keys: clockKeys(`contract-${++n}`), clock: systemClock, ttlMs: 2000, retryMs: 200 }),
+    new RedisLease({
+      redis: withScripts(suite.client(server.url)),
+      subscriber: suite.client(server.url),
+      keys: clockKeys(`contract-${++n}`),
+      clock: systemClock,
+      ttlMs: 2000,
+      retryMs: 200,
+    }),
 };
 
 for (const [name, make] of Object.entries(implementations)) {

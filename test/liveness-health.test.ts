@@ -77,7 +77,10 @@ test("the lease key replaced by a hash: every clock's /healthz is 503 with the r
   await healthUntil(standby.base, "the standby before", ok);
 
   await redis.multi().del(keys.lease).hset(keys.lease, "hand", "edited").exec();
-  for (const [name, clock] of [["leader", leader], ["standby", standby]] as const) {
+  for (const [name, clock] of [
+    ["leader", leader],
+    ["standby", standby],
+  ] as const) {
     const answer = await healthUntil(clock.base, `the ${name} with a hash for a lease`, unhealthyWith(/^lease (renew|acquire) failing for \d+ ms: .*WRONGTYPE/));
     assert.match(String(answer.body["leaseError"]), /WRONGTYPE/);
     const logged = await clock.sink.waitFor((line) => line.msg === "lease operation failed; this process cannot lead while it goes on");

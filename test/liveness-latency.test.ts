@@ -118,7 +118,11 @@ test("a leader whose Redis round trips outgrow the lease's validity lets the lea
   assert.ok(stallMs <= 2 * TTL_MS + 2 * SECOND, `a stall of ${stallMs} ms across the handover`);
   const bySlot = new Map<number, number>();
   for (const fire of fires) bySlot.set(fire.slotAt, (bySlot.get(fire.slotAt) ?? 0) + 1);
-  assert.deepEqual([...bySlot].filter(([, count]) => count > 1), [], "a slot fired twice");
+  assert.deepEqual(
+    [...bySlot].filter(([, count]) => count > 1),
+    [],
+    "a slot fired twice",
+  );
   assert.ok(fires.filter((fire) => fire.by === "fast" && fire.at > untilAt - 2 * SECOND).length >= 1, "the fast standby keeps firing");
 });
 
@@ -164,7 +168,11 @@ test("fake clock, 1 s round trips, ttl 2 s: however the planner's ticks fall aga
         return { request, status: "fired" as const, jobId: String(request.slotAt), redisAt: clock.now() };
       }),
     );
-  const tick = parseSchedule("tick", { every: "1s", catchUp: { policy: "latest", window: "1h" }, job: { class: "Tick" } }, { timezone: "UTC", adapter: "list", catchUp: DEFAULT_CATCH_UP });
+  const tick = parseSchedule(
+    "tick",
+    { every: "1s", catchUp: { policy: "latest", window: "1h" }, job: { class: "Tick" } },
+    { timezone: "UTC", adapter: "list", catchUp: DEFAULT_CATCH_UP },
+  );
   const planner = new Planner({ clock, fire, readLedger: async () => new Map(ledger), leadership: lease, events });
   planner.start([tick]);
   void lease.start();

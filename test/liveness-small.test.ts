@@ -83,17 +83,14 @@ test("job.options with a __proto__ key is refused at validation, in the config a
   const client = createClient({ redis: server.url, namespace: "proto" });
   try {
     const definition = JSON.parse('{"every": "1m", "adapter": "sidekiq", "job": {"class": "Report", "options": {"__proto__": {"x": 1}}}}') as Record<string, unknown>;
-    await assert.rejects(
-      client.schedules.set("report-42", definition as never),
-      (error: unknown) => error instanceof ConfigError && /job\.options\.__proto__/.test(error.message),
-    );
+    await assert.rejects(client.schedules.set("report-42", definition as never), (error: unknown) => error instanceof ConfigError && /job\.options\.__proto__/.test(error.message));
     assert.equal(await redis.hexists(clockKeys("proto").schedules, "report-42"), 0, "nothing stored");
   } finally {
     await client.close();
   }
 });
 
-test("a schedule resumed (or added) after its first slot has passed is no late timer: no \"timer woke late\"", async () => {
+test('a schedule resumed (or added) after its first slot has passed is no late timer: no "timer woke late"', async () => {
   const T0 = Date.parse("2026-01-05T10:00:00.000Z");
   const clock = new FakeClock(T0);
   const events = new ClockEvents();
@@ -117,7 +114,10 @@ test("a schedule resumed (or added) after its first slot has passed is no late t
   // at T0 + 5 s is due already when the planner hears of it. Its timer is not late.
   planner.upsert(tick, T0 + 4200 - 1);
   await clock.advance(2 * SECOND);
-  assert.deepEqual(fired.map((at) => at - T0), [5 * SECOND, 6 * SECOND, 7 * SECOND]);
+  assert.deepEqual(
+    fired.map((at) => at - T0),
+    [5 * SECOND, 6 * SECOND, 7 * SECOND],
+  );
   assert.deepEqual(late, [], "a late-wake warning for a timer that fired when asked");
   // A process that really was paused still says so.
   clock.freeze(2 * SECOND);
@@ -150,7 +150,10 @@ test("the HTTP server answers only to the Host names it is bound to (DNS rebindi
     for (const path of ["/api/status", "/healthz", "/metrics", "/"]) {
       const refused = await send(base, path, { host });
       assert.equal(refused.status, 403, `${host} ${path}: ${JSON.stringify(refused.body)}`);
-      assert.match(String(refused.body["error"]), /is not allowed: this server answers to 127\.0\.0\.1:\d+, localhost:\d+, \[::1\]:\d+ \(a guard against DNS rebinding\)\. To reach it under another name, start the clock with --http-allowed-host NAME/);
+      assert.match(
+        String(refused.body["error"]),
+        /is not allowed: this server answers to 127\.0\.0\.1:\d+, localhost:\d+, \[::1\]:\d+ \(a guard against DNS rebinding\)\. To reach it under another name, start the clock with --http-allowed-host NAME/,
+      );
     }
   }
   const named = await startHttpServer(clock, { port: 0, clock: systemClock, allowedHosts: ["clock-1", "clock-2.internal:9999"] });

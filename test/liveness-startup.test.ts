@@ -81,7 +81,11 @@ test("a clock started while Redis is unreachable plans no slot of a schedule pau
     "the planner asked to fire slots of a schedule paused in Redis (only the fire script's check stopped them)",
   );
   const queued = (await redis.lrange(`jobs:${namespace}`, 0, -1)).map((raw) => JSON.parse(raw) as { schedule: string; slotAt: number });
-  assert.deepEqual(queued.filter((job) => job.schedule === "held"), [], "a paused schedule's slot was enqueued");
+  assert.deepEqual(
+    queued.filter((job) => job.schedule === "held"),
+    [],
+    "a paused schedule's slot was enqueued",
+  );
   const tickSlots = queued.filter((job) => job.schedule === "tick").map((job) => job.slotAt);
   const expected: number[] = [];
   for (let at = ledgerAt + SECOND; at <= throughAt; at += SECOND) expected.push(at);
@@ -90,7 +94,10 @@ test("a clock started while Redis is unreachable plans no slot of a schedule pau
     expected,
     "every slot after the ledger, the outage's included, fired once, in order (catch-up policy all)",
   );
-  assert.ok(sink.lines.some((line) => line.msg === "could not read schedules and pauses at start; nothing fires until Redis answers"), "the failed first read is logged");
+  assert.ok(
+    sink.lines.some((line) => line.msg === "could not read schedules and pauses at start; nothing fires until Redis answers"),
+    "the failed first read is logged",
+  );
   assert.ok(sink.lines.some((line) => line.msg === "schedules and pauses read from Redis: planning starts, missed slots follow the catch-up policy" && line["paused"] === 1));
 });
 

@@ -49,7 +49,12 @@ async function startWith(namespace: string, schedules: Record<string, unknown>):
 }
 
 /** Pauses, lets slots pass, resumes just after a slot; returns the client-side bounds of the pause. */
-async function pauseAndResume(client: ReturnType<typeof createClient>, sinks: () => LogSink, name: string, between?: () => Promise<void>): Promise<{ pausedAt: number; resumeSentAt: number; mark: number }> {
+async function pauseAndResume(
+  client: ReturnType<typeof createClient>,
+  sinks: () => LogSink,
+  name: string,
+  between?: () => Promise<void>,
+): Promise<{ pausedAt: number; resumeSentAt: number; mark: number }> {
   await client.schedules.pause(name);
   const pausedAt = Date.now();
   await sinks().waitFor((line) => line.msg === "schedule change applied" && line["change"] === "pause" && line["schedule"] === name, 3000);
@@ -77,7 +82,11 @@ test("real sync: a config schedule resumed just after a slot fires no slot of th
   assert.equal(next["catchUp"], undefined, "the slot after the resume fires on time, not as catch-up");
   const slots = await slotsIn(namespace);
   const inside = slots.filter((at) => at > pausedAt && at < resumeSentAt);
-  assert.deepEqual(inside.map((at) => new Date(at).toISOString()), [], "no slot inside the pause fired");
+  assert.deepEqual(
+    inside.map((at) => new Date(at).toISOString()),
+    [],
+    "no slot inside the pause fired",
+  );
   assert.equal(slots.filter((at) => at === nextAt).length, 1, "the next slot fires once");
   assert.equal(new Set(slots).size, slots.length, "no slot twice");
 });
@@ -99,7 +108,11 @@ test("real sync: a clock restarted while a dynamic schedule is paused does not c
   const next = await sink.waitFor((line) => line.msg === "fired" && line["schedule"] === "dyn", 3000, mark);
   assert.ok(Date.parse(String(next["slot"])) >= resumeSentAt, `fired ${String(next["slot"])}, from inside the pause`);
   const slots = await slotsIn(namespace);
-  assert.deepEqual(slots.filter((at) => at > pausedAt && at < resumeSentAt).map((at) => new Date(at).toISOString()), [], "policy all catches up outages, never a pause");
+  assert.deepEqual(
+    slots.filter((at) => at > pausedAt && at < resumeSentAt).map((at) => new Date(at).toISOString()),
+    [],
+    "policy all catches up outages, never a pause",
+  );
   assert.equal(new Set(slots).size, slots.length, "no slot twice");
 });
 
@@ -212,7 +225,10 @@ test("fake clock: paused at :12, resumed at :47.39, the :40 slot does not fire a
   await node.advanceTo(T0 + 61 * SECOND);
   for (const name of ["cfg", "dyn"]) {
     assert.deepEqual(secondsOf(node, name), [10, 50, 60], `${name}: no slot of the pause fires`);
-    assert.ok(node.fired.every((fire) => !fire.catchUp), "nothing fired as catch-up");
+    assert.ok(
+      node.fired.every((fire) => !fire.catchUp),
+      "nothing fired as catch-up",
+    );
   }
 });
 
@@ -276,7 +292,10 @@ test("fake clock: a standby that becomes leader after the resume catches up no s
   await standby.advanceTo(T0 + 71 * SECOND);
   assert.deepEqual(secondsOf(leader, "cfg"), [10]);
   assert.deepEqual(secondsOf(standby, "cfg"), [50, 60, 70], "policy all: every slot the outage missed after the resume, none of the pause");
-  assert.deepEqual(standby.fired.map((fire) => fire.catchUp), [true, true, false]);
+  assert.deepEqual(
+    standby.fired.map((fire) => fire.catchUp),
+    [true, true, false],
+  );
 });
 
 test("the fire script refuses a scheduled slot of a paused schedule, even from a clock that has not heard of the pause; a manual trigger still goes", async () => {

@@ -45,7 +45,10 @@ function payloadText(writes: readonly { command: string; args: readonly string[]
 
 /** How Ruby's JSON (which Sidekiq.load_json is) types each timestamp: Sidekiq 8 reads Float as seconds, Integer as ms. */
 function rubyTypes(text: string): string {
-  const ruby = spawnSync("ruby", ["-rjson", "-e", 'j = JSON.parse(STDIN.read); print [j["created_at"].class, j["enqueued_at"].class].join(",")'], { input: text, encoding: "utf8" });
+  const ruby = spawnSync("ruby", ["-rjson", "-e", 'j = JSON.parse(STDIN.read); print [j["created_at"].class, j["enqueued_at"].class].join(",")'], {
+    input: text,
+    encoding: "utf8",
+  });
   assert.equal(ruby.error, undefined, "ruby is needed to read the payload as Sidekiq does (Debian: apt-get install ruby)");
   assert.equal(ruby.status, 0, ruby.stderr);
   return ruby.stdout;
@@ -81,7 +84,11 @@ test("through the fire script on a real redis-server: a write at a whole second 
   const enqueuedAt = Math.floor(Date.now() / 1000) * 1000 - 2000;
   const firer = new Firer({ redis, keys: clockKeys(namespace), adapters: buildAdapters(new Set(["sidekiq"]), {}, context(namespace)), token: () => "", now: () => enqueuedAt });
   const queue = `q-${namespace}`;
-  const schedule = parseSchedule("whole", { every: "1s", adapter: "sidekiq", job: { class: "WholeJob", queue } }, { timezone: "UTC", adapter: "sidekiq", catchUp: DEFAULT_CATCH_UP });
+  const schedule = parseSchedule(
+    "whole",
+    { every: "1s", adapter: "sidekiq", job: { class: "WholeJob", queue } },
+    { timezone: "UTC", adapter: "sidekiq", catchUp: DEFAULT_CATCH_UP },
+  );
   const [outcome] = await firer.fire([{ schedule, slotAt: enqueuedAt }]);
   assert.equal(outcome?.status, "fired");
   const text = (await redis.lindex(`queue:${queue}`, 0)) ?? "";

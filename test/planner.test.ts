@@ -64,8 +64,14 @@ test("fires every slot at its instant, never before it", async () => {
   const h = await harness([schedule("tick", { every: "1s" }), schedule("five", { cron: "*/5 * * * * *" })]);
   await h.clock.advance(10 * SECOND + 1);
   const ticks = h.fired.filter((fire) => fire.schedule === "tick");
-  assert.deepEqual(ticks.map((fire) => fire.slotAt - T0), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((s) => s * SECOND));
-  assert.deepEqual(h.fired.filter((fire) => fire.schedule === "five").map((fire) => fire.slotAt - T0), [5 * SECOND, 10 * SECOND]);
+  assert.deepEqual(
+    ticks.map((fire) => fire.slotAt - T0),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((s) => s * SECOND),
+  );
+  assert.deepEqual(
+    h.fired.filter((fire) => fire.schedule === "five").map((fire) => fire.slotAt - T0),
+    [5 * SECOND, 10 * SECOND],
+  );
   for (const fire of h.fired) {
     assert.ok(fire.firedAt >= fire.slotAt, `fired ${fire.slotAt - fire.firedAt} ms early`);
     assert.equal(fire.firedAt, fire.slotAt, "the fake clock has no latency: the fire is at the instant");
@@ -89,7 +95,10 @@ test("sleeps at most a second while nothing is due, and fires nothing early afte
   assert.ok(h.clock.fired <= 3700, `${h.clock.fired} wake-ups in an hour`);
   assert.ok(h.clock.fired >= 3500, `${h.clock.fired} wake-ups in an hour: sleeping too long to notice jumps`);
   await h.clock.advance(14 * HOUR);
-  assert.deepEqual(h.fired.map((fire) => new Date(fire.slotAt).toISOString()), ["2026-01-06T00:00:00.000Z"]);
+  assert.deepEqual(
+    h.fired.map((fire) => new Date(fire.slotAt).toISOString()),
+    ["2026-01-06T00:00:00.000Z"],
+  );
   await h.planner.stop();
 });
 
@@ -97,7 +106,10 @@ test("a restart continues after the ledger: the slot already fired is not fired 
   const ledger = new Map([["tick", T0]]);
   const h = await harness([schedule("tick", { every: "1s" })], { startAt: T0 + 200, ledger });
   await h.clock.advance(2 * SECOND);
-  assert.deepEqual(h.fired.map((fire) => fire.slotAt - T0), [SECOND, 2 * SECOND]);
+  assert.deepEqual(
+    h.fired.map((fire) => fire.slotAt - T0),
+    [SECOND, 2 * SECOND],
+  );
   await h.planner.stop();
 });
 
@@ -105,7 +117,10 @@ test("catch-up policy latest fires only the newest missed slot, late rather than
   const ledger = new Map([["tick", T0 - 30 * SECOND]]);
   const h = await harness([schedule("tick", { every: "10s" })], { startAt: T0 + 500, ledger });
   await h.clock.advance(1);
-  assert.deepEqual(h.fired.map((fire) => fire.slotAt - T0), [0]);
+  assert.deepEqual(
+    h.fired.map((fire) => fire.slotAt - T0),
+    [0],
+  );
   assert.deepEqual(h.events, ["skipped tick 2"]);
   await h.planner.stop();
 });
@@ -115,7 +130,10 @@ test("catch-up policy all fires every missed slot up to max, and says when the b
   const s = schedule("tick", { every: "10s", catchUp: { policy: "all", window: "10m", max: 3 } });
   const h = await harness([s], { startAt: T0 + 500, ledger });
   await h.clock.advance(1);
-  assert.deepEqual(h.fired.map((fire) => fire.slotAt - T0), [-20 * SECOND, -10 * SECOND, 0]);
+  assert.deepEqual(
+    h.fired.map((fire) => fire.slotAt - T0),
+    [-20 * SECOND, -10 * SECOND, 0],
+  );
   assert.deepEqual(h.events, ["skipped tick 3 capped"]);
   await h.planner.stop();
 });
@@ -130,7 +148,10 @@ test("catch-up policy none skips missed slots but still fires an on-time one", a
   await late.clock.advance(1);
   assert.equal(late.fired.length, 0, "the 20 s slot is 7 s late: missed, and policy none skips it");
   await late.clock.advance(3 * SECOND);
-  assert.deepEqual(late.fired.map((fire) => fire.slotAt - T0), [30 * SECOND]);
+  assert.deepEqual(
+    late.fired.map((fire) => fire.slotAt - T0),
+    [30 * SECOND],
+  );
   await h.planner.stop();
   await late.planner.stop();
 });
@@ -138,7 +159,10 @@ test("catch-up policy none skips missed slots but still fires an on-time one", a
 test("slots older than the catch-up window never fire", () => {
   const s = schedule("hourly", { cron: "0 * * * *", catchUp: { policy: "all", window: "90m", max: 10 } });
   const selection = selectDueSlots(s, T0 - 5 * HOUR, T0 + 10 * MINUTE);
-  assert.deepEqual(selection.fire.map((at) => (at - T0) / HOUR), [-1, 0]);
+  assert.deepEqual(
+    selection.fire.map((at) => (at - T0) / HOUR),
+    [-1, 0],
+  );
   assert.equal(selection.skipped, 3);
 });
 
@@ -147,7 +171,10 @@ test("a brand-new schedule does not back-fill history", async () => {
   await h.clock.advance(MINUTE);
   assert.equal(h.fired.length, 0);
   await h.clock.advance(30 * MINUTE);
-  assert.deepEqual(h.fired.map((fire) => fire.slotAt - T0), [HOUR]);
+  assert.deepEqual(
+    h.fired.map((fire) => fire.slotAt - T0),
+    [HOUR],
+  );
   await h.planner.stop();
 });
 
@@ -160,7 +187,11 @@ test("a Redis outage: retries with backoff, then catches up per policy", async (
   assert.ok(h.events.includes("failed"));
   await h.clock.advance(5 * SECOND);
   const slots = h.fired.map((fire) => (fire.slotAt - T0) / SECOND);
-  assert.deepEqual(slots, Array.from({ length: 12 }, (_, i) => i + 1), "every slot once, none lost, none doubled");
+  assert.deepEqual(
+    slots,
+    Array.from({ length: 12 }, (_, i) => i + 1),
+    "every slot once, none lost, none doubled",
+  );
   await h.planner.stop();
 });
 
@@ -170,7 +201,10 @@ test("a forward wall-clock jump is noticed within a second and caught up per pol
   h.clock.jump(10 * MINUTE);
   await h.clock.advance(SECOND);
   assert.ok(h.events.includes("jump forward"));
-  assert.deepEqual(h.fired.map((fire) => (fire.slotAt - T0) / MINUTE), [1, 11]);
+  assert.deepEqual(
+    h.fired.map((fire) => (fire.slotAt - T0) / MINUTE),
+    [1, 11],
+  );
   assert.ok(h.events.includes("skipped minutely 9"));
   await h.planner.stop();
 });
@@ -184,7 +218,10 @@ test("a backward wall-clock jump never fires a slot twice", async () => {
   await h.clock.advance(HOUR + 3 * SECOND);
   const slots = h.fired.map((fire) => fire.slotAt);
   assert.equal(new Set(slots).size, slots.length, "no duplicate slot");
-  assert.deepEqual(slots.slice(0, 6).map((at) => (at - T0) / SECOND), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(
+    slots.slice(0, 6).map((at) => (at - T0) / SECOND),
+    [1, 2, 3, 4, 5, 6],
+  );
   await h.planner.stop();
 });
 
@@ -219,7 +256,10 @@ test("a standby fires nothing; on becoming leader it continues after the ledger"
   leading = true;
   for (const listener of listeners) listener(true);
   await h.clock.advance(2 * SECOND);
-  assert.deepEqual(h.fired.map((fire) => (fire.slotAt - T0) / SECOND), [5, 6, 7]);
+  assert.deepEqual(
+    h.fired.map((fire) => (fire.slotAt - T0) / SECOND),
+    [5, 6, 7],
+  );
   await h.planner.stop();
 });
 
@@ -228,7 +268,10 @@ test("a schedule replaced while running keeps its ledger position; a removed one
   await h.clock.advance(3 * SECOND);
   h.planner.upsert(schedule("tick", { every: "2s" }));
   await h.clock.advance(4 * SECOND);
-  assert.deepEqual(h.fired.map((fire) => (fire.slotAt - T0) / SECOND), [1, 2, 3, 4, 6]);
+  assert.deepEqual(
+    h.fired.map((fire) => (fire.slotAt - T0) / SECOND),
+    [1, 2, 3, 4, 6],
+  );
   h.planner.remove("tick");
   await h.clock.advance(4 * SECOND);
   assert.equal(h.fired.length, 5);
@@ -239,7 +282,10 @@ test("endAt stops a schedule; startAt holds it back", async () => {
   const bounded = schedule("bounded", { every: "1s", startAt: T0 + 3 * SECOND, endAt: T0 + 5 * SECOND });
   const h = await harness([bounded]);
   await h.clock.advance(10 * SECOND);
-  assert.deepEqual(h.fired.map((fire) => (fire.slotAt - T0) / SECOND), [3, 4, 5]);
+  assert.deepEqual(
+    h.fired.map((fire) => (fire.slotAt - T0) / SECOND),
+    [3, 4, 5],
+  );
   await h.planner.stop();
 });
 

@@ -54,14 +54,16 @@ function writesOf(adapter: { writes?(enqueue: Enqueue): Write[] }, enqueue: Enqu
 // characters, line and paragraph separators, an unassigned one), a private-use character, a
 // noncharacter, an astral emoji, and lone surrogates.
 
-const CHARS = fc.oneof(
-  { arbitrary: fc.integer({ min: 0x20, max: 0x7e }), weight: 6 },
-  { arbitrary: fc.integer({ min: 0x00, max: 0x1f }), weight: 1 },
-  { arbitrary: fc.constantFrom(0x7f, 0x27, 0x22, 0x5c, 0x20, 0x0a, 0x0d, 0x09, 0x08, 0x0c), weight: 3 },
-  { arbitrary: fc.integer({ min: 0x80, max: 0x7ff }), weight: 2 },
-  { arbitrary: fc.integer({ min: 0x2000, max: 0x206f }), weight: 1 },
-  { arbitrary: fc.constantFrom(0xe000, 0xffff, 0xfeff, 0x1f600, 0x10ffff, 0xd800, 0xdfff), weight: 1 },
-).map((code) => String.fromCodePoint(code));
+const CHARS = fc
+  .oneof(
+    { arbitrary: fc.integer({ min: 0x20, max: 0x7e }), weight: 6 },
+    { arbitrary: fc.integer({ min: 0x00, max: 0x1f }), weight: 1 },
+    { arbitrary: fc.constantFrom(0x7f, 0x27, 0x22, 0x5c, 0x20, 0x0a, 0x0d, 0x09, 0x08, 0x0c), weight: 3 },
+    { arbitrary: fc.integer({ min: 0x80, max: 0x7ff }), weight: 2 },
+    { arbitrary: fc.integer({ min: 0x2000, max: 0x206f }), weight: 1 },
+    { arbitrary: fc.constantFrom(0xe000, 0xffff, 0xfeff, 0x1f600, 0x10ffff, 0xd800, 0xdfff), weight: 1 },
+  )
+  .map((code) => String.fromCodePoint(code));
 const TEXT = fc.array(CHARS, { maxLength: 12 }).map((chars) => chars.join(""));
 const NUMBER = fc.oneof(
   fc.integer({ min: -1000, max: 1000 }),
@@ -90,7 +92,10 @@ interface Case<T> {
 
 /** Asks Python about every case in one process and compares each answer with ours. */
 function judge<T>(cases: readonly Case<T>[], compare: (ours: T, python: unknown, label: string) => void): void {
-  const answers = runPythonJson<unknown[]>(REFERENCE, cases.map((entry) => entry.request));
+  const answers = runPythonJson<unknown[]>(
+    REFERENCE,
+    cases.map((entry) => entry.request),
+  );
   assert.equal(answers.length, cases.length);
   cases.forEach((entry, i) => compare(entry.ours, answers[i], entry.label));
 }
@@ -100,20 +105,34 @@ const sample = <T>(arbitrary: fc.Arbitrary<T>, numRuns: number): T[] => fc.sampl
 describe("Python's own text for JSON values", { skip: NO_PYTHON ?? false }, () => {
   test("json.dumps: the clock's text equals Python's for values it parsed from JavaScript's JSON", () => {
     const values = [...sample(JSON_VALUE, 400), "é\u2028\ud800😀", [1e21, 1e-7, 0.1, -0.0, 2 ** 60], {}, []];
-    judge(values.map((value) => ({ request: { op: "dumps", value: JSON.stringify(value) }, ours: pythonJson(value), label: JSON.stringify(value) })), (ours, python, label) => assert.equal(ours, python, label));
+    judge(
+      values.map((value) => ({ request: { op: "dumps", value: JSON.stringify(value) }, ours: pythonJson(value), label: JSON.stringify(value) })),
+      (ours, python, label) => assert.equal(ours, python, label),
+    );
   });
 
   test("repr: strings, floats and containers as Python prints them (RQ's description)", () => {
     const values = [...sample(JSON_VALUE, 400), "it's", 'say "hi"', `it's "both"`, "\u00a0\u00ad\u2028\x7f\x00é", 1e16, 1e-5, 0.0001];
-    judge(values.map((value) => ({ request: { op: "repr", value: JSON.stringify(value) }, ours: pythonRepr(value), label: JSON.stringify(value) })), (ours, python, label) => assert.equal(ours, python, label));
+    judge(
+      values.map((value) => ({ request: { op: "repr", value: JSON.stringify(value) }, ours: pythonRepr(value), label: JSON.stringify(value) })),
+      (ours, python, label) => assert.equal(ours, python, label),
+    );
   });
 
   test("pickle: Python unpickles the clock's ASCII pickle into the same values with the same types (int stays int, float float, tuple tuple)", () => {
     const values = sample(JSON_VALUE, 300);
-    const cases: Case<string>[] = values.map((value) => ({ request: { op: "unpickle", pickle: pickleAscii(value), value: JSON.stringify(value) }, ours: pickleAscii(value), label: JSON.stringify(value) }));
+    const cases: Case<string>[] = values.map((value) => ({
+      request: { op: "unpickle", pickle: pickleAscii(value), value: JSON.stringify(value) },
+      ours: pickleAscii(value),
+      label: JSON.stringify(value),
+    }));
     for (const [args, kwargs] of sample(fc.tuple(ARGS, KWARGS), 100)) {
       const text = pickleAscii(new PyTuple(["tasks.report", null, new PyTuple(args), kwargs]));
-      cases.push({ request: { op: "unpickle", pickle: text, value: JSON.stringify(["tasks.report", null, args, kwargs]), tuple: [2] }, ours: text, label: JSON.stringify([args, kwargs]) });
+      cases.push({
+        request: { op: "unpickle", pickle: text, value: JSON.stringify(["tasks.report", null, args, kwargs]), tuple: [2] },
+        ours: text,
+        label: JSON.stringify([args, kwargs]),
+      });
     }
     judge(cases, (ours, python, label) => {
       assert.match(ours, /^[\x20-\x7e\n]*$/, "the pickle is ASCII text (the fire script's arguments are strings)");
@@ -128,7 +147,11 @@ describe("Python's own text for JSON values", { skip: NO_PYTHON ?? false }, () =
       ours: rqDescription("tasks.report", args, kwargs),
       label: JSON.stringify([args, kwargs]),
     }));
-    cases.push({ request: { op: "call_string", func: "f", args: JSON.stringify(["x".repeat(100)]), kwargs: JSON.stringify({ b: 1, a: "y".repeat(80) }) }, ours: rqDescription("f", ["x".repeat(100)], { b: 1, a: "y".repeat(80) }), label: "long" });
+    cases.push({
+      request: { op: "call_string", func: "f", args: JSON.stringify(["x".repeat(100)]), kwargs: JSON.stringify({ b: 1, a: "y".repeat(80) }) },
+      ours: rqDescription("f", ["x".repeat(100)], { b: 1, a: "y".repeat(80) }),
+      label: "long",
+    });
     judge(cases, (ours, python, label) => assert.equal(ours, python, label));
   });
 
@@ -140,7 +163,8 @@ describe("Python's own text for JSON values", { skip: NO_PYTHON ?? false }, () =
       label: `${JSON.stringify(value)} maxlen ${maxlen}`,
     }));
     const deep: Json = [[[[1, [2]], { a: { b: [3] } }]], "x y z ".repeat(300), { "it's": "o'k" }];
-    for (const maxlen of [null, 1024, 10, 25, 3]) cases.push({ request: { op: "saferepr", value: JSON.stringify(deep), maxlen }, ours: celerySafeRepr(deep, maxlen), label: `deep maxlen ${maxlen}` });
+    for (const maxlen of [null, 1024, 10, 25, 3])
+      cases.push({ request: { op: "saferepr", value: JSON.stringify(deep), maxlen }, ours: celerySafeRepr(deep, maxlen), label: `deep maxlen ${maxlen}` });
     judge(cases, (ours, python, label) => assert.equal(ours, python, label));
   });
 });
@@ -200,27 +224,49 @@ describe("celery: the message", () => {
         `"priority": 0, "body_encoding": "base64", "delivery_tag": "${tag}"}}`,
     );
     assert.equal(celeryMessage(enqueue, origin), text, "the same slot gives the same text (delivery tag included)");
-    assert.notEqual(celeryMessage({ ...enqueue, jobId: "clock-nightly-1796165751000" }, origin).match(/"delivery_tag": "[^"]+"/)?.[0], `"delivery_tag": "${tag}"`, "another job gets another delivery tag");
+    assert.notEqual(
+      celeryMessage({ ...enqueue, jobId: "clock-nightly-1796165751000" }, origin).match(/"delivery_tag": "[^"]+"/)?.[0],
+      `"delivery_tag": "${tag}"`,
+      "another job gets another delivery tag",
+    );
   });
 
   test("empty args are argsrepr () as Celery's client writes them, and no kwargs is {}", () => {
     const text = celeryMessage(enqueueOf({ args: [] }, "clock-nightly-1"), origin);
     assert.match(text, /"argsrepr": "\(\)", "kwargsrepr": "\{\}"/);
-    assert.deepEqual(JSON.parse(Buffer.from((JSON.parse(text) as { body: string }).body, "base64").toString()), JSON.parse('[[], {}, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]'));
+    assert.deepEqual(
+      JSON.parse(Buffer.from((JSON.parse(text) as { body: string }).body, "base64").toString()),
+      JSON.parse('[[], {}, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]'),
+    );
   });
 
   test("writes: the binding Celery's producer declares, then LPUSH on the queue's own key", () => {
     const writes = writesOf(celeryAdapter({}, { namespace: "clock" }), enqueue);
-    assert.deepEqual(writes.map((write) => [write.command, write.key, write.command === "SADD" ? write.args : write.args.length]), [
-      ["SADD", "_kombu.binding.e2e", ["e2e\x06\x16\x06\x16e2e"]],
-      ["LPUSH", "e2e", 1],
-    ]);
+    assert.deepEqual(
+      writes.map((write) => [write.command, write.key, write.command === "SADD" ? write.args : write.args.length]),
+      [
+        ["SADD", "_kombu.binding.e2e", ["e2e\x06\x16\x06\x16e2e"]],
+        ["LPUSH", "e2e", 1],
+      ],
+    );
   });
 
   test("the same keys and the same message as Celery 5.2's own send_task, but for the sender's random fields", { skip: NO_CELERY ?? false }, async () => {
     await redis.flushall();
     const { job } = enqueue;
-    const theirs = runPythonJson<{ keys: KeyDump }>(CLIENTS, { system: "celery", task: job.class, args: job.args, kwargs: job.options["kwargs"], queue: job.queue, task_id: enqueue.jobId, headers: { clock: { schedule: "nightly", slot: "2026-12-01T22:55:50.000Z", slotAt: SLOT_AT } } }, [String(server.port)]);
+    const theirs = runPythonJson<{ keys: KeyDump }>(
+      CLIENTS,
+      {
+        system: "celery",
+        task: job.class,
+        args: job.args,
+        kwargs: job.options["kwargs"],
+        queue: job.queue,
+        task_id: enqueue.jobId,
+        headers: { clock: { schedule: "nightly", slot: "2026-12-01T22:55:50.000Z", slotAt: SLOT_AT } },
+      },
+      [String(server.port)],
+    );
     await redis.flushall();
     await applyWrites(writesOf(celeryAdapter({}, { namespace: "clock" }), enqueue));
     const ours = await dumpKeys();
@@ -231,7 +277,10 @@ describe("celery: the message", () => {
     assert.ok(theirText !== undefined && ourText !== undefined);
     // Celery's client names its process as origin, its reply queue as reply_to and a random uuid as delivery tag.
     const normalize = (text: string): string =>
-      text.replace(/"origin": "[^"]*"/, '"origin": "ORIGIN"').replace(/"reply_to": "[^"]*"/, '"reply_to": "REPLY"').replace(/"delivery_tag": "[^"]*"/, '"delivery_tag": "TAG"');
+      text
+        .replace(/"origin": "[^"]*"/, '"origin": "ORIGIN"')
+        .replace(/"reply_to": "[^"]*"/, '"reply_to": "REPLY"')
+        .replace(/"delivery_tag": "[^"]*"/, '"delivery_tag": "TAG"');
     assert.equal(normalize(ourText), normalize(theirText));
     assert.match(theirText, /"origin": "gen\d+@/, "precondition: the fields normalized away are the ones Celery fills from its process");
   });
@@ -283,36 +332,52 @@ describe("rq: the job", () => {
   });
 
   for (const serializer of ["pickle", "json"] as const) {
-    test(`the same keys and fields as RQ 1.13's own enqueue_call (${serializer}), but for the timestamps; data and meta deserialize to the same values`, { skip: NO_RQ ?? false }, async () => {
-      const options = { timeout: 30, result_ttl: 600, failure_ttl: 60 };
-      const withOptions = enqueueOf({ options: { kwargs, ...options } }, enqueue.jobId);
-      const fields = rqJobFields(withOptions, serializer);
-      const field = (name: string): string => fields.find(([key]) => key === name)?.[1] ?? "";
-      const clock = { schedule: "nightly", slot: "2026-12-01T22:55:50.000Z", slotAt: SLOT_AT };
-      await redis.flushall();
-      const theirs = runPythonJson<{ keys: KeyDump; sameData: boolean; sameMeta: boolean; data: string; dataText: string | null }>(
-        CLIENTS,
-        { system: "rq", func: "tasks.report", args: withOptions.job.args, kwargs, queue: "e2e", job_id: enqueue.jobId, meta: { clock }, serializer, options, ours: { data: field("data"), meta: field("meta") } },
-        [String(server.port)],
-      );
-      await redis.flushall();
-      await applyWrites(writesOf(rqAdapter({ serializer }, { namespace: "clock" }), withOptions));
-      const ours = await dumpKeys();
-      assert.deepEqual(Object.keys(ours), Object.keys(theirs.keys), "the same keys");
-      assert.deepEqual(ours["rq:queues"], theirs.keys["rq:queues"]);
-      assert.deepEqual(ours["rq:queue:e2e"], theirs.keys["rq:queue:e2e"]);
-      const ourHash = ours[`rq:job:${enqueue.jobId}`]?.hash ?? {};
-      const theirHash = theirs.keys[`rq:job:${enqueue.jobId}`]?.hash ?? {};
-      assert.deepEqual(Object.keys(ourHash).sort(), Object.keys(theirHash).sort(), "the same fields");
-      for (const name of Object.keys(theirHash)) {
-        if (["created_at", "enqueued_at", "data", "meta"].includes(name)) continue;
-        assert.equal(Buffer.from(ourHash[name] ?? "", "base64").toString(), Buffer.from(theirHash[name] ?? "", "base64").toString(), `field ${name}`);
-      }
-      for (const name of ["created_at", "enqueued_at"]) assert.match(Buffer.from(theirHash[name] ?? "", "base64").toString(), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/, `precondition: RQ's ${name} has our format`);
-      assert.ok(theirs.sameData, `data: RQ wrote ${theirs.data}`);
-      assert.ok(theirs.sameMeta, "meta");
-      if (serializer === "json") assert.equal(field("data"), theirs.dataText, "JSON data: the very text RQ writes (before its zlib)");
-    });
+    test(
+      `the same keys and fields as RQ 1.13's own enqueue_call (${serializer}), but for the timestamps; data and meta deserialize to the same values`,
+      { skip: NO_RQ ?? false },
+      async () => {
+        const options = { timeout: 30, result_ttl: 600, failure_ttl: 60 };
+        const withOptions = enqueueOf({ options: { kwargs, ...options } }, enqueue.jobId);
+        const fields = rqJobFields(withOptions, serializer);
+        const field = (name: string): string => fields.find(([key]) => key === name)?.[1] ?? "";
+        const clock = { schedule: "nightly", slot: "2026-12-01T22:55:50.000Z", slotAt: SLOT_AT };
+        await redis.flushall();
+        const theirs = runPythonJson<{ keys: KeyDump; sameData: boolean; sameMeta: boolean; data: string; dataText: string | null }>(
+          CLIENTS,
+          {
+            system: "rq",
+            func: "tasks.report",
+            args: withOptions.job.args,
+            kwargs,
+            queue: "e2e",
+            job_id: enqueue.jobId,
+            meta: { clock },
+            serializer,
+            options,
+            ours: { data: field("data"), meta: field("meta") },
+          },
+          [String(server.port)],
+        );
+        await redis.flushall();
+        await applyWrites(writesOf(rqAdapter({ serializer }, { namespace: "clock" }), withOptions));
+        const ours = await dumpKeys();
+        assert.deepEqual(Object.keys(ours), Object.keys(theirs.keys), "the same keys");
+        assert.deepEqual(ours["rq:queues"], theirs.keys["rq:queues"]);
+        assert.deepEqual(ours["rq:queue:e2e"], theirs.keys["rq:queue:e2e"]);
+        const ourHash = ours[`rq:job:${enqueue.jobId}`]?.hash ?? {};
+        const theirHash = theirs.keys[`rq:job:${enqueue.jobId}`]?.hash ?? {};
+        assert.deepEqual(Object.keys(ourHash).sort(), Object.keys(theirHash).sort(), "the same fields");
+        for (const name of Object.keys(theirHash)) {
+          if (["created_at", "enqueued_at", "data", "meta"].includes(name)) continue;
+          assert.equal(Buffer.from(ourHash[name] ?? "", "base64").toString(), Buffer.from(theirHash[name] ?? "", "base64").toString(), `field ${name}`);
+        }
+        for (const name of ["created_at", "enqueued_at"])
+          assert.match(Buffer.from(theirHash[name] ?? "", "base64").toString(), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/, `precondition: RQ's ${name} has our format`);
+        assert.ok(theirs.sameData, `data: RQ wrote ${theirs.data}`);
+        assert.ok(theirs.sameMeta, "meta");
+        if (serializer === "json") assert.equal(field("data"), theirs.dataText, "JSON data: the very text RQ writes (before its zlib)");
+      },
+    );
   }
 
   test("job ids: within [A-Za-z0-9_-] (RQ 2.8+ refuses anything else) and one-to-one with the slot", () => {
@@ -366,7 +431,11 @@ describe("settings and job options the adapters refuse, each with its config pat
       issuesOf({
         adapters: { rq: { serializer: "msgpack", prefix: "x" } },
         schedules: {
-          r: { every: "1m", adapter: "rq", job: { class: "tasks.r", options: { timeout: 0, result_ttl: -2, failure_ttl: 1.5, description: 3, kwargs: "k", ttl: 60, at_front: true } } },
+          r: {
+            every: "1m",
+            adapter: "rq",
+            job: { class: "tasks.r", options: { timeout: 0, result_ttl: -2, failure_ttl: 1.5, description: 3, kwargs: "k", ttl: 60, at_front: true } },
+          },
         },
       }).sort(),
       [

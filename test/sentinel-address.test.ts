@@ -76,7 +76,10 @@ test("which Redis: an explicit setting, then the config's redis, then REDIS_URL,
     process.env["REDIS_URL"] = "redis+sentinel://env:26379/from-env";
     assert.equal((resolveRedisTarget([undefined, "redis"]) as { name: string }).name, "from-env");
     assert.equal((resolveRedisTarget([undefined, "redisUrl"], [{ sentinels: [{ host: "cfg" }], name: "from-config" }, "redis"]) as { name: string }).name, "from-config");
-    assert.deepEqual(resolveRedisTarget(["redis://explicit:1", "redisUrl"], [{ sentinels: [{ host: "cfg" }], name: "from-config" }, "redis"]), { kind: "url", url: "redis://explicit:1" });
+    assert.deepEqual(resolveRedisTarget(["redis://explicit:1", "redisUrl"], [{ sentinels: [{ host: "cfg" }], name: "from-config" }, "redis"]), {
+      kind: "url",
+      url: "redis://explicit:1",
+    });
     process.env["REDIS_URL"] = "redis+sentinel://:pw@h1:26379";
     assert.throws(() => resolveRedisTarget(), /REDIS_URL: no master name/);
   } finally {
@@ -89,7 +92,17 @@ test("the config's redis: a URL or Sentinel settings, checked at load with the f
   const fromUrl = parseConfig({ redis: "redis+sentinel://h1:26379,h2:26379/mymaster" });
   assert.equal(fromUrl.redis?.kind, "sentinel");
   const fromSettings = parseConfig({ redis: { sentinels: [{ host: "h1", port: 26379 }, { host: "h2" }], name: "mymaster", db: 1, password: "pw", sentinelPassword: "spw" } });
-  assert.deepEqual(fromSettings.redis, { kind: "sentinel", sentinels: [{ host: "h1", port: 26379 }, { host: "h2", port: 26379 }], name: "mymaster", db: 1, password: "pw", sentinelPassword: "spw" });
+  assert.deepEqual(fromSettings.redis, {
+    kind: "sentinel",
+    sentinels: [
+      { host: "h1", port: 26379 },
+      { host: "h2", port: 26379 },
+    ],
+    name: "mymaster",
+    db: 1,
+    password: "pw",
+    sentinelPassword: "spw",
+  });
   assert.equal(parseConfig({}).redis, undefined, "absent: REDIS_URL applies");
   const issues = (input: unknown): string[] => {
     try {
@@ -99,7 +112,9 @@ test("the config's redis: a URL or Sentinel settings, checked at load with the f
       return (error as ClockError).issues.map((issue) => `${issue.path}: ${issue.message}`);
     }
   };
-  assert.deepEqual(issues({ redis: "redis+sentinel://:pw@h1:26379" }), ["redis: no master name; expected redis+sentinel://[user:password@]host:port[,host:port...]/master-name[/db]"]);
+  assert.deepEqual(issues({ redis: "redis+sentinel://:pw@h1:26379" }), [
+    "redis: no master name; expected redis+sentinel://[user:password@]host:port[,host:port...]/master-name[/db]",
+  ]);
   assert.ok(issues({ redis: { sentinels: [], name: "m" } }).includes("redis.sentinels: expected at least one Sentinel { host, port }"));
   assert.ok(issues({ redis: { sentinels: [{ host: "h", port: 0 }], name: "m" } }).some((issue) => issue.startsWith("redis.sentinels.0.port:")));
   assert.ok(issues({ redis: { sentinels: [{ host: "h" }], name: "bad name" } }).some((issue) => issue.startsWith("redis.name:")));
@@ -125,21 +140,48 @@ test("Redis failures through Sentinel in words: unreachable Sentinels, an unknow
   const sentinels = "s1.internal:26379,s2.internal:26380,[::1]:26379";
   const offline = new Error("Stream isn't writeable and enableOfflineQueue options is false");
   const cases: [Error, string][] = [
-    [new Error("All sentinels are unreachable. Retrying from scratch after 100ms. Last error: Connection is closed."), `cannot reach the Sentinels of mymaster (${sentinels}): no Sentinel answered`],
-    [new Error("All sentinels are unreachable. Retrying from scratch after 100ms. Last error: connect ECONNREFUSED 10.0.0.1:26379"), `cannot reach the Sentinels of mymaster (${sentinels}): connection refused`],
-    [new Error("All sentinels are unreachable. Retrying from scratch after 100ms. Last error: ERR No such master with that name"), `no Sentinel at ${sentinels} monitors a master named "mymaster" (check the name after the Sentinel addresses)`],
+    [
+      new Error("All sentinels are unreachable. Retrying from scratch after 100ms. Last error: Connection is closed."),
+      `cannot reach the Sentinels of mymaster (${sentinels}): no Sentinel answered`,
+    ],
+    [
+      new Error("All sentinels are unreachable. Retrying from scratch after 100ms. Last error: connect ECONNREFUSED 10.0.0.1:26379"),
+      `cannot reach the Sentinels of mymaster (${sentinels}): connection refused`,
+    ],
+    [
+      new Error("All sentinels are unreachable. Retrying from scratch after 100ms. Last error: ERR No such master with that name"),
+      `no Sentinel at ${sentinels} monitors a master named "mymaster" (check the name after the Sentinel addresses)`,
+    ],
     [new Error("All sentinels are unreachable. Retrying from scratch after 10ms."), `no Sentinel at ${sentinels} named a primary for "mymaster" (a failover in progress?)`],
-    [new Error("All sentinels are unreachable and retry is disabled. Last error: NOAUTH Authentication required."), `cannot log in to the Sentinels of mymaster (${sentinels}): Redis asks for a password and sentinelPassword has none`],
-    [new Error("WRONGPASS invalid username-password pair or user is disabled."), `cannot log in to Redis master mymaster (Sentinels ${sentinels}): Redis refused the user name or password`],
-    [new Error("READONLY You can't write against a read only replica. script: 73895, on @user_script:1."), `Redis master mymaster (Sentinels ${sentinels}): the connection reached a replica (a failover in progress); reconnecting to the primary Sentinel names`],
-    [new Error("NOREPLICAS Not enough good replicas to write. script: 73895, on @user_script:1."), `Redis master mymaster (Sentinels ${sentinels}) refused the write: not enough replicas in sync (min-replicas-to-write)`],
+    [
+      new Error("All sentinels are unreachable and retry is disabled. Last error: NOAUTH Authentication required."),
+      `cannot log in to the Sentinels of mymaster (${sentinels}): Redis asks for a password and sentinelPassword has none`,
+    ],
+    [
+      new Error("WRONGPASS invalid username-password pair or user is disabled."),
+      `cannot log in to Redis master mymaster (Sentinels ${sentinels}): Redis refused the user name or password`,
+    ],
+    [
+      new Error("READONLY You can't write against a read only replica. script: 73895, on @user_script:1."),
+      `Redis master mymaster (Sentinels ${sentinels}): the connection reached a replica (a failover in progress); reconnecting to the primary Sentinel names`,
+    ],
+    [
+      new Error("NOREPLICAS Not enough good replicas to write. script: 73895, on @user_script:1."),
+      `Redis master mymaster (Sentinels ${sentinels}) refused the write: not enough replicas in sync (min-replicas-to-write)`,
+    ],
   ];
   for (const [error, words] of cases) assert.equal(describeRedisError(offline, target, error), words);
-  assert.equal(describeRedisError(Object.assign(new Error("connect ECONNREFUSED 10.0.0.9:6379"), { code: "ECONNREFUSED" }), target), `cannot reach Redis master mymaster (Sentinels ${sentinels}): connection refused`);
+  assert.equal(
+    describeRedisError(Object.assign(new Error("connect ECONNREFUSED 10.0.0.9:6379"), { code: "ECONNREFUSED" }), target),
+    `cannot reach Redis master mymaster (Sentinels ${sentinels}): connection refused`,
+  );
   assert.equal(describeRedisError(offline, target), `cannot reach Redis master mymaster (Sentinels ${sentinels}): not connected`);
   // From settings (no URL), a missing password is the settings' to fix.
   const settings = resolveRedisTarget([{ sentinels: [{ host: "h" }], name: "m" }, "redis"]);
-  assert.equal(describeRedisError(new Error("NOAUTH Authentication required."), settings), "cannot log in to Redis master m (Sentinels h:26379): Redis asks for a password and the redis setting has none");
+  assert.equal(
+    describeRedisError(new Error("NOAUTH Authentication required."), settings),
+    "cannot log in to Redis master m (Sentinels h:26379): Redis asks for a password and the redis setting has none",
+  );
 });
 
 test("ioredis gets Sentinel options that follow a failover: sentinels, name, role master, failoverDetector, reconnect on READONLY", () => {

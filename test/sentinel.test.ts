@@ -49,7 +49,10 @@ function firedThrough(fleet: ClockFleet, slotAt: number, timeoutMs = LINE_TIMEOU
 
 /** The longest silence between two fires heard in [fromAt, untilAt] (receive times), ms. */
 function longestSilence(fleet: ClockFleet, fromAt: number, untilAt: number): number {
-  const times = fleet.heard("fired").map((heard) => heard.receivedAt).filter((at) => at >= fromAt && at <= untilAt);
+  const times = fleet
+    .heard("fired")
+    .map((heard) => heard.receivedAt)
+    .filter((at) => at >= fromAt && at <= untilAt);
   let longest = 0;
   for (let i = 1; i < times.length; i++) longest = Math.max(longest, (times[i] ?? 0) - (times[i - 1] ?? 0));
   return longest;
@@ -110,7 +113,10 @@ async function runThroughFaults(t: TestContext, rig: SentinelRig, durability: ob
       await recover(oldPrimary, newPrimary);
       const firing = await firstFire;
       faults.push({ kind, startedAt, promotedAt, firingAt: firing.receivedAt });
-      const lags = fleet.heard("fired").filter((heard) => heard.receivedAt >= startedAt && heard.receivedAt <= firing.receivedAt).map((heard) => Number(heard.line["lagMs"]));
+      const lags = fleet
+        .heard("fired")
+        .filter((heard) => heard.receivedAt >= startedAt && heard.receivedAt <= firing.receivedAt)
+        .map((heard) => Number(heard.line["lagMs"]));
       t.diagnostic(
         `${kind}: primary ${oldPrimary} -> ${newPrimary}; promoted after ${promotedAt - startedAt} ms; first fire of a later slot ${firing.receivedAt - startedAt} ms after the fault; ` +
           `longest silence between fires ${longestSilence(fleet, startedAt - SECOND, firing.receivedAt)} ms; largest lag ${Math.round(Math.max(0, ...lags))} ms`,
@@ -119,7 +125,11 @@ async function runThroughFaults(t: TestContext, rig: SentinelRig, durability: ob
       return newPrimary;
     };
 
-    await fault("SENTINEL FAILOVER", () => rig.failover(), async () => undefined);
+    await fault(
+      "SENTINEL FAILOVER",
+      () => rig.failover(),
+      async () => undefined,
+    );
     await during(fleet);
     const primaryPort = await fault(
       "SIGKILL of the primary",
@@ -188,8 +198,13 @@ async function verifyQueueAndLogs(t: TestContext, rig: SentinelRig, run: Run, la
 
   const counts = new Map<number, number>();
   for (const heard of run.fleet.heard("fired")) counts.set(slotOf(heard), (counts.get(slotOf(heard)) ?? 0) + 1);
-  const refired = [...counts].filter(([, count]) => count > 1).map(([at]) => at).sort((a, b) => a - b);
-  t.diagnostic(`${label}: slots fired twice (a failover rolled their write back, the clock fired them again): ${refired.length} [${refired.map((at) => new Date(at).toISOString()).join(", ")}]`);
+  const refired = [...counts]
+    .filter(([, count]) => count > 1)
+    .map(([at]) => at)
+    .sort((a, b) => a - b);
+  t.diagnostic(
+    `${label}: slots fired twice (a failover rolled their write back, the clock fired them again): ${refired.length} [${refired.map((at) => new Date(at).toISOString()).join(", ")}]`,
+  );
   // What each clock reported of WAIT: the same count in /healthz, /api/status and /metrics.
   let unreplicated = 0;
   for (const seen of run.durability) {
@@ -217,50 +232,54 @@ async function verifyQueueAndLogs(t: TestContext, rig: SentinelRig, run: Run, la
   return refired;
 }
 
-test("three clocks through Sentinel fire on across SENTINEL FAILOVER and a SIGKILLed primary; the CLI and the client follow; WAIT counts what no replica confirmed", { timeout: 90 * SECOND }, async (t) => {
-  const rig = await startSentinelRig();
-  cleanups.push(() => rig.close());
-  // A client made before the failovers, used after them: it must follow on its own.
-  const client = createClient({ redis: { sentinels: rig.sentinelPorts.map((port) => ({ host: "127.0.0.1", port })), name: rig.name, password: rig.password } });
-  cleanups.push(() => client.close());
-  assert.equal((await client.status()).namespace, "clock");
+test(
+  "three clocks through Sentinel fire on across SENTINEL FAILOVER and a SIGKILLed primary; the CLI and the client follow; WAIT counts what no replica confirmed",
+  { timeout: 90 * SECOND },
+  async (t) => {
+    const rig = await startSentinelRig();
+    cleanups.push(() => rig.close());
+    // A client made before the failovers, used after them: it must follow on its own.
+    const client = createClient({ redis: { sentinels: rig.sentinelPorts.map((port) => ({ host: "127.0.0.1", port })), name: rig.name, password: rig.password } });
+    cleanups.push(() => client.close());
+    assert.equal((await client.status()).namespace, "clock");
 
-  const run = await runThroughFaults(t, rig, { replicas: 1, timeoutMs: 100 }, async (fleet) => {
-    // A write through the old client: it reaches the new primary (a replica would say READONLY).
-    await client.schedules.set("probe", { every: "1h", enabled: false, adapter: "list", job: { class: "Probe", queue: "probe" } });
-    const status = await client.status();
-    assert.ok(status.leader !== null, "the client sees a leader on the new primary");
-    assert.ok(status.schedules.some((schedule) => schedule.name === "probe"));
-    // The CLI through the same URL: exit 0, the leader, tick's last fire; never the password.
-    // From a directory without a clock.config.*: the schedules the running clocks published.
-    const cli = await runClock(["status", "--json"], { cwd: tmpdir(), env: { REDIS_URL: rig.url } });
-    assert.equal(cli.code, 0, cli.stderr);
-    assert.ok(!cli.stdout.includes(rig.password) && !cli.stderr.includes(rig.password));
-    const parsed = JSON.parse(cli.stdout) as { leader: unknown; schedules: { name: string; lastFiredAt: number | null }[] };
-    assert.ok(parsed.leader !== null);
-    const tick = parsed.schedules.find((schedule) => schedule.name === SCHEDULE_NAME);
-    assert.ok((tick?.lastFiredAt ?? 0) > Date.now() - 5 * SECOND, `tick fired lately: ${JSON.stringify(tick)}`);
-    assert.ok(fleet.heard("redis primary changed (Sentinel failover); the ledger is read again").length > 0, "a clock logged the new primary");
-  });
-  const refired = await verifyRun(t, rig, run, "WAIT, no min-replicas-to-write");
-  void refired;
-  // The killed primary's absence: batches no replica confirmed, warned once, then "again" when it rejoined.
-  const unacknowledged = run.fleet.heard("fire batch not acknowledged by replicas: a failover now could roll these slots back");
-  assert.ok(unacknowledged.length > 0, "unreplicated batches were reported while the new primary had no replica");
-  assert.ok(run.fleet.heard("replicas acknowledge fire batches again").length > 0, "and their end, once the old primary rejoined as a replica");
-  t.diagnostic(`unreplicated-batch warnings: ${unacknowledged.length}`);
+    const run = await runThroughFaults(t, rig, { replicas: 1, timeoutMs: 100 }, async (fleet) => {
+      // A write through the old client: it reaches the new primary (a replica would say READONLY).
+      await client.schedules.set("probe", { every: "1h", enabled: false, adapter: "list", job: { class: "Probe", queue: "probe" } });
+      const status = await client.status();
+      assert.ok(status.leader !== null, "the client sees a leader on the new primary");
+      assert.ok(status.schedules.some((schedule) => schedule.name === "probe"));
+      // The CLI through the same URL: exit 0, the leader, tick's last fire; never the password.
+      // From a directory without a clock.config.*: the schedules the running clocks published.
+      const cli = await runClock(["status", "--json"], { cwd: tmpdir(), env: { REDIS_URL: rig.url } });
+      assert.equal(cli.code, 0, cli.stderr);
+      assert.ok(!cli.stdout.includes(rig.password) && !cli.stderr.includes(rig.password));
+      const parsed = JSON.parse(cli.stdout) as { leader: unknown; schedules: { name: string; lastFiredAt: number | null }[] };
+      assert.ok(parsed.leader !== null);
+      const tick = parsed.schedules.find((schedule) => schedule.name === SCHEDULE_NAME);
+      assert.ok((tick?.lastFiredAt ?? 0) > Date.now() - 5 * SECOND, `tick fired lately: ${JSON.stringify(tick)}`);
+      assert.ok(fleet.heard("redis primary changed (Sentinel failover); the ledger is read again").length > 0, "a clock logged the new primary");
+    });
+    const refired = await verifyRun(t, rig, run, "WAIT, no min-replicas-to-write");
+    void refired;
+    // The killed primary's absence: batches no replica confirmed, warned once, then "again" when it rejoined.
+    const unacknowledged = run.fleet.heard("fire batch not acknowledged by replicas: a failover now could roll these slots back");
+    assert.ok(unacknowledged.length > 0, "unreplicated batches were reported while the new primary had no replica");
+    assert.ok(run.fleet.heard("replicas acknowledge fire batches again").length > 0, "and their end, once the old primary rejoined as a replica");
+    t.diagnostic(`unreplicated-batch warnings: ${unacknowledged.length}`);
 
-  // The client still answers on the last primary (it may be between connections for a moment
-  // after the second failover: a few tries, the same client).
-  let answered: Awaited<ReturnType<typeof client.status>> | null = null;
-  let lastError: unknown = null;
-  for (let attempt = 0; answered === null && attempt < 20; attempt++) {
-    answered = await client.status().catch((error: unknown) => ((lastError = error), null));
-    if (answered === null) await sleep(500);
-  }
-  assert.ok(answered !== null, `the client made before the failovers answers after them: ${String(lastError)}`);
-  assert.ok(answered.schedules.some((schedule) => schedule.name === SCHEDULE_NAME));
-});
+    // The client still answers on the last primary (it may be between connections for a moment
+    // after the second failover: a few tries, the same client).
+    let answered: Awaited<ReturnType<typeof client.status>> | null = null;
+    let lastError: unknown = null;
+    for (let attempt = 0; answered === null && attempt < 20; attempt++) {
+      answered = await client.status().catch((error: unknown) => ((lastError = error), null));
+      if (answered === null) await sleep(500);
+    }
+    assert.ok(answered !== null, `the client made before the failovers answers after them: ${String(lastError)}`);
+    assert.ok(answered.schedules.some((schedule) => schedule.name === SCHEDULE_NAME));
+  },
+);
 
 test("with durability.replicas 1 and min-replicas-to-write 1, the same faults fire no slot twice (measured)", { timeout: 90 * SECOND }, async (t) => {
   const rig = await startSentinelRig({ dataArgs: ["--min-replicas-to-write", "1", "--min-replicas-max-lag", "10"] });
@@ -273,38 +292,42 @@ test("with durability.replicas 1 and min-replicas-to-write 1, the same faults fi
   t.diagnostic(`fire failures while no replica was in sync: ${failures.length} (${[...new Set(failures)].join("; ")})`);
 });
 
-test("BullMQ's own connection goes through Sentinel too; clock status says a wrong master name, a wrong password and unreachable Sentinels in words, never with the password", { timeout: 30 * SECOND }, async () => {
-  const rig = await startSentinelRig();
-  cleanups.push(() => rig.close());
-  // Given only the Sentinels' addresses, BullMQ's add can reach the primary only through them.
-  const sink = new LogSink();
-  const config = parseConfig({ adapter: "bullmq", namespace: "bq", schedules: { tick: { every: "1s", job: { class: "Tick", queue: "bq" } } } });
-  const clock = await startClock({ config, logger: sink.logger, redisUrl: rig.url });
-  try {
-    const { outcome } = await clock.events.next("fire:fired", () => true, 10 * SECOND);
-    const primary = rig.connectNode(await rig.primaryPort());
+test(
+  "BullMQ's own connection goes through Sentinel too; clock status says a wrong master name, a wrong password and unreachable Sentinels in words, never with the password",
+  { timeout: 30 * SECOND },
+  async () => {
+    const rig = await startSentinelRig();
+    cleanups.push(() => rig.close());
+    // Given only the Sentinels' addresses, BullMQ's add can reach the primary only through them.
+    const sink = new LogSink();
+    const config = parseConfig({ adapter: "bullmq", namespace: "bq", schedules: { tick: { every: "1s", job: { class: "Tick", queue: "bq" } } } });
+    const clock = await startClock({ config, logger: sink.logger, redisUrl: rig.url });
     try {
-      assert.equal(await primary.hget(`bull:bq:${outcome.jobId}`, "name"), "Tick", "the job is in BullMQ's queue on the primary");
+      const { outcome } = await clock.events.next("fire:fired", () => true, 10 * SECOND);
+      const primary = rig.connectNode(await rig.primaryPort());
+      try {
+        assert.equal(await primary.hget(`bull:bq:${outcome.jobId}`, "name"), "Tick", "the job is in BullMQ's queue on the primary");
+      } finally {
+        primary.disconnect();
+      }
     } finally {
-      primary.disconnect();
+      await clock.stop();
     }
-  } finally {
-    await clock.stop();
-  }
-  assert.ok(!JSON.stringify(sink.lines).includes(rig.password));
-  const wrongName = await runClock(["status"], { env: { REDIS_URL: rig.url.replace(`/${rig.name}`, "/othermaster") } });
-  assert.equal(wrongName.code, 1);
-  assert.match(wrongName.stderr, /no Sentinel at 127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+ monitors a master named "othermaster"/);
-  const wrongPassword = await runClock(["status"], { env: { REDIS_URL: rig.url.replace(rig.password, "not-the-pw") } });
-  assert.equal(wrongPassword.code, 1);
-  assert.match(wrongPassword.stderr, /cannot log in to Redis master mymaster \(Sentinels 127\.0\.0\.1:\d+,.*\): Redis refused the password/);
-  assert.ok(!wrongPassword.stderr.includes("not-the-pw"));
-  const ports = rig.sentinelPorts;
-  await rig.close();
-  const started = Date.now();
-  const down = await runClock(["status"], { env: { REDIS_URL: `redis+sentinel://:${rig.password}@127.0.0.1:${ports[0]},127.0.0.1:${ports[1]}/${rig.name}` } });
-  assert.equal(down.code, 1);
-  assert.match(down.stderr, /cannot reach the Sentinels of mymaster \(127\.0\.0\.1:\d+,127\.0\.0\.1:\d+\)/);
-  assert.ok(!down.stderr.includes(rig.password));
-  assert.ok(Date.now() - started < 10 * SECOND, "gives up within seconds");
-});
+    assert.ok(!JSON.stringify(sink.lines).includes(rig.password));
+    const wrongName = await runClock(["status"], { env: { REDIS_URL: rig.url.replace(`/${rig.name}`, "/othermaster") } });
+    assert.equal(wrongName.code, 1);
+    assert.match(wrongName.stderr, /no Sentinel at 127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+ monitors a master named "othermaster"/);
+    const wrongPassword = await runClock(["status"], { env: { REDIS_URL: rig.url.replace(rig.password, "not-the-pw") } });
+    assert.equal(wrongPassword.code, 1);
+    assert.match(wrongPassword.stderr, /cannot log in to Redis master mymaster \(Sentinels 127\.0\.0\.1:\d+,.*\): Redis refused the password/);
+    assert.ok(!wrongPassword.stderr.includes("not-the-pw"));
+    const ports = rig.sentinelPorts;
+    await rig.close();
+    const started = Date.now();
+    const down = await runClock(["status"], { env: { REDIS_URL: `redis+sentinel://:${rig.password}@127.0.0.1:${ports[0]},127.0.0.1:${ports[1]}/${rig.name}` } });
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /cannot reach the Sentinels of mymaster \(127\.0\.0\.1:\d+,127\.0\.0\.1:\d+\)/);
+    assert.ok(!down.stderr.includes(rig.password));
+    assert.ok(Date.now() - started < 10 * SECOND, "gives up within seconds");
+  },
+);

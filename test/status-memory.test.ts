@@ -76,7 +76,10 @@ test("/api/status pages through every schedule by name with a total, and reads n
   // The planner's next slot, not a recomputed one.
   assert.equal(first.schedules[0]?.nextAt, clock.planner.nextAtOf("a"));
   // Two pages cost an HMGET of the ledger each, never a read of the schedules' definitions.
-  assert.deepEqual(commands.filter((command) => command.endsWith("{mem}:schedules")), []);
+  assert.deepEqual(
+    commands.filter((command) => command.endsWith("{mem}:schedules")),
+    [],
+  );
   assert.equal(commands.filter((command) => command === "hmget {mem}:ledger").length, 2);
 });
 

@@ -67,10 +67,11 @@ export const bullmqAdapter: AdapterFactory = (settings, context) => {
   const queues = new Map<string, Promise<QueueLike>>();
   let loading: Promise<BullmqModule> | null = null;
   // Not cached when it fails: a package installed while the clock runs is picked up at the next slot.
-  const loadBullmq = (): Promise<BullmqModule> => (loading ??= importBullmq().catch((error: unknown) => {
-    loading = null;
-    throw error;
-  }));
+  const loadBullmq = (): Promise<BullmqModule> =>
+    (loading ??= importBullmq().catch((error: unknown) => {
+      loading = null;
+      throw error;
+    }));
 
   const queueFor = (name: string): Promise<QueueLike> => {
     let queue = queues.get(name);
@@ -119,4 +120,3 @@ export const bullmqAdapter: AdapterFactory = (settings, context) => {
     },
   };
 };
-

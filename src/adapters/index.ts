@@ -26,11 +26,7 @@ export function isAdapter(value: unknown): value is Adapter {
  * The adapters a config uses: built-ins built from their settings, custom ones taken as given.
  * Throws with the config path of a bad setting.
  */
-export function buildAdapters(
-  used: ReadonlySet<string>,
-  settings: Readonly<Record<string, unknown>>,
-  context: AdapterContext,
-): Map<string, Adapter> {
+export function buildAdapters(used: ReadonlySet<string>, settings: Readonly<Record<string, unknown>>, context: AdapterContext): Map<string, Adapter> {
   const adapters = new Map<string, Adapter>();
   for (const name of used) {
     const given = settings[name];

@@ -67,7 +67,9 @@ export function pythonJson(value: Json): string {
   if (typeof value === "number") return pythonNumber(value);
   if (typeof value === "string") return pythonJsonString(value);
   if (Array.isArray(value)) return `[${value.map(pythonJson).join(", ")}]`;
-  return `{${Object.entries(value).map(([key, item]) => `${pythonJsonString(key)}: ${pythonJson(item)}`).join(", ")}}`;
+  return `{${Object.entries(value)
+    .map(([key, item]) => `${pythonJsonString(key)}: ${pythonJson(item)}`)
+    .join(", ")}}`;
 }
 
 /** Code points, as Python's `str` counts and slices them (a lone surrogate is one). */
@@ -107,7 +109,9 @@ export function pythonRepr(value: Json): string {
   if (typeof value === "number") return pythonNumber(value);
   if (typeof value === "string") return pythonStringRepr(value);
   if (Array.isArray(value)) return `[${value.map(pythonRepr).join(", ")}]`;
-  return `{${Object.entries(value).map(([key, item]) => `${pythonStringRepr(key)}: ${pythonRepr(item)}`).join(", ")}}`;
+  return `{${Object.entries(value)
+    .map(([key, item]) => `${pythonStringRepr(key)}: ${pythonRepr(item)}`)
+    .join(", ")}}`;
 }
 
 /** Python's `sorted()` order of strings: by code point (JavaScript's default sort is by UTF-16 unit). */

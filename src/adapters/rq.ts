@@ -67,7 +67,9 @@ function pickleValue(value: PickleValue): string {
   if (typeof value === "string") return `V${pickleText(value)}\n`;
   if (value instanceof PyTuple) return `(${value.items.map(pickleValue).join("")}t`;
   if (Array.isArray(value)) return `(${(value as readonly PickleValue[]).map(pickleValue).join("")}l`;
-  return `(${Object.entries(value as { [key: string]: Json }).map(([key, item]) => pickleValue(key) + pickleValue(item)).join("")}d`;
+  return `(${Object.entries(value as { [key: string]: Json })
+    .map(([key, item]) => pickleValue(key) + pickleValue(item))
+    .join("")}d`;
 }
 
 /** `pickle.loads` of this is the value. */
@@ -98,7 +100,9 @@ export function rqDescription(func: string, args: readonly Json[], kwargs: { rea
     return chars.length > DESCRIPTION_ARG_MAX ? `${chars.slice(0, DESCRIPTION_ARG_MAX).join("")}...` : text;
   };
   const positional = args.map((arg) => cut(pythonRepr(arg)));
-  const keywords = Object.entries(kwargs).map(([key, value]) => `${key}=${cut(pythonRepr(value))}`).sort(compareCodePoints);
+  const keywords = Object.entries(kwargs)
+    .map(([key, value]) => `${key}=${cut(pythonRepr(value))}`)
+    .sort(compareCodePoints);
   return `${func}(${[...positional, ...keywords].join(", ")})`;
 }
 
@@ -139,7 +143,8 @@ export const rqAdapter: AdapterFactory = (settings) => {
   const serializer = settings["serializer"] ?? "pickle";
   // Every bad setting at once, one per line (adapterIssues splits them).
   const problems: string[] = [];
-  if (serializer !== "pickle" && serializer !== "json") problems.push('adapters.rq.serializer: expected "pickle" (RQ\'s default) or "json" (workers started with --serializer rq.serializers.JSONSerializer)');
+  if (serializer !== "pickle" && serializer !== "json")
+    problems.push('adapters.rq.serializer: expected "pickle" (RQ\'s default) or "json" (workers started with --serializer rq.serializers.JSONSerializer)');
   for (const key of Object.keys(settings)) {
     if (key !== "serializer") problems.push(`adapters.rq.${key}: unknown setting`);
   }

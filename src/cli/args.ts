@@ -2,7 +2,10 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 
 /** Bad usage: unknown command or flag, missing value. The CLI exits 2 with the message and a hint. */
 export class UsageError extends Error {
-  constructor(message: string, readonly hint: string) {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
     super(message);
     this.name = "UsageError";
   }
@@ -10,7 +13,12 @@ export class UsageError extends Error {
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
-export function parseCommandArgs<T extends Options>(command: string, argv: string[], options: T, maxPositionals: number): { values: Record<string, string | boolean | undefined> & { [K in keyof T]?: T[K]["type"] extends "string" ? string : boolean }; positionals: string[] } {
+export function parseCommandArgs<T extends Options>(
+  command: string,
+  argv: string[],
+  options: T,
+  maxPositionals: number,
+): { values: Record<string, string | boolean | undefined> & { [K in keyof T]?: T[K]["type"] extends "string" ? string : boolean }; positionals: string[] } {
   try {
     const parsed = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
     if (parsed.positionals.length > maxPositionals) {

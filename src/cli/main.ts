@@ -14,7 +14,6 @@ const BAD_INPUT: ReadonlySet<ErrorCode> = new Set(["invalid", "not-found", "clas
 
 const COMMANDS: readonly Command[] = [start, check, next, status, list, add, remove, pause, resume, trigger, importCommand];
 
-
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));
   return `Usage: clock COMMAND [options]

@@ -66,7 +66,13 @@ export interface ClockStatus extends Omit<ClusterStatus, "leaderInvalid"> {
    * A running clock's own (its /api/status): `durability` as configured, and the slots it fired in
    * batches that fewer replicas than asked acknowledged, with the last time. Absent from the client's.
    */
-  readonly durability?: { readonly replicas: number; readonly timeoutMs: number; readonly unreplicatedFires: number; readonly unreplicatedBatches: number; readonly lastUnreplicatedAt: number | null };
+  readonly durability?: {
+    readonly replicas: number;
+    readonly timeoutMs: number;
+    readonly unreplicatedFires: number;
+    readonly unreplicatedBatches: number;
+    readonly lastUnreplicatedAt: number | null;
+  };
   /** One page of schedules, by name. */
   readonly schedules: readonly ScheduleStatus[];
   /** Schedules in all (config and dynamic, valid and invalid). */
@@ -115,13 +121,37 @@ function ruleInWords(schedule: Schedule): string {
  * The rows' statuses: the last fired slot from the ledger (one HMGET for the page), the next slot
  * from `plannedAt` (the running clock's planner) or computed here for just these rows.
  */
-export async function statusOfRows(redis: Redis, keys: ClockKeys, rows: readonly StatusRow[], now: number, plannedAt: (name: string) => number | undefined = () => undefined): Promise<ScheduleStatus[]> {
-  const fired = await readLedgerOf(redis, keys, rows.map((row) => row.name));
+export async function statusOfRows(
+  redis: Redis,
+  keys: ClockKeys,
+  rows: readonly StatusRow[],
+  now: number,
+  plannedAt: (name: string) => number | undefined = () => undefined,
+): Promise<ScheduleStatus[]> {
+  const fired = await readLedgerOf(
+    redis,
+    keys,
+    rows.map((row) => row.name),
+  );
   return rows.map((row, index): ScheduleStatus => {
     const lastFiredAt = fired[index] ?? null;
     const { schedule } = row;
     if (schedule === null) {
-      return { name: row.name, source: row.source, rule: "(invalid)", ruleInWords: "(invalid)", description: null, timezone: "", enabled: false, paused: row.paused, lastFiredAt, nextAt: null, adapter: "", queue: "", error: row.error ?? "invalid" };
+      return {
+        name: row.name,
+        source: row.source,
+        rule: "(invalid)",
+        ruleInWords: "(invalid)",
+        description: null,
+        timezone: "",
+        enabled: false,
+        paused: row.paused,
+        lastFiredAt,
+        nextAt: null,
+        adapter: "",
+        queue: "",
+        error: row.error ?? "invalid",
+      };
     }
     const active = schedule.enabled && !row.paused;
     return {
@@ -143,10 +173,22 @@ export async function statusOfRows(redis: Redis, keys: ClockKeys, rows: readonly
 
 /** Who leads, the processes heard from lately, fence refusals and config mismatches: O(processes). */
 export async function readClusterStatus(redis: Redis, keys: ClockKeys, now: number): Promise<ClusterStatus> {
-  const [leaseValue, pttl, peersRaw, fenceRefusals] = await Promise.all([redis.get(keys.lease), redis.pttl(keys.lease), redis.hgetall(keys.peers), redis.hget(keys.stats, "fenceRefusals")]);
+  const [leaseValue, pttl, peersRaw, fenceRefusals] = await Promise.all([
+    redis.get(keys.lease),
+    redis.pttl(keys.lease),
+    redis.hgetall(keys.peers),
+    redis.hget(keys.stats, "fenceRefusals"),
+  ]);
   const holder = leaseValue === null ? null : holderOf(leaseValue);
   const peerMap = parsePeers(peersRaw, now);
-  const peers: PeerStatus[] = [...peerMap.values()].map(({ host, pid, role, seenAt, version, config }) => ({ host, pid, role, seenAt, version, ...(config === undefined ? {} : { config }) }));
+  const peers: PeerStatus[] = [...peerMap.values()].map(({ host, pid, role, seenAt, version, config }) => ({
+    host,
+    pid,
+    role,
+    seenAt,
+    version,
+    ...(config === undefined ? {} : { config }),
+  }));
   const leaderRecord = leaderPeer(peerMap, holder)?.[1];
   const leaderConfig = leaderRecord?.config;
   const differing = leaderConfig === undefined ? [] : peers.filter((peer) => peer.config !== undefined && peer.config !== leaderConfig);
@@ -155,7 +197,9 @@ export async function readClusterStatus(redis: Redis, keys: ClockKeys, now: numb
     peers: peers.sort((a, b) => (a.role === b.role ? a.host.localeCompare(b.host) || a.pid - b.pid : a.role === "leader" ? -1 : 1)),
     fenceRefusals: Number(fenceRefusals ?? 0),
     configMismatch:
-      leaderConfig === undefined || differing.length === 0 ? null : { leader: leaderConfig, peers: differing.map((peer) => ({ host: peer.host, pid: peer.pid, role: peer.role, config: peer.config as string })) },
+      leaderConfig === undefined || differing.length === 0
+        ? null
+        : { leader: leaderConfig, peers: differing.map((peer) => ({ host: peer.host, pid: peer.pid, role: peer.role, config: peer.config as string })) },
     leaderInvalid: typeof leaderRecord?.invalid === "number" ? leaderRecord.invalid : null,
   };
 }

@@ -20,10 +20,7 @@ export function findConfigPath(explicit: string | undefined, cwd = process.cwd()
     const path = resolve(cwd, name);
     if (existsSync(path)) return path;
   }
-  throw new ConfigError(
-    [{ path: "", message: `no ${CONFIG_FILES.join(", ")} in ${cwd} (pass --config PATH or set CLOCK_CONFIG)` }],
-    "cannot load config",
-  );
+  throw new ConfigError([{ path: "", message: `no ${CONFIG_FILES.join(", ")} in ${cwd} (pass --config PATH or set CLOCK_CONFIG)` }], "cannot load config");
 }
 
 /** Imports the config module and returns its default export, not yet validated. */

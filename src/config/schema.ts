@@ -45,17 +45,19 @@ const cron = z.string({ error: "expected a cron expression" }).superRefine((expr
   }
 });
 
-const at = z.union([z.string(), z.array(z.string()).min(1, { error: "expected at least one time" })], {
-  error: 'expected a time such as "09:00" or a list of them',
-}).superRefine((value, ctx) => {
-  const times = Array.isArray(value) ? value : [value];
-  times.forEach((time, index) => {
-    const converted = atToCron(time);
-    if (typeof converted !== "string") {
-      ctx.addIssue({ code: "custom", message: converted.error, path: Array.isArray(value) ? [index] : [] });
-    }
+const at = z
+  .union([z.string(), z.array(z.string()).min(1, { error: "expected at least one time" })], {
+    error: 'expected a time such as "09:00" or a list of them',
+  })
+  .superRefine((value, ctx) => {
+    const times = Array.isArray(value) ? value : [value];
+    times.forEach((time, index) => {
+      const converted = atToCron(time);
+      if (typeof converted !== "string") {
+        ctx.addIssue({ code: "custom", message: converted.error, path: Array.isArray(value) ? [index] : [] });
+      }
+    });
   });
-});
 
 /**
  * Job options: an object of JSON values. Not a z.record, which drops a `__proto__` key silently:
@@ -97,9 +99,7 @@ export const jobSchema = z
 export const scheduleSchema = z
   .object({
     cron: cron.optional(),
-    every: duration
-      .refine((ms) => ms >= SECOND, { error: "must be at least 1s" })
-      .optional(),
+    every: duration.refine((ms) => ms >= SECOND, { error: "must be at least 1s" }).optional(),
     anchor: instant.optional(),
     at: at.optional(),
     timezone: zone.optional(),
@@ -113,24 +113,27 @@ export const scheduleSchema = z
   })
   .strict()
   // `when`: run even if a field failed, so every problem is reported at once.
-  .superRefine((schedule, ctx) => {
-    // Runs even when the input is not an object (the type error is reported already): read nothing inherited.
-    if (schedule === null || typeof schedule !== "object" || Array.isArray(schedule)) return;
-    const own = (key: string) => Object.hasOwn(schedule, key) && (schedule as Record<string, unknown>)[key] !== undefined;
-    const kinds = (["cron", "every", "at"] as const).filter(own);
-    if (kinds.length !== 1) {
-      ctx.addIssue({
-        code: "custom",
-        message: kinds.length === 0 ? "needs one of cron, every or at" : `has ${kinds.join(" and ")}: use exactly one`,
-      });
-    }
-    if (own("anchor") && !own("every")) {
-      ctx.addIssue({ code: "custom", message: "anchor only applies to every", path: ["anchor"] });
-    }
-    if (typeof schedule.startAt === "number" && typeof schedule.endAt === "number" && schedule.endAt <= schedule.startAt) {
-      ctx.addIssue({ code: "custom", message: "must be after startAt", path: ["endAt"] });
-    }
-  }, { when: () => true });
+  .superRefine(
+    (schedule, ctx) => {
+      // Runs even when the input is not an object (the type error is reported already): read nothing inherited.
+      if (schedule === null || typeof schedule !== "object" || Array.isArray(schedule)) return;
+      const own = (key: string) => Object.hasOwn(schedule, key) && (schedule as Record<string, unknown>)[key] !== undefined;
+      const kinds = (["cron", "every", "at"] as const).filter(own);
+      if (kinds.length !== 1) {
+        ctx.addIssue({
+          code: "custom",
+          message: kinds.length === 0 ? "needs one of cron, every or at" : `has ${kinds.join(" and ")}: use exactly one`,
+        });
+      }
+      if (own("anchor") && !own("every")) {
+        ctx.addIssue({ code: "custom", message: "anchor only applies to every", path: ["anchor"] });
+      }
+      if (typeof schedule.startAt === "number" && typeof schedule.endAt === "number" && schedule.endAt <= schedule.startAt) {
+        ctx.addIssue({ code: "custom", message: "must be after startAt", path: ["endAt"] });
+      }
+    },
+    { when: () => true },
+  );
 
 /** Per adapter: settings of a built-in one, or an adapter of one's own (an object with writes/enqueue). */
 export const adapterSettingsSchema = z.record(
@@ -152,7 +155,12 @@ const sentinelSettings = z
   .object({
     sentinels: z
       .array(
-        z.object({ host: z.string({ error: "expected a host name" }).min(1, { error: "expected a host name" }), port: z.number().int().min(1).max(65_535, { error: "expected a port from 1 to 65535" }).optional() }).strict(),
+        z
+          .object({
+            host: z.string({ error: "expected a host name" }).min(1, { error: "expected a host name" }),
+            port: z.number().int().min(1).max(65_535, { error: "expected a port from 1 to 65535" }).optional(),
+          })
+          .strict(),
         { error: "expected a list of Sentinels { host, port }" },
       )
       .min(1, { error: "expected at least one Sentinel { host, port }" }),
@@ -169,7 +177,12 @@ export const durabilitySchema = z
   .object({
     replicas: z.number({ error: "expected how many replicas must acknowledge each fire batch (1 or more)" }).int().min(1).max(100),
     // The WAIT holds the clock's connection: lease renewals queue behind it, so it stays short.
-    timeoutMs: z.number().int().min(1, { error: "must be at least 1 (0 would wait forever)" }).max(1000, { error: "at most 1000: the WAIT holds the clock's connection, lease renewals wait behind it" }).default(200),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1, { error: "must be at least 1 (0 would wait forever)" })
+      .max(1000, { error: "at most 1000: the WAIT holds the clock's connection, lease renewals wait behind it" })
+      .default(200),
   })
   .strict();
 
@@ -193,14 +206,20 @@ export const configSchema = z
     /** Where the clock's Redis is; REDIS_URL when absent. */
     redis: z.union([redisUrl, sentinelSettings], { error: "expected a Redis URL or Sentinel settings { sentinels: [{ host, port }], name }" }).optional(),
     durability: durabilitySchema.optional(),
-    schedules: z.record(z.string(), scheduleSchema, { error: "expected an object of named schedules" }).default({}).superRefine((schedules, ctx) => {
-      if (schedules === null || typeof schedules !== "object") return;
-      for (const name of Object.keys(schedules)) {
-        if (!SCHEDULE_NAME.test(name)) {
-          ctx.addIssue({ code: "custom", message: "schedule names use letters, digits, '.', '_', '-' or ':' (at most 200)", path: [name] });
-        }
-      }
-    }, { when: () => true }),
+    schedules: z
+      .record(z.string(), scheduleSchema, { error: "expected an object of named schedules" })
+      .default({})
+      .superRefine(
+        (schedules, ctx) => {
+          if (schedules === null || typeof schedules !== "object") return;
+          for (const name of Object.keys(schedules)) {
+            if (!SCHEDULE_NAME.test(name)) {
+              ctx.addIssue({ code: "custom", message: "schedule names use letters, digits, '.', '_', '-' or ':' (at most 200)", path: [name] });
+            }
+          }
+        },
+        { when: () => true },
+      ),
   })
   .strict();
 

@@ -16,7 +16,11 @@ export async function startDryRun(config: ClockConfig, log: Logger, version: str
   const metrics = new ClockMetrics();
   const { recentFires } = observe(events, log, metrics);
   const leadership = new AlwaysLeader();
-  const firer = new MemoryFirer(adapters, () => clock.now(), (fire) => log.info({ schedule: fire.schedule, jobId: fire.jobId, writes: fire.writes }, "dry run: would enqueue"));
+  const firer = new MemoryFirer(
+    adapters,
+    () => clock.now(),
+    (fire) => log.info({ schedule: fire.schedule, jobId: fire.jobId, writes: fire.writes }, "dry run: would enqueue"),
+  );
   const planner = new Planner({ clock, fire: (requests) => firer.fire(requests), readLedger: async () => new Map(firer.ledger), leadership, spin: clock === systemClock, events });
   leadership.onChange((leading) => events.emit("lease:changed", { leading }));
   metrics.sources = { schedules: () => planner.size, invalidSchedules: () => 0 };

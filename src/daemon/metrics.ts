@@ -3,9 +3,18 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 
 export class ClockMetrics {
   readonly registry = new Registry();
-  readonly fires = new Counter({ name: "clock_fires_total", help: "Jobs enqueued for slots, by schedule and adapter.", labelNames: ["schedule", "adapter"], registers: [this.registry] });
+  readonly fires = new Counter({
+    name: "clock_fires_total",
+    help: "Jobs enqueued for slots, by schedule and adapter.",
+    labelNames: ["schedule", "adapter"],
+    registers: [this.registry],
+  });
   readonly catchUpFires = new Counter({ name: "clock_catch_up_fires_total", help: "Fires of slots that were missed and caught up late.", registers: [this.registry] });
-  readonly skippedSlots = new Counter({ name: "clock_skipped_slots_total", help: "Missed slots not fired (outside the window, over max, or policy none).", registers: [this.registry] });
+  readonly skippedSlots = new Counter({
+    name: "clock_skipped_slots_total",
+    help: "Missed slots not fired (outside the window, over max, or policy none).",
+    registers: [this.registry],
+  });
   readonly lag = new Histogram({
     name: "clock_fire_lag_seconds",
     help: "Time from a slot's instant to its job being in Redis (Redis time inside the write).",
@@ -14,7 +23,12 @@ export class ClockMetrics {
   });
   readonly fenceRefusals = new Counter({ name: "clock_fence_refusals_total", help: "Fires refused because this process no longer held the lease.", registers: [this.registry] });
   readonly leader = new Gauge({ name: "clock_leader", help: "1 while this process holds the lease.", registers: [this.registry] });
-  readonly leaseTransitions = new Counter({ name: "clock_lease_transitions_total", help: "Leadership gained or lost, by direction.", labelNames: ["to"], registers: [this.registry] });
+  readonly leaseTransitions = new Counter({
+    name: "clock_lease_transitions_total",
+    help: "Leadership gained or lost, by direction.",
+    labelNames: ["to"],
+    registers: [this.registry],
+  });
   readonly unreplicatedFires = new Counter({
     name: "clock_unreplicated_fires_total",
     help: "Fires in batches that fewer replicas than durability.replicas acknowledged (WAIT timed out or failed).",

@@ -91,7 +91,8 @@ export function observe(
       else if (outcome.status === "early") log.debug(fields, "Redis time is before the slot; retrying");
       else if (outcome.status === "paused") log.debug(fields, "schedule paused in Redis; slot skipped");
     },
-    "fire:outboxed": ({ outcome, error }) => log.error({ schedule: outcome.request.schedule.name, jobId: outcome.jobId, err: error }, "enqueue failed after the ledger advanced; kept in the outbox for retry"),
+    "fire:outboxed": ({ outcome, error }) =>
+      log.error({ schedule: outcome.request.schedule.name, jobId: outcome.jobId, err: error }, "enqueue failed after the ledger advanced; kept in the outbox for retry"),
     "fire:failed": ({ error, slots, again }) => {
       // The first failure of a run of them is an error; the retries that follow are debug noise.
       if (again) log.debug({ err: redisErr(error), slots }, "fire failed again; retrying");
@@ -123,7 +124,10 @@ export function observe(
     },
     "planner:late-wake": ({ lateMs }) => log.warn({ lateMs: Math.round(lateMs) }, "timer woke late (event loop blocked or process paused)"),
     "planner:clock-jump": ({ jumpMs }) =>
-      log.warn({ jumpMs: Math.round(jumpMs) }, jumpMs > 0 ? "wall clock jumped forward; missed slots follow the catch-up policy" : "wall clock jumped backward; no slot fires twice"),
+      log.warn(
+        { jumpMs: Math.round(jumpMs) },
+        jumpMs > 0 ? "wall clock jumped forward; missed slots follow the catch-up policy" : "wall clock jumped backward; no slot fires twice",
+      ),
     "lease:changed": ({ leading }) => {
       log.info({ leader: leading, ...(context.peer === undefined ? {} : { peer: context.peer }) }, leading ? "leadership acquired" : "leadership lost");
       metrics?.leader.set(leading ? 1 : 0);
@@ -143,7 +147,11 @@ export function observe(
     "lease:unusable": ({ roundTripMs, validMs, again }) => {
       const fields = { roundTripMs: Math.round(roundTripMs), validMs };
       if (again) log.debug(fields, "lease let go again: Redis replies still slower than the lease's validity");
-      else log.error(fields, "lease let go: Redis replies take longer than the lease's validity, so this process cannot fire; a standby may lead (raise lease.ttl to tolerate this latency)");
+      else
+        log.error(
+          fields,
+          "lease let go: Redis replies take longer than the lease's validity, so this process cannot fire; a standby may lead (raise lease.ttl to tolerate this latency)",
+        );
     },
     "redis:down": ({ error, everConnected }) => {
       metrics?.redisErrors.inc();
@@ -152,7 +160,8 @@ export function observe(
     "redis:restored": () => log.info({ redis: context.redis }, "redis connection restored"),
     "redis:primary-changed": ({ master, from, to }) => log.warn({ master, from, to, redis: context.redis }, "redis primary changed (Sentinel failover); the ledger is read again"),
     "redis:skew": ({ skewMs }) => log.warn({ skewMs: Math.round(skewMs) }, "local clock differs from Redis TIME; slots are never fired before their instant by Redis time"),
-    "sync:loaded": ({ schedules, paused, invalid }) => log.info({ schedules, paused, invalid }, "schedules and pauses read from Redis: planning starts, missed slots follow the catch-up policy"),
+    "sync:loaded": ({ schedules, paused, invalid }) =>
+      log.info({ schedules, paused, invalid }, "schedules and pauses read from Redis: planning starts, missed slots follow the catch-up policy"),
     "schedule:changed": ({ name, kind, fields }) => log.info({ schedule: name, change: kind, ...fields }, "schedule change applied"),
     "schedule:invalid": ({ name, reason }) => log.warn({ schedule: name, reason }, "invalid dynamic schedule skipped; the others keep firing"),
     "schedule:clash": ({ name }) => log.warn({ schedule: name }, "dynamic schedule ignored: the config file defines a schedule of that name"),
@@ -163,7 +172,9 @@ export function observe(
           fingerprint: mismatch.fingerprint,
           leaderFingerprint: mismatch.leaderFingerprint,
           leader: `${mismatch.leader.host}/${mismatch.leader.pid}`,
-          ...(diff === null ? { diff: "unknown (the leader's digests are not in Redis)" } : { added: diff.added, removed: diff.removed, changed: diff.changed, counts: diff.counts, settingsDiffer: diff.settingsDiffer }),
+          ...(diff === null
+            ? { diff: "unknown (the leader's digests are not in Redis)" }
+            : { added: diff.added, removed: diff.removed, changed: diff.changed, counts: diff.counts, settingsDiffer: diff.settingsDiffer }),
         },
         "config differs from the leader's: the leader fires its own schedules, not this clock's (expected for a while during a rolling deploy)",
       );

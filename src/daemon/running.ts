@@ -140,7 +140,16 @@ export class RunningClock {
     ]);
     const { leaderInvalid: _leaderInvalid, ...clusterFields } = cluster;
     const durability = this.durability;
-    return { namespace: this.#parts.namespace, ...clusterFields, schedules, total: names.length, offset, limit, invalidEntries: sync.invalidCount, ...(durability === null ? {} : { durability }) };
+    return {
+      namespace: this.#parts.namespace,
+      ...clusterFields,
+      schedules,
+      total: names.length,
+      offset,
+      limit,
+      invalidEntries: sync.invalidCount,
+      ...(durability === null ? {} : { durability }),
+    };
   }
 
   #dryRunStatus(offset: number, limit: number, now: number): ClockStatus {
@@ -183,7 +192,12 @@ export class RunningClock {
     // from becoming ready, so the deploy that ends the mismatch would never finish.
     const watch = this.#parts.redis?.configWatch ?? null;
     const configMismatch = watch?.mismatch ?? null;
-    const warnings = configMismatch === null ? [] : [`config differs from the leader's (${configMismatch.fingerprint} here, ${configMismatch.leaderFingerprint} on ${configMismatch.leader.host}/${configMismatch.leader.pid})`];
+    const warnings =
+      configMismatch === null
+        ? []
+        : [
+            `config differs from the leader's (${configMismatch.fingerprint} here, ${configMismatch.leaderFingerprint} on ${configMismatch.leader.host}/${configMismatch.leader.pid})`,
+          ];
     return {
       healthy: reasons.length === 0,
       body: {

@@ -83,7 +83,15 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   const { redis, subscriber } = connection;
   const tasks = new Tasks(clock, events);
 
-  const configWatch = new ConfigWatch({ redis, keys, peerId, compute: () => fingerprintConfig(config, options.adapters), isLeader: () => leadership.isLeader(), now: () => clock.now(), events });
+  const configWatch = new ConfigWatch({
+    redis,
+    keys,
+    peerId,
+    compute: () => fingerprintConfig(config, options.adapters),
+    isLeader: () => leadership.isLeader(),
+    now: () => clock.now(),
+    events,
+  });
   configWatch.prepare();
   let planner: Planner | null = null;
   let sync: DynamicSync | null = null;

@@ -22,7 +22,6 @@ const DIGESTS_TTL_MS = HOUR;
 /** Names per kind (added, removed, changed) in a log line. */
 const DIFF_NAMES = 10;
 
-
 export interface ConfigWatchOptions {
   readonly redis: Redis;
   readonly keys: ClockKeys;
@@ -114,7 +113,8 @@ export class ConfigWatch {
   }
 
   #clear(reason: string): void {
-    if (this.#mismatch !== null) this.#options.events.emit("config:matched", { fingerprint: this.#mine?.fingerprint ?? null, leaderFingerprint: this.#mismatch.leaderFingerprint, reason });
+    if (this.#mismatch !== null)
+      this.#options.events.emit("config:matched", { fingerprint: this.#mine?.fingerprint ?? null, leaderFingerprint: this.#mismatch.leaderFingerprint, reason });
     this.#mismatch = null;
   }
 }

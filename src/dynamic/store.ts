@@ -25,11 +25,15 @@ export interface AdapterCheck {
   readonly namespace: string;
 }
 
-export type Decoded = { readonly ok: true; readonly schedule: Schedule; readonly definition: Record<string, unknown>; readonly updatedAt: number } | { readonly ok: false; readonly reason: string };
+export type Decoded =
+  { readonly ok: true; readonly schedule: Schedule; readonly definition: Record<string, unknown>; readonly updatedAt: number } | { readonly ok: false; readonly reason: string };
 
 export function checkName(name: string): void {
   if (typeof name !== "string" || !SCHEDULE_NAME.test(name)) {
-    throw new ConfigError([{ path: "name", message: `invalid schedule name ${JSON.stringify(name)}: use letters, digits, '.', '_', '-' or ':' (at most 200)` }], "invalid schedule");
+    throw new ConfigError(
+      [{ path: "name", message: `invalid schedule name ${JSON.stringify(name)}: use letters, digits, '.', '_', '-' or ':' (at most 200)` }],
+      "invalid schedule",
+    );
   }
 }
 

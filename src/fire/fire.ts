@@ -111,7 +111,13 @@ export class Firer {
       const chunk = requests.slice(start, start + size);
       const enqueues: Enqueue[] = [];
       const adapters: Adapter[] = [];
-      const keyIndex = new Map<string, number>([[keys.lease, 1], [keys.ledger, 2], [keys.outbox, 3], [keys.stats, 4], [keys.paused, 5]]);
+      const keyIndex = new Map<string, number>([
+        [keys.lease, 1],
+        [keys.ledger, 2],
+        [keys.outbox, 3],
+        [keys.stats, 4],
+        [keys.paused, 5],
+      ]);
       const args: string[] = [token, String(chunk.length)];
       for (const request of chunk) {
         const adapter = this.adapterFor(request.schedule);
@@ -131,10 +137,13 @@ export class Firer {
           args.push(write.command, String(index), String(write.args.length), ...write.args);
         }
       }
-      const reply = redis.clockFire(keyIndex.size, ...keyIndex.keys(), ...args).then(
-        (value): [Error | null, unknown] => [null, value],
-        (error: unknown): [Error | null, unknown] => [error as Error, null],
-      ).finally(() => replied++);
+      const reply = redis
+        .clockFire(keyIndex.size, ...keyIndex.keys(), ...args)
+        .then(
+          (value): [Error | null, unknown] => [null, value],
+          (error: unknown): [Error | null, unknown] => [error as Error, null],
+        )
+        .finally(() => replied++);
       batches.push({ requests: chunk, enqueues, adapters, reply });
     }
     const durability = this.#options.durability ?? null;

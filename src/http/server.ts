@@ -82,7 +82,8 @@ export function allowedHostsFor(boundHost: string, port: number, extra: readonly
   for (const entry of extra) {
     const value = entry.trim().toLowerCase();
     if (value === "") continue;
-    if (/^(\[[^\]]+\]|[^:[\]]+):\d+$/.test(value)) exact.add(value); // host:port, [v6]:port
+    if (/^(\[[^\]]+\]|[^:[\]]+):\d+$/.test(value))
+      exact.add(value); // host:port, [v6]:port
     else extraNames.add(withBrackets(value.replace(/^\[(.*)\]$/, "$1")));
   }
   return { any: extraNames.has("*"), exact, names: extraNames };
@@ -130,7 +131,11 @@ export async function startHttpServer(running: RunningClock, options: HttpOption
       return;
     }
     if (request.method === "GET" && path === "/api/status") {
-      json(response, 200, await statusBody(running, clock, { offset: Number(url.searchParams.get("offset") ?? 0), limit: Number(url.searchParams.get("limit") ?? PAGE_LIMIT) }, token !== undefined));
+      json(
+        response,
+        200,
+        await statusBody(running, clock, { offset: Number(url.searchParams.get("offset") ?? 0), limit: Number(url.searchParams.get("limit") ?? PAGE_LIMIT) }, token !== undefined),
+      );
       return;
     }
     if (request.method === "GET" && path === "/api/events") {

@@ -74,11 +74,13 @@ function convertField(field: FieldSpec, text: string): { text: string; notes: st
   const items: string[] = [];
   const notes: string[] = [];
   for (const item of text.split(",")) {
-    if (item.includes("~")) throw new FieldProblem(`${field.name} "${text}": "~" makes cronie pick a random value when it loads the crontab; the clock's slots are fixed: write the value you want`);
+    if (item.includes("~"))
+      throw new FieldProblem(`${field.name} "${text}": "~" makes cronie pick a random value when it loads the crontab; the clock's slots are fixed: write the value you want`);
     const match = /^(?:(\*)|([^-/]+)(?:-([^-/]+))?)(?:\/(.*))?$/.exec(item);
     if (item === "" || match === null) throw new FieldProblem(`${field.name} "${text}": cronie refuses "${item}"`);
     const [, star, first, second, step] = match;
-    if (step !== undefined && (!/^\d+$/.test(step) || Number(step) === 0)) throw new FieldProblem(`${field.name} "${text}": step "${step}" must be a whole number of at least 1 (cronie refuses the line)`);
+    if (step !== undefined && (!/^\d+$/.test(step) || Number(step) === 0))
+      throw new FieldProblem(`${field.name} "${text}": step "${step}" must be a whole number of at least 1 (cronie refuses the line)`);
     if (star !== undefined) {
       items.push(item);
       continue;
@@ -86,7 +88,8 @@ function convertField(field: FieldSpec, text: string): { text: string; notes: st
     const low = readNumber(field, first ?? "", text);
     if (second === undefined) {
       // cronie accepts a step only after * or a range: `5/15` is refused.
-      if (step !== undefined) throw new FieldProblem(`${field.name} "${text}": cronie refuses "${item}" (a step needs * or a range before it: write ${first}-${field.high}/${step})`);
+      if (step !== undefined)
+        throw new FieldProblem(`${field.name} "${text}": cronie refuses "${item}" (a step needs * or a range before it: write ${first}-${field.high}/${step})`);
       items.push(item);
       continue;
     }
@@ -156,15 +159,18 @@ function readEntry(line: string): Entry {
   const notes: string[] = [];
   if (rest.startsWith("@")) {
     const word = /^@(\S*)/.exec(rest)?.[1] ?? "";
-    if (word === "reboot") return { kind: "problem", reason: "@reboot runs the command once when cron starts, not at a wall-clock time: run it from your deploy or your process manager instead" };
-    if (!ALIASES.has(word)) return { kind: "problem", reason: `cronie refuses "@${word}" (it knows @reboot, @yearly, @annually, @monthly, @weekly, @daily, @midnight and @hourly, in lower case)` };
+    if (word === "reboot")
+      return { kind: "problem", reason: "@reboot runs the command once when cron starts, not at a wall-clock time: run it from your deploy or your process manager instead" };
+    if (!ALIASES.has(word))
+      return { kind: "problem", reason: `cronie refuses "@${word}" (it knows @reboot, @yearly, @annually, @monthly, @weekly, @daily, @midnight and @hourly, in lower case)` };
     expression = `@${word}`;
     rest = rest.slice(word.length + 1);
   } else {
     const fields: string[] = [];
     for (const field of FIELDS) {
       const match = /^([^ \t]+)[ \t]*/.exec(rest);
-      if (match === null || match[1] === undefined) return { kind: "problem", reason: `cronie refuses the line: no ${field.name} field (a crontab line is five time fields and a command)` };
+      if (match === null || match[1] === undefined)
+        return { kind: "problem", reason: `cronie refuses the line: no ${field.name} field (a crontab line is five time fields and a command)` };
       try {
         const converted = convertField(field, match[1]);
         fields.push(converted.text);
@@ -204,7 +210,11 @@ export function importCrontab(text: string, options: CrontabOptions): ImportResu
     if (assignment !== null) {
       env.set(assignment.name, assignment.value);
       if (assignment.name === "TZ") {
-        builder.differ(where, line, `TZ only sets the commands' environment: cronie reads the times of the lines after it in CRON_TZ or the cron host's zone, not in TZ; to read them in ${assignment.value === "" ? "a zone" : assignment.value}, write CRON_TZ=${assignment.value || "Zone"} (or pass --timezone for lines without CRON_TZ)`);
+        builder.differ(
+          where,
+          line,
+          `TZ only sets the commands' environment: cronie reads the times of the lines after it in CRON_TZ or the cron host's zone, not in TZ; to read them in ${assignment.value === "" ? "a zone" : assignment.value}, write CRON_TZ=${assignment.value || "Zone"} (or pass --timezone for lines without CRON_TZ)`,
+        );
       }
       if (assignment.name === "MAILTO") mailto = assignment.value;
       return;
@@ -222,21 +232,33 @@ export function importCrontab(text: string, options: CrontabOptions): ImportResu
     }
     for (const note of entry.notes) builder.differ(where, line, note);
     const { command, stdin } = splitPercent(entry.command);
-    const comments = [`crontab ${where}: ${excerpt(line)}`, `The shell command must become a job: ${SHELL_COMMAND_CLASS} is a placeholder; write the job that does what the command did and name its class here.`];
+    const comments = [
+      `crontab ${where}: ${excerpt(line)}`,
+      `The shell command must become a job: ${SHELL_COMMAND_CLASS} is a placeholder; write the job that does what the command did and name its class here.`,
+    ];
     if (stdin !== null) {
       comments.push(`cron passed this on standard input (from % in the line): ${JSON.stringify(stdin)}`);
-      builder.differ(where, line, `% in the command: cron runs ${JSON.stringify(command)} with ${JSON.stringify(stdin)} on standard input (each further % a newline); the job's args carry only the command, the input must become part of the job`);
+      builder.differ(
+        where,
+        line,
+        `% in the command: cron runs ${JSON.stringify(command)} with ${JSON.stringify(stdin)} on standard input (each further % a newline); the job's args carry only the command, the input must become part of the job`,
+      );
     }
     const environment = [...env].filter(([name]) => name !== "CRON_TZ" && name !== "TZ").map(([name, value]) => `${name}=${value}`);
     if (environment.length > 0) comments.push(`cron ran it with ${environment.join(" ")} in its environment.`);
     const delay = env.get("RANDOM_DELAY");
-    if (delay !== undefined && delay !== "0") builder.differ(where, line, `RANDOM_DELAY=${delay}: cronie starts each run up to ${delay} minutes late (a random delay); the clock fires on time`);
+    if (delay !== undefined && delay !== "0")
+      builder.differ(where, line, `RANDOM_DELAY=${delay}: cronie starts each run up to ${delay} minutes late (a random delay); the clock fires on time`);
     const dst = cronTz === undefined || cronTz === "" ? (options.timezone === undefined ? NO_DST : CRONIE_HOST) : CRONIE_CRON_TZ;
     const added = builder.add(where, line, commandName(command), { cron: entry.expression, timezone: zone, job: { class: SHELL_COMMAND_CLASS, args: [command] } }, comments, dst);
     if (added !== null && (cronTz === undefined || cronTz === "")) withoutCronTz++;
   });
   if (withoutCronTz > 0 && options.timezone === undefined) {
-    builder.differ("lines without CRON_TZ", `${withoutCronTz} line${withoutCronTz === 1 ? "" : "s"}`, "cron read their times in the cron host's zone, which the file does not say: imported as UTC (pass --timezone ZONE for the host's zone)");
+    builder.differ(
+      "lines without CRON_TZ",
+      `${withoutCronTz} line${withoutCronTz === 1 ? "" : "s"}`,
+      "cron read their times in the cron host's zone, which the file does not say: imported as UTC (pass --timezone ZONE for the host's zone)",
+    );
   }
   if (mailto !== null && mailto !== "") {
     builder.differ("MAILTO", `MAILTO=${mailto}`, "cron mails each command's output; the clock enqueues jobs and sends no mail: the job must report what matters");

@@ -20,7 +20,39 @@ export interface NatCron {
 }
 
 const WEEKDAY_WORDS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
-const ORDINALS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth", "twentieth", "twenty-first", "twenty-second", "twenty-third", "twenty-fourth", "twenty-fifth", "twenty-sixth", "twenty-seventh", "twenty-eighth", "twenty-ninth", "thirtieth", "thirty-first"];
+const ORDINALS = [
+  "first",
+  "second",
+  "third",
+  "fourth",
+  "fifth",
+  "sixth",
+  "seventh",
+  "eighth",
+  "ninth",
+  "tenth",
+  "eleventh",
+  "twelfth",
+  "thirteenth",
+  "fourteenth",
+  "fifteenth",
+  "sixteenth",
+  "seventeenth",
+  "eighteenth",
+  "nineteenth",
+  "twentieth",
+  "twenty-first",
+  "twenty-second",
+  "twenty-third",
+  "twenty-fourth",
+  "twenty-fifth",
+  "twenty-sixth",
+  "twenty-seventh",
+  "twenty-eighth",
+  "twenty-ninth",
+  "thirtieth",
+  "thirty-first",
+];
 
 function weekdayOf(word: string): number | null {
   const lower = word.toLowerCase();
@@ -113,7 +145,7 @@ export function fugitNatToCron(original: string): NatCron | null {
     const candidate = ZONE.exec(zoneMatch[1] ?? "")?.[1] ?? "";
     if (weekdayOf(candidate) === null && !/^(am|pm|noon|midnight)$/i.test(candidate)) {
       zone = candidate;
-      rest = rest.slice(0, -(zoneMatch[0].length));
+      rest = rest.slice(0, -zoneMatch[0].length);
     }
   }
   let atText: string | null = null;
@@ -147,7 +179,9 @@ export function fugitNatToCron(original: string): NatCron | null {
     if (first === undefined) return null;
     if (others.length > 0) {
       const dropped = others.flatMap((group) => group.hours.flatMap((hour) => group.minutes.map((minute) => `${hour}:${String(minute).padStart(2, "0")}`)));
-      notes.push(`fugit makes several crons of "${original}" and sidekiq-cron keeps only the first: ${dropped.join(", ")} never ran, and is not carried over either (add a schedule for it)`);
+      notes.push(
+        `fugit makes several crons of "${original}" and sidekiq-cron keeps only the first: ${dropped.join(", ")} never ran, and is not carried over either (add a schedule for it)`,
+      );
     }
     hm = { hours: first.hours.join(","), minutes: [...first.minutes].sort((x, y) => x - y).join(",") };
     if (/\b12\s*am\b/i.test(atText)) notes.push(`fugit reads "12am" as 12:00 (noon), and so does this import`);

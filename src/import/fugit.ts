@@ -15,7 +15,8 @@ import { isValidZone } from "../schedule/slots.ts";
  * `unparsed`: fugit's cron parser returns nil for it (so fugit goes on to read it as a duration,
  * natural language or a time), rather than failing or meaning something the clock cannot say.
  */
-export type Converted = { readonly ok: true; readonly cron: string; readonly timezone: string | null } | { readonly ok: false; readonly reason: string; readonly unparsed: boolean };
+export type Converted =
+  { readonly ok: true; readonly cron: string; readonly timezone: string | null } | { readonly ok: false; readonly reason: string; readonly unparsed: boolean };
 
 const SPECIALS: Readonly<Record<string, string>> = {
   "@yearly": "0 0 1 1 *",
@@ -159,7 +160,7 @@ function weekdays(field: string): Weekday[] | null {
 /** "1,2,3,5,7,8,9" -> "1-3,5,7-9". */
 function compress(numbers: readonly number[]): string {
   const parts: string[] = [];
-  for (let i = 0; i < numbers.length; ) {
+  for (let i = 0; i < numbers.length;) {
     let j = i;
     while (j + 1 < numbers.length && (numbers[j + 1] ?? 0) === (numbers[j] ?? 0) + 1) j++;
     parts.push(j - i >= 2 ? `${numbers[i]}-${numbers[j]}` : numbers.slice(i, j + 1).join(","));
@@ -241,7 +242,8 @@ export function fugitCronToClock(original: string): Converted {
       const pairs = months.flatMap((m) => (monthdays ?? []).filter((d) => d <= (MAXDAYS[m] ?? 31)).map((d) => [m, d] as const));
       const keptMonths = [...new Set(pairs.map(([m]) => m))];
       const keptDays = [...new Set(pairs.map(([, d]) => d))].sort((x, y) => x - y);
-      if (keptMonths.length === 0) return { ok: false, reason: `fugit refuses "${original}": no listed month has those days (sidekiq-cron reports it as not a cron)`, unparsed: true };
+      if (keptMonths.length === 0)
+        return { ok: false, reason: `fugit refuses "${original}": no listed month has those days (sidekiq-cron reports it as not a cron)`, unparsed: true };
       compacted = keptMonths.length !== months.length || keptDays.length !== monthdays.length;
       months = keptMonths;
       monthdays = keptDays;
@@ -258,8 +260,15 @@ export function fugitCronToClock(original: string): Converted {
     if (monthdays === null) out.push("*");
     else {
       const odd = monthdays.filter((d) => d < -1);
-      if (odd.length > 0) throw new Unreadable(`day of month "${dom}": ${odd.map((d) => `${d} (day ${-d - 1} before the last)`).join(", ")} has no equivalent in the clock (it knows L, the last day)`);
-      out.push(!compacted && !dom.startsWith("*") && plainItems("dom", dom) ? dom : [compress(monthdays.filter((d) => d > 0)), monthdays.includes(-1) ? "L" : ""].filter((part) => part !== "").join(","));
+      if (odd.length > 0)
+        throw new Unreadable(
+          `day of month "${dom}": ${odd.map((d) => `${d} (day ${-d - 1} before the last)`).join(", ")} has no equivalent in the clock (it knows L, the last day)`,
+        );
+      out.push(
+        !compacted && !dom.startsWith("*") && plainItems("dom", dom)
+          ? dom
+          : [compress(monthdays.filter((d) => d > 0)), monthdays.includes(-1) ? "L" : ""].filter((part) => part !== "").join(","),
+      );
     }
     out.push(months === null ? "*" : compacted ? compress(months) : plain("mon", month, months));
     if (days === null) out.push("*");

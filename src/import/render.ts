@@ -18,7 +18,9 @@ function issueLine(issue: ImportIssue): string {
 export function renderIssues(result: ImportResult, file: string): string[] {
   const dropped = result.issues.filter((issue) => issue.dropped);
   const differences = result.issues.filter((issue) => !issue.dropped);
-  const lines = [`clock import: ${result.schedules.length} schedule${result.schedules.length === 1 ? "" : "s"} from ${file}; not carried over: ${dropped.length}; carried over with a difference: ${differences.length}`];
+  const lines = [
+    `clock import: ${result.schedules.length} schedule${result.schedules.length === 1 ? "" : "s"} from ${file}; not carried over: ${dropped.length}; carried over with a difference: ${differences.length}`,
+  ];
   if (dropped.length > 0) lines.push("not carried over:", ...dropped.map((issue) => `  ${issueLine(issue)}`));
   if (differences.length > 0) lines.push("carried over with a difference:", ...differences.map((issue) => `  ${issueLine(issue)}`));
   return lines;
@@ -60,7 +62,10 @@ export function renderConfig(result: ImportResult, file: string, command: string
   out.push("});");
   const dropped = result.issues.filter((issue) => issue.dropped);
   const differences = result.issues.filter((issue) => !issue.dropped);
-  for (const [title, issues] of [["Not carried over", dropped], ["Carried over with a difference", differences]] as const) {
+  for (const [title, issues] of [
+    ["Not carried over", dropped],
+    ["Carried over with a difference", differences],
+  ] as const) {
     if (issues.length === 0) continue;
     out.push("", `// ${title} (${issues.length}):`);
     for (const issue of issues) out.push(`//   ${oneLine(issue.where)}: ${oneLine(issue.source)}`, `//     ${oneLine(issue.reason)}`);

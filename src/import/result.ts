@@ -91,7 +91,13 @@ export class ImportBuilder {
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       const neverFires = error.issues.some((issue) => issue.message.startsWith("never fires"));
-      this.drop(where, source, neverFires ? "never fires: no calendar date matches its day and month fields (the source accepts such a rule and never runs it; the clock refuses it)" : `the clock refuses it: ${error.issues.map(formatIssue).join("; ")}`);
+      this.drop(
+        where,
+        source,
+        neverFires
+          ? "never fires: no calendar date matches its day and month fields (the source accepts such a rule and never runs it; the clock refuses it)"
+          : `the clock refuses it: ${error.issues.map(formatIssue).join("; ")}`,
+      );
       return null;
     }
     this.#names.add(name);

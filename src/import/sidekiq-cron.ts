@@ -22,7 +22,25 @@ export interface SidekiqOptions {
 }
 
 /** The keys sidekiq-cron 1.8's Job#initialize reads; any other is ignored by it. */
-const KNOWN = new Set(["name", "cron", "class", "klass", "queue", "args", "description", "status", "active_job", "queue_name_prefix", "queue_name_delimiter", "date_as_argument", "symbolize_args", "message", "last_enqueue_time", "fetch_missing_args", "retry"]);
+const KNOWN = new Set([
+  "name",
+  "cron",
+  "class",
+  "klass",
+  "queue",
+  "args",
+  "description",
+  "status",
+  "active_job",
+  "queue_name_prefix",
+  "queue_name_delimiter",
+  "date_as_argument",
+  "symbolize_args",
+  "message",
+  "last_enqueue_time",
+  "fetch_missing_args",
+  "retry",
+]);
 const DESCRIPTION_MAX = 1000;
 
 /** sidekiq-cron's truthiness for its flags: true, or "true"/"t"/"yes"/"y"/"1" in any case. */
@@ -45,14 +63,19 @@ function argsOf(value: Yaml): { args: Json[] } | { error: string } {
 }
 
 /** A fugit `cron` value as a clock rule, or why not. */
-export function convertFugitRule(text: string): { ok: true; cron: string; timezone: string | null; reading: string | null; notes: readonly string[] } | { ok: false; reason: string } {
+export function convertFugitRule(
+  text: string,
+): { ok: true; cron: string; timezone: string | null; reading: string | null; notes: readonly string[] } | { ok: false; reason: string } {
   const asCron = fugitCronToClock(text);
   if (asCron.ok) return { ...asCron, reading: null, notes: [] };
   if (!asCron.unparsed) return asCron;
   if (fugitDurationMs(text) !== null) return { ok: false, reason: `fugit reads ${JSON.stringify(text)} as a duration, not a cron: sidekiq-cron refuses the job (it never ran)` };
   const nat = fugitNatToCron(text);
   if (nat === null) {
-    return { ok: false, reason: `${asCron.reason}; as natural language it is beyond what this import reads (fugit's own reading: ruby -rfugit -e 'puts Fugit::Nat.parse(ARGV[0]).to_cron_s' ${JSON.stringify(text)})` };
+    return {
+      ok: false,
+      reason: `${asCron.reason}; as natural language it is beyond what this import reads (fugit's own reading: ruby -rfugit -e 'puts Fugit::Nat.parse(ARGV[0]).to_cron_s' ${JSON.stringify(text)})`,
+    };
   }
   const converted = fugitCronToClock(nat.cron);
   return converted.ok ? { ...converted, reading: nat.cron, notes: nat.notes } : converted;
@@ -67,7 +90,9 @@ export async function importSidekiqCron(text: string, file: string, options: Sid
   } else if (Array.isArray(root)) {
     jobs = root.map((job, index) => ({ where: `entry ${index + 1}`, job: isMapping(job) ? job : null, name: isMapping(job) ? field(job, "name") : undefined }));
   } else {
-    throw new ScheduleFileError(`${file}: not a sidekiq-cron schedule: expected a hash of name -> job or an array of jobs, found ${root === null || root === undefined ? "nothing" : typeof root}`);
+    throw new ScheduleFileError(
+      `${file}: not a sidekiq-cron schedule: expected a hash of name -> job or an array of jobs, found ${root === null || root === undefined ? "nothing" : typeof root}`,
+    );
   }
   if (jobs.length === 0) throw new ScheduleFileError(`${file}: no jobs in it`);
   const zone = options.timezone ?? "UTC";
@@ -91,7 +116,13 @@ export async function importSidekiqCron(text: string, file: string, options: Sid
       continue;
     }
     if (typeof klass !== "string" || klass === "") {
-      builder.drop(where, source, field(job, "message") !== undefined ? "a raw 'message' without 'class' is not carried over: give class, args and queue" : "'klass' (or class) must be set (sidekiq-cron refuses the job)");
+      builder.drop(
+        where,
+        source,
+        field(job, "message") !== undefined
+          ? "a raw 'message' without 'class' is not carried over: give class, args and queue"
+          : "'klass' (or class) must be set (sidekiq-cron refuses the job)",
+      );
       continue;
     }
     const rule = convertFugitRule(cron);
@@ -125,7 +156,10 @@ export async function importSidekiqCron(text: string, file: string, options: Sid
       jobOptions["retry"] = retry;
       differ("retry: sidekiq-cron 1.8 ignores it (the class's sidekiq_options decide), sidekiq-cron 2 writes it into the job: carried over");
     }
-    if (flag(field(job, "date_as_argument"))) differ("date_as_argument: sidekiq-cron adds the enqueue time (Time.now.to_f) as a last argument; the clock's args are fixed, the slot is in the payload's clock.slotAt: the job must read it there");
+    if (flag(field(job, "date_as_argument")))
+      differ(
+        "date_as_argument: sidekiq-cron adds the enqueue time (Time.now.to_f) as a last argument; the clock's args are fixed, the slot is in the payload's clock.slotAt: the job must read it there",
+      );
     if (flag(field(job, "symbolize_args"))) differ("symbolize_args (hash keys as Ruby symbols for ActiveJob) is not carried over");
     if (field(job, "message") !== undefined) differ("message (a raw Sidekiq message) is not carried over: class, args and queue are");
     for (const key of Object.keys(job)) if (!KNOWN.has(key.replace(/^:/, ""))) differ(`${key}: not read by sidekiq-cron 1.8, not carried over`);
@@ -156,10 +190,18 @@ export async function importSidekiqCron(text: string, file: string, options: Sid
     );
   }
   if (withoutZone > 0 && options.timezone === undefined) {
-    builder.differ("rules without a zone", `${withoutZone} job${withoutZone === 1 ? "" : "s"}`, "sidekiq-cron 1.8 reads them in UTC, as imported (sidekiq-cron 2 in a Rails app reads them in config.time_zone: pass --timezone ZONE then)");
+    builder.differ(
+      "rules without a zone",
+      `${withoutZone} job${withoutZone === 1 ? "" : "s"}`,
+      "sidekiq-cron 1.8 reads them in UTC, as imported (sidekiq-cron 2 in a Rails app reads them in config.time_zone: pass --timezone ZONE then)",
+    );
   }
   if (withoutQueue.length > 0) {
-    builder.differ("jobs without a queue", withoutQueue.join(", "), `sidekiq-cron sends them to the class's sidekiq_options queue when it has one ("default" otherwise; for ActiveJob, Rails' queue_name_prefix is added): imported as "default"`);
+    builder.differ(
+      "jobs without a queue",
+      withoutQueue.join(", "),
+      `sidekiq-cron sends them to the class's sidekiq_options queue when it has one ("default" otherwise; for ActiveJob, Rails' queue_name_prefix is added): imported as "default"`,
+    );
   }
   if (text.includes("<%")) builder.differ(file, "<% ... %>", "ERB tags are not rendered (sidekiq-cron renders them): values holding them are imported as written");
   return builder.result("sidekiq-cron", zone, "sidekiq");

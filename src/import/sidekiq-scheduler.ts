@@ -27,7 +27,10 @@ const DESCRIPTION_MAX = 1000;
 
 /** The schedule hash of a sidekiq.yml or a separate schedule file, and the scheduler's own settings. */
 function scheduleOf(root: Yaml, file: string): { schedule: Record<string, Json>; settings: Record<string, Json> } {
-  if (!isMapping(root)) throw new ScheduleFileError(`${file}: not a sidekiq-scheduler schedule: expected a hash, found ${root === null || root === undefined ? "nothing" : Array.isArray(root) ? "a list" : typeof root}`);
+  if (!isMapping(root))
+    throw new ScheduleFileError(
+      `${file}: not a sidekiq-scheduler schedule: expected a hash, found ${root === null || root === undefined ? "nothing" : Array.isArray(root) ? "a list" : typeof root}`,
+    );
   const scheduler = field(root, "scheduler");
   if (isMapping(scheduler) && isMapping(field(scheduler, "schedule"))) return { schedule: field(scheduler, "schedule") as Record<string, Json>, settings: scheduler };
   const topLevel = field(root, "schedule");
@@ -79,7 +82,11 @@ export async function importSidekiqScheduler(text: string, file: string, options
     }
     const { rule, options: rufus } = ruleValue(field(job, type));
     if (type === "at" || type === "in") {
-      builder.drop(where, source, `${type} ${shown(rule)} pushes the job once (${type === "in" ? "after the process starts" : "at that time"}); the clock's schedules repeat: enqueue it once yourself (clock trigger, or your app)`);
+      builder.drop(
+        where,
+        source,
+        `${type} ${shown(rule)} pushes the job once (${type === "in" ? "after the process starts" : "at that time"}); the clock's schedules repeat: enqueue it once yourself (clock trigger, or your app)`,
+      );
       continue;
     }
     if (typeof rule !== "string" && !(type !== "cron" && typeof rule === "number")) {
@@ -110,18 +117,26 @@ export async function importSidekiqScheduler(text: string, file: string, options
       if (typeof firstAt === "string" && !Number.isNaN(Date.parse(firstAt)) && /(Z|[+-]\d\d:?\d\d)$/.test(firstAt.trim())) {
         definitionRule = { ...definitionRule, anchor: firstAt, startAt: firstAt };
       } else {
-        differ(`${type} ${shown(rule)}: rufus-scheduler counts it from the process's start${field(rufus, "first_in") === undefined ? "" : ` (first_in ${shown(field(rufus, "first_in"))})`}; the clock's slots are anchor + k x ${formatDuration(everyMs)}, the anchor the Unix epoch: the same interval, another phase`);
+        differ(
+          `${type} ${shown(rule)}: rufus-scheduler counts it from the process's start${field(rufus, "first_in") === undefined ? "" : ` (first_in ${shown(field(rufus, "first_in"))})`}; the clock's slots are anchor + k x ${formatDuration(everyMs)}, the anchor the Unix epoch: the same interval, another phase`,
+        );
       }
-      if (type === "interval") differ(`interval: rufus-scheduler waits ${formatDuration(everyMs)} after each run ends; the clock fires every ${formatDuration(everyMs)} whatever the jobs take`);
+      if (type === "interval")
+        differ(`interval: rufus-scheduler waits ${formatDuration(everyMs)} after each run ends; the clock fires every ${formatDuration(everyMs)} whatever the jobs take`);
     }
-    for (const key of Object.keys(rufus)) if (!(type !== "cron" && key === "first_at" && definitionRule.anchor !== undefined) && !(type !== "cron" && key === "first_in")) differ(`rufus option ${key}: ${shown(rufus[key])} is not carried over`);
+    for (const key of Object.keys(rufus))
+      if (!(type !== "cron" && key === "first_at" && definitionRule.anchor !== undefined) && !(type !== "cron" && key === "first_in"))
+        differ(`rufus option ${key}: ${shown(rufus[key])} is not carried over`);
     const klass = field(job, "class") ?? name;
     if (typeof klass !== "string" || klass === "") {
       builder.drop(where, source, "class must be a string");
       continue;
     }
     const args = argsOf(field(job, "args"));
-    if (args.hash) differ(`args is a hash: sidekiq-scheduler passes it whole to ActiveJob classes (as keywords with keyword_argument), and Sidekiq refuses it for other jobs; imported as one argument`);
+    if (args.hash)
+      differ(
+        `args is a hash: sidekiq-scheduler passes it whole to ActiveJob classes (as keywords with keyword_argument), and Sidekiq refuses it for other jobs; imported as one argument`,
+      );
     const queue = field(job, "queue");
     if (queue === undefined || queue === null) withoutQueue.push(name);
     const jobOptions: Record<string, Json> = {};
@@ -129,10 +144,12 @@ export async function importSidekiqScheduler(text: string, file: string, options
       const value = field(job, key);
       if (value !== undefined && value !== null) jobOptions[key] = value;
     }
-    if (field(job, "include_metadata") === true) differ("include_metadata: sidekiq-scheduler adds { scheduled_at } as a last argument; the clock puts the slot in the payload's clock.slotAt, not in the args");
+    if (field(job, "include_metadata") === true)
+      differ("include_metadata: sidekiq-scheduler adds { scheduled_at } as a last argument; the clock puts the slot in the payload's clock.slotAt, not in the args");
     if (field(job, "keyword_argument") === true) differ("keyword_argument (a hash of args as ActiveJob keywords) is not carried over");
     const railsEnv = field(job, "rails_env");
-    if (railsEnv !== undefined && railsEnv !== null) differ(`rails_env ${shown(railsEnv)}: sidekiq-scheduler loads it only in those environments; the clock has no such condition: keep it out of other environments' configs`);
+    if (railsEnv !== undefined && railsEnv !== null)
+      differ(`rails_env ${shown(railsEnv)}: sidekiq-scheduler loads it only in those environments; the clock has no such condition: keep it out of other environments' configs`);
     for (const key of Object.keys(job)) if (!OWN_KEYS.has(key)) differ(`${key}: ${shown(job[key])} is not carried over`);
     let description = field(job, "description");
     if (typeof description === "string" && description.length > DESCRIPTION_MAX) {
@@ -152,19 +169,33 @@ export async function importSidekiqScheduler(text: string, file: string, options
         ...(enabled ? {} : { enabled: false }),
         adapter: "sidekiq",
         ...(typeof description === "string" && description !== "" ? { description } : {}),
-        job: { class: klass, args: args.args, queue: queue === undefined || queue === null ? "default" : String(queue), ...(Object.keys(jobOptions).length > 0 ? { options: jobOptions } : {}) },
+        job: {
+          class: klass,
+          args: args.args,
+          queue: queue === undefined || queue === null ? "default" : String(queue),
+          ...(Object.keys(jobOptions).length > 0 ? { options: jobOptions } : {}),
+        },
       },
       [`sidekiq-scheduler ${where}: ${type} ${shown(rule)}`],
       dst,
     );
   }
   if (!schedulerEnabled) builder.differ(":scheduler:", ":enabled: false", "the scheduler is disabled in this file: every schedule is imported with enabled: false");
-  if (field(settings, "dynamic") === true) builder.differ(":scheduler:", ":dynamic: true", "the schedule may have been changed at run time (in Redis): this import reads the file only");
+  if (field(settings, "dynamic") === true)
+    builder.differ(":scheduler:", ":dynamic: true", "the schedule may have been changed at run time (in Redis): this import reads the file only");
   if (withoutZone > 0 && options.timezone === undefined) {
-    builder.differ("cron rules without a zone", `${withoutZone} job${withoutZone === 1 ? "" : "s"}`, "rufus-scheduler reads them in the Sidekiq process's zone (Rails: config.time_zone), which the file does not say: imported as UTC (pass --timezone ZONE)");
+    builder.differ(
+      "cron rules without a zone",
+      `${withoutZone} job${withoutZone === 1 ? "" : "s"}`,
+      "rufus-scheduler reads them in the Sidekiq process's zone (Rails: config.time_zone), which the file does not say: imported as UTC (pass --timezone ZONE)",
+    );
   }
   if (withoutQueue.length > 0) {
-    builder.differ("jobs without a queue", withoutQueue.join(", "), `sidekiq-scheduler sends them to the class's sidekiq_options queue when it has one ("default" otherwise): imported as "default"`);
+    builder.differ(
+      "jobs without a queue",
+      withoutQueue.join(", "),
+      `sidekiq-scheduler sends them to the class's sidekiq_options queue when it has one ("default" otherwise): imported as "default"`,
+    );
   }
   if (text.includes("<%")) builder.differ(file, "<% ... %>", "ERB tags are not rendered (Sidekiq renders them in sidekiq.yml): values holding them are imported as written");
   return builder.result("sidekiq-scheduler", zone, "sidekiq");

@@ -149,7 +149,8 @@ export function parseRedisUrl(url: string, source = "REDIS_URL"): RedisTarget {
   // No scheme: what ioredis accepts as it is (a port, host:port, a socket path).
   if (scheme === undefined) return { kind: "url", url };
   if (scheme === "redis+sentinel") return parseSentinelUrl(url, source);
-  if (scheme === "rediss+sentinel") refuse(source, "TLS through Sentinel (rediss+sentinel://) is not supported; use redis+sentinel:// on a private network, or rediss:// to one primary");
+  if (scheme === "rediss+sentinel")
+    refuse(source, "TLS through Sentinel (rediss+sentinel://) is not supported; use redis+sentinel:// on a private network, or rediss:// to one primary");
   if (scheme !== "redis" && scheme !== "rediss") refuse(source, `unsupported scheme "${scheme.slice(0, 30)}://" (expected redis://, rediss:// or ${SENTINEL_FORM})`);
   try {
     new URL(url);
@@ -168,7 +169,8 @@ export function sentinelTarget(settings: SentinelSettings, source = "redis"): Se
     if (!Number.isInteger(port) || port < 1 || port > 65_535) refuse(`${source}.sentinels.${index}.port`, "expected a port from 1 to 65535");
     return { host: sentinel.host, port };
   });
-  if (typeof settings.name !== "string" || !MASTER_NAME.test(settings.name)) refuse(`${source}.name`, "expected the master name Sentinel monitors (letters, digits, '.', '_', '-')");
+  if (typeof settings.name !== "string" || !MASTER_NAME.test(settings.name))
+    refuse(`${source}.name`, "expected the master name Sentinel monitors (letters, digits, '.', '_', '-')");
   const db = settings.db ?? 0;
   if (!Number.isInteger(db) || db < 0) refuse(`${source}.db`, "expected a database number (0 or more)");
   const optional = (key: "username" | "password" | "sentinelUsername" | "sentinelPassword") => {
@@ -176,7 +178,16 @@ export function sentinelTarget(settings: SentinelSettings, source = "redis"): Se
     if (value !== undefined && typeof value !== "string") refuse(`${source}.${key}`, "expected a string");
     return value === undefined || value === "" ? {} : { [key]: value };
   };
-  return { kind: "sentinel", sentinels, name: settings.name, db, ...optional("username"), ...optional("password"), ...optional("sentinelUsername"), ...optional("sentinelPassword") };
+  return {
+    kind: "sentinel",
+    sentinels,
+    name: settings.name,
+    db,
+    ...optional("username"),
+    ...optional("password"),
+    ...optional("sentinelUsername"),
+    ...optional("sentinelPassword"),
+  };
 }
 
 /**
@@ -342,13 +353,15 @@ export function describeRedisError(error: unknown, target: RedisTarget | string,
     const last = noSentinel[1];
     const sentinels = `the Sentinels of ${parsed.name} (${sentinelList(parsed)})`;
     if (last === undefined) words = `no Sentinel at ${sentinelList(parsed)} named a primary for "${parsed.name}" (a failover in progress?)`;
-    else if (last.includes("No such master")) words = `no Sentinel at ${sentinelList(parsed)} monitors a master named "${parsed.name}" (check the name after the Sentinel addresses)`;
+    else if (last.includes("No such master"))
+      words = `no Sentinel at ${sentinelList(parsed)} monitors a master named "${parsed.name}" (check the name after the Sentinel addresses)`;
     // ioredis' Sentinel connections do not retry: a refused one reports only that it closed.
     else if (isConnectionSymptom({ message: last })) words = `cannot reach ${sentinels}: no Sentinel answered`;
     else words = inWords(last, codeOf(last, undefined), sentinels, "sentinelPassword", false);
   } else if (isConnectionSymptom(cause)) words = `cannot reach ${where}: not connected`;
   else words = inWords(message, codeOf(message, cause.code), where, usesPassword, hasUser);
-  if (parsed?.kind === "sentinel" && words.endsWith("point REDIS_URL at the primary")) words = `${where}: the connection reached a replica (a failover in progress); reconnecting to the primary Sentinel names`;
+  if (parsed?.kind === "sentinel" && words.endsWith("point REDIS_URL at the primary"))
+    words = `${where}: the connection reached a replica (a failover in progress); reconnecting to the primary Sentinel names`;
   return known ? redactSecrets(words, target) : words;
 }
 

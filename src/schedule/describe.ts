@@ -76,7 +76,10 @@ function describeCron(expression: string): string | null {
   else if (isNumber(minute) && hour === "*") when = `every hour at :${pad(minute)}${atSecond}`;
   else if (isNumber(minute) && /^\*\/\d+$/.test(hour)) when = `every ${hour.slice(2)} hours at :${pad(minute)}${atSecond}`;
   else if (isNumber(minute) && /^\d+(,\d+)*$/.test(hour)) {
-    when = `at ${hour.split(",").map((h) => `${pad(h)}:${pad(minute)}${atSecond}`).join(" and ")}`;
+    when = `at ${hour
+      .split(",")
+      .map((h) => `${pad(h)}:${pad(minute)}${atSecond}`)
+      .join(" and ")}`;
   } else return null;
   const sentence = daysAndWhen(when, dom, onDays);
   return sentence === null ? null : sentence + inMonths;

@@ -16,9 +16,7 @@ import { IANAZone } from "luxon";
 import { compileCron, type CronRule } from "./cron.ts";
 import { HOUR, MINUTE, DAY, SECOND } from "./duration.ts";
 
-export type Rule =
-  | { readonly kind: "cron"; readonly expressions: readonly string[] }
-  | { readonly kind: "every"; readonly intervalMs: number; readonly anchorAt: number };
+export type Rule = { readonly kind: "cron"; readonly expressions: readonly string[] } | { readonly kind: "every"; readonly intervalMs: number; readonly anchorAt: number };
 
 export interface Calendar {
   readonly rule: Rule;
@@ -208,13 +206,7 @@ export function nextSlots(calendar: Calendar, afterAt: number, count: number): n
  * more fall in the range), plus how many there were in all: exact for intervals, counted up to
  * `countCap` for cron rules (walking them costs).
  */
-export function slotsBetween(
-  calendar: Calendar,
-  afterAt: number,
-  untilAt: number,
-  limit: number,
-  countCap = 100_000,
-): { slots: number[]; total: number } {
+export function slotsBetween(calendar: Calendar, afterAt: number, untilAt: number, limit: number, countCap = 100_000): { slots: number[]; total: number } {
   const slots: number[] = [];
   let total = 0;
   if (calendar.rule.kind === "every" && calendar.startAt === undefined && calendar.endAt === undefined) {

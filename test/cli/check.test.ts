@@ -42,11 +42,17 @@ describe("clock check: rules in words, and the 6-field warning", { concurrency: 
     const result = await runClock(["check", "--json"], { cwd: dir });
     assert.equal(result.code, 0, result.stderr);
     const parsed = JSON.parse(result.stdout) as { schedules: { schedule: string; inWords: string | null }[]; warnings: { schedule: string; path: string; message: string }[] };
-    assert.deepEqual(parsed.schedules.map((row) => [row.schedule, row.inWords]), [
-      ["weekday-report", "every hour at :09 from January to May"],
-      ["fixed-report", "every weekday at 09:00"],
-    ]);
-    assert.deepEqual(parsed.warnings.map((warning) => `${warning.path}: ${warning.message}`), [WARNING]);
+    assert.deepEqual(
+      parsed.schedules.map((row) => [row.schedule, row.inWords]),
+      [
+        ["weekday-report", "every hour at :09 from January to May"],
+        ["fixed-report", "every weekday at 09:00"],
+      ],
+    );
+    assert.deepEqual(
+      parsed.warnings.map((warning) => `${warning.path}: ${warning.message}`),
+      [WARNING],
+    );
     assert.equal(parsed.warnings[0]?.schedule, "weekday-report");
   });
 

@@ -94,7 +94,11 @@ describe("clock check", { concurrency: true }, () => {
     assert.equal(result.stderr, "");
     const rows = result.stdout.split("\n");
     assert.match(rows[0] ?? "", /^SCHEDULE +RULE +IN WORDS +ZONE +NEXT SLOT +ADAPTER\/QUEUE$/);
-    for (const name of names) assert.ok(rows.some((row) => row.startsWith(`${name} `)), `${name} missing from:\n${result.stdout}`);
+    for (const name of names)
+      assert.ok(
+        rows.some((row) => row.startsWith(`${name} `)),
+        `${name} missing from:\n${result.stdout}`,
+      );
     assert.ok(result.stdout.includes(`${EXAMPLE_CONFIG}: ${names.length} schedules, valid`), result.stdout);
   });
 
@@ -105,7 +109,10 @@ describe("clock check", { concurrency: true }, () => {
     const parsed = JSON.parse(result.stdout) as { config: string; valid: boolean; schedules: { schedule: string; next: string | null }[] };
     assert.equal(parsed.config, EXAMPLE_CONFIG);
     assert.equal(parsed.valid, true);
-    assert.deepEqual(parsed.schedules.map((row) => row.schedule), names);
+    assert.deepEqual(
+      parsed.schedules.map((row) => row.schedule),
+      names,
+    );
     for (const row of parsed.schedules) assert.ok(row.next === null || Number.isFinite(Date.parse(row.next)));
   });
 

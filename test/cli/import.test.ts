@@ -162,7 +162,8 @@ describe("clock import crontab", { concurrency: true }, () => {
       const lines = crontabLines(readFileSync(fixture(file), "utf8"), timezone ?? "UTC");
       // No line is lost silently: each one is a schedule or listed with its reason.
       const converted = new Set([...origins.values()].map(Number));
-      for (const { line } of lines) assert.ok(converted.has(line) !== dropped.has(`line ${line}`), `line ${line}: converted ${converted.has(line)}, listed ${dropped.has(`line ${line}`)}\n${result.stderr}`);
+      for (const { line } of lines)
+        assert.ok(converted.has(line) !== dropped.has(`line ${line}`), `line ${line}: converted ${converted.has(line)}, listed ${dropped.has(`line ${line}`)}\n${result.stderr}`);
       assert.ok(converted.size >= 8, `${converted.size} schedules`);
 
       const next = await nextBySchedule(config, FROM, COUNT);
@@ -216,8 +217,14 @@ describe("clock import crontab", { concurrency: true }, () => {
     const mustBecomeJob = result.stdout.split("\n").filter((line) => line.startsWith("    // The shell command must become a job"));
     assert.equal(mustBecomeJob.length, schedules.length);
     assert.ok(result.stdout.includes('job: { class: "ShellCommand", args: ["tar czf /backups/uploads-$(date +%F).tgz /srv/shop/public/uploads"] }'), "\\% unescaped");
-    assert.match(result.stdout, /\n\/\/ Not carried over \(2\):\n\/\/ {3}line 9: @reboot cd \/srv\/shop && bin\/delayed_job start\n\/\/ {5}@reboot runs the command once when cron starts/);
-    assert.match(result.stderr, /line 23: .*\n {6}% in the command: cron runs "mail -s \\"Weekly disk report\\" ops@example.com" with "Disk usage follows:\\n\\n\$\(df -h\)\\n" on standard input/);
+    assert.match(
+      result.stdout,
+      /\n\/\/ Not carried over \(2\):\n\/\/ {3}line 9: @reboot cd \/srv\/shop && bin\/delayed_job start\n\/\/ {5}@reboot runs the command once when cron starts/,
+    );
+    assert.match(
+      result.stderr,
+      /line 23: .*\n {6}% in the command: cron runs "mail -s \\"Weekly disk report\\" ops@example.com" with "Disk usage follows:\\n\\n\$\(df -h\)\\n" on standard input/,
+    );
     const zones = await runClock(["import", "crontab", fixture("crontab-zones.txt"), "--json"]);
     const definitions = JSON.parse(zones.stdout) as { name: string; timezone: string }[];
     assert.equal(definitions.find((definition) => definition.name === "jp-payroll")?.timezone, "Asia/Tokyo");
@@ -325,7 +332,9 @@ describe("clock import sidekiq-cron", { concurrency: true }, () => {
     const scope = testScope(t);
     const { result, config } = await importChecked(scope, ["sidekiq-cron", fixture("sidekiq-cron-array.yml")]);
     const reason = (listed(result.stderr).differences.get("entry 3") ?? []).find((text) => text.startsWith("DST:")) ?? "";
-    const listedOnly = [...(/sidekiq-cron \(fugit\) runs at (.+?) and the clock does not/.exec(reason)?.[1] ?? "").matchAll(/\d{4}-\d\d-\d\dT[\d:]+[-+]\d\d:\d\d/g)].map((match) => Date.parse(match[0]));
+    const listedOnly = [...(/sidekiq-cron \(fugit\) runs at (.+?) and the clock does not/.exec(reason)?.[1] ?? "").matchAll(/\d{4}-\d\d-\d\dT[\d:]+[-+]\d\d:\d\d/g)].map((match) =>
+      Date.parse(match[0]),
+    );
     assert.equal(listedOnly.length, 1, reason);
     const [around = 0] = listedOnly;
     // Polled every 30 s as its poller does, through the gem's own methods.
@@ -362,7 +371,12 @@ describe("clock import sidekiq-scheduler", { concurrency: true }, () => {
     const definitions = new Map((JSON.parse(json.stdout) as Definition[]).map((definition) => [definition.name, definition]));
     const { dropped, differences } = listed(result.stderr);
     const next = await nextBySchedule(config, FROM, COUNT);
-    const crons = { CancelAbandonedOrders: "0 */5 * * * *", queue_documents_for_indexing: "0 0 * * * *", clear_leaderboards: "0 30 6 * * 1 Europe/Stockholm", production_only: "0 2 * * * America/Los_Angeles" };
+    const crons = {
+      CancelAbandonedOrders: "0 */5 * * * *",
+      queue_documents_for_indexing: "0 0 * * * *",
+      clear_leaderboards: "0 30 6 * * 1 Europe/Stockholm",
+      production_only: "0 2 * * * America/Los_Angeles",
+    };
     const fugit = fugitNextTimes(Object.values(crons), FROM_AT, COUNT);
     Object.keys(crons).forEach((name, index) => assert.deepEqual(next.get(name), fugit[index], name));
     const everies = { heartbeat: "45s", refresh_cache: "2 hours and 30 minutes", poll_partner_api: "10m" };
@@ -378,7 +392,11 @@ describe("clock import sidekiq-scheduler", { concurrency: true }, () => {
     assert.match((dropped.get('schedule "warm_up"') ?? []).join(" "), /^in "1h" pushes the job once/);
     assert.match((dropped.get('schedule "nothing_to_run"') ?? []).join(" "), /sidekiq-scheduler skips it/);
     assert.deepEqual(definitions.get("CancelAbandonedOrders")?.job, { class: "CancelAbandonedOrders", args: [], queue: "default" }, "the name is the class");
-    assert.deepEqual(definitions.get("clear_leaderboards")?.job, { class: "ClearLeaderboards", args: ["contributors"], queue: "low" }, ":low is the queue low; a string arg is one arg");
+    assert.deepEqual(
+      definitions.get("clear_leaderboards")?.job,
+      { class: "ClearLeaderboards", args: ["contributors"], queue: "low" },
+      ":low is the queue low; a string arg is one arg",
+    );
     assert.deepEqual(definitions.get("heartbeat")?.job.options, { retry: 2 });
     assert.equal(definitions.get("disabled_job")?.enabled, false);
     assert.match((differences.get('schedule "production_only"') ?? []).join(" "), /rails_env "production"/);
@@ -393,7 +411,13 @@ describe("clock import sidekiq-scheduler", { concurrency: true }, () => {
     assert.deepEqual(v4Next.get("weekly"), fugitNextTimes(["0 30 6 * * 1"], FROM_AT, 5)[0]);
     const separate = await importChecked(scope, ["sidekiq-scheduler", fixture("sidekiq-scheduler-separate.yml"), "--timezone", "Europe/Stockholm"]);
     const json = JSON.parse((await runClock(["import", "sidekiq-scheduler", fixture("sidekiq-scheduler-separate.yml"), "--json"])).stdout) as Definition[];
-    assert.deepEqual(json.map((definition) => [definition.name, definition.job.class]), [["clear_leaderboards_contributors", "ClearLeaderboards"], ["MakeTea", "MakeTea"]]);
+    assert.deepEqual(
+      json.map((definition) => [definition.name, definition.job.class]),
+      [
+        ["clear_leaderboards_contributors", "ClearLeaderboards"],
+        ["MakeTea", "MakeTea"],
+      ],
+    );
     const zoned = await nextBySchedule(separate.config, FROM, 3);
     assert.deepEqual(zoned.get("clear_leaderboards_contributors"), fugitNextTimes(["0 30 6 * * 1 Europe/Stockholm"], FROM_AT, 3)[0], "--timezone is the zone of rules without one");
   });
@@ -426,7 +450,12 @@ describe("clock import: --json and failures", { concurrency: true }, () => {
 
   test("bad usage and unreadable files exit 2 with words; a file with nothing to carry over exits 2 after listing why", async (t) => {
     const scope = testScope(t);
-    const dir = scope.tempDir({ "reboot-only.txt": "@reboot /bin/start\n", "bad.yml": "a: [1, 2\n", "sidekiq.yml": ":concurrency: 5\n:queues: [default]\n", "list.yml": "- 1\n- 2\n" });
+    const dir = scope.tempDir({
+      "reboot-only.txt": "@reboot /bin/start\n",
+      "bad.yml": "a: [1, 2\n",
+      "sidekiq.yml": ":concurrency: 5\n:queues: [default]\n",
+      "list.yml": "- 1\n- 2\n",
+    });
     const cases: { args: string[]; stderr: RegExp; stdin?: string }[] = [
       { args: ["import"], stderr: /^clock: missing the format \(crontab, sidekiq-cron or sidekiq-scheduler\)\nhint: clock import --help\n$/ },
       { args: ["import", "cronjob", "x"], stderr: /^clock: unknown format "cronjob"/ },
@@ -434,9 +463,16 @@ describe("clock import: --json and failures", { concurrency: true }, () => {
       { args: ["import", "crontab", join(dir, "missing.txt")], stderr: /^clock: cannot read .*missing\.txt: no such file\n$/ },
       { args: ["import", "crontab", dir], stderr: /^clock: cannot read .*: EISDIR/ },
       { args: ["import", "crontab", join(dir, "reboot-only.txt"), "--timezone", "Mars/Olympus"], stderr: /^clock: --timezone: unknown time zone "Mars\/Olympus"/ },
-      { args: ["import", "crontab", join(dir, "reboot-only.txt")], stderr: /line 1: @reboot \/bin\/start\n {6}@reboot runs the command once when cron starts[^\n]*\nclock: nothing in .*reboot-only\.txt could be carried over \(the reasons are above\)\n$/ },
+      {
+        args: ["import", "crontab", join(dir, "reboot-only.txt")],
+        stderr:
+          /line 1: @reboot \/bin\/start\n {6}@reboot runs the command once when cron starts[^\n]*\nclock: nothing in .*reboot-only\.txt could be carried over \(the reasons are above\)\n$/,
+      },
       { args: ["import", "sidekiq-cron", join(dir, "bad.yml")], stderr: /^clock: .*bad\.yml: not YAML: / },
-      { args: ["import", "sidekiq-scheduler", join(dir, "sidekiq.yml")], stderr: /^clock: .*sidekiq\.yml: a sidekiq config without a schedule \(expected :scheduler: -> :schedule:, or :schedule:\)\n$/ },
+      {
+        args: ["import", "sidekiq-scheduler", join(dir, "sidekiq.yml")],
+        stderr: /^clock: .*sidekiq\.yml: a sidekiq config without a schedule \(expected :scheduler: -> :schedule:, or :schedule:\)\n$/,
+      },
       { args: ["import", "sidekiq-scheduler", join(dir, "list.yml")], stderr: /not a sidekiq-scheduler schedule: expected a hash, found a list/ },
       { args: ["import", "crontab", "x", "y"], stderr: /^clock: unexpected argument "y"/ },
     ];

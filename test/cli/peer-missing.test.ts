@@ -61,7 +61,10 @@ describe("bullmq not installed", { concurrency: true }, () => {
     const result = await clock(["check"]);
     assert.equal(result.code, 2, result.stdout + result.stderr);
     assert.equal(result.stdout, "");
-    assert.ok(result.stderr.includes(`adapter "bullmq" (used by schedule bull-report): the bullmq adapter needs the "bullmq" package, which is not installed: ${INSTALL_HINT}`), result.stderr);
+    assert.ok(
+      result.stderr.includes(`adapter "bullmq" (used by schedule bull-report): the bullmq adapter needs the "bullmq" package, which is not installed: ${INSTALL_HINT}`),
+      result.stderr,
+    );
   });
 
   test("clock start exits 2 with the install command before it starts (and so does --dry-run)", async () => {

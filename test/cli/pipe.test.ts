@@ -40,7 +40,10 @@ describe("output through a pipe", { concurrency: true }, () => {
     assert.equal(result.code, 0, result.stderr);
     assert.ok(result.stdoutBytes.length > 2_000_000, `${result.stdoutBytes.length} bytes`);
     const parsed = JSON.parse(result.stdout) as { schedules: { schedule: string }[] };
-    assert.deepEqual(parsed.schedules.map((row) => row.schedule), names);
+    assert.deepEqual(
+      parsed.schedules.map((row) => row.schedule),
+      names,
+    );
   });
 
   test("stderr too: 8,000 config errors (2 MB) all arrive, exit 2", async () => {

@@ -63,7 +63,9 @@ function procfileLine(name: string): string {
 async function assertStopsOnSigterm(scope: Scope, command: string, args: readonly string[]): Promise<void> {
   // A namespace of its own: an orphan of a failed case must not hold the next case's lease.
   const namespace = `procfile-${++namespaces}`;
-  const dir = scope.tempDir({ "clock.config.mjs": `export default { namespace: "${namespace}", schedules: { tick: { every: "1s", adapter: "list", job: { class: "Tick" } } } };\n` });
+  const dir = scope.tempDir({
+    "clock.config.mjs": `export default { namespace: "${namespace}", schedules: { tick: { every: "1s", adapter: "list", job: { class: "Tick" } } } };\n`,
+  });
   // group: a failing run leaves the very orphans this file is about, and teardown reaps the whole group.
   const proc = scope.spawn(command, args, { cwd: ROOT, env: { REDIS_URL: redis.url, CLOCK_CONFIG: join(dir, "clock.config.mjs") }, group: true });
   const { line: started } = await proc.waitFor((line) => line.msg === "clock started", { what: "clock started", timeoutMs: 30_000 });
@@ -73,7 +75,10 @@ async function assertStopsOnSigterm(scope: Scope, command: string, args: readonl
   assert.ok(tree.includes(clockPid), `the clock (pid ${clockPid}) runs under ${command} (pid ${proc.pid}): tree ${tree.join(", ")}`);
 
   proc.signal("SIGTERM");
-  const { line: stopped } = await proc.waitFor((line) => line.msg === "clock stopped", { what: `"clock stopped" after SIGTERM to pid ${proc.pid} only`, timeoutMs: STOP_TIMEOUT_MS });
+  const { line: stopped } = await proc.waitFor((line) => line.msg === "clock stopped", {
+    what: `"clock stopped" after SIGTERM to pid ${proc.pid} only`,
+    timeoutMs: STOP_TIMEOUT_MS,
+  });
   assert.equal(stopped["pid"], clockPid);
   const exit = await proc.waitExit(STOP_TIMEOUT_MS);
   assert.deepEqual(exit, { code: 0, signal: null }, proc.tail());
@@ -93,6 +98,12 @@ describe("SIGTERM to the process a runner signals stops the clock", () => {
   test("the Procfile has a commented worker: example, which no runner starts", () => {
     const text = readFileSync(join(ROOT, "Procfile"), "utf8");
     assert.match(text, /^# worker: \S/m);
-    assert.deepEqual(text.split("\n").filter((line) => /^[A-Za-z0-9_-]+:/.test(line)).map((line) => line.split(":")[0]), ["clock"]);
+    assert.deepEqual(
+      text
+        .split("\n")
+        .filter((line) => /^[A-Za-z0-9_-]+:/.test(line))
+        .map((line) => line.split(":")[0]),
+      ["clock"],
+    );
   });
 });

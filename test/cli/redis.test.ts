@@ -68,7 +68,10 @@ describe("the CLI says what is wrong with Redis", { concurrency: true }, () => {
     const result = await runClock(["add", "--file", "def.json", "--namespace", "add-warning"], { cwd: dir, env: { REDIS_URL: `redis://:${PASSWORD}@127.0.0.1:${guarded.port}` } });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^saved schedule "report-42": cron "0 9 \* \* 1-5 \*"/);
-    assert.match(result.stderr, /^warning: report-42\.cron: "0 9 \* \* 1-5 \*" has 6 fields, so the first is seconds and "1-5" is the month field: it fires every hour at :09 from January to May \(UTC\)\./);
+    assert.match(
+      result.stderr,
+      /^warning: report-42\.cron: "0 9 \* \* 1-5 \*" has 6 fields, so the first is seconds and "1-5" is the month field: it fires every hour at :09 from January to May \(UTC\)\./,
+    );
   });
 });
 

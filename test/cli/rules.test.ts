@@ -38,7 +38,12 @@ test("N/step, ? and cron's day rule through clock next --json", async (t) => {
   assert.equal(result.code, 0, result.stderr);
   const slots = JSON.parse(result.stdout) as { schedule: string; epochMs: number }[];
   const of = (name: string) => slots.filter((slot) => slot.schedule === name).map((slot) => slot.epochMs);
-  assert.ok(of("weekdays").length > 0 && of("weekdays").every((slot) => ![0, 6].includes(new Date(slot).getUTCDay())), `weekdays: ${of("weekdays").map((slot) => new Date(slot).toISOString()).join(" ")}`);
+  assert.ok(
+    of("weekdays").length > 0 && of("weekdays").every((slot) => ![0, 6].includes(new Date(slot).getUTCDay())),
+    `weekdays: ${of("weekdays")
+      .map((slot) => new Date(slot).toISOString())
+      .join(" ")}`,
+  );
   assert.equal(of("oddMondays").length, 40);
   assert.ok(of("quarter").every((slot) => new Date(slot).getUTCMinutes() % 15 === 0));
   for (const slot of of("oddMondays")) assert.ok(new Date(slot).getUTCDay() === 1 && new Date(slot).getUTCDate() % 2 === 1, new Date(slot).toISOString());

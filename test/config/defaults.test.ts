@@ -114,14 +114,16 @@ describe("parseConfig: defaults", () => {
   test("accepts names with letters, digits, '.', '_', '-' and ':' up to 200 characters", () => {
     const names = ["a", "daily-report", "tenant:42.sync_v2", "x".repeat(200)];
     const config = parseConfig({ schedules: Object.fromEntries(names.map((name) => [name, { at: "09:00", job }])) });
-    assert.deepEqual(config.schedules.map((schedule) => schedule.name), names);
+    assert.deepEqual(
+      config.schedules.map((schedule) => schedule.name),
+      names,
+    );
   });
 
   test("an empty schedules object is a valid config", () => {
     assert.deepEqual(parseConfig({ schedules: {} }).schedules, []);
   });
 });
-
 
 describe("parseSchedule (dynamic schedules)", () => {
   const defaults: Defaults = { timezone: "Europe/London", adapter: "bullmq", catchUp: DEFAULT_CATCH_UP };
@@ -138,7 +140,10 @@ describe("parseSchedule (dynamic schedules)", () => {
 
   test("reports every error under the schedule's name", () => {
     const error = configError(() => parseSchedule("daily-report", { cron: "0 9 * * *", timezone: "America/New_Yrok", job: { class: "X", args: [Number.NaN] } }, defaults));
-    assert.equal(error.message, 'invalid schedule "daily-report":\n  daily-report.timezone: unknown time zone "America/New_Yrok"\n  daily-report.job.args.0: NaN is not a JSON number');
+    assert.equal(
+      error.message,
+      'invalid schedule "daily-report":\n  daily-report.timezone: unknown time zone "America/New_Yrok"\n  daily-report.job.args.0: NaN is not a JSON number',
+    );
     assert.deepEqual(lines(error), ['daily-report.timezone: unknown time zone "America/New_Yrok"', "daily-report.job.args.0: NaN is not a JSON number"]);
   });
 
@@ -150,10 +155,15 @@ describe("parseSchedule (dynamic schedules)", () => {
 
 describe("ConfigError", () => {
   test("formats issues with and without a path", () => {
-    const error = new ConfigError([{ path: "", message: "config file not found: /x" }, { path: "schedules.a.cron", message: "bad" }], "cannot load config");
+    const error = new ConfigError(
+      [
+        { path: "", message: "config file not found: /x" },
+        { path: "schedules.a.cron", message: "bad" },
+      ],
+      "cannot load config",
+    );
     assert.equal(error.message, "cannot load config:\n  config file not found: /x\n  schedules.a.cron: bad");
     assert.equal(formatIssue({ path: "a.b", message: "m" }), "a.b: m");
     assert.equal(formatIssue({ path: "", message: "m" }), "m");
   });
 });
-

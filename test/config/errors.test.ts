@@ -23,22 +23,25 @@ describe("parseConfig: errors", () => {
     );
     assert.equal(error.name, "ConfigError");
     assert.ok(error instanceof Error);
-    assert.deepEqual(lines(error).sort(), [
-      'schedules.bad name!.at: invalid at time "Funday 10:00": unknown weekday "Funday"',
-      "schedules.bad name!.job.args.0: NaN is not a JSON number",
-      "schedules.bad name!.job.args.1: Date is not plain JSON (pass a string, number, boolean, null, array or plain object)",
-      "schedules.bad name!: schedule names use letters, digits, '.', '_', '-' or ':' (at most 200)",
-      'schedules.both.at: invalid at time "25:00": hour 25 is past 23',
-      'schedules.both.cron: invalid cron expression "61 * * * *": minute "61": 61 is outside 0-59',
-      "schedules.both.job.class: expected the job class name (a string)",
-      'schedules.both.job: Unrecognized key: "klass"',
-      "schedules.both: has cron and at: use exactly one",
-      "schedules.daily-report.job.args.1: function is not JSON",
-      'schedules.daily-report.timezone: unknown time zone "America/New_Yrok"',
-      'schedules.refresh.every: invalid duration "3 hours" (use e.g. "30s", "5m", "3h", "1d", "1h30m" or milliseconds)',
-      "schedules.refresh.job.class: must not be empty",
-      'timezone: unknown time zone "Mars/Olympus"',
-    ].sort());
+    assert.deepEqual(
+      lines(error).sort(),
+      [
+        'schedules.bad name!.at: invalid at time "Funday 10:00": unknown weekday "Funday"',
+        "schedules.bad name!.job.args.0: NaN is not a JSON number",
+        "schedules.bad name!.job.args.1: Date is not plain JSON (pass a string, number, boolean, null, array or plain object)",
+        "schedules.bad name!: schedule names use letters, digits, '.', '_', '-' or ':' (at most 200)",
+        'schedules.both.at: invalid at time "25:00": hour 25 is past 23',
+        'schedules.both.cron: invalid cron expression "61 * * * *": minute "61": 61 is outside 0-59',
+        "schedules.both.job.class: expected the job class name (a string)",
+        'schedules.both.job: Unrecognized key: "klass"',
+        "schedules.both: has cron and at: use exactly one",
+        "schedules.daily-report.job.args.1: function is not JSON",
+        'schedules.daily-report.timezone: unknown time zone "America/New_Yrok"',
+        'schedules.refresh.every: invalid duration "3 hours" (use e.g. "30s", "5m", "3h", "1d", "1h30m" or milliseconds)',
+        "schedules.refresh.job.class: must not be empty",
+        'timezone: unknown time zone "Mars/Olympus"',
+      ].sort(),
+    );
     // The message lists them all under one heading, one per line.
     assert.ok(error.message.startsWith("invalid config:\n"));
     assert.ok(error.message.includes('\n  schedules.daily-report.timezone: unknown time zone "America/New_Yrok"'));
@@ -60,7 +63,20 @@ describe("parseConfig: errors", () => {
     const circular: Record<string, unknown> = { name: "loop" };
     circular["self"] = circular;
     const holey = [1, , 3];
-    const args: unknown[] = [() => 1, Number.NaN, Number.POSITIVE_INFINITY, new Date(0), new Map([["a", 1]]), undefined, 10n, circular, holey, { deep: [{ x: Number.NEGATIVE_INFINITY }] }, Symbol("s"), new Set([1])];
+    const args: unknown[] = [
+      () => 1,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      new Date(0),
+      new Map([["a", 1]]),
+      undefined,
+      10n,
+      circular,
+      holey,
+      { deep: [{ x: Number.NEGATIVE_INFINITY }] },
+      Symbol("s"),
+      new Set([1]),
+    ];
     assert.deepEqual(issuesOf({ schedules: { s: { at: "09:00", job: { class: "Job", args, options: { retry: undefined, big: 1n } } } } }), [
       "schedules.s.job.args.0: function is not JSON",
       "schedules.s.job.args.1: NaN is not a JSON number",
@@ -102,9 +118,16 @@ describe("parseConfig: errors", () => {
   });
 
   test("endAt must be after startAt", () => {
-    assert.deepEqual(issuesOf({ schedules: { s: { at: "09:00", startAt: "2024-02-01T00:00:00Z", endAt: "2024-01-01T00:00:00Z", job } } }), ["schedules.s.endAt: must be after startAt"]);
-    assert.deepEqual(issuesOf({ schedules: { s: { at: "09:00", startAt: "2024-01-01T00:00:00Z", endAt: "2024-01-01T00:00:00Z", job } } }), ["schedules.s.endAt: must be after startAt"]);
-    assert.equal(onlySchedule({ schedules: { s: { at: "09:00", startAt: "2024-01-01T00:00:00Z", endAt: "2024-01-01T00:00:00.001Z", job } } }).endAt, Date.parse("2024-01-01T00:00:00.001Z"));
+    assert.deepEqual(issuesOf({ schedules: { s: { at: "09:00", startAt: "2024-02-01T00:00:00Z", endAt: "2024-01-01T00:00:00Z", job } } }), [
+      "schedules.s.endAt: must be after startAt",
+    ]);
+    assert.deepEqual(issuesOf({ schedules: { s: { at: "09:00", startAt: "2024-01-01T00:00:00Z", endAt: "2024-01-01T00:00:00Z", job } } }), [
+      "schedules.s.endAt: must be after startAt",
+    ]);
+    assert.equal(
+      onlySchedule({ schedules: { s: { at: "09:00", startAt: "2024-01-01T00:00:00Z", endAt: "2024-01-01T00:00:00.001Z", job } } }).endAt,
+      Date.parse("2024-01-01T00:00:00.001Z"),
+    );
   });
 
   test("anchor only goes with every", () => {
@@ -155,12 +178,18 @@ describe("parseConfig: errors", () => {
   test("a config without schedules is valid (all schedules dynamic); schedules: null is a ConfigError naming the field", () => {
     assert.deepEqual(parseConfig({}).schedules, []);
     const error = configError(() => parseConfig({ schedules: null }));
-    assert.ok(error.issues.some((issue) => issue.path === "schedules"), lines(error).join("\n"));
+    assert.ok(
+      error.issues.some((issue) => issue.path === "schedules"),
+      lines(error).join("\n"),
+    );
   });
 
   test("a schedule that is null is a ConfigError naming it", () => {
     const error = configError(() => parseConfig({ schedules: { s: null } }));
-    assert.ok(error.issues.some((issue) => issue.path === "schedules.s"), lines(error).join("\n"));
+    assert.ok(
+      error.issues.some((issue) => issue.path === "schedules.s"),
+      lines(error).join("\n"),
+    );
   });
 
   test("a schedule that is not an object gets one issue, not cross-field noise", () => {

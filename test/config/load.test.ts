@@ -73,12 +73,26 @@ export default defineConfig({ timezone: zone, schedules: { ts: { cron: "0 9 * * 
     const mjsDir = tempDir({ "clock.config.mjs": PLAIN("mjs") });
     const ts = parseConfig(await importConfig(join(dir, "clock.config.ts")));
     assert.equal(ts.timezone, "Europe/London");
-    assert.deepEqual(ts.schedules.map((schedule) => schedule.name), ["ts"]);
-    for (const [file, name] of [["clock.config.mts", "mts"], ["clock.config.js", "js"], ["commonjs.config.js", "cjs"]] as const) {
+    assert.deepEqual(
+      ts.schedules.map((schedule) => schedule.name),
+      ["ts"],
+    );
+    for (const [file, name] of [
+      ["clock.config.mts", "mts"],
+      ["clock.config.js", "js"],
+      ["commonjs.config.js", "cjs"],
+    ] as const) {
       const config = parseConfig(await importConfig(join(dir, file)));
-      assert.deepEqual(config.schedules.map((schedule) => schedule.name), [name], file);
+      assert.deepEqual(
+        config.schedules.map((schedule) => schedule.name),
+        [name],
+        file,
+      );
     }
-    assert.deepEqual(parseConfig(await importConfig(join(mjsDir, "clock.config.mjs"))).schedules.map((schedule) => schedule.name), ["mjs"]);
+    assert.deepEqual(
+      parseConfig(await importConfig(join(mjsDir, "clock.config.mjs"))).schedules.map((schedule) => schedule.name),
+      ["mjs"],
+    );
   });
 
   test("returns a plain object default export unvalidated", async () => {
@@ -89,9 +103,15 @@ export default defineConfig({ timezone: zone, schedules: { ts: { cron: "0 9 * * 
   test("reads the file afresh on every import", async () => {
     const dir = tempDir({ "clock.config.ts": PLAIN("first") });
     const path = join(dir, "clock.config.ts");
-    assert.deepEqual(parseConfig(await importConfig(path)).schedules.map((schedule) => schedule.name), ["first"]);
+    assert.deepEqual(
+      parseConfig(await importConfig(path)).schedules.map((schedule) => schedule.name),
+      ["first"],
+    );
     writeFileSync(path, PLAIN("second"));
-    assert.deepEqual(parseConfig(await importConfig(path)).schedules.map((schedule) => schedule.name), ["second"]);
+    assert.deepEqual(
+      parseConfig(await importConfig(path)).schedules.map((schedule) => schedule.name),
+      ["second"],
+    );
   });
 
   test("a file that throws at import is a ConfigError with the path and the error", async () => {
@@ -121,7 +141,10 @@ export default defineConfig({ timezone: zone, schedules: { ts: { cron: "0 9 * * 
     const dir = tempDir({ "my.config.ts": PLAIN("loaded"), "bad.config.ts": `export default { schedules: { s: { at: "25:00", job: { class: "Job" } } } };\n` });
     const { path, config } = await loadConfig(join(dir, "my.config.ts"));
     assert.equal(path, join(dir, "my.config.ts"));
-    assert.deepEqual(config.schedules.map((schedule) => schedule.name), ["loaded"]);
+    assert.deepEqual(
+      config.schedules.map((schedule) => schedule.name),
+      ["loaded"],
+    );
     const error = await configErrorAsync(() => loadConfig(join(dir, "bad.config.ts")));
     assert.deepEqual(lines(error), ['schedules.s.at: invalid at time "25:00": hour 25 is past 23']);
   });

@@ -71,7 +71,10 @@ test("a standby whose config differs from the leader's logs an error naming both
   scope.defer(() => client.close());
   const status = await client.status();
   assert.deepEqual(status.configMismatch?.leader, theirs);
-  assert.deepEqual(status.configMismatch?.peers.map((peer) => [peer.role, peer.config]), [["standby", mine]]);
+  assert.deepEqual(
+    status.configMismatch?.peers.map((peer) => [peer.role, peer.config]),
+    [["standby", mine]],
+  );
   assert.deepEqual(new Set(status.peers.map((peer) => peer.config)), new Set([mine, theirs]));
   const env = { REDIS_URL: server.url, CLOCK_NAMESPACE: namespace };
   const json = await runClock(["status", "--json"], { env, cwd: "/tmp" });

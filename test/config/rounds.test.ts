@@ -59,7 +59,9 @@ describe("every config error in one round", () => {
   });
 
   test("an adapter's bad settings no longer hide its schedules' bad job options", () => {
-    const issues = issuesOf(() => parseConfig({ adapters: { resque: { namespace: "" } }, schedules: { r: { every: "1m", adapter: "resque", job: { class: "R", options: { retry: 1 } } } } }));
+    const issues = issuesOf(() =>
+      parseConfig({ adapters: { resque: { namespace: "" } }, schedules: { r: { every: "1m", adapter: "resque", job: { class: "R", options: { retry: 1 } } } } }),
+    );
     assert.deepEqual(issues, ["adapters.resque.namespace: expected a non-empty string", "schedules.r.job.options.retry: Resque jobs take no options"]);
   });
 
@@ -78,7 +80,11 @@ describe("every config error in one round", () => {
     assert.equal(result.code, 2);
     assert.equal(result.stdout, "");
     assert.ok(result.stderr.startsWith("clock: invalid config:\n"), result.stderr);
-    const lines = result.stderr.trimEnd().split("\n").slice(1).map((line) => line.trim());
+    const lines = result.stderr
+      .trimEnd()
+      .split("\n")
+      .slice(1)
+      .map((line) => line.trim());
     assert.deepEqual(lines.sort(), [...EVERY_ISSUE].sort());
   });
 });
@@ -103,7 +109,10 @@ describe("a config file with no default export", { concurrency: true }, () => {
     const dir = suite.tempDir({ "clock.config.ts": "export default undefined;\n" });
     const result = await runClock(["check"], { cwd: dir });
     assert.equal(result.code, 2);
-    assert.equal(result.stderr, `clock: cannot load config:\n  ${join(dir, "clock.config.ts")}: the default export is undefined, expected an object: export default defineConfig({ ... })\n`);
+    assert.equal(
+      result.stderr,
+      `clock: cannot load config:\n  ${join(dir, "clock.config.ts")}: the default export is undefined, expected an object: export default defineConfig({ ... })\n`,
+    );
   });
 
   test("CommonJS module.exports is still the config (as in Node's own import)", async () => {

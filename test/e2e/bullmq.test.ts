@@ -62,10 +62,19 @@ test("bullmq: a real BullMQ Worker processes every fired slot exactly once, job 
     assert.equal(entry.jobId, `clock-${entry.schedule}-${entry.slotAt}`);
   }
   for (const schedule of Object.keys(expected)) {
-    assertConsecutive(firedLines(clock.lines, schedule).map((entry) => entry.slotAt), SECOND, `fired slots of ${schedule}`);
+    assertConsecutive(
+      firedLines(clock.lines, schedule).map((entry) => entry.slotAt),
+      SECOND,
+      `fired slots of ${schedule}`,
+    );
   }
 
-  await pollUntil("the worker processed every fired job", async () => processed.length >= fired.length, 30 * SECOND, () => `processed ${processed.length} of ${fired.length}`);
+  await pollUntil(
+    "the worker processed every fired job",
+    async () => processed.length >= fired.length,
+    30 * SECOND,
+    () => `processed ${processed.length} of ${fired.length}`,
+  );
   await sleep(500);
   await worker.close();
 
@@ -86,5 +95,8 @@ test("bullmq: a real BullMQ Worker processes every fired slot exactly once, job 
   // removeOnComplete: false keeps every completed job; nothing failed.
   assert.deepEqual((await client.zrange(`bull:${QUEUE}:completed`, 0, -1)).sort(), [...ids].sort());
   assert.equal(await client.zcard(`bull:${QUEUE}:failed`), 0);
-  assert.deepEqual(workerErrors.map((error) => error.message), []);
+  assert.deepEqual(
+    workerErrors.map((error) => error.message),
+    [],
+  );
 });

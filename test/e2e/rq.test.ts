@@ -79,11 +79,20 @@ async function runRq(t: import("node:test").TestContext, serializer: "pickle" | 
   scope.defer(() => client.disconnect());
   const dir = scope.tempDir({ "tasks.py": TASKS });
 
-  const args = [1, "x", { k: "é", n: [1.5, null, true, 2 ** 40] }, "it's \"quoted\"\n"];
+  const args = [1, "x", { k: "é", n: [1.5, null, true, 2 ** 40] }, 'it\'s "quoted"\n'];
   const kwargs = { when: "nightly", depth: { a: [1, 2] } };
   const expected: Record<string, Expected> = {
     // No queue: the clock's default, "default", which is also RQ's.
-    report: { func: "tasks.report", args, kwargs: {}, queue: "default", description: `tasks.report(1, 'x', {'k': 'é', 'n': [1.5, None, True, 1099511627776]}, 'it\\'s "quoted"\\n')`, timeout: 180, result_ttl: null, failure_ttl: null },
+    report: {
+      func: "tasks.report",
+      args,
+      kwargs: {},
+      queue: "default",
+      description: `tasks.report(1, 'x', {'k': 'é', 'n': [1.5, None, True, 1099511627776]}, 'it\\'s "quoted"\\n')`,
+      timeout: 180,
+      result_ttl: null,
+      failure_ttl: null,
+    },
     // A name with '.', ':' and '_' in it (escaped in the job id), and every option.
     "nightly.kw:eu_1": { func: "tasks.nightly", args: [], kwargs, queue: "e2e", description: "the nightly run", timeout: 30, result_ttl: 600, failure_ttl: 120 },
   };
@@ -92,7 +101,10 @@ async function runRq(t: import("node:test").TestContext, serializer: "pickle" | 
     ...(serializer === "json" ? { adapters: { rq: { serializer: "json" } } } : {}),
     schedules: {
       report: { every: "1s", job: { class: "tasks.report", args } },
-      "nightly.kw:eu_1": { cron: "* * * * * *", job: { class: "tasks.nightly", queue: "e2e", options: { kwargs, timeout: 30, result_ttl: 600, failure_ttl: 120, description: "the nightly run" } } },
+      "nightly.kw:eu_1": {
+        cron: "* * * * * *",
+        job: { class: "tasks.nightly", queue: "e2e", options: { kwargs, timeout: 30, result_ttl: 600, failure_ttl: 120, description: "the nightly run" } },
+      },
     },
   };
 
@@ -100,7 +112,12 @@ async function runRq(t: import("node:test").TestContext, serializer: "pickle" | 
   const worker = scope.spawn(RQ_CLI, workerArgs, { name: `rq worker (${serializer})`, group: true, cwd: dir, env: { CLOCK_E2E_REDIS: redis.url } });
   const configPath = scope.configFile(config);
   const clock = scope.clock(["start", "--config", configPath], { name: "clock", env: { REDIS_URL: redis.url } });
-  await pollUntil("*** Listening on", async () => /Listening on/.test(worker.stdout + worker.stderr), LINE_TIMEOUT_MS, () => worker.tail());
+  await pollUntil(
+    "*** Listening on",
+    async () => /Listening on/.test(worker.stdout + worker.stderr),
+    LINE_TIMEOUT_MS,
+    () => worker.tail(),
+  );
   await clock.waitFor(() => Object.keys(expected).every((name) => firedLines(clock.lines, name).length >= 5), { what: "5 fires of each schedule", timeoutMs: 20 * SECOND });
   assert.deepEqual(await clock.stop("SIGTERM"), { code: 0, signal: null }, `clock start exits 0 on SIGTERM\n${clock.tail()}`);
 
@@ -109,7 +126,12 @@ async function runRq(t: import("node:test").TestContext, serializer: "pickle" | 
     assert.equal(entry.jobId, rqJobId(entry.schedule, entry.slotAt), `job id of ${entry.schedule} at ${String(entry.line["slot"])}`);
     assert.equal(entry.line["adapter"], "rq");
   }
-  for (const name of Object.keys(expected)) assertConsecutive(firedLines(clock.lines, name).map((entry) => entry.slotAt), SECOND, `fired slots of ${name}`);
+  for (const name of Object.keys(expected))
+    assertConsecutive(
+      firedLines(clock.lines, name).map((entry) => entry.slotAt),
+      SECOND,
+      `fired slots of ${name}`,
+    );
 
   // A trigger: by hand, with its own args and id, marked manual.
   const trigger = await runClock(["trigger", "report", "--args", '["by hand", 7]', "--config", configPath], { env: { REDIS_URL: redis.url } });
@@ -172,10 +194,18 @@ async function runRq(t: import("node:test").TestContext, serializer: "pickle" | 
   t.diagnostic(`rq e2e (${serializer}): ${all.length} jobs in ${Date.now() - startedAt} ms`);
 }
 
-test("rq: a stock `rq worker` (RQ 1.13, default pickle serializer) performs every fired slot exactly once, with the slot's job id, args, kwargs and options", { skip: NO_RQ ?? false, timeout: 60 * SECOND }, async (t) => {
-  await runRq(t, "pickle");
-});
+test(
+  "rq: a stock `rq worker` (RQ 1.13, default pickle serializer) performs every fired slot exactly once, with the slot's job id, args, kwargs and options",
+  { skip: NO_RQ ?? false, timeout: 60 * SECOND },
+  async (t) => {
+    await runRq(t, "pickle");
+  },
+);
 
-test('rq: serializer "json" is performed by `rq worker --serializer rq.serializers.JSONSerializer`, every slot exactly once', { skip: NO_RQ ?? false, timeout: 60 * SECOND }, async (t) => {
-  await runRq(t, "json");
-});
+test(
+  'rq: serializer "json" is performed by `rq worker --serializer rq.serializers.JSONSerializer`, every slot exactly once',
+  { skip: NO_RQ ?? false, timeout: 60 * SECOND },
+  async (t) => {
+    await runRq(t, "json");
+  },
+);

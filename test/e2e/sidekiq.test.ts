@@ -50,7 +50,10 @@ test("sidekiq: a real Sidekiq 6 process performs every fired slot exactly once, 
   await clock.waitFor(() => countFired(clock.lines, "tick") >= 5 && countFired(clock.lines, "cron-tick") >= 5, { what: "5 fires of each schedule", timeoutMs: 20 * SECOND });
   const exit = await clock.stop("SIGTERM");
   assert.deepEqual(exit, { code: 0, signal: null }, `clock start must exit 0 on SIGTERM\n${clock.tail()}`);
-  assert.ok(clock.lines.some((line) => line.msg === "clock stopped"), "no \"clock stopped\" line");
+  assert.ok(
+    clock.lines.some((line) => line.msg === "clock stopped"),
+    'no "clock stopped" line',
+  );
 
   const fired = firedLines(clock.lines);
   for (const entry of fired) {
@@ -59,7 +62,11 @@ test("sidekiq: a real Sidekiq 6 process performs every fired slot exactly once, 
     assert.equal(entry.line["queue"], QUEUE);
   }
   for (const schedule of Object.keys(expected)) {
-    assertConsecutive(firedLines(clock.lines, schedule).map((entry) => entry.slotAt), SECOND, `fired slots of ${schedule}`);
+    assertConsecutive(
+      firedLines(clock.lines, schedule).map((entry) => entry.slotAt),
+      SECOND,
+      `fired slots of ${schedule}`,
+    );
   }
 
   await pollUntil(

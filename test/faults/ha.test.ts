@@ -76,7 +76,11 @@ const floorSecond = (at: number): number => Math.floor(at / SECOND) * SECOND;
 
 /** Waits until some process has fired `slotAt` or a later slot: the ledger is ordered, so everything before is handled. */
 function firedThrough(fleet: ClockFleet, slotAt: number, from = 0): Promise<Heard> {
-  return fleet.waitFor((line) => line.msg === "fired" && slotOf(line) >= slotAt, { from, timeoutMs: LINE_TIMEOUT_MS, what: `a fire of ${new Date(slotAt).toISOString()} or later` });
+  return fleet.waitFor((line) => line.msg === "fired" && slotOf(line) >= slotAt, {
+    from,
+    timeoutMs: LINE_TIMEOUT_MS,
+    what: `a fire of ${new Date(slotAt).toISOString()} or later`,
+  });
 }
 
 /** Ends a run: every slot up to now must be in before the stop, then SIGTERM all; each must exit 0. */
@@ -106,7 +110,10 @@ async function verifyRun(rig: Rig, untilAt: number, label: string): Promise<{ ve
   const firstLeader = rig.fleet.heard("leadership acquired")[0];
   assert.ok(firstLeader !== undefined, `${label}: no process ever led`);
   // A missing head would not show as a gap: the first slot must be the first after the first leader started.
-  assert.ok(fromAt <= timeOf(firstLeader.line) + 2 * SECOND, `${label}: first enqueued slot ${new Date(fromAt).toISOString()} is long after the first leadership at ${firstLeader.line.time}`);
+  assert.ok(
+    fromAt <= timeOf(firstLeader.line) + 2 * SECOND,
+    `${label}: first enqueued slot ${new Date(fromAt).toISOString()} is long after the first leadership at ${firstLeader.line.time}`,
+  );
   const verdict = verifySlots(SCHEDULE, slots, fromAt, untilAt);
   return { verdict, fenceRefusals };
 }
@@ -157,12 +164,21 @@ faultTest("(a) SIGKILL the leader again and again for 60+ slots: every slot enqu
   const takeoversMs: number[] = [];
   let cursor = first.index;
   while (Date.now() - runStartedAt < 70 * SECOND) {
-    const acquired = await fleet.waitFor((line, heard) => line.msg === "leadership acquired" && heard.proc.alive, { from: cursor, timeoutMs: LINE_TIMEOUT_MS, what: "the next leader" });
+    const acquired = await fleet.waitFor((line, heard) => line.msg === "leadership acquired" && heard.proc.alive, {
+      from: cursor,
+      timeoutMs: LINE_TIMEOUT_MS,
+      what: "the next leader",
+    });
     const previous = kills.at(-1);
     if (previous !== undefined) takeoversMs.push(timeOf(acquired.line) - previous.killedAt);
     // Half the kills land after the new leader fired, half at a random moment (often mid catch-up).
     const afterFire = kills.length % 2 === 0;
-    if (afterFire) await fleet.waitFor((line, heard) => heard.proc === acquired.proc && line.msg === "fired", { from: acquired.index, timeoutMs: LINE_TIMEOUT_MS, what: `a fire by ${acquired.proc.name}` });
+    if (afterFire)
+      await fleet.waitFor((line, heard) => heard.proc === acquired.proc && line.msg === "fired", {
+        from: acquired.index,
+        timeoutMs: LINE_TIMEOUT_MS,
+        what: `a fire by ${acquired.proc.name}`,
+      });
     await sleep(Math.floor(rand() * 2 * SECOND));
     // Whichever leads now (normally the one just found; another only if it lost the lease meanwhile).
     const leader = fleet.alive.find(isLeading);
@@ -202,9 +218,17 @@ faultTest("(b) SIGSTOP the leader past its TTL, then SIGCONT: a standby takes ov
   const stopFrom = fleet.log.length;
   const stoppedAt = Date.now();
   paused.signal("SIGSTOP");
-  const successor = await fleet.waitFor((line, heard) => heard.proc !== paused && line.msg === "leadership acquired", { from: stopFrom, timeoutMs: LINE_TIMEOUT_MS, what: "a successor" });
+  const successor = await fleet.waitFor((line, heard) => heard.proc !== paused && line.msg === "leadership acquired", {
+    from: stopFrom,
+    timeoutMs: LINE_TIMEOUT_MS,
+    what: "a successor",
+  });
   const takeoverMs = timeOf(successor.line) - stoppedAt;
-  await fleet.waitFor((line, heard) => heard.proc === successor.proc && line.msg === "fired", { from: successor.index, timeoutMs: LINE_TIMEOUT_MS, what: "a fire by the successor" });
+  await fleet.waitFor((line, heard) => heard.proc === successor.proc && line.msg === "fired", {
+    from: successor.index,
+    timeoutMs: LINE_TIMEOUT_MS,
+    what: "a fire by the successor",
+  });
   // Paused twice the TTL: its lease has expired in Redis well before it runs again.
   await sleep(Math.max(0, stoppedAt + 4 * SECOND - Date.now()));
   const resumeFrom = paused.log.length;
@@ -221,7 +245,12 @@ faultTest("(b) SIGSTOP the leader past its TTL, then SIGCONT: a standby takes ov
   const fenced = afterResume.filter((line) => line.msg === "fire refused: this process no longer holds the lease (fenced)").length;
   const firedAfterResume = afterResume.filter((line) => line.msg === "fired");
   const lateWakes = afterResume.filter((line) => line.msg === "timer woke late (event loop blocked or process paused)").length;
-  const outcome = fenced > 0 ? `tried to fire and was fenced ${fenced} time(s)` : fenceRefusals === 0 && firedAfterResume.length === 0 ? "never tried to fire (monotonic lease deadline)" : "neither fenced nor silent";
+  const outcome =
+    fenced > 0
+      ? `tried to fire and was fenced ${fenced} time(s)`
+      : fenceRefusals === 0 && firedAfterResume.length === 0
+        ? "never tried to fire (monotonic lease deadline)"
+        : "neither fenced nor silent";
   console.log(
     `[ha-faults b] expected ${verdict.expected}, duplicates ${verdict.duplicates.length}, missing ${verdict.missing.length}; ` +
       `takeover ${takeoverMs} ms after SIGSTOP; paused process after SIGCONT: ${outcome}; stepped down ${stepDownMs} ms after SIGCONT; ` +
@@ -238,12 +267,19 @@ faultTest("(c) redis-server restarts mid-run (persisted): both clocks survive an
   const rig = await setUp(["--appendonly", "yes", "--appendfsync", "always"]);
   const { fleet, redis } = rig;
   const persistence = await withClient(rig, async (client) => [await client.config("GET", "appendonly"), await client.config("GET", "appendfsync")]);
-  assert.deepEqual(persistence, [["appendonly", "yes"], ["appendfsync", "always"]]);
+  assert.deepEqual(persistence, [
+    ["appendonly", "yes"],
+    ["appendfsync", "always"],
+  ]);
   const procs = [fleet.spawn(), fleet.spawn()];
   // Both up before the outage: on a loaded machine the second one booted after Redis went, and met
   // an unreachable Redis at start instead of losing a connection it had.
   for (const proc of procs) await proc.waitFor(isMsg("clock started"), { timeoutMs: LINE_TIMEOUT_MS, what: "clock started" });
-  assert.deepEqual(procs.map((proc) => proc.linesOf("redis unreachable; retrying with backoff").length), [0, 0], "precondition: both clocks reached Redis at start");
+  assert.deepEqual(
+    procs.map((proc) => proc.linesOf("redis unreachable; retrying with backoff").length),
+    [0, 0],
+    "precondition: both clocks reached Redis at start",
+  );
   const acquired = await fleet.waitFor(isMsg("leadership acquired"), { timeoutMs: LINE_TIMEOUT_MS, what: "a first leader" });
   await firedThrough(fleet, floorSecond(Date.now()) + 2 * SECOND, acquired.index);
   const outageFrom = fleet.log.length;
@@ -254,11 +290,17 @@ faultTest("(c) redis-server restarts mid-run (persisted): both clocks survive an
   await sleep(Math.max(0, outageAt + 3 * SECOND - Date.now()));
   await redis.start();
   const restartedAt = Date.now();
-  const restored = await Promise.all(procs.map((proc) => proc.waitFor((line) => line.msg === "redis connection restored", { timeoutMs: LINE_TIMEOUT_MS, what: "connection restored" })));
+  const restored = await Promise.all(
+    procs.map((proc) => proc.waitFor((line) => line.msg === "redis connection restored", { timeoutMs: LINE_TIMEOUT_MS, what: "connection restored" })),
+  );
   // The outage's slots come back through catch-up; then run a few more.
   const recovered = await firedThrough(fleet, floorSecond(restartedAt), outageFrom);
   await sleep(3 * SECOND);
-  assert.deepEqual(procs.map((proc) => proc.exit), [null, null], "a clock exited during the outage");
+  assert.deepEqual(
+    procs.map((proc) => proc.exit),
+    [null, null],
+    "a clock exited during the outage",
+  );
   const untilAt = await finish(fleet);
   assertNoUnexpectedExit(fleet);
   const { verdict, fenceRefusals } = await verifyRun(rig, untilAt, "(c)");
@@ -291,7 +333,11 @@ faultTest("(d) rolling restart, leader first: handover well under the TTL, no sl
     const termAt = Date.now();
     target.signal("SIGTERM");
     if (wasLeader) {
-      const next = await fleet.waitFor((line, heard) => heard.proc !== target && line.msg === "leadership acquired", { from, timeoutMs: LINE_TIMEOUT_MS, what: `a successor to ${target.name}` });
+      const next = await fleet.waitFor((line, heard) => heard.proc !== target && line.msg === "leadership acquired", {
+        from,
+        timeoutMs: LINE_TIMEOUT_MS,
+        what: `a successor to ${target.name}`,
+      });
       handovers.push({ byLogMs: timeOf(next.line) - termAt, byReceiptMs: next.receivedAt - termAt, from: target.name, to: next.proc.name });
     }
     const exit = await target.waitExit(LINE_TIMEOUT_MS);

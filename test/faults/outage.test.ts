@@ -53,7 +53,11 @@ test("redis outage: the clock logs loss and restore, keeps running, and fires th
   const messages = (await client.lrange(`jobs:${QUEUE}`, 0, -1)).map((text) => parseJson(text, `jobs:${QUEUE}`));
   const slots = messages.map((message) => message["slotAt"] as number);
   assertConsecutive(slots, SECOND, `slots in jobs:${QUEUE} across the outage`);
-  assert.deepEqual([...slots].sort((x, y) => x - y), fired.map((entry) => entry.slotAt).sort((x, y) => x - y), "list contents differ from the fired lines");
+  assert.deepEqual(
+    [...slots].sort((x, y) => x - y),
+    fired.map((entry) => entry.slotAt).sort((x, y) => x - y),
+    "list contents differ from the fired lines",
+  );
   assert.equal(new Set(fired.map((entry) => entry.slotAt)).size, fired.length, "a slot was logged as fired twice");
   for (const message of messages) {
     const slotAt = message["slotAt"] as number;
@@ -66,5 +70,8 @@ test("redis outage: the clock logs loss and restore, keeps running, and fires th
   // Slots whose instant fell inside the outage were fired late, as catch-up, after the restore.
   const duringOutage = fired.filter((entry) => entry.slotAt > downAt && entry.slotAt < upAt);
   assert.ok(duringOutage.length >= 2, `expected the slots of a 3 s outage in the list, got ${duringOutage.map((entry) => entry.line["slot"]).join(", ")}`);
-  assert.ok(duringOutage.every((entry) => entry.catchUp), "slots missed during the outage must be logged as catch-up");
+  assert.ok(
+    duringOutage.every((entry) => entry.catchUp),
+    "slots missed during the outage must be logged as catch-up",
+  );
 });

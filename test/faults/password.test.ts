@@ -42,7 +42,10 @@ test("a password in REDIS_URL never reaches the logs", { timeout: 45 * SECOND },
   const exit = await clock.stop("SIGTERM");
   assert.deepEqual(exit, { code: 0, signal: null }, `clock start must exit 0 on SIGTERM\n${clock.tail()}`);
 
-  for (const [stream, text] of [["stdout", clock.stdout], ["stderr", clock.stderr]] as const) {
+  for (const [stream, text] of [
+    ["stdout", clock.stdout],
+    ["stderr", clock.stderr],
+  ] as const) {
     const leaks = text.split("\n").filter((line) => line.includes(password));
     assert.deepEqual(leaks, [], `the Redis password appears on ${stream}`);
   }

@@ -52,11 +52,22 @@ test("restart inside a slot: a SIGKILLed clock's successor fires no slot twice a
   // What each process logged is exactly what is in the queue, and they share no slot.
   const aSlots = new Set(aFired.map((entry) => entry.slotAt));
   const overlap = bFired.filter((entry) => aSlots.has(entry.slotAt));
-  assert.deepEqual(overlap.map((entry) => entry.line["slot"]), [], "clock B re-fired a slot clock A had fired");
-  assert.deepEqual([...slots].sort((x, y) => x - y), [...aFired, ...bFired].map((entry) => entry.slotAt).sort((x, y) => x - y), "queue contents differ from the fired lines");
+  assert.deepEqual(
+    overlap.map((entry) => entry.line["slot"]),
+    [],
+    "clock B re-fired a slot clock A had fired",
+  );
+  assert.deepEqual(
+    [...slots].sort((x, y) => x - y),
+    [...aFired, ...bFired].map((entry) => entry.slotAt).sort((x, y) => x - y),
+    "queue contents differ from the fired lines",
+  );
   const lastOfA = Math.max(...aSlots);
   const firstOfB = Math.min(...bFired.map((entry) => entry.slotAt));
   assert.equal(firstOfB, lastOfA + SECOND, "B did not continue right after A's last slot");
-  assert.ok(bFired.some((entry) => entry.catchUp), "the slots missed during the takeover were not logged as catch-up");
+  assert.ok(
+    bFired.some((entry) => entry.catchUp),
+    "the slots missed during the takeover were not logged as catch-up",
+  );
   assert.equal(await client.hget(`{${NAMESPACE}}:ledger`, "tick"), String(Math.max(...slots)), "the ledger holds the newest fired slot");
 });

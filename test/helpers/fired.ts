@@ -44,7 +44,11 @@ export function countFired(lines: readonly LogLine[], schedule: string): number 
 export function assertConsecutive(slotAts: readonly number[], stepMs: number, label: string): void {
   const sorted = [...slotAts].sort((a, b) => a - b);
   const duplicates = sorted.filter((at, i) => i > 0 && at === sorted[i - 1]);
-  assert.deepEqual(duplicates.map((at) => new Date(at).toISOString()), [], `${label}: slots that appear more than once`);
+  assert.deepEqual(
+    duplicates.map((at) => new Date(at).toISOString()),
+    [],
+    `${label}: slots that appear more than once`,
+  );
   const first = sorted[0];
   const last = sorted.at(-1);
   assert.ok(first !== undefined && last !== undefined, `${label}: no slots at all`);

@@ -202,8 +202,16 @@ export class LoggedProcess {
           ? `exited code=${exitCode} signal=${signalCode}, but its stdout is still open (a descendant holds it)`
           : "running";
     const lines = this.log.entries.slice(-count).map((entry) => `  ${this.name} ${entry.text}`);
-    const stderr = this.stderr.trimEnd().split("\n").slice(-count).filter((text) => text !== "");
-    return [`--- ${this.name} (pid ${this.pid}, ${state}, signals sent: ${this.signals.join(",") || "none"})`, ...lines, ...stderr.map((text) => `  ${this.name} stderr: ${text}`)].join("\n");
+    const stderr = this.stderr
+      .trimEnd()
+      .split("\n")
+      .slice(-count)
+      .filter((text) => text !== "");
+    return [
+      `--- ${this.name} (pid ${this.pid}, ${state}, signals sent: ${this.signals.join(",") || "none"})`,
+      ...lines,
+      ...stderr.map((text) => `  ${this.name} stderr: ${text}`),
+    ].join("\n");
   }
 }
 

@@ -159,9 +159,7 @@ export function referenceDayMatches(fields: ReferenceFields, date: Date): boolea
   }
   const weekday = date.getUTCDay();
   const dowOk =
-    fields.dayOfWeek.has(weekday) ||
-    (fields.lastWeekday.has(weekday) && !sameMonth(shifted(7))) ||
-    fields.nthWeekday.has(`${weekday}#${Math.floor((day - 1) / 7) + 1}`);
+    fields.dayOfWeek.has(weekday) || (fields.lastWeekday.has(weekday) && !sameMonth(shifted(7))) || fields.nthWeekday.has(`${weekday}#${Math.floor((day - 1) / 7) + 1}`);
   if (fields.dayOfMonthStar || fields.dayOfWeekStar) return domOk && dowOk;
   return domOk || dowOk;
 }
@@ -264,10 +262,12 @@ export function referenceSlots(expression: string, zone: string, fromAt: number,
     for (let sample = dayWall - 2 * DAY; sample <= dayWall + 3 * DAY; sample += 6 * HOUR) offsets.add(offsetAt(sample, zone));
     if (offsets.size === 1) {
       const [offset = 0] = offsets;
-      for (const hour of hours) for (const minute of minutes) for (const second of seconds) {
-        const slot = dayWall + hour * HOUR + minute * MINUTE + second * 1000 - offset;
-        if (slot > fromAt) found.add(slot);
-      }
+      for (const hour of hours)
+        for (const minute of minutes)
+          for (const second of seconds) {
+            const slot = dayWall + hour * HOUR + minute * MINUTE + second * 1000 - offset;
+            if (slot > fromAt) found.add(slot);
+          }
     } else {
       // Near a change: brute-force the instants whose (possibly shifted) wall date is this date.
       for (const slot of bruteForceSlots(expression, zone, Math.max(fromAt, dayWall - 16 * HOUR), dayWall + DAY + 16 * HOUR)) found.add(slot);

@@ -70,7 +70,17 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
 
 /** One short-lived command on a fresh connection; never retries, never hangs past ~1 s. */
 async function ask<T>(port: number, password: string | null, run: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({ port, host: "127.0.0.1", ...(password === null ? {} : { password }), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 1000, enableOfflineQueue: false });
+  const redis = new Redis({
+    port,
+    host: "127.0.0.1",
+    ...(password === null ? {} : { password }),
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1000,
+    commandTimeout: 1000,
+    enableOfflineQueue: false,
+  });
   redis.on("error", () => undefined);
   try {
     await redis.connect();
@@ -105,18 +115,36 @@ export async function startSentinelRig(options: SentinelRigOptions = {}): Promis
 
   const startData = async (port: number, replicaOf: number | null): Promise<void> => {
     const args = [
-      "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-      "--dir", dir, "--dbfilename", `dump-${port}.rdb`, "--logfile", join(dir, `redis-${port}.log`),
-      "--requirepass", password, "--masterauth", password,
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+      "--dbfilename",
+      `dump-${port}.rdb`,
+      "--logfile",
+      join(dir, `redis-${port}.log`),
+      "--requirepass",
+      password,
+      "--masterauth",
+      password,
       // Full syncs at once (Redis 7 waits 5 s by default to batch replicas).
-      "--repl-diskless-sync-delay", "0",
+      "--repl-diskless-sync-delay",
+      "0",
       ...(replicaOf === null ? [] : ["--replicaof", "127.0.0.1", String(replicaOf)]),
       ...(options.dataArgs ?? []),
     ];
     children.set(port, spawnServer("redis-server", args));
     await until(`redis-server on ${port}`, 10_000, () => ask(port, password, async (redis) => ((await redis.ping()) === "PONG" ? true : null)));
     if (replicaOf !== null) {
-      await until(`replica ${port} in sync with ${replicaOf}`, 10_000, () => ask(port, password, async (redis) => (/master_link_status:up/.test(await redis.info("replication")) ? true : null)));
+      await until(`replica ${port} in sync with ${replicaOf}`, 10_000, () =>
+        ask(port, password, async (redis) => (/master_link_status:up/.test(await redis.info("replication")) ? true : null)),
+      );
     }
   };
 

@@ -38,7 +38,10 @@ export function verifySlots(schedule: Schedule, enqueuedAts: readonly number[], 
   if (total > MAX_EXPECTED) throw new Error(`verifySlots: ${total} slots between ${iso(fromAt)} and ${iso(untilAt)}; bounds look wrong`);
   const counts = new Map<number, number>();
   for (const at of enqueuedAts) counts.set(at, (counts.get(at) ?? 0) + 1);
-  const duplicates = [...counts].filter(([, count]) => count > 1).map(([at]) => at).sort((a, b) => a - b);
+  const duplicates = [...counts]
+    .filter(([, count]) => count > 1)
+    .map(([at]) => at)
+    .sort((a, b) => a - b);
   const missing = slots.filter((at) => !counts.has(at));
   // A slot of the schedule is the first slot after the instant just before it.
   const unexpected = [...counts.keys()].filter((at) => slotsBetween(schedule, at - 1, at, 1).slots[0] !== at).sort((a, b) => a - b);

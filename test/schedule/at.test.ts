@@ -52,12 +52,7 @@ describe("at", () => {
     assert.deepEqual(slotsAfter(atCalendar("09:00"), "2024-01-01T09:00:00Z", 2), ["2024-01-02T09:00:00Z", "2024-01-03T09:00:00Z"]);
     const twice = atCalendar(["03:00", "15:00"]);
     assert.deepEqual(twice.rule, { kind: "cron", expressions: ["0 0 3 * * *", "0 0 15 * * *"] });
-    assert.deepEqual(slotsAfter(twice, "2024-01-01T00:00:00Z", 4), [
-      "2024-01-01T03:00:00Z",
-      "2024-01-01T15:00:00Z",
-      "2024-01-02T03:00:00Z",
-      "2024-01-02T15:00:00Z",
-    ]);
+    assert.deepEqual(slotsAfter(twice, "2024-01-01T00:00:00Z", 4), ["2024-01-01T03:00:00Z", "2024-01-01T15:00:00Z", "2024-01-02T03:00:00Z", "2024-01-02T15:00:00Z"]);
   });
 
   test('"**:30" is hourly and fires at both 01:30s of a fall-back night', () => {
@@ -89,4 +84,3 @@ describe("at", () => {
     assert.deepEqual(slotsAfter(atCalendar("09:00:30"), "2024-01-01T09:00:00Z", 1), ["2024-01-01T09:00:30Z"]);
   });
 });
-

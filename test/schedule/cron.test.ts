@@ -38,11 +38,7 @@ describe("cron expressions", () => {
       "2024-03-08T00:00:00Z",
       "2024-04-12T00:00:00Z",
     ]);
-    assert.deepEqual(slotsAfter(cronCalendar("0 0 * * 5#L"), "2024-01-01T00:00:00Z", 3), [
-      "2024-01-26T00:00:00Z",
-      "2024-02-23T00:00:00Z",
-      "2024-03-29T00:00:00Z",
-    ]);
+    assert.deepEqual(slotsAfter(cronCalendar("0 0 * * 5#L"), "2024-01-01T00:00:00Z", 3), ["2024-01-26T00:00:00Z", "2024-02-23T00:00:00Z", "2024-03-29T00:00:00Z"]);
   });
 
   test("Feb 29 waits for the next leap year", () => {
@@ -145,7 +141,12 @@ describe("the day classes croner got wrong", () => {
   });
 
   test("N/step runs from N to the end of the field, as in cronie, Quartz, croniter and fugit", () => {
-    assert.deepEqual(slotsAfter(cronCalendar("0/15 * * * *"), "2030-01-01T00:00:00Z", 4), ["2030-01-01T00:15:00Z", "2030-01-01T00:30:00Z", "2030-01-01T00:45:00Z", "2030-01-01T01:00:00Z"]);
+    assert.deepEqual(slotsAfter(cronCalendar("0/15 * * * *"), "2030-01-01T00:00:00Z", 4), [
+      "2030-01-01T00:15:00Z",
+      "2030-01-01T00:30:00Z",
+      "2030-01-01T00:45:00Z",
+      "2030-01-01T01:00:00Z",
+    ]);
     assert.deepEqual(slotsAfter(cronCalendar("5/10 * * * *"), "2030-01-01T00:50:00Z", 3), ["2030-01-01T00:55:00Z", "2030-01-01T01:05:00Z", "2030-01-01T01:15:00Z"]);
     assert.deepEqual(slotsAfter(cronCalendar("0 0 2/10 * *"), "2030-01-25T00:00:00Z", 2), ["2030-02-02T00:00:00Z", "2030-02-12T00:00:00Z"]);
   });
@@ -154,7 +155,9 @@ describe("the day classes croner got wrong", () => {
     for (const expression of ["0 0 31 4,6,9,11 *", "0 0 31 2,4,6 *", "0 0 30 2 *", "0 0 30,31 feb *"]) {
       assert.throws(
         () => parseConfig({ schedules: { nightly: { cron: expression, job: { class: "Job" } } } }),
-        (error: unknown) => error instanceof ConfigError && error.issues.some((issue) => formatIssue(issue) === `schedules.nightly.cron: never fires ("${expression}": no calendar date matches its day and month fields)`),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.issues.some((issue) => formatIssue(issue) === `schedules.nightly.cron: never fires ("${expression}": no calendar date matches its day and month fields)`),
         expression,
       );
     }
@@ -164,7 +167,10 @@ describe("the day classes croner got wrong", () => {
 
   test("seven fields (a year) are refused with words, as are bad fields, each naming the field", () => {
     const refusals: [string, string][] = [
-      ["0 0 0 1 1 * 2030", 'invalid cron expression "0 0 0 1 1 * 2030": 7 fields: a year field is not supported (use 5 fields, minute hour day month weekday, or 6 with seconds first)'],
+      [
+        "0 0 0 1 1 * 2030",
+        'invalid cron expression "0 0 0 1 1 * 2030": 7 fields: a year field is not supported (use 5 fields, minute hour day month weekday, or 6 with seconds first)',
+      ],
       ["61 * * * *", 'invalid cron expression "61 * * * *": minute "61": 61 is outside 0-59'],
       ["0 9 * * FRI-MON", 'invalid cron expression "0 9 * * FRI-MON": day of week "FRI-MON": range FRI-MON runs backwards (write it as two ranges)'],
       ["*/0 * * * *", 'invalid cron expression "*/0 * * * *": minute "*/0": step "0" must be a whole number of at least 1'],

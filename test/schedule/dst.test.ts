@@ -279,7 +279,6 @@ describe("DST in America/Santiago (at midnight: 2024-09-08 00:00 -04 -> 01:00 -0
   });
 });
 
-
 describe("the brute-force reference agrees with the literal cases", () => {
   test("New York 02:30 on spring-forward day and hourly on fall-back night", () => {
     assert.deepEqual(bruteForceSlots("30 2 * * *", "America/New_York", at("2024-03-09T12:00:00Z"), at("2024-03-10T12:00:00Z")).map(iso), ["2024-03-10T07:30:00Z"]);

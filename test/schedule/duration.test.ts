@@ -18,7 +18,27 @@ describe("parseDuration", () => {
   });
 
   test("refuses bad input with a message", () => {
-    const bad: (string | number)[] = ["", "   ", "5", "3 hours", "5 m", "-5m", "0s", "0", "1.0001s", "1mm", "m", "1w", "abc", "1h 30m", 0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY];
+    const bad: (string | number)[] = [
+      "",
+      "   ",
+      "5",
+      "3 hours",
+      "5 m",
+      "-5m",
+      "0s",
+      "0",
+      "1.0001s",
+      "1mm",
+      "m",
+      "1w",
+      "abc",
+      "1h 30m",
+      0,
+      -1,
+      1.5,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+    ];
     for (const input of bad) {
       const result = parseDuration(input);
       assert.equal(typeof result, "object", `${JSON.stringify(input)} should be refused, got ${String(result)}`);
@@ -36,4 +56,3 @@ describe("parseDuration", () => {
     }
   });
 });
-

@@ -71,7 +71,12 @@ describe("slotsBetween", () => {
   });
 
   test("respects startAt and endAt", () => {
-    const result = slotsBetween(everyCalendar(HOUR, 0, { startAt: at("2024-01-01T03:00:00Z"), endAt: at("2024-01-01T05:00:00Z") }), at("2024-01-01T00:00:00Z"), at("2024-01-02T00:00:00Z"), 10);
+    const result = slotsBetween(
+      everyCalendar(HOUR, 0, { startAt: at("2024-01-01T03:00:00Z"), endAt: at("2024-01-01T05:00:00Z") }),
+      at("2024-01-01T00:00:00Z"),
+      at("2024-01-02T00:00:00Z"),
+      10,
+    );
     assert.deepEqual(result.slots.map(iso), ["2024-01-01T03:00:00Z", "2024-01-01T04:00:00Z", "2024-01-01T05:00:00Z"]);
     assert.equal(result.total, 3);
   });
@@ -90,4 +95,3 @@ describe("slotsBetween", () => {
     assert.deepEqual(result.slots.map(iso), ["2024-01-02T00:00:00Z"]);
   });
 });
-

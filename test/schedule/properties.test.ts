@@ -76,7 +76,7 @@ describe("properties", () => {
           const wall = wallOf(slotAt, zone);
           if (referenceWallMatches(fields, wall)) continue;
           // Otherwise it must be a gap's wall time shifted forward by the gap's length.
-          const gapMs = (wall - slotAt) - (wallOf(slotAt - 2 * HOUR, zone) - (slotAt - 2 * HOUR));
+          const gapMs = wall - slotAt - (wallOf(slotAt - 2 * HOUR, zone) - (slotAt - 2 * HOUR));
           assert.ok(gapMs > 0, `${iso(slotAt)} (${DateTime.fromMillis(slotAt, { zone }).toISO()}) does not match "${expression}" and follows no gap`);
           assert.ok(referenceWallMatches(fields, wall - gapMs), `${iso(slotAt)} is not a shifted match of "${expression}"`);
           assert.ok(!wallExists(zone, wall - gapMs), `${iso(slotAt)} was shifted from a wall time that exists`);
@@ -123,4 +123,3 @@ describe("properties", () => {
     );
   });
 });
-

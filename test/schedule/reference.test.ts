@@ -52,7 +52,31 @@ const integer = (min: number, max: number) => min + Math.floor(next() * (max - m
 const SECONDS = ["0", "30", "15,45", "*/20", "10/25"];
 const MINUTES = () => pick([String(integer(0, 59)), `${integer(0, 29)},${integer(30, 59)}`, "*/15", "*/30", "0/20", "5/10", "10-20/5", "?/30", "0"]);
 const HOURS = () => pick(["*", "?", String(integer(0, 23)), `${integer(0, 11)},${integer(12, 23)}`, "*/6", "1-5", "9-17/4", "0/8", "2", "1", "0", "23"]);
-const DAYS_OF_MONTH = ["*", "?", "1", "15", "28", "29", "30", "31", "1,31", "1,15,30", "29,30,31", "30,31", "*/5", "*/2", "1-15/3", "5/10", "L", "LW", "15W", "1W", "31W", "*/10", "2/7"];
+const DAYS_OF_MONTH = [
+  "*",
+  "?",
+  "1",
+  "15",
+  "28",
+  "29",
+  "30",
+  "31",
+  "1,31",
+  "1,15,30",
+  "29,30,31",
+  "30,31",
+  "*/5",
+  "*/2",
+  "1-15/3",
+  "5/10",
+  "L",
+  "LW",
+  "15W",
+  "1W",
+  "31W",
+  "*/10",
+  "2/7",
+];
 const MONTHS = ["*", "?", "2", "2,3", "4,6,9,11", "1-6/2", "JAN-MAR", "*/3", "12", "2/3", "2,4,6", "1,12", "feb"];
 const DAYS_OF_WEEK = ["*", "?", "1-5", "MON-FRI", "0", "7", "*/2", "1", "5L", "5#2", "1#1", "6,0", "SAT,SUN", "2/2", "*/3", "1#5", "0L", "5#L"];
 
@@ -127,7 +151,9 @@ test(`${CASES} random rules in ${ZONES.length} zones agree with the reference (s
     // The reference walks 30 years; compare what both can see (a rare rule's later slots are beyond).
     const horizonAt = fromAt + 29 * 365 * 24 * 3_600_000;
     actual = actual.filter((slot) => Date.parse(slot) < horizonAt);
-    const expected = referenceSlots(expression, zone, fromAt, SLOTS).map(iso).filter((slot) => Date.parse(slot) < horizonAt);
+    const expected = referenceSlots(expression, zone, fromAt, SLOTS)
+      .map(iso)
+      .filter((slot) => Date.parse(slot) < horizonAt);
     if (JSON.stringify(actual) !== JSON.stringify(expected)) failures.push(`${where}:\n    got  ${actual.join(" ")}\n    want ${expected.join(" ")}`);
   }
   assert.ok(neverFiring > 0 || CASES < 500, "the generator made no never-firing rule: widen it");

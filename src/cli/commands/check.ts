@@ -46,7 +46,14 @@ Options:
     io.out(
       table(
         ["SCHEDULE", "RULE", "IN WORDS", "ZONE", "NEXT SLOT", "ADAPTER/QUEUE"],
-        rows.map((row) => [row.schedule, row.rule, row.inWords ?? "-", row.timezone, row.enabled ? (row.next ?? "(none: past endAt)") : "(disabled)", `${row.adapter}/${row.queue}`]),
+        rows.map((row) => [
+          row.schedule,
+          row.rule,
+          row.inWords ?? "-",
+          row.timezone,
+          row.enabled ? (row.next ?? "(none: past endAt)") : "(disabled)",
+          `${row.adapter}/${row.queue}`,
+        ]),
       ),
     );
     const warned = warnings.length === 0 ? "" : ` (${warnings.length} warning${warnings.length === 1 ? "" : "s"}, on stderr)`;

@@ -1,5 +1,15 @@
 import { readFileSync } from "node:fs";
-import { importCrontab, importSidekiqCron, importSidekiqScheduler, isValidZone, renderConfig, renderIssues, renderJson, ScheduleFileError, type ImportResult } from "../../internal.ts";
+import {
+  importCrontab,
+  importSidekiqCron,
+  importSidekiqScheduler,
+  isValidZone,
+  renderConfig,
+  renderIssues,
+  renderJson,
+  ScheduleFileError,
+  type ImportResult,
+} from "../../internal.ts";
 import { parseCommandArgs, UsageError } from "../args.ts";
 import type { Command } from "../command.ts";
 
@@ -35,10 +45,14 @@ Options:
     const { values, positionals } = parseCommandArgs("import", argv, { timezone: { type: "string" }, json: { type: "boolean" } }, 2);
     const [format, file] = positionals;
     if (format === undefined || !(FORMATS as readonly string[]).includes(format)) {
-      throw new UsageError(format === undefined ? "missing the format (crontab, sidekiq-cron or sidekiq-scheduler)" : `unknown format "${format}" (use crontab, sidekiq-cron or sidekiq-scheduler)`, "clock import --help");
+      throw new UsageError(
+        format === undefined ? "missing the format (crontab, sidekiq-cron or sidekiq-scheduler)" : `unknown format "${format}" (use crontab, sidekiq-cron or sidekiq-scheduler)`,
+        "clock import --help",
+      );
     }
     if (file === undefined) throw new UsageError(`missing the ${format} FILE (- for standard input)`, "clock import --help");
-    if (values.timezone !== undefined && !isValidZone(values.timezone)) throw new UsageError(`--timezone: unknown time zone "${values.timezone}"`, 'use an IANA name such as "Europe/Berlin"');
+    if (values.timezone !== undefined && !isValidZone(values.timezone))
+      throw new UsageError(`--timezone: unknown time zone "${values.timezone}"`, 'use an IANA name such as "Europe/Berlin"');
     let text: string;
     try {
       text = readFileSync(file === "-" ? 0 : file, "utf8");

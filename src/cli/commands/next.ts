@@ -43,14 +43,17 @@ Options:
       schedules = [named];
     }
     const slots = schedules
-      .flatMap((schedule) =>
-        nextSlots(schedule, fromAt, count).map((epochMs) => ({ schedule: schedule.name, at: formatSlot(epochMs, schedule.timezone), epochMs })),
-      )
+      .flatMap((schedule) => nextSlots(schedule, fromAt, count).map((epochMs) => ({ schedule: schedule.name, at: formatSlot(epochMs, schedule.timezone), epochMs })))
       .sort((a, b) => a.epochMs - b.epochMs || a.schedule.localeCompare(b.schedule));
     if (values.json === true) {
       io.out(JSON.stringify(slots, null, 2));
     } else {
-      io.out(table(["SLOT", "SCHEDULE", "UTC"], slots.map((slot) => [slot.at, slot.schedule, new Date(slot.epochMs).toISOString()])));
+      io.out(
+        table(
+          ["SLOT", "SCHEDULE", "UTC"],
+          slots.map((slot) => [slot.at, slot.schedule, new Date(slot.epochMs).toISOString()]),
+        ),
+      );
     }
     return 0;
   },

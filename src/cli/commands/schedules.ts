@@ -121,7 +121,8 @@ ${CLIENT_HELP}
       const scheduleName = requireName(name, positionals);
       return await withClient(values, async (client) => {
         if (name === "remove") {
-          if (!(await client.schedules.remove(scheduleName))) throw new ConfigError([{ path: scheduleName, message: "no such dynamic schedule" }], `schedule "${scheduleName}" not found`);
+          if (!(await client.schedules.remove(scheduleName)))
+            throw new ConfigError([{ path: scheduleName, message: "no such dynamic schedule" }], `schedule "${scheduleName}" not found`);
           io.out(`removed schedule "${scheduleName}"`);
         } else {
           await client.schedules[name](scheduleName);
@@ -197,7 +198,10 @@ ${CLIENT_HELP}
         io.out(JSON.stringify(s, null, 2));
         return 0;
       }
-      const leader = s.leader === null ? "none (no clock holds the lease)" : `${s.leader.host} pid ${s.leader.pid}, since ${new Date(s.leader.since).toISOString()}, lease ${(s.leader.ttlMs / 1000).toFixed(1)} s left`;
+      const leader =
+        s.leader === null
+          ? "none (no clock holds the lease)"
+          : `${s.leader.host} pid ${s.leader.pid}, since ${new Date(s.leader.since).toISOString()}, lease ${(s.leader.ttlMs / 1000).toFixed(1)} s left`;
       io.out(`namespace: ${s.namespace}\nleader:    ${leader}`);
       io.out(`processes: ${s.peers.length === 0 ? "none seen" : s.peers.map((p) => `${p.host}/${p.pid} (${p.role})`).join(", ")}`);
       if (s.fenceRefusals > 0) io.out(`fenced:    ${s.fenceRefusals} fire(s) refused to processes that had lost the lease`);
@@ -206,12 +210,20 @@ ${CLIENT_HELP}
         io.out(`config:    DIFFERS from the leader's ${s.configMismatch.leader}: ${others}; only the leader's schedules fire (fine for a while during a rolling deploy)`);
       }
       const shown = s.schedules.length === 0 ? "none" : `${s.offset + 1}-${s.offset + s.schedules.length}`;
-      io.out(`schedules: ${s.total} in all${s.invalidEntries > 0 ? `, ${s.invalidEntries} invalid` : ""}; showing ${shown}${s.offset + s.schedules.length < s.total ? ` (--offset ${s.offset + s.schedules.length} for more)` : ""}`);
+      io.out(
+        `schedules: ${s.total} in all${s.invalidEntries > 0 ? `, ${s.invalidEntries} invalid` : ""}; showing ${shown}${s.offset + s.schedules.length < s.total ? ` (--offset ${s.offset + s.schedules.length} for more)` : ""}`,
+      );
       io.out("");
       io.out(
         table(
           ["SCHEDULE", "SOURCE", "STATE", "LAST FIRED", "NEXT SLOT"],
-          s.schedules.map((x) => [x.name, x.source, x.error !== undefined ? "invalid" : x.paused ? "paused" : x.enabled ? "active" : "disabled", slotText(x.lastFiredAt, x.timezone), slotText(x.nextAt, x.timezone)]),
+          s.schedules.map((x) => [
+            x.name,
+            x.source,
+            x.error !== undefined ? "invalid" : x.paused ? "paused" : x.enabled ? "active" : "disabled",
+            slotText(x.lastFiredAt, x.timezone),
+            slotText(x.nextAt, x.timezone),
+          ]),
         ),
       );
       return 0;
