@@ -7,7 +7,7 @@
  *
  * The syntax: 5 fields (minute hour day month weekday) or 6 (second first).
  * - Each field is a list of `*`, `?` (the same as `*`), `N`, `N-M`, `*\/S`, `N-M/S` and `N/S`
- *   (= `N-max/S`, as cronie, Quartz, croniter, cron-parser and fugit read it); months and weekdays
+ *   (= `N-max/S`, as Quartz, croniter, cron-parser and fugit read it; cronie refuses it); months and weekdays
  *   also by name (`JAN`, `MON-FRI`); weekday 7 is Sunday.
  * - Day of month: `L` (last day), `LW` (last weekday), `15W` (the weekday nearest the 15th, within
  *   the month). Day of week: `5L` or `5#L` (the last Friday), `5#2` (the second Friday).

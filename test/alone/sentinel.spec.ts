@@ -1,4 +1,8 @@
 /**
+ * Runs alone, after the rest of npm test (test/alone/): three clocks, five Redis processes and two
+ * failovers in real time fail under the load of the parallel suite on 2 cores (3 of 3 full runs),
+ * and pass alone.
+ *
  * Sentinel with the real engines: a primary, a replica and three redis-sentinels on loopback
  * (test/helpers/sentinel.ts), three `clock start` processes on REDIS_URL=redis+sentinel://...
  * firing a one-second schedule (catchUp "all", the list adapter) through SENTINEL FAILOVER and
@@ -13,16 +17,16 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createClient } from "../src/client/client.ts";
-import { parseConfig, startClock } from "../src/index.ts";
-import { DEFAULT_CATCH_UP, parseSchedule } from "../src/config/resolve.ts";
-import { SECOND } from "../src/schedule/duration.ts";
-import { runClock } from "./helpers/process.ts";
-import type { Heard } from "./helpers/lines.ts";
-import { testScope } from "./helpers/scope.ts";
-import { LogSink } from "./helpers/logs.ts";
-import { startSentinelRig, type SentinelRig } from "./helpers/sentinel.ts";
-import { ClockFleet, readListSlots, verifySlots } from "./helpers/verifier.ts";
+import { createClient } from "../../src/client/client.ts";
+import { parseConfig, startClock } from "../../src/index.ts";
+import { DEFAULT_CATCH_UP, parseSchedule } from "../../src/config/resolve.ts";
+import { SECOND } from "../../src/schedule/duration.ts";
+import { runClock } from "../helpers/process.ts";
+import type { Heard } from "../helpers/lines.ts";
+import { testScope } from "../helpers/scope.ts";
+import { LogSink } from "../helpers/logs.ts";
+import { startSentinelRig, type SentinelRig } from "../helpers/sentinel.ts";
+import { ClockFleet, readListSlots, verifySlots } from "../helpers/verifier.ts";
 
 const SCHEDULE_NAME = "tick";
 const QUEUE = "sentinel";
