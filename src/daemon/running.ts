@@ -122,7 +122,7 @@ export class RunningClock {
     const { offset, limit } = pageBounds(page);
     const now = this.#parts.clock.now();
     const redis = this.#parts.redis;
-    if (redis === null) return this.#dryRunStatus(offset, limit, now);
+    if (redis === null) return this.#dryRunStatus(offset, limit);
     const { sync } = redis;
     // Building a page blocks the loop for a few ms (sorting every name after a change, longer): not next to a slot.
     await this.planner.quietFor(this.#names.fresh(sync.appliedChanges) ? QUIET_MS : QUIET_AFTER_CHANGE_MS);
@@ -152,7 +152,7 @@ export class RunningClock {
     };
   }
 
-  #dryRunStatus(offset: number, limit: number, now: number): ClockStatus {
+  #dryRunStatus(offset: number, limit: number): ClockStatus {
     const sorted = [...this.#parts.schedules].sort((a, b) => a.name.localeCompare(b.name));
     const schedules = sorted.slice(offset, offset + limit).map((schedule) => ({
       name: schedule.name,
@@ -168,7 +168,6 @@ export class RunningClock {
       adapter: schedule.adapter,
       queue: schedule.job.queue,
     }));
-    void now;
     return { namespace: this.#parts.namespace, leader: null, peers: [], fenceRefusals: 0, configMismatch: null, schedules, total: sorted.length, offset, limit, invalidEntries: 0 };
   }
 
