@@ -6,6 +6,7 @@
  */
 import type { FireOutcome } from "./fire/fire.ts";
 import type { Schedule } from "./schedule/schedule.ts";
+import type { OffsetChange } from "./time.ts";
 
 /** How a config differs from another's (by schedule digests): the config check's finding. */
 export interface ConfigDiff {
@@ -72,7 +73,10 @@ export interface ClockEventMap {
   "redis:restored": Record<string, never>;
   /** Through Sentinel: the clock's connection now reaches another primary (a failover). */
   "redis:primary-changed": { readonly master: string; readonly from: string; readonly to: string };
-  "redis:skew": { readonly skewMs: number };
+  /** The measured offset between this host's clock and Redis TIME changed (time.ts ReferenceClock). */
+  "time:offset": OffsetChange;
+  /** This host's wall clock stepped by `stepMs` against its monotonic clock; slots keep Redis time. */
+  "time:step": { readonly stepMs: number };
   /** The paused set and the entries were first read after start-up (Redis was unreachable then): planning begins. */
   "sync:loaded": { readonly schedules: number; readonly paused: number; readonly invalid: number };
   "schedule:changed": { readonly name: string; readonly kind: string; readonly fields: Readonly<Record<string, unknown>> };
@@ -85,7 +89,7 @@ export interface ClockEventMap {
   /** A check found nothing to report (`leaderFingerprint` null: the leader's is not known). */
   "config:checked": { readonly fingerprint: string; readonly leaderFingerprint: string | null };
   "config:check-failed": { readonly error: Error };
-  /** A background task (poll, reconcile, skew check, outbox drain) failed; the first of a run only. */
+  /** A background task (poll, reconcile, time sync, outbox drain) failed; the first of a run only. */
   "task:failed": { readonly task: string; readonly error: Error };
   /** A listener threw; reported here rather than thrown into the emitter. */
   "listener:failed": { readonly event: string; readonly error: Error };

@@ -19,7 +19,7 @@ test("a local clock that differs from Redis TIME is warned about at start", asyn
   const config = parseConfig({ namespace: "skew", adapter: "list", schedules: { tick: { every: "1h", job: { class: "T" } } } });
   const clock = await startClock({ config, logger: sink.logger, redisUrl: server.url, clock: ahead });
   testScope(t).defer(() => clock.stop());
-  const line = await sink.waitFor((entry) => entry.msg.startsWith("local clock differs from Redis TIME"), 3000);
+  const line = await sink.waitFor((entry) => entry.msg.startsWith("this host's clock differs from Redis TIME"), 3000);
   assert.ok(Math.abs((line["skewMs"] as number) - 3000) < 500, `skew ${String(line["skewMs"])}`);
 });
 

@@ -22,6 +22,11 @@ export class ClockMetrics {
     registers: [this.registry],
   });
   readonly fenceRefusals = new Counter({ name: "clock_fence_refusals_total", help: "Fires refused because this process no longer held the lease.", registers: [this.registry] });
+  readonly clockSkew = new Gauge({
+    name: "clock_host_clock_skew_seconds",
+    help: "This host's wall clock minus Redis TIME, as last measured (slots are decided by Redis time; 0 within measurement error).",
+    registers: [this.registry],
+  });
   readonly leader = new Gauge({ name: "clock_leader", help: "1 while this process holds the lease.", registers: [this.registry] });
   readonly leaseTransitions = new Counter({
     name: "clock_lease_transitions_total",

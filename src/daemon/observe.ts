@@ -25,6 +25,9 @@ export const TASK_MESSAGES: Readonly<Record<string, string>> = {
   "apply change": "could not apply a schedule change notification; the change poll will reconcile",
 };
 
+/** A host clock this far from Redis TIME is warned about (it still fires on time by Redis). */
+const SKEW_WARN_MS = 500;
+
 /** Fires kept for the status page. */
 export const RECENT_FIRES = 200;
 
@@ -159,7 +162,18 @@ export function observe(
     },
     "redis:restored": () => log.info({ redis: context.redis }, "redis connection restored"),
     "redis:primary-changed": ({ master, from, to }) => log.warn({ master, from, to, redis: context.redis }, "redis primary changed (Sentinel failover); the ledger is read again"),
-    "redis:skew": ({ skewMs }) => log.warn({ skewMs: Math.round(skewMs) }, "local clock differs from Redis TIME; slots are never fired before their instant by Redis time"),
+    "time:offset": ({ offsetMs, previousMs, uncertaintyMs }) => {
+      // Reported as skew: this host's clock minus Redis TIME (positive when this host is ahead).
+      const skewMs = -offsetMs;
+      metrics?.clockSkew.set(skewMs / 1000);
+      const fields = { skewMs: Math.round(skewMs), uncertaintyMs: Math.round(uncertaintyMs * 10) / 10 };
+      const off = Math.abs(offsetMs) >= SKEW_WARN_MS;
+      if (off && (Math.abs(previousMs) < SKEW_WARN_MS || Math.abs(offsetMs - previousMs) >= SKEW_WARN_MS))
+        log.warn(fields, "this host's clock differs from Redis TIME; slots are decided and fired by Redis time (check the host's NTP)");
+      else if (!off && Math.abs(previousMs) >= SKEW_WARN_MS) log.info(fields, "this host's clock agrees with Redis TIME again");
+      else log.debug(fields, "offset to Redis TIME measured again");
+    },
+    "time:step": ({ stepMs }) => log.warn({ stepMs: Math.round(stepMs) }, "this host's wall clock stepped; slots keep Redis time, which is read again now"),
     "sync:loaded": ({ schedules, paused, invalid }) =>
       log.info({ schedules, paused, invalid }, "schedules and pauses read from Redis: planning starts, missed slots follow the catch-up policy"),
     "schedule:changed": ({ name, kind, fields }) => log.info({ schedule: name, change: kind, ...fields }, "schedule change applied"),

@@ -24,7 +24,7 @@ import { Planner } from "../planner/planner.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import { connectRedis, redactRedisUrl, resolveRedisTarget, type RedisTarget } from "../redis/connection.ts";
 import { clockKeys } from "../redis/keys.ts";
-import { MINUTE, SECOND, systemClock, type Clock } from "../time.ts";
+import { MINUTE, ReferenceClock, SECOND, systemClock, type Clock } from "../time.ts";
 import { hostname } from "node:os";
 import { ClockConnection } from "./connection.ts";
 import { Liveness } from "./liveness.ts";
@@ -51,16 +51,19 @@ export interface StartOptions {
   readonly configCheckMs?: number;
 }
 
-/** Warn when local time and Redis TIME differ by more than this. */
-const SKEW_WARN_MS = 500;
-const SKEW_CHECK_MS = MINUTE;
+/**
+ * How often Redis TIME is read when nothing fires (each fire's reply is a reading too): the offset
+ * that lets a host whose clock is off decide slots by Redis time, and a local NTP slew, are
+ * followed this closely. A step of the local clock is seen at once (time.ts) and read again then.
+ */
+const TIME_SYNC_MS = 10 * SECOND;
 const OUTBOX_DRAIN_MS = 30 * SECOND;
 const RECONCILE_MS = MINUTE;
 const CONFIG_CHECK_MS = MINUTE;
 
 export async function startClock(options: StartOptions): Promise<RunningClock> {
   const { config } = options;
-  const clock = options.clock ?? systemClock;
+  const localClock = options.clock ?? systemClock;
   const keys = clockKeys(config.namespace);
   const adapterSettings = { ...config.adapters, ...options.adapters };
   // Adapters with a client of their own (BullMQ) connect to the clock's Redis, never to a default.
@@ -68,12 +71,21 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   const adapterContext = { namespace: config.namespace, connect: (overrides: RedisOptions) => connectRedis(target ?? resolveRedisTarget(), overrides) };
   const adapters = new AdapterRegistry(adapterSettings, adapterContext, new Set(config.schedules.map((schedule) => schedule.adapter)));
   await loadAdapterPackages(adapters.built, config.schedules);
-  if (options.dryRun === true) return startDryRun(config, withSecrets(options.logger, []), options.version, clock, adapters);
+  if (options.dryRun === true) return startDryRun(config, withSecrets(options.logger, []), options.version, localClock, adapters);
   // A malformed address stops start-up here, naming the setting (REDIS_URL, redis) and never its value.
   target = resolveRedisTarget([options.redisUrl, "redisUrl"], [config.redis, "redis"]);
   const log = withSecrets(options.logger, [target]);
 
   const events = new ClockEvents();
+  let readRedisTime = (): void => undefined;
+  // Every instant below is Redis's (the fire script's clock), as this host measures it.
+  const clock = new ReferenceClock(localClock, {
+    onChange: (change) => events.emit("time:offset", change),
+    onStep: (stepMs) => {
+      events.emit("time:step", { stepMs });
+      readRedisTime();
+    },
+  });
   const metrics = new ClockMetrics();
   const peerId = newPeerId();
   const connection = new ClockConnection(target, events);
@@ -130,8 +142,16 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     durability: config.durability ?? null,
     onUnreplicated: (report) => events.emit("fire:unreplicated", report),
     onReplicated: (batches) => events.emit("fire:replicated", { batches }),
+    redisTime: { monotonic: () => clock.monotonic(), sample: (sample) => clock.sample(sample) },
   });
-  planner = new Planner({ clock, fire: (requests) => firer.fire(requests), readLedger: () => readPlannerLedger(redis, keys), leadership, spin: clock === systemClock, events });
+  planner = new Planner({
+    clock,
+    fire: (requests) => firer.fire(requests),
+    readLedger: () => readPlannerLedger(redis, keys),
+    leadership,
+    spin: localClock === systemClock,
+    events,
+  });
   const plannerRef = planner;
   connection.onRestored(() => plannerRef.invalidate());
 
@@ -147,13 +167,13 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     events.emit("lease:changed", { leading });
     if (leading) void drain();
   });
-  const checkSkew = async (): Promise<void> => {
+  const syncTime = async (): Promise<void> => {
     if (connection.down) return; // the outage is reported already
-    const before = clock.now();
+    const sentMono = clock.monotonic();
     const [seconds, micros] = await redis.time();
-    const skewMs = (before + clock.now()) / 2 - (Number(seconds) * 1000 + Number(micros) / 1000);
-    if (Math.abs(skewMs) > SKEW_WARN_MS) events.emit("redis:skew", { skewMs });
+    clock.sample({ referenceMs: Number(seconds) * 1000 + Number(micros) / 1000, sentMono, receivedMono: clock.monotonic() });
   };
+  readRedisTime = () => void tasks.once("time sync", syncTime);
 
   sync = new DynamicSync({
     redis,
@@ -190,7 +210,8 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     },
     "clock started",
   );
-  await tasks.once("skew check", checkSkew);
+  // Before planning: a host whose clock is off must not start from its own idea of now.
+  await tasks.once("time sync", syncTime);
   planner.start(schedules);
   await leadership.start();
   // Off the path to the first fire: clients read it, the planner does not.
@@ -199,7 +220,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   tasks.every("change poll", SECOND, () => syncRef.poll());
   // Catches entries written around the API (by hand, by an older version) that bumped no counter.
   tasks.every("reconcile", RECONCILE_MS, () => syncRef.reconcile());
-  tasks.every("skew check", SKEW_CHECK_MS, checkSkew);
+  tasks.every("time sync", TIME_SYNC_MS, syncTime);
   tasks.every("outbox drain", OUTBOX_DRAIN_MS, drain);
   // A standby's health says whether a leader's heartbeat still moves: one HGETALL of the peers a second.
   tasks.every("leader watch", SECOND, async () => {

@@ -1,5 +1,5 @@
 /**
- * The running clock's background tasks (change-counter poll, reconcile, skew check, outbox drain,
+ * The running clock's background tasks (change-counter poll, reconcile, time sync, outbox drain,
  * config check): each re-armed after it finishes, so a slow one never overlaps itself. A task's
  * first failure of a run of them is reported ("task:failed"); none is swallowed silently, and
  * none re-arms once stopping began.

@@ -11,6 +11,7 @@ import type { ClockKeys } from "../redis/keys.ts";
 import { clearOutboxEntry, drainOutbox, encodeOutboxMessage, type AdapterLookup } from "./ledger.ts";
 import type { ScriptedRedis } from "../redis/scripts.ts";
 import type { Job, Schedule } from "../schedule/schedule.ts";
+import type { TimeSample } from "../time.ts";
 
 export interface FireRequest {
   readonly schedule: Schedule;
@@ -73,6 +74,8 @@ export interface FirerOptions {
   readonly onUnreplicated?: (report: Replication) => void;
   /** Replicas acknowledge again, after `batches` unreplicated ones. */
   readonly onReplicated?: (batches: number) => void;
+  /** Each fire's first reply is a reading of Redis time (the script's clock), bracketed by this monotonic clock. */
+  readonly redisTime?: { readonly monotonic: () => number; readonly sample: (sample: TimeSample) => void };
 }
 
 export function manualJobId(schedule: string): string {
@@ -107,6 +110,7 @@ export class Firer {
     // Each batch's script is sent as soon as it is built: Redis runs batch 1 while batch 2 is built.
     const batches: { requests: readonly FireRequest[]; enqueues: Enqueue[]; adapters: Adapter[]; reply: Promise<[Error | null, unknown]> }[] = [];
     let replied = 0;
+    const timing = this.#options.redisTime;
     for (let start = 0; start < requests.length; start += size) {
       const chunk = requests.slice(start, start + size);
       const enqueues: Enqueue[] = [];
@@ -137,10 +141,18 @@ export class Firer {
           args.push(write.command, String(index), String(write.args.length), ...write.args);
         }
       }
+      const first = start === 0;
+      const sentMono = first ? (timing?.monotonic() ?? 0) : 0;
       const reply = redis
         .clockFire(keyIndex.size, ...keyIndex.keys(), ...args)
         .then(
-          (value): [Error | null, unknown] => [null, value],
+          (value): [Error | null, unknown] => {
+            // The first batch only: the later ones wait behind it, so their round trips say less.
+            if (first && timing !== undefined && Array.isArray(value) && typeof value[0] === "number") {
+              timing.sample({ referenceMs: value[0] / 1000, sentMono, receivedMono: timing.monotonic() });
+            }
+            return [null, value];
+          },
           (error: unknown): [Error | null, unknown] => [error as Error, null],
         )
         .finally(() => replied++);

@@ -322,7 +322,7 @@ export class Planner {
       if (entry === undefined) continue;
       if (outcome.status === "early") {
         retry.add(entry);
-        earliestRetryAt = Math.min(earliestRetryAt, this.#options.clock.now() + Math.max(1, outcome.request.slotAt - outcome.redisAt));
+        earliestRetryAt = Math.min(earliestRetryAt, this.#earlyRetryAt(outcome));
       } else if (outcome.status === "error") {
         retry.add(entry);
         errors++;
@@ -347,6 +347,19 @@ export class Planner {
       this.#backoffMs = 0;
       this.#retryAt = earliestRetryAt === Number.POSITIVE_INFINITY ? 0 : earliestRetryAt;
     }
+  }
+
+  /**
+   * When to try a slot Redis called early again: when Redis reaches it. Unless the slot was chosen
+   * by a clock that disagreed with Redis by more than a slot gap and has been corrected since (a
+   * `ReferenceClock` takes the refusal's Redis time as a reading): then the slot was the wrong one
+   * to ask for, and the due slots are chosen again at once, by the corrected clock.
+   */
+  #earlyRetryAt(outcome: FireOutcome): number {
+    const now = this.#options.clock.now();
+    const aheadMs = outcome.request.slotAt - outcome.redisAt;
+    if (aheadMs > MIN_SLOT_GAP_MS && Math.abs(now - outcome.redisAt) < aheadMs / 2) return now + 1;
+    return now + Math.max(1, aheadMs);
   }
 
   #failed(error: Error, slots: number, now: number): void {
