@@ -60,6 +60,12 @@ export interface ClockEventMap {
   "planner:late-wake": { readonly lateMs: number };
   "planner:clock-jump": { readonly jumpMs: number };
   "planner:resynced": { readonly schedules: number };
+  /**
+   * The ledger lacks, or holds an older slot than, what this process knows it fired (Redis lost
+   * data, a failover to a replica behind, a key deleted or rewound by hand): `examples` are the
+   * first ten, `ledgerAt` null where the entry is gone.
+   */
+  "planner:ledger-lost": { readonly schedules: number; readonly examples: readonly { readonly name: string; readonly knownAt: number; readonly ledgerAt: number | null }[] };
   "lease:changed": { readonly leading: boolean };
   /** A lease operation failed (Redis down, READONLY, WRONGTYPE: a corrupt lease key); `again` while it goes on. */
   "lease:error": { readonly op: LeaseOp; readonly error: Error; readonly again: boolean };
@@ -79,6 +85,11 @@ export interface ClockEventMap {
   "time:step": { readonly stepMs: number };
   /** The paused set and the entries were first read after start-up (Redis was unreachable then): planning begins. */
   "sync:loaded": { readonly schedules: number; readonly paused: number; readonly invalid: number };
+  /**
+   * The dynamic-schedule change counter went backwards (Redis lost data, or a hand reset): the
+   * dynamic schedules and pauses that went with it (`vanished` removed, `unpaused` firing again).
+   */
+  "sync:reset": { readonly fromVersion: number; readonly toVersion: number; readonly vanished: readonly string[]; readonly unpaused: readonly string[] };
   "schedule:changed": { readonly name: string; readonly kind: string; readonly fields: Readonly<Record<string, unknown>> };
   "schedule:invalid": { readonly name: string; readonly reason: string };
   "schedule:clash": { readonly name: string };

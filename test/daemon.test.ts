@@ -23,6 +23,26 @@ test("a local clock that differs from Redis TIME is warned about at start", asyn
   assert.ok(Math.abs((line["skewMs"] as number) - 3000) < 500, `skew ${String(line["skewMs"])}`);
 });
 
+test("a fresh clock on a ledger rewound to -5 catches up nothing from before the deployment's first start", async (t) => {
+  const scope = testScope(t);
+  const redis = scope.client(server.url);
+  const [seconds] = await redis.time();
+  // This deployment began 3 s ago; someone rewound the ledger to 1970.
+  await redis.hset("{rewound}:stats", "since", String(Number(seconds) * 1000 - 3000));
+  await redis.hset("{rewound}:ledger", "tick", "-5");
+  const sink = new LogSink();
+  const config = parseConfig({
+    namespace: "rewound",
+    adapter: "list",
+    schedules: { tick: { every: "1s", catchUp: { policy: "all", window: "1h", max: 100 }, job: { class: "T", queue: "rewound" } } },
+  });
+  const clock = await startClock({ config, logger: sink.logger, redisUrl: server.url });
+  scope.defer(() => clock.stop());
+  await sink.waitFor((entry) => entry.msg === "fired", 5000);
+  const fired = await redis.llen("jobs:rewound");
+  assert.ok(fired >= 1 && fired <= 5, `${fired} slots fired: catch-up reached before the deployment began`);
+});
+
 test("clock start --dry-run needs no Redis, logs the exact writes at the right time, and exits 0 on SIGTERM", async (t) => {
   const scope = testScope(t);
   const path = scope.configFile({ schedules: { tick: { every: "1s", adapter: "resque", job: { class: "TickJob", args: [7] } } } });

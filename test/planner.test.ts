@@ -53,6 +53,9 @@ async function harness(schedules: Schedule[], options: { startAt?: number; ledge
   bus.on("planner:skipped", ({ schedule: s, count, capped }) => events.push(`skipped ${s.name} ${count}${capped ? " capped" : ""}`));
   bus.on("planner:clock-jump", ({ jumpMs }) => events.push(`jump ${jumpMs > 0 ? "forward" : "backward"}`));
   bus.on("fire:failed", () => events.push("failed"));
+  bus.on("planner:ledger-lost", ({ schedules: count, examples }) =>
+    events.push(`ledger lost ${count} ${examples.map((e) => `${e.name}@${e.ledgerAt === null ? "gone" : e.ledgerAt}`).join(",")}`),
+  );
   bus.on("planner:late-wake", () => events.push("late"));
   const planner = new Planner({ clock, fire, readLedger: async () => new Map(ledger), leadership, events: bus });
   planner.start(schedules);
@@ -192,6 +195,52 @@ test("a Redis outage: retries with backoff, then catches up per policy", async (
     Array.from({ length: 12 }, (_, i) => i + 1),
     "every slot once, none lost, none doubled",
   );
+  await h.planner.stop();
+});
+
+for (const policy of ["all", "latest"] as const) {
+  test(`Redis restarted without its data during an outage: the outage's slots follow the catch-up policy (${policy}), said loudly, none fired twice`, async () => {
+    const s = schedule("tick", { every: "1s", catchUp: { policy, window: "1m", max: 100 } });
+    const h = await harness([s]);
+    await h.clock.advance(3 * SECOND);
+    h.failNext.count = 6;
+    h.ledger.clear(); // the restarted Redis has no ledger
+    await h.clock.advance(5 * SECOND);
+    assert.ok(h.events.includes("failed"));
+    await h.clock.advance(5 * SECOND);
+    const slots = h.fired.map((fire) => (fire.slotAt - T0) / SECOND);
+    assert.equal(new Set(slots).size, slots.length, "no slot fires twice");
+    assert.ok(h.events.includes("ledger lost 1 tick@gone"), h.events.join("; "));
+    if (policy === "all") {
+      assert.deepEqual(
+        slots,
+        Array.from({ length: 13 }, (_, i) => i + 1),
+        "every slot once: the outage's caught up",
+      );
+    } else {
+      const firstAfter = slots.findIndex((slot, i) => i > 0 && slot !== (slots[i - 1] ?? 0) + 1);
+      assert.equal(firstAfter, 3, `slots ${slots.join(",")}`);
+      const skippedEvent = h.events.find((event) => event.startsWith("skipped tick"));
+      assert.ok(skippedEvent !== undefined, "the outage's older slots are skipped by policy, and said");
+      const skipped = Number(skippedEvent.split(" ")[2]);
+      assert.equal((slots[3] ?? 0) - 3 - 1, skipped, "every slot between the last fired and the caught-up one is counted as skipped");
+    }
+    await h.planner.stop();
+  });
+}
+
+test("a ledger rewound by hand (to -5) re-fires nothing this clock fired", async () => {
+  const s = schedule("tick", { every: "1s", catchUp: { policy: "all", window: "1h", max: 100 } });
+  const h = await harness([s]);
+  await h.clock.advance(5 * SECOND);
+  h.ledger.set("tick", -5);
+  h.planner.invalidate();
+  await h.clock.advance(3 * SECOND);
+  assert.deepEqual(
+    h.fired.map((fire) => (fire.slotAt - T0) / SECOND),
+    [1, 2, 3, 4, 5, 6, 7, 8],
+  );
+  assert.ok(h.events.includes("ledger lost 1 tick@-5"), h.events.join("; "));
   await h.planner.stop();
 });
 

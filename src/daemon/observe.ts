@@ -125,6 +125,18 @@ export function observe(
         capped ? "catch-up bound reached; older missed slots skipped" : "missed slots skipped by catch-up policy",
       );
     },
+    "planner:ledger-lost": ({ schedules, examples }) =>
+      log.error(
+        {
+          schedules,
+          examples: examples.map(({ name, knownAt, ledgerAt }) => ({
+            schedule: name,
+            firedAt: new Date(knownAt).toISOString(),
+            ledger: ledgerAt === null ? null : new Date(ledgerAt).toISOString(),
+          })),
+        },
+        "ledger reset: Redis lost data? the ledger lacks slots this clock fired; none of them fires again, and the slots since follow each schedule's catch-up policy",
+      ),
     "planner:late-wake": ({ lateMs }) => log.warn({ lateMs: Math.round(lateMs) }, "timer woke late (event loop blocked or process paused)"),
     "planner:clock-jump": ({ jumpMs }) =>
       log.warn(
@@ -174,6 +186,13 @@ export function observe(
       else log.debug(fields, "offset to Redis TIME measured again");
     },
     "time:step": ({ stepMs }) => log.warn({ stepMs: Math.round(stepMs) }, "this host's wall clock stepped; slots keep Redis time, which is read again now"),
+    "sync:reset": ({ fromVersion, toVersion, vanished, unpaused }) =>
+      log.error(
+        { fromVersion, toVersion, vanished: vanished.length, unpaused: unpaused.length, examples: [...vanished, ...unpaused].slice(0, 10) },
+        vanished.length + unpaused.length > 0
+          ? "dynamic schedules reset: Redis lost data? the change counter went backwards; vanished dynamic schedules are removed and lost pauses fire again (re-apply them)"
+          : "dynamic schedules reset: Redis lost data? the change counter went backwards",
+      ),
     "sync:loaded": ({ schedules, paused, invalid }) =>
       log.info({ schedules, paused, invalid }, "schedules and pauses read from Redis: planning starts, missed slots follow the catch-up policy"),
     "schedule:changed": ({ name, kind, fields }) => log.info({ schedule: name, change: kind, ...fields }, "schedule change applied"),

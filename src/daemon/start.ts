@@ -16,7 +16,7 @@ import { snapshotOf, writeSnapshot } from "../dynamic/snapshot.ts";
 import { DynamicSync } from "../dynamic/sync.ts";
 import { ClockEvents } from "../events.ts";
 import { Firer } from "../fire/fire.ts";
-import { drainOutbox } from "../fire/ledger.ts";
+import { deploymentSince, drainOutbox } from "../fire/ledger.ts";
 import { newPeerId, parsePeers, peerLabel, removePeer, writeHeartbeat } from "../lease/peers.ts";
 import { DEFAULT_LEASE_RETRY_MS, DEFAULT_LEASE_TTL_MS, RedisLease } from "../lease/redis-lease.ts";
 import { withSecrets, type Logger } from "../log.ts";
@@ -106,6 +106,8 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   });
   configWatch.prepare();
   let planner: Planner | null = null;
+  /** The deployment's first start (ledger.ts): catch-up never reaches before it. */
+  let since = Number.NEGATIVE_INFINITY;
   let sync: DynamicSync | null = null;
   const ttlMs = options.leaseTtlMs ?? config.lease.ttlMs ?? DEFAULT_LEASE_TTL_MS;
   const retryMs = options.leaseRetryMs ?? config.lease.retryMs ?? DEFAULT_LEASE_RETRY_MS;
@@ -147,7 +149,10 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   planner = new Planner({
     clock,
     fire: (requests) => firer.fire(requests),
-    readLedger: () => readPlannerLedger(redis, keys),
+    readLedger: async () => {
+      if (since === Number.NEGATIVE_INFINITY) since = await deploymentSince(redis, keys);
+      return readPlannerLedger(redis, keys, since);
+    },
     leadership,
     spin: localClock === systemClock,
     events,
@@ -212,6 +217,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   );
   // Before planning: a host whose clock is off must not start from its own idea of now.
   await tasks.once("time sync", syncTime);
+
   planner.start(schedules);
   await leadership.start();
   // Off the path to the first fire: clients read it, the planner does not.

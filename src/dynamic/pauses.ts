@@ -52,12 +52,14 @@ export function resumeFloor(firedAt: number | undefined, resumedAt: number): num
 
 /**
  * The ledger as the planner must see it: per schedule the latest slot fired, or the instant
- * before its resume when that is later, so a resync (a restart, a failover, after a Redis outage)
+ * before its resume when that is later (or before the deployment began, when that is later), so a resync (a restart, a failover, after a Redis outage)
  * never catches up the slots of a pause.
  */
-export async function readPlannerLedger(redis: Redis, keys: ClockKeys): Promise<Map<string, number>> {
+export async function readPlannerLedger(redis: Redis, keys: ClockKeys, since = Number.NEGATIVE_INFINITY): Promise<Map<string, number>> {
   const [ledgerRaw, pausesRaw] = await Promise.all([redis.hgetall(keys.ledger), redis.hgetall(keys.pauses)]);
   const ledger = parseLedger(ledgerRaw);
+  // Nothing before the deployment began can have been missed (ledger.ts deploymentSince).
+  for (const [name, at] of ledger) if (at < since - 1) ledger.set(name, since - 1);
   for (const [name, raw] of Object.entries(pausesRaw)) {
     const resumedAt = parsePauseRecord(raw)?.resumedAt;
     if (resumedAt !== undefined) ledger.set(name, resumeFloor(ledger.get(name), resumedAt));

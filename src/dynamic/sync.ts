@@ -251,12 +251,20 @@ export class DynamicSync {
     const { redis, keys } = this.#options;
     const [version, entries, pausedList] = await Promise.all([redis.get(keys.changes), redis.hgetall(keys.schedules), redis.smembers(keys.paused)]);
     const paused = new Set(pausedList);
+    const counter = Number(version ?? 0);
+    if (counter < this.#version) {
+      // The change counter only grows: Redis lost data (a restart without persistence, a failover
+      // to a replica behind) or the key was reset by hand. Whatever went with it is said here.
+      const vanished = [...this.#raw.keys()].filter((name) => !(name in entries));
+      const unpaused = [...this.#paused].filter((name) => !paused.has(name));
+      this.#options.events.emit("sync:reset", { fromVersion: this.#version, toVersion: counter, vanished, unpaused });
+    }
     const names = new Set([...Object.keys(entries), ...this.#raw.keys(), ...this.#configByName.keys(), ...this.#paused, ...paused]);
     for (const name of names) {
       const raw = this.#configByName.has(name) ? null : (entries[name] ?? null);
       const changed = paused.has(name) !== this.#paused.has(name) || (raw ?? null) !== (this.#raw.get(name) ?? null);
       if (changed) await this.#applyState(name, raw, paused.has(name));
     }
-    this.#version = Number(version ?? 0);
+    this.#version = counter;
   }
 }

@@ -2,6 +2,8 @@
  * The clock's own records of what it fired, and their layout (nobody else reads it):
  * - `{ns}:ledger`, a hash: schedule name -> the newest slot fired (epoch ms, decimal). Only the
  *   fire script advances it, never backwards.
+ * - `{ns}:stats`, a hash: `fenceRefusals` (the fire script counts them) and `since`, the Redis
+ *   time this deployment's first clock started (epoch ms): no slot before it can have been missed.
  * - `{ns}:outbox`, a hash: "<schedule>\0<slot>" -> {"adapter","enqueue"}, for adapters that
  *   enqueue after the script (BullMQ): written by the script with the ledger advance, removed once
  *   the job is in its queue, re-run by the leader's drain after a crash (adapters dedupe by jobId).
@@ -25,6 +27,20 @@ export async function readLedgerOf(redis: Redis, keys: ClockKeys, names: readonl
   if (names.length === 0) return [];
   const values = await redis.hmget(keys.ledger, ...names);
   return values.map((value) => (value === null || !Number.isFinite(Number(value)) ? null : Number(value)));
+}
+
+/**
+ * When this deployment began: the first start of any clock of its namespace (Redis time), kept in
+ * the stats hash. A ledger older than it (rewound by hand, a stale replica) cannot mean slots
+ * missed before it: catch-up never reaches further back.
+ */
+export async function deploymentSince(redis: Redis, keys: ClockKeys): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  const [, since] = (await redis.multi().hsetnx(keys.stats, "since", String(nowMs)).hget(keys.stats, "since").exec()) ?? [];
+  const value = Number(since?.[1]);
+  // A corrupt marker bounds nothing; the next start after it is removed writes a new one.
+  return Number.isFinite(value) && value <= nowMs ? value : Number.NEGATIVE_INFINITY;
 }
 
 export function parseLedger(raw: Readonly<Record<string, string>>): Map<string, number> {

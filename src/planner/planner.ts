@@ -39,6 +39,8 @@ interface Entry {
   schedule: Schedule;
   /** The newest slot already handled (fired, or skipped by policy); due slots are after it. */
   afterAt: number;
+  /** The newest slot this process knows is in the ledger (it fired it, or read it there): evidence when the ledger loses it. */
+  knownAt: number | undefined;
   nextAt: number;
   heapIndex: number;
 }
@@ -123,7 +125,7 @@ export class Planner {
       return;
     }
     const afterAt = existing?.afterAt ?? afterAtHint ?? this.#options.clock.now();
-    const entry: Entry = { schedule, afterAt, nextAt: 0, heapIndex: -1 };
+    const entry: Entry = { schedule, afterAt, knownAt: existing?.knownAt, nextAt: 0, heapIndex: -1 };
     this.#entries.set(schedule.name, entry);
     this.#plan(entry);
     this.#arm();
@@ -143,7 +145,7 @@ export class Planner {
     this.#lastMono = this.#options.clock.monotonic();
     for (const schedule of schedules) {
       if (!schedule.enabled) continue;
-      const entry: Entry = { schedule, afterAt: now, nextAt: 0, heapIndex: -1 };
+      const entry: Entry = { schedule, afterAt: now, knownAt: undefined, nextAt: 0, heapIndex: -1 };
       this.#entries.set(schedule.name, entry);
       this.#plan(entry);
     }
@@ -239,10 +241,16 @@ export class Planner {
     });
   }
 
-  /** Re-reads the ledger: every schedule continues after its latest fired slot. */
+  /**
+   * Re-reads the ledger: every schedule continues after its latest fired slot. Where the ledger
+   * lost what this process knows it held (Redis restarted without persistence, a failover to a
+   * replica behind, a key deleted or rewound by hand), this process's own record wins: no slot it
+   * saw fired fires again, the gap's slots follow the catch-up policy, and it is said loudly.
+   */
   async #resync(now: number): Promise<void> {
     const ledger = await this.#options.readLedger();
     let sinceYield = 0;
+    const lost: { name: string; knownAt: number; ledgerAt: number | null }[] = [];
     for (const entry of [...this.#entries.values()]) {
       // Yield now and then: a long synchronous pass would starve the lease renewal (and lose the lease).
       if (++sinceYield >= RESYNC_YIELD_EVERY) {
@@ -250,17 +258,23 @@ export class Planner {
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (this.#entries.get(entry.schedule.name) !== entry) continue;
       }
-      const firedAt = ledger.get(entry.schedule.name);
-      // No ledger entry: a brand-new schedule, which does not back-fill history. Its planned slot
-      // stands if it is still ahead (no slot lies between its old start and now): no re-plan.
+      const ledgerAt = ledger.get(entry.schedule.name);
+      if (entry.knownAt !== undefined && (ledgerAt === undefined || ledgerAt < entry.knownAt))
+        lost.push({ name: entry.schedule.name, knownAt: entry.knownAt, ledgerAt: ledgerAt ?? null });
+      const firedAt = ledgerAt === undefined ? entry.knownAt : Math.max(ledgerAt, entry.knownAt ?? ledgerAt);
+      entry.knownAt = firedAt;
+      // Nothing fired yet: a brand-new schedule, which does not back-fill history. Its planned slot
+      // stands if it is still ahead; a planned slot already past (missed while Redis was away)
+      // follows the catch-up policy from where it was planned, never silently dropped.
       if (firedAt === undefined && entry.heapIndex >= 0 && entry.nextAt > now) continue;
-      const afterAt = firedAt ?? Math.max(entry.afterAt, now);
+      const afterAt = firedAt ?? entry.afterAt;
       if (afterAt === entry.afterAt && entry.heapIndex >= 0) continue;
       this.#heap.remove(entry);
       entry.afterAt = afterAt;
       this.#plan(entry);
     }
     this.#synced = true;
+    if (lost.length > 0) this.#options.events.emit("planner:ledger-lost", { schedules: lost.length, examples: lost.slice(0, 10) });
     this.#options.events.emit("planner:resynced", { schedules: this.#entries.size });
   }
 
@@ -280,6 +294,8 @@ export class Planner {
     const requests: FireRequest[] = [];
     const catchUp = new Set<FireRequest>();
     const handled = new Map<Entry, number>();
+    // Said once the fire that follows them went out: an attempt that fails is no skip yet.
+    const skips = new Map<Entry, { count: number; capped: boolean }>();
     for (const entry of due) {
       if (now - entry.nextAt < MIN_SLOT_GAP_MS) {
         // The planned slot is the only one due (slots are at least a second apart), and on time:
@@ -290,7 +306,7 @@ export class Planner {
       }
       const selection = selectDueSlots(entry.schedule, entry.afterAt, now);
       if (selection.newestAt !== null) handled.set(entry, selection.newestAt);
-      if (selection.skipped > 0) this.#options.events.emit("planner:skipped", { schedule: entry.schedule, count: selection.skipped, capped: selection.capped });
+      if (selection.skipped > 0) skips.set(entry, { count: selection.skipped, capped: selection.capped });
       const isCatchUp = selection.fire.length > 1 || selection.skipped > 0 || (selection.newestAt !== null && now - selection.newestAt > ON_TIME_MS);
       for (const slotAt of selection.fire) {
         const request = { schedule: entry.schedule, slotAt };
@@ -313,6 +329,9 @@ export class Planner {
     const byName = new Map(due.map((entry) => [entry.schedule.name, entry]));
     for (const outcome of outcomes) {
       const entry = byName.get(outcome.request.schedule.name);
+      if (entry !== undefined && (outcome.status === "fired" || outcome.status === "duplicate" || outcome.status === "outboxed") && outcome.request.manual === undefined) {
+        entry.knownAt = Math.max(entry.knownAt ?? outcome.request.slotAt, outcome.request.slotAt);
+      }
       if (outcome.status === "fired") {
         this.#failing = false;
         this.#options.events.emit("fire:fired", { outcome, lagMs: outcome.redisAt - outcome.request.slotAt, catchUp: catchUp.has(outcome.request) });
@@ -337,9 +356,14 @@ export class Planner {
     for (const entry of due) {
       // A current entry only: the schedule may have been replaced or removed while the fire ran.
       if (this.#entries.get(entry.schedule.name) !== entry) continue;
-      if (!retry.has(entry)) entry.afterAt = Math.max(entry.afterAt, handled.get(entry) ?? entry.afterAt);
-      if (retry.has(entry)) this.#heap.push(entry);
-      else this.#plan(entry);
+      if (retry.has(entry)) {
+        this.#heap.push(entry);
+        continue;
+      }
+      entry.afterAt = Math.max(entry.afterAt, handled.get(entry) ?? entry.afterAt);
+      const skip = skips.get(entry);
+      if (skip !== undefined) this.#options.events.emit("planner:skipped", { schedule: entry.schedule, ...skip });
+      this.#plan(entry);
     }
     // The first error says why (Redis down, a script error); the count says how many slots wait.
     if (errors > 0) this.#failed(firstError ?? new Error("fire script failed"), errors, this.#options.clock.now());

@@ -6,7 +6,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readableJobId } from "../../src/adapters/ids.ts";
 import { SECOND } from "../../src/schedule/duration.ts";
-import { assertConsecutive, countFired, EVERY_SECOND_CATCH_UP_ALL, firedLines, parseJson, sleep, startClockProcess } from "../helpers/fired.ts";
+import { createClient } from "../../src/index.ts";
+import { assertConsecutive, countFired, EVERY_SECOND_CATCH_UP_ALL, firedLines, NAMESPACE, parseJson, sleep, startClockProcess } from "../helpers/fired.ts";
 import { testScope } from "../helpers/scope.ts";
 
 const QUEUE = "e2e";
@@ -75,3 +76,53 @@ test("redis outage: the clock logs loss and restore, keeps running, and fires th
     "slots missed during the outage must be logged as catch-up",
   );
 });
+
+test(
+  "redis restarted WITHOUT its data: no slot lost silently, none fired twice, and the lost ledger and dynamic schedules are said loudly",
+  { timeout: 60 * SECOND },
+  async (t) => {
+    const scope = testScope(t);
+    const redis = await scope.redis(); // no persistence: a restart comes back empty
+    const configPath = scope.configFile({
+      schedules: { tick: { every: "1s", adapter: "list", catchUp: EVERY_SECOND_CATCH_UP_ALL, job: { class: "TickJob", queue: QUEUE } } },
+    });
+    const clock = startClockProcess(scope, "clock", configPath, redis.url);
+    await clock.waitFor(() => countFired(clock.lines, "tick") >= 2, { what: "2 fires" });
+    const client = createClient({ redis: redis.url, namespace: NAMESPACE });
+    scope.defer(() => client.close());
+    await client.schedules.set("hourly", { every: "1h", adapter: "list", job: { class: "HourlyJob" } });
+    await clock.waitFor((line) => line.msg === "schedule change applied", { what: "the dynamic schedule applied" });
+
+    await redis.stop(true);
+    const downAt = Date.now();
+    await sleep(3 * SECOND);
+    const upAt = Date.now();
+    await redis.start();
+    await clock.waitFor((line) => line.msg.startsWith("ledger reset: Redis lost data?"), { what: "the ledger reset error", timeoutMs: 20 * SECOND });
+    await clock.waitFor((line) => line.msg.startsWith("dynamic schedules reset: Redis lost data?"), { what: "the dynamic schedules reset error", timeoutMs: 20 * SECOND });
+    await clock.waitFor(() => firedLines(clock.lines, "tick").some((entry) => !entry.catchUp && entry.slotAt >= upAt + SECOND), {
+      what: "an on-time fire after the restart",
+      timeoutMs: 20 * SECOND,
+    });
+    assert.equal((await clock.stop("SIGTERM")).code, 0, clock.tail());
+
+    const fired = firedLines(clock.lines, "tick");
+    assertConsecutive(
+      fired.map((entry) => entry.slotAt),
+      SECOND,
+      "slots fired across the data loss",
+    );
+    const duringOutage = fired.filter((entry) => entry.slotAt > downAt && entry.slotAt < upAt);
+    assert.ok(
+      duringOutage.length >= 2 && duringOutage.every((entry) => entry.catchUp),
+      `the outage's slots fire as catch-up: ${duringOutage.map((entry) => entry.line["slot"]).join(", ")}`,
+    );
+    const reset = clock.linesOf(
+      "ledger reset: Redis lost data? the ledger lacks slots this clock fired; none of them fires again, and the slots since follow each schedule's catch-up policy",
+    )[0];
+    assert.equal(reset?.level, 50, "logged at error level");
+    const dynamic = clock.lines.find((line) => line.msg.startsWith("dynamic schedules reset"));
+    assert.equal(dynamic?.["vanished"], 1, "the dynamic schedule that went with the data is counted");
+    assert.deepEqual(dynamic?.["examples"], ["hourly"]);
+  },
+);
