@@ -77,6 +77,8 @@ export interface ClockEventMap {
   "lease:unusable": { readonly roundTripMs: number; readonly validMs: number; readonly again: boolean };
   "redis:down": { readonly error: Error; readonly everConnected: boolean };
   "redis:restored": Record<string, never>;
+  /** A key of the clock's held the wrong type (a hand edit, a stray write): moved to `aside`, started afresh (redis/repair.ts). */
+  "redis:repaired": { readonly key: string; readonly found: string; readonly aside: string };
   /** Through Sentinel: the clock's connection now reaches another primary (a failover). */
   "redis:primary-changed": { readonly master: string; readonly from: string; readonly to: string };
   /** The measured offset between this host's clock and Redis TIME changed (time.ts ReferenceClock). */

@@ -172,6 +172,11 @@ export function observe(
       metrics?.redisErrors.inc();
       log.error({ err: redisErr(error), redis: context.redis }, everConnected ? "redis connection lost; reconnecting" : "redis unreachable; retrying with backoff");
     },
+    "redis:repaired": ({ key, found, aside }) =>
+      log.error(
+        { key, found, aside },
+        "corrupt key moved aside: it held the wrong type, so every command on it failed; the clock starts it afresh (what it held is kept under the aside key)",
+      ),
     "redis:restored": () => log.info({ redis: context.redis }, "redis connection restored"),
     "redis:primary-changed": ({ master, from, to }) => log.warn({ master, from, to, redis: context.redis }, "redis primary changed (Sentinel failover); the ledger is read again"),
     "time:offset": ({ offsetMs, previousMs, uncertaintyMs }) => {

@@ -24,6 +24,7 @@ import { Planner } from "../planner/planner.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import { connectRedis, redactRedisUrl, resolveRedisTarget, type RedisTarget } from "../redis/connection.ts";
 import { clockKeys } from "../redis/keys.ts";
+import { isWrongType, repairKeys } from "../redis/repair.ts";
 import { MINUTE, ReferenceClock, SECOND, systemClock, type Clock } from "../time.ts";
 import { hostname } from "node:os";
 import { ClockConnection } from "./connection.ts";
@@ -58,6 +59,8 @@ export interface StartOptions {
  */
 const TIME_SYNC_MS = 10 * SECOND;
 const OUTBOX_DRAIN_MS = 30 * SECOND;
+/** A corrupt key is looked for at most this often (each look is one fenced script of TYPEs). */
+const REPAIR_EVERY_MS = 5 * SECOND;
 const RECONCILE_MS = MINUTE;
 const CONFIG_CHECK_MS = MINUTE;
 
@@ -168,9 +171,30 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
       events.emit("outbox:failed", { error: error as Error });
     }
   };
+  // A corrupt key (WRONGTYPE) is moved aside by the leader: when it starts leading, and when a fire
+  // or a background task hits one (at most every few seconds).
+  let repairedAt = Number.NEGATIVE_INFINITY;
+  const repair = async (): Promise<void> => {
+    if (!leadership.isLeader() || clock.monotonic() - repairedAt < REPAIR_EVERY_MS) return;
+    repairedAt = clock.monotonic();
+    const repaired = (await repairKeys(redis, keys, leadership.token())) ?? [];
+    for (const key of repaired) events.emit("redis:repaired", key);
+    if (repaired.length > 0) {
+      plannerRef.invalidate();
+      void tasks.once("reconcile", async () => sync?.reconcile());
+    }
+  };
+  const repairIfWrongType = (error: Error): void => {
+    if (isWrongType(error)) void tasks.once("repair", repair);
+  };
+  events.on("fire:failed", ({ error }) => repairIfWrongType(error));
+  events.on("task:failed", ({ error }) => repairIfWrongType(error));
   leadership.onChange((leading) => {
     events.emit("lease:changed", { leading });
-    if (leading) void drain();
+    if (leading) {
+      void drain();
+      void tasks.once("repair", repair);
+    }
   });
   const syncTime = async (): Promise<void> => {
     if (connection.down) return; // the outage is reported already

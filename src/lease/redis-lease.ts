@@ -1,6 +1,6 @@
 /**
- * Leadership through one Redis key: SET NX PX to acquire (a script that also refuses a lease key
- * of the wrong type, loudly), compare-the-token scripts to renew and release. The leader renews every ttl/5 and stops counting itself leader at acquire-time + ttl -
+ * Leadership through one Redis key: SET NX PX to acquire (a script that also moves aside a lease
+ * key of the wrong type, said loudly, rather than let nobody lead), compare-the-token scripts to renew and release. The leader renews every ttl/5 and stops counting itself leader at acquire-time + ttl -
  * margin on the monotonic clock, so it stops firing before the lease can have expired in Redis.
  * Standbys retry every `retryMs`, and at once when the leader announces a release.
  *
@@ -16,7 +16,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
-import type { ClockKeys } from "../redis/keys.ts";
+import { asideOf, type ClockKeys } from "../redis/keys.ts";
 import type { ScriptedRedis } from "../redis/scripts.ts";
 import { subscribeAlways } from "../redis/subscribe.ts";
 import { SECOND } from "../schedule/duration.ts";
@@ -133,8 +133,9 @@ export class RedisLease implements Leadership {
         else this.#setLeading(false);
       } else {
         const token = makeToken(clock.now(), randomBytes(8).toString("hex"));
-        const acquired = await redis.clockLeaseAcquire(keys.lease, token, String(this.#ttlMs));
-        if (acquired === 1 && this.#running) {
+        const acquired = await redis.clockLeaseAcquire(keys.lease, asideOf(keys.lease), token, String(this.#ttlMs));
+        if (acquired === 2) this.#options.events?.emit("redis:repaired", { key: keys.lease, found: "not a string", aside: asideOf(keys.lease) });
+        if ((acquired === 1 || acquired === 2) && this.#running) {
           this.#token = token;
           if (sentAt + this.#ttlMs - SAFETY_MARGIN_MS <= clock.monotonic()) this.#unusable(sentAt);
           else {

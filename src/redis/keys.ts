@@ -37,3 +37,6 @@ export function clockKeys(namespace: string): ClockKeys {
     configs: `${tag}:configs`,
   };
 }
+
+/** Where the leader moves a key of the clock's that holds the wrong type (repair.ts): the same hash tag, so a person can look. */
+export const asideOf = (key: string): string => `${key}:corrupt`;

@@ -7,9 +7,10 @@ import * as lua from "./lua.generated.ts";
 
 export interface ClockCommands {
   clockFire(keyCount: number, ...keysAndArgs: string[]): Promise<number[]>;
-  clockLeaseAcquire(lease: string, token: string, ttlMs: string): Promise<number>;
+  clockLeaseAcquire(lease: string, aside: string, token: string, ttlMs: string): Promise<number>;
   clockLeaseRenew(lease: string, token: string, ttlMs: string): Promise<number>;
   clockLeaseRelease(lease: string, token: string, channel: string): Promise<number>;
+  clockRepair(keyCount: number, ...keysAndArgs: string[]): Promise<string[] | -1>;
   clockPause(paused: string, pauses: string, changes: string, name: string, action: "pause" | "resume", atMs: string): Promise<[version: number, changed: number, atMs: number]>;
 }
 
@@ -20,7 +21,8 @@ const defined = new WeakSet<Redis>();
 export function withScripts(redis: Redis): ScriptedRedis {
   if (!defined.has(redis)) {
     redis.defineCommand("clockFire", { lua: lua.fire });
-    redis.defineCommand("clockLeaseAcquire", { lua: lua.leaseAcquire1, numberOfKeys: 1 });
+    redis.defineCommand("clockLeaseAcquire", { lua: lua.leaseAcquire2, numberOfKeys: 2 });
+    redis.defineCommand("clockRepair", { lua: lua.repair });
     redis.defineCommand("clockLeaseRenew", { lua: lua.leaseRenew1, numberOfKeys: 1 });
     redis.defineCommand("clockLeaseRelease", { lua: lua.leaseRelease1, numberOfKeys: 1 });
     redis.defineCommand("clockPause", { lua: lua.pause3, numberOfKeys: 3 });

@@ -1,0 +1,45 @@
+/**
+ * One corrupt key must not stall every schedule. Each of the clock's own keys has one type (see
+ * keys.ts for what each holds); a key that holds another (a string where the ledger hash goes, a
+ * hand edit, a stray write from another program) makes every command on it fail with WRONGTYPE.
+ * The leader moves such keys aside to `<key>:corrupt` in one fenced script, and the owner of each
+ * starts it afresh: the ledger from what the planner knows it fired (a loud "ledger reset"), the
+ * dynamic schedules empty (a loud reset), the outbox and counters empty. The lease key is the
+ * acquire script's to move (nobody leads while it is corrupt, so no leader could run this).
+ */
+import type { ClockKeys } from "./keys.ts";
+import { asideOf } from "./keys.ts";
+import type { ScriptedRedis } from "./scripts.ts";
+
+/** The clock's keys and their types (the lease is the acquire script's; the config digests are read-only and expire). */
+const TYPED: readonly [keyof ClockKeys, string][] = [
+  ["ledger", "hash"],
+  ["outbox", "hash"],
+  ["stats", "hash"],
+  ["peers", "hash"],
+  ["schedules", "hash"],
+  ["paused", "set"],
+  ["pauses", "hash"],
+  ["changes", "string"],
+  ["config", "string"],
+];
+
+export interface RepairedKey {
+  readonly key: string;
+  /** The type it held. */
+  readonly found: string;
+  readonly aside: string;
+}
+
+/** Whether an error is Redis saying a key holds the wrong type. */
+export const isWrongType = (error: unknown): boolean => error instanceof Error && /WRONGTYPE/.test(error.message);
+
+/** Moves aside the keys that hold the wrong type; null when the caller does not lead (nothing is touched then). */
+export async function repairKeys(redis: ScriptedRedis, keys: ClockKeys, token: string): Promise<RepairedKey[] | null> {
+  const checked = TYPED.map(([name]) => keys[name]);
+  const reply = await redis.clockRepair(1 + 2 * checked.length, keys.lease, ...checked, ...checked.map(asideOf), token, ...TYPED.map(([, type]) => type));
+  if (!Array.isArray(reply)) return null;
+  const repaired: RepairedKey[] = [];
+  for (let i = 0; i + 1 < reply.length; i += 2) repaired.push({ key: String(reply[i]), found: String(reply[i + 1]), aside: asideOf(String(reply[i])) });
+  return repaired;
+}
