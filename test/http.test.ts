@@ -56,6 +56,29 @@ test("/healthz is 200 for a leader with Redis up and 503 when Redis stops answer
   assert.deepEqual(((await down.json()) as { reasons: string[] }).reasons, ["redis does not answer"]);
 });
 
+test("a flood of /api/status polls (no token needed to read) builds at most one page per half second", async () => {
+  const { base, clock } = await runningClock();
+  let builds = 0;
+  const status = clock.status.bind(clock);
+  clock.status = async (page) => {
+    builds++;
+    return status(page);
+  };
+  const answers = await Promise.all(
+    Array.from({ length: 200 }, () =>
+      fetch(`${base}/api/status`).then(async (response) => ({ status: response.status, body: (await response.json()) as { schedules: unknown[] } })),
+    ),
+  );
+  assert.ok(
+    answers.every((answer) => answer.status === 200 && answer.body.schedules.length === 2),
+    "every poll is answered in full",
+  );
+  assert.ok(builds <= 2, `${builds} status builds for 200 polls`);
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  await fetch(`${base}/api/status`);
+  assert.ok(builds >= 2, "a poll after the half second sees a fresh page");
+});
+
 test("/metrics is Prometheus text with the clock's series", async () => {
   const { base, sink } = await runningClock();
   await sink.waitFor((line) => line.msg === "fired" && line["schedule"] === "tick", 3000);

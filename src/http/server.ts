@@ -61,6 +61,40 @@ async function statusBody(running: RunningClock, clock: Clock, page: { offset: n
   };
 }
 
+/**
+ * How long a page of /api/status is answered from the last one built: anyone who can reach the
+ * port (no token needed to read) can poll it, and a flood of polls must not cost a status build
+ * each, which would steal the event loop from the slots. The page refreshes itself every few s.
+ */
+const STATUS_FRESH_MS = 500;
+
+/** Answers built at most once per `freshMs` per key; callers that arrive meanwhile share the one in flight. */
+class Recent<T> {
+  readonly #clock: Clock;
+  readonly #freshMs: number;
+  readonly #entries = new Map<string, { at: number; value: Promise<T> }>();
+
+  constructor(clock: Clock, freshMs: number) {
+    this.#clock = clock;
+    this.#freshMs = freshMs;
+  }
+
+  get(key: string, build: () => Promise<T>): Promise<T> {
+    const now = this.#clock.monotonic();
+    const entry = this.#entries.get(key);
+    if (entry !== undefined && now - entry.at < this.#freshMs) return entry.value;
+    // A handful of keys (pages) at most are in use; drop the stale ones rather than grow.
+    for (const [other, { at }] of this.#entries) if (now - at >= this.#freshMs) this.#entries.delete(other);
+    const value = build();
+    this.#entries.set(key, { at: now, value });
+    // A failed build is not kept: the next caller tries again.
+    value.catch(() => {
+      if (this.#entries.get(key)?.value === value) this.#entries.delete(key);
+    });
+    return value;
+  }
+}
+
 const LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1"];
 const isLoopback = (host: string): boolean => LOOPBACK_NAMES.includes(host) || host.startsWith("127.");
 const withBrackets = (host: string): string => (isIPv6(host) ? `[${host}]` : host).toLowerCase();
@@ -105,6 +139,7 @@ export async function startHttpServer(running: RunningClock, options: HttpOption
     });
   });
 
+  const statusPages = new Recent<string>(clock, STATUS_FRESH_MS);
   let allowed: ReturnType<typeof allowedHostsFor> | null = null;
   let boundNames = "";
 
@@ -131,11 +166,8 @@ export async function startHttpServer(running: RunningClock, options: HttpOption
       return;
     }
     if (request.method === "GET" && path === "/api/status") {
-      json(
-        response,
-        200,
-        await statusBody(running, clock, { offset: Number(url.searchParams.get("offset") ?? 0), limit: Number(url.searchParams.get("limit") ?? PAGE_LIMIT) }, token !== undefined),
-      );
+      const page = { offset: Number(url.searchParams.get("offset") ?? 0), limit: Number(url.searchParams.get("limit") ?? PAGE_LIMIT) };
+      send(response, 200, await statusPages.get(`${page.offset}|${page.limit}`, () => statusBody(running, clock, page, token !== undefined).then((body) => JSON.stringify(body))));
       return;
     }
     if (request.method === "GET" && path === "/api/events") {
