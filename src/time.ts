@@ -108,7 +108,10 @@ export class ReferenceClock implements Clock {
     const uncertaintyMs = Math.max(0, receivedMono - sentMono) / 2;
     const localMid = wallMinusMono + (sentMono + receivedMono) / 2;
     const measuredMs = referenceMs - localMid;
-    const stepped = Math.abs(wallMinusMono - this.#wallMinusMono) >= STEP_MS;
+    const stepMs = wallMinusMono - this.#wallMinusMono;
+    const stepped = Math.abs(stepMs) >= STEP_MS;
+    // A step first seen here (not by now()) is reported all the same.
+    if (stepped && !this.#stepReported) this.#onStep(stepMs);
     this.#wallMinusMono = wallMinusMono;
     this.#stepReported = false;
     const previousMs = this.#offsetMs;

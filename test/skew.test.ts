@@ -169,3 +169,14 @@ test("a reading within its own round trip of the offset in use changes nothing; 
     ],
   );
 });
+
+test("a step first seen by a reading (not by now()) is reported once all the same", () => {
+  const host = new FakeClock(T0);
+  const steps: number[] = [];
+  const reference = new ReferenceClock(host, { onStep: (stepMs) => steps.push(stepMs) });
+  host.jump(30 * SECOND);
+  reference.sample({ referenceMs: T0, sentMono: 0, receivedMono: 0 });
+  assert.deepEqual(steps, [30 * SECOND]);
+  assert.equal(reference.now(), T0, "and the reading puts the step into the offset");
+  assert.deepEqual(steps, [30 * SECOND], "now() does not report it again");
+});

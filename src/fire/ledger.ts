@@ -32,15 +32,22 @@ export async function readLedgerOf(redis: Redis, keys: ClockKeys, names: readonl
 /**
  * When this deployment began: the first start of any clock of its namespace (Redis time), kept in
  * the stats hash. A ledger older than it (rewound by hand, a stale replica) cannot mean slots
- * missed before it: catch-up never reaches further back.
+ * missed before it: catch-up never reaches further back. Where no marker exists yet but the ledger
+ * does (a deployment older than the marker, or one that lost it), the oldest ledger entry is the
+ * evidence of how far back it goes.
  */
 export async function deploymentSince(redis: Redis, keys: ClockKeys): Promise<number> {
   const [seconds, micros] = await redis.time();
   const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-  const [, since] = (await redis.multi().hsetnx(keys.stats, "since", String(nowMs)).hget(keys.stats, "since").exec()) ?? [];
-  const value = Number(since?.[1]);
-  // A corrupt marker bounds nothing; the next start after it is removed writes a new one.
-  return Number.isFinite(value) && value <= nowMs ? value : Number.NEGATIVE_INFINITY;
+  if ((await redis.hsetnx(keys.stats, "since", String(nowMs))) === 1) {
+    let oldest = nowMs;
+    for (const at of (await readLedger(redis, keys)).values()) oldest = Math.min(oldest, at);
+    if (oldest < nowMs) await redis.hset(keys.stats, "since", String(oldest));
+    return oldest;
+  }
+  const since = Number(await redis.hget(keys.stats, "since"));
+  // A corrupt marker bounds nothing.
+  return Number.isFinite(since) && since <= nowMs ? since : Number.NEGATIVE_INFINITY;
 }
 
 export function parseLedger(raw: Readonly<Record<string, string>>): Map<string, number> {
