@@ -54,13 +54,11 @@ enables pause/resume/trigger on the status page (read-only without it).`,
     const httpPort = values.http ?? process.env["CLOCK_HTTP_PORT"];
     const port = httpPort === undefined || httpPort === "" ? null : Number(httpPort);
     if (port !== null && (!Number.isInteger(port) || port < 0 || port > 65_535)) throw new UsageError(`--http must be a port number, got "${httpPort}"`, "clock start --help");
-    const { config } = await loadConfig(values.config);
     const logger = createLogger({ level, pretty: values.pretty === true || process.stdout.isTTY === true });
     process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled rejection (a bug: please report it)"));
-    for (const schedule of config.schedules) {
-      for (const warning of cronRuleWarnings(schedule)) logger.warn({ schedule: schedule.name, rule: schedule.ruleText, warning }, "cron rule may not mean what it looks like");
-    }
-    // Signals are handled from the first moment: a deploy may stop us while we are still starting.
+    // Signals are handled from the first moment, before the config loads: a deploy may stop us while
+    // we are still starting, and as PID 1 (a container) a SIGTERM with no listener is not fatal but
+    // dropped, so the clock would start anyway and run on until SIGKILL, holding the lease.
     let stopRequested: NodeJS.Signals | null = null;
     let stop: ((signal: NodeJS.Signals) => void) | null = null;
     let stopping = false;
@@ -76,6 +74,10 @@ enables pause/resume/trigger on the status page (read-only without it).`,
     };
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
+    const { config } = await loadConfig(values.config);
+    for (const schedule of config.schedules) {
+      for (const warning of cronRuleWarnings(schedule)) logger.warn({ schedule: schedule.name, rule: schedule.ruleText, warning }, "cron rule may not mean what it looks like");
+    }
     const clock = await startClock({ config, logger, dryRun: values["dry-run"] === true, version: version() });
     if (port !== null) {
       const allowedHosts = (values["http-allowed-host"] ?? process.env["CLOCK_HTTP_ALLOWED_HOSTS"] ?? "").split(",").filter((name) => name.trim() !== "");
