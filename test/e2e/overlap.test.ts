@@ -144,7 +144,7 @@ test(
         ["fired", b],
       ],
     );
-    const waiting = (await queue.getJobs(["waiting", "paused", "delayed", "prioritized"])).map((job) => job.id).sort();
+    const waiting = (await queue.getJobs(["waiting", "delayed", "prioritized"])).map((job) => job.id).sort();
     assert.deepEqual(waiting, [readableJobId("bull-replace", c), readableJobId("bull-skip", a)].sort(), "one job per schedule waits in the paused queue");
     assert.equal(await queue.getJob(readableJobId("bull-replace", a)), undefined, "the replaced job is gone, not just moved");
 
