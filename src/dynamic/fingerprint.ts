@@ -4,8 +4,8 @@
  * fire while another config leads, and a failover swaps the schedule set).
  *
  * Hashed: every resolved config schedule (name, rule, zone, bounds, enabled, adapter, job,
- * catch-up, and any field a later version adds) and the settings dynamic schedules are resolved
- * with (default zone, adapter and catch-up, adapter settings; an adapter object of one's own by its
+ * catch-up, overlap, and any field a later version adds) and the settings dynamic schedules are resolved
+ * with (default zone, adapter, catch-up and overlap, adapter settings; an adapter object of one's own by its
  * functions' source). Not hashed: descriptions and rule display texts, lease timings (they decide
  * who leads, not what fires), the order of keys or of schedules.
  */
