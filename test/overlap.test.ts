@@ -6,7 +6,7 @@
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { buildAdapters } from "../src/adapters/index.ts";
+import { buildAdapters, type Adapter } from "../src/adapters/index.ts";
 import { DEFAULT_CATCH_UP, parseSchedule, type Defaults } from "../src/config/resolve.ts";
 import { ClockMetrics } from "../src/daemon/metrics.ts";
 import { observe } from "../src/daemon/observe.ts";
@@ -257,4 +257,56 @@ test("overlap allow (the default) sends the fire script exactly the arguments it
       payload,
     ],
   ]);
+});
+
+test("an enqueue adapter (BullMQ's path): a job still in the outbox holds a skip back; a replace's withdraw rides in the outbox and a drain replays it", async () => {
+  const namespace = `o${++prefix}`;
+  const keys = clockKeys(namespace);
+  const list = `${namespace}:jobs`;
+  let failing = false;
+  const withdrawn: string[] = [];
+  const adapter: Adapter = {
+    name: "ext",
+    async enqueue(enqueue) {
+      if (failing) throw new Error("queue down");
+      await redis.rpush(list, enqueue.jobId);
+    },
+    overlap: {
+      pending: (enqueue) => ({ mark: enqueue.jobId, waitingLists: [list] }),
+      async withdraw(_enqueue, mark) {
+        withdrawn.push(mark);
+        await redis.lrem(list, 0, mark);
+      },
+    },
+  };
+  const firer = new Firer({ redis, keys, adapters: new Map([["ext", adapter]]), token: () => "", now: () => Date.now() });
+  const defaults: Defaults = { timezone: "UTC", adapter: "ext", catchUp: DEFAULT_CATCH_UP };
+  const check = { settings: { ext: adapter }, namespace };
+  const skip = parseSchedule("s", { every: "1s", overlap: "skip", job: { class: "J" } }, defaults, check);
+  const replace = parseSchedule("r", { every: "1s", overlap: "replace", job: { class: "J" } }, defaults, check);
+  const [a, b, c] = slots() as [number, number, number];
+
+  failing = true;
+  assert.equal((await firer.fire([{ schedule: skip, slotAt: a }]))[0]?.status, "outboxed");
+  assert.equal((await firer.fire([{ schedule: skip, slotAt: b }]))[0]?.status, "skipped", "the outboxed job is pending: it will be added");
+
+  failing = false;
+  const [first] = await firer.fire([{ schedule: replace, slotAt: a }]);
+  failing = true;
+  const [second] = await firer.fire([{ schedule: replace, slotAt: b }]);
+  assert.equal(second?.status, "outboxed");
+  assert.deepEqual(withdrawn, [first?.jobId], "the waiting job was withdrawn before the add failed");
+  const entry = JSON.parse((await redis.hget(keys.outbox, `r\u0000${b}`)) ?? "{}") as { withdraw?: string };
+  assert.equal(entry.withdraw, first?.jobId, "the outbox entry names the job to withdraw");
+  failing = false;
+  await firer.drainOutbox(() => undefined);
+  assert.deepEqual(withdrawn, [first?.jobId, first?.jobId], "the drain withdraws again (idempotent), then adds");
+  // The skip schedule's outboxed job was added by the drain too: one job per schedule.
+  assert.deepEqual((await redis.lrange(list, 0, -1)).sort(), [`clock-r-${b}`, `clock-s-${a}`].sort());
+  // A replace whose previous job is still in the outbox withdraws it there, inside the script.
+  failing = true;
+  await firer.fire([{ schedule: replace, slotAt: c }]);
+  const [late] = await firer.fire([{ schedule: replace, slotAt: c + SECOND }]);
+  assert.equal(late?.status, "outboxed");
+  assert.equal(await redis.hexists(keys.outbox, `r\u0000${c}`), 0, "the older outbox entry was withdrawn");
 });

@@ -64,6 +64,7 @@ local function previousJob(pushedKey, schedule, checks)
   local stored = redis.call('HGET', pushedKey, schedule)
   if not stored then return nil, nil, nil end
   local colon = string.find(stored, ':', 1, true)
+  if not colon then return nil, nil, nil end -- not ours: as if nothing were pushed
   local slot = string.sub(stored, 1, colon - 1)
   local mark = string.sub(stored, colon + 1)
   if redis.call('HEXISTS', outboxKey, schedule .. '\0' .. slot) == 1 then return slot, mark, 'outbox' end
