@@ -38,8 +38,10 @@ export type LeaseOp = "acquire" | "renew" | "release" | "subscribe";
 export interface ClockEventMap {
   /** A slot's job is in its queue. `lagMs`: Redis time inside the write minus the slot. */
   "fire:fired": { readonly outcome: FireOutcome; readonly lagMs: number; readonly catchUp: boolean };
-  /** The script refused a slot (fenced, duplicate, early, paused) or the enqueue was outboxed. */
+  /** The script refused a slot (fenced, duplicate, early, paused), a newer slot replaced its job (overlap), or the enqueue was outboxed. */
   "fire:refused": { readonly outcome: FireOutcome };
+  /** Overlap skip: the previous slot's job (`outcome.previousSlotAt`) was still pending, so this slot enqueued nothing; the ledger advanced. */
+  "fire:overlap-skipped": { readonly outcome: FireOutcome };
   /** A fire batch failed (Redis down, script error); `again` while the failure continues. */
   "fire:failed": { readonly error: Error; readonly slots: number; readonly again: boolean };
   /**

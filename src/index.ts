@@ -13,5 +13,5 @@ export { ClockError, ConfigError, NotFoundError, ClashError, RedisError, Trigger
 export { createLogger, type Logger } from "./log.ts";
 export { systemClock, type Clock } from "./time.ts";
 export { AlwaysLeader, type Leadership } from "./lease/lease.ts";
-export type { Adapter, AdapterContext, Enqueue, Write } from "./adapters/types.ts";
+export type { Adapter, AdapterContext, Enqueue, Overlap, OverlapSupport, Pending, Write } from "./adapters/types.ts";
 export type { Job, Json, Schedule } from "./schedule/schedule.ts";

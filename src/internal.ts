@@ -10,7 +10,7 @@ export { nextSlotAfter, nextSlots, slotsBetween, type Calendar, type Rule } from
 export { cronRuleWarnings, describeRule, describeSchedule } from "./schedule/describe.ts";
 export { DEFAULT_REDIS_URL, redactRedisUrl } from "./redis/connection.ts";
 export { clockKeys, type ClockKeys } from "./redis/keys.ts";
-export { BUILT_IN_ADAPTERS, bullmqData, hexJobId, readableJobId, ACTIVE_JOB_WRAPPER } from "./adapters/index.ts";
+export { BUILT_IN_ADAPTERS, bullmqData, hexJobId, readableJobId, ACTIVE_JOB_WRAPPER, overlapOf } from "./adapters/index.ts";
 export type { FireOutcome, FireRequest, FireStatus } from "./fire/fire.ts";
 export type { RecentFire } from "./daemon/observe.ts";
 export { ClockMetrics } from "./daemon/metrics.ts";

@@ -23,6 +23,8 @@ const BULLMQ_OPTIONS: Readonly<Record<string, (value: Json) => boolean>> = {
 
 interface QueueLike {
   add(name: string, data: unknown, opts: Record<string, unknown>): Promise<unknown>;
+  /** 1 removed, 0 not (a job a worker holds the lock of); a job that is not there is no error. */
+  remove(jobId: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -107,6 +109,23 @@ export const bullmqAdapter: AdapterFactory = (settings, context) => {
     },
     async load() {
       await loadBullmq();
+    },
+    // BullMQ's job states by key (its getState script reads the same): waiting in the wait or (before
+    // BullMQ 5's meta flag) paused list, or in the delayed or prioritized sets; running in active.
+    overlap: {
+      pending: (enqueue) => {
+        const queue = `${prefix as string}:${enqueue.job.queue}`;
+        return {
+          mark: enqueue.jobId,
+          waitingLists: [`${queue}:wait`, `${queue}:paused`],
+          waitingSets: [`${queue}:delayed`, `${queue}:prioritized`],
+          runningLists: [`${queue}:active`],
+        };
+      },
+      async withdraw(enqueue, jobId) {
+        // BullMQ's own remove, atomic on its side; it leaves a job a worker has taken meanwhile alone.
+        await (await queueFor(enqueue.job.queue)).remove(jobId);
+      },
     },
     async enqueue(enqueue) {
       const queue = await queueFor(enqueue.job.queue);

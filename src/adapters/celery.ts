@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import type { Json } from "../schedule/schedule.ts";
 import { codePoints, pythonJson, pythonNumber } from "./python.ts";
+import { listOverlap } from "./pending.ts";
 import type { AdapterFactory, Enqueue, Write } from "./types.ts";
 
 /** kombu's Redis transport separator of the fields of a binding and of a priority queue's name. */
@@ -221,6 +222,9 @@ export const celeryAdapter: AdapterFactory = (settings) => {
       }
       return found;
     },
+    // Waiting = the message still in the queue's list, as written: a worker's BRPOP takes it (into its
+    // prefetch, and kombu's unacked hash), and a message kombu restores is written anew, so it is not looked for.
+    overlap: listOverlap,
     writes(enqueue): Write[] {
       const queue = enqueue.job.queue;
       return [

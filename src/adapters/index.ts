@@ -4,7 +4,7 @@ import { listAdapter } from "./list.ts";
 import { resqueAdapter } from "./resque.ts";
 import { rqAdapter } from "./rq.ts";
 import { sidekiqAdapter } from "./sidekiq.ts";
-import type { Adapter, AdapterContext, AdapterFactory } from "./types.ts";
+import { overlapOf, type Adapter, type AdapterContext, type AdapterFactory, type Overlap } from "./types.ts";
 
 export const BUILT_IN_ADAPTERS: Readonly<Record<string, AdapterFactory>> = {
   sidekiq: sidekiqAdapter,
@@ -44,7 +44,8 @@ export function buildAdapters(used: ReadonlySet<string>, settings: Readonly<Reco
   return adapters;
 }
 
-export type { Adapter, AdapterContext, AdapterFactory, Enqueue, Write } from "./types.ts";
+export type { Adapter, AdapterContext, AdapterFactory, Enqueue, Overlap, OverlapSupport, Pending, Write } from "./types.ts";
+export { OVERLAPS, overlapOf } from "./types.ts";
 export { bullmqData } from "./bullmq.ts";
 export { ACTIVE_JOB_WRAPPER } from "./sidekiq.ts";
 export { hexJobId, readableJobId, slotJobId } from "./ids.ts";
@@ -54,7 +55,7 @@ export { hexJobId, readableJobId, slotJobId } from "./ids.ts";
  * options an adapter does not take. Paths are config paths (`schedules.NAME.job.options.retry`).
  */
 export function adapterIssues(
-  schedules: readonly { readonly name: string; readonly adapter: string; readonly job: import("../schedule/schedule.ts").Job }[],
+  schedules: readonly { readonly name: string; readonly adapter: string; readonly job: import("../schedule/schedule.ts").Job; readonly overlap?: Overlap | undefined }[],
   settings: Readonly<Record<string, unknown>>,
   context: AdapterContext,
   pathOf: (schedule: string) => string = (schedule) => `schedules.${schedule}`,
@@ -89,6 +90,22 @@ export function adapterIssues(
     for (const [path, message] of adapter?.validate?.(schedule.job) ?? []) {
       issues.push({ path: `${pathOf(schedule.name)}.job${path === "" ? ".queue" : `.options.${path}`}`, message });
     }
+    const problem = adapter === null || adapter === undefined ? null : overlapProblem(adapter, overlapOf(schedule));
+    if (problem !== null) issues.push({ path: `${pathOf(schedule.name)}.overlap`, message: problem });
   }
   return issues;
+}
+
+/** Why an adapter cannot keep a schedule's overlap policy, or null when it can. */
+export function overlapProblem(adapter: Adapter, overlap: Overlap): string | null {
+  if (overlap === "allow") return null;
+  const support = adapter.overlap;
+  if (support === undefined) {
+    return `"${overlap}" needs to know whether the previous slot's job is still waiting, which the ${adapter.name} adapter cannot tell (only "allow"; an adapter of one's own tells it with overlap.pending)`;
+  }
+  if (overlap !== "replace") return null;
+  if (support.noReplace !== undefined) return `"replace" is not supported by the ${adapter.name} adapter: ${support.noReplace}`;
+  if (adapter.enqueue !== undefined && support.withdraw === undefined)
+    return `"replace" needs overlap.withdraw from the ${adapter.name} adapter, which enqueues after the fire script and so must remove the waiting job itself`;
+  return null;
 }

@@ -1,4 +1,5 @@
 /** Plain JSON pushed to a list, for consumers of one's own (BLPOP it for FIFO order). */
+import { listOverlap } from "./pending.ts";
 import type { AdapterFactory } from "./types.ts";
 
 export const listAdapter: AdapterFactory = (settings) => {
@@ -15,6 +16,8 @@ export const listAdapter: AdapterFactory = (settings) => {
   if (problems.length > 0 || typeof key !== "string") throw new Error(problems.join("\n"));
   return {
     name: "list",
+    // Waiting = still in the list: a consumer that pops it has taken it.
+    overlap: listOverlap,
     writes(enqueue) {
       const { job } = enqueue;
       const message = {

@@ -1,4 +1,5 @@
 /** Resque: `{ "class", "args" }`, `SADD resque:queues NAME`, `RPUSH resque:queue:NAME`. */
+import { listOverlap } from "./pending.ts";
 import type { AdapterFactory } from "./types.ts";
 
 export const resqueAdapter: AdapterFactory = (settings) => {
@@ -15,6 +16,8 @@ export const resqueAdapter: AdapterFactory = (settings) => {
     validate(job) {
       return Object.keys(job.options).map((key) => [key, "Resque jobs take no options"] as [string, string]);
     },
+    // Waiting = still in resque:queue:NAME, which a worker pops (LPOP) when it takes the job.
+    overlap: listOverlap,
     writes(enqueue) {
       const { job } = enqueue;
       // Resque reads only class and args; the extra keys are ignored by workers and kept for tracing.

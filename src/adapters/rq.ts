@@ -163,6 +163,11 @@ export const rqAdapter: AdapterFactory = (settings) => {
       return found;
     },
     jobIdFor: rqJobId,
+    // Waiting = the job id still in rq:queue:Q (a worker pops it when it starts the job).
+    overlap: {
+      noReplace: 'RQ keeps a waiting job in its hash rq:job:ID too, which the fire script cannot remove with it (its key is known only in Redis); use "skip" or "allow"',
+      pending: (enqueue) => ({ mark: enqueue.jobId, waitingLists: [`rq:queue:${enqueue.job.queue}`] }),
+    },
     writes(enqueue): Write[] {
       const queueKey = `rq:queue:${enqueue.job.queue}`;
       return [

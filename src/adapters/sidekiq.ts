@@ -7,6 +7,7 @@
  */
 import type { Json } from "../schedule/schedule.ts";
 import { hexJobId } from "./ids.ts";
+import { listOverlap } from "./pending.ts";
 import type { Adapter, AdapterFactory, Enqueue } from "./types.ts";
 
 export const ACTIVE_JOB_WRAPPER = "ActiveJob::QueueAdapters::SidekiqAdapter::JobWrapper";
@@ -137,6 +138,8 @@ export const sidekiqAdapter: AdapterFactory = (rawSettings, context) => {
       return problems;
     },
     jobIdFor: (schedule, slotAt) => hexJobId(context.namespace, schedule, slotAt),
+    // Waiting = still in queue:NAME, which Sidekiq's fetch pops (BRPOP) when a thread takes the job.
+    overlap: listOverlap,
     writes(enqueue: Enqueue) {
       const { job } = enqueue;
       const jid = enqueue.jobId;

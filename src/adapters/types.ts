@@ -27,6 +27,43 @@ export interface Write {
 }
 
 /**
+ * A schedule's overlap policy: what a slot does while the previous slot's job of the same schedule
+ * is still pending. `allow` (default): enqueue anyway. `skip`: enqueue nothing (the ledger advances
+ * as for a fire). `replace`: withdraw the waiting job and enqueue the new one. A resolved schedule
+ * carries it as `overlap`, absent for `allow` (see overlapOf).
+ */
+export type Overlap = "allow" | "skip" | "replace";
+export const OVERLAPS: readonly Overlap[] = ["allow", "skip", "replace"];
+
+/** A schedule's overlap policy ("allow" when it has none): it rides beside the Schedule fields (config/resolve.ts). */
+export function overlapOf(schedule: object): Overlap {
+  const overlap = (schedule as { readonly overlap?: unknown }).overlap;
+  return overlap === "skip" || overlap === "replace" ? overlap : "allow";
+}
+
+/** Where a job sits while it is pending, so the fire script can look for it (see fire.lua). */
+export interface Pending {
+  /** What the job leaves in its queue: the exact element pushed, or its id. */
+  readonly mark: string;
+  /** Lists holding `mark` while the job waits (LPOS); a replace removes it (LREM) unless `withdraw` does. */
+  readonly waitingLists: readonly string[];
+  /** Sorted sets holding `mark` as a member while the job waits (ZSCORE): BullMQ's delayed, prioritized. */
+  readonly waitingSets?: readonly string[];
+  /** Lists holding `mark` while the job runs (BullMQ's active): `skip` waits for it, `replace` cannot withdraw it. */
+  readonly runningLists?: readonly string[];
+}
+
+/** What an adapter can tell about a schedule's previous job; without it, only `overlap: "allow"`. */
+export interface OverlapSupport {
+  /** Why `replace` is refused for this adapter, or absent when it is supported. */
+  readonly noReplace?: string;
+  /** Where this enqueue's job will be pending; `writes` are what `writes(enqueue)` returned. */
+  pending(enqueue: Enqueue, writes: readonly Write[]): Pending;
+  /** Enqueue-style adapters: removes the waiting job with this mark through the system's own client (idempotent). */
+  withdraw?(enqueue: Enqueue, mark: string): Promise<void>;
+}
+
+/**
  * Turns a job into the exact Redis writes of one queue system. Either `writes` (run inside the
  * fire script: the ledger advance and the push are one atomic step) or `enqueue` (run after the
  * script recorded the fire in an outbox, for systems whose own client must do the write; it must
@@ -40,6 +77,8 @@ export interface Adapter {
   jobIdFor?(schedule: string, slotAt: number): string;
   writes?(enqueue: Enqueue): Write[];
   enqueue?(enqueue: Enqueue): Promise<void>;
+  /** Support for `overlap: "skip" | "replace"`. */
+  readonly overlap?: OverlapSupport;
   /**
    * Loads what `enqueue` needs (an optional peer package) and rejects saying what to install.
    * `clock check` and start-up call it, so a missing package stops them rather than a slot.

@@ -1,13 +1,13 @@
 /** Turns validated config into Schedules: defaults filled in, rules compiled to one form. */
 import { adapterIssues } from "../adapters/index.ts";
-import type { Adapter } from "../adapters/types.ts";
+import type { Adapter, Overlap } from "../adapters/types.ts";
 import { atToCron } from "../schedule/at.ts";
 import { formatDuration, HOUR } from "../schedule/duration.ts";
 import type { CatchUp, Schedule } from "../schedule/schedule.ts";
 import type { Rule } from "../schedule/slots.ts";
 import { ConfigError, type FieldIssue } from "../errors.ts";
 import { issuesFromZod } from "./errors.ts";
-import { adapterSettingsSchema, catchUpSchema, configSchema, jobSchema, scheduleSchema, type ConfigOutput, type ScheduleOutput } from "./schema.ts";
+import { adapterSettingsSchema, catchUpSchema, configSchema, jobSchema, overlapSchema, scheduleSchema, type ConfigOutput, type ScheduleOutput } from "./schema.ts";
 import type { z } from "zod";
 import { resolveRedisTarget, type RedisTarget } from "../redis/connection.ts";
 
@@ -18,6 +18,8 @@ export interface Defaults {
   readonly timezone: string;
   readonly adapter: string;
   readonly catchUp: CatchUp;
+  /** Absent: "allow". */
+  readonly overlap?: Overlap | undefined;
 }
 
 export interface ClockConfig extends Defaults {
@@ -61,7 +63,12 @@ function ruleOf(schedule: ScheduleOutput): { rule: Rule; ruleText: string } {
   return { rule: { kind: "cron", expressions }, ruleText: `at ${times.join(", ")}` };
 }
 
-export function toSchedule(name: string, schedule: ScheduleOutput, defaults: Defaults): Schedule {
+/**
+ * `overlap` rides on the resolved schedule beside the Schedule fields (read with overlapOf), absent
+ * for "allow" so a schedule without it is the same object, fingerprint and fire as before it existed.
+ */
+export function toSchedule(name: string, schedule: ScheduleOutput, defaults: Defaults): Schedule & { readonly overlap?: Overlap } {
+  const overlap = schedule.overlap ?? defaults.overlap ?? "allow";
   return {
     name,
     ...ruleOf(schedule),
@@ -73,6 +80,7 @@ export function toSchedule(name: string, schedule: ScheduleOutput, defaults: Def
     job: schedule.job,
     catchUp: mergeCatchUp(defaults.catchUp, schedule.catchUp),
     description: schedule.description,
+    ...(overlap === "allow" ? {} : { overlap }),
   };
 }
 
@@ -81,6 +89,7 @@ export function resolveConfig(config: ConfigOutput): ClockConfig {
     timezone: config.timezone,
     adapter: config.adapter,
     catchUp: mergeCatchUp(DEFAULT_CATCH_UP, config.catchUp),
+    ...(config.overlap === "allow" ? {} : { overlap: config.overlap }),
   };
   return {
     ...defaults,
@@ -123,14 +132,25 @@ function unique(issues: readonly FieldIssue[]): FieldIssue[] {
  * A schedule's adapter and job as far as they parse, for the adapter checks of a config that
  * failed the schema: the job's class or args may be wrong and its options still be checked.
  */
-function adapterTarget(name: string, raw: unknown, defaultAdapter: string | null): { name: string; adapter: string; job: Schedule["job"] } | null {
+function adapterTarget(
+  name: string,
+  raw: unknown,
+  defaultAdapter: string | null,
+  defaultOverlap: Overlap = "allow",
+): { name: string; adapter: string; job: Schedule["job"]; overlap: Overlap } | null {
   if (!isRecord(raw)) return null;
   const adapter = raw["adapter"] === undefined ? defaultAdapter : raw["adapter"];
   if (typeof adapter !== "string" || adapter === "") return null;
   const job = isRecord(raw["job"]) ? raw["job"] : {};
   const queue = jobSchema.shape.queue.safeParse(job["queue"]);
   const options = jobSchema.shape.options.safeParse(job["options"]);
-  return { name, adapter, job: { class: "", args: [], queue: queue.success ? queue.data : "default", options: options.success ? options.data : {} } };
+  const overlap = overlapSchema.safeParse(raw["overlap"] ?? defaultOverlap);
+  return {
+    name,
+    adapter,
+    job: { class: "", args: [], queue: queue.success ? queue.data : "default", options: options.success ? options.data : {} },
+    overlap: overlap.success ? overlap.data : "allow",
+  };
 }
 
 function adapterIssuesOfInvalid(input: unknown): FieldIssue[] {
@@ -139,7 +159,10 @@ function adapterIssuesOfInvalid(input: unknown): FieldIssue[] {
   if (!settings.success) return [];
   const defaultAdapter = configSchema.shape.adapter.safeParse(input["adapter"]);
   const namespace = configSchema.shape.namespace.safeParse(input["namespace"]);
-  const targets = Object.entries(input["schedules"]).flatMap(([name, raw]) => adapterTarget(name, raw, defaultAdapter.success ? defaultAdapter.data : null) ?? []);
+  const defaultOverlap = configSchema.shape.overlap.safeParse(input["overlap"]);
+  const targets = Object.entries(input["schedules"]).flatMap(
+    ([name, raw]) => adapterTarget(name, raw, defaultAdapter.success ? defaultAdapter.data : null, defaultOverlap.success ? defaultOverlap.data : "allow") ?? [],
+  );
   return adapterIssues(targets, settings.data, { namespace: namespace.success ? namespace.data : "clock" });
 }
 
@@ -147,7 +170,7 @@ function adapterIssuesOfInvalid(input: unknown): FieldIssue[] {
 export function parseSchedule(name: string, input: unknown, defaults: Defaults, adapters?: { settings: Readonly<Record<string, unknown>>; namespace: string }): Schedule {
   const parsed = scheduleSchema.safeParse(input);
   if (!parsed.success) {
-    const target = adapters === undefined ? null : adapterTarget(name, input, defaults.adapter);
+    const target = adapters === undefined ? null : adapterTarget(name, input, defaults.adapter, defaults.overlap);
     const later = adapters === undefined || target === null ? [] : adapterIssues([target], adapters.settings, { namespace: adapters.namespace }, (scheduleName) => scheduleName);
     throw new ConfigError(unique([...issuesFromZod(parsed.error, [name]), ...later]), `invalid schedule "${name}"`);
   }

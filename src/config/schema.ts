@@ -3,7 +3,7 @@
  * every error carries the path of the field it is about.
  */
 import { z } from "zod";
-import { isAdapter } from "../adapters/index.ts";
+import { isAdapter, OVERLAPS } from "../adapters/index.ts";
 import type { Adapter } from "../adapters/types.ts";
 import { atToCron } from "../schedule/at.ts";
 import { parseDuration, parseInstant, SECOND } from "../schedule/duration.ts";
@@ -87,6 +87,9 @@ export const catchUpSchema = z
   })
   .strict();
 
+/** What a slot does while the previous slot's job is still pending (adapters/types.ts). */
+export const overlapSchema = z.enum(OVERLAPS, { error: 'expected "allow", "skip" or "replace"' });
+
 export const jobSchema = z
   .object({
     class: z.string({ error: "expected the job class name (a string)" }).min(1, { error: "must not be empty" }),
@@ -109,6 +112,7 @@ export const scheduleSchema = z
     adapter: z.string().min(1).optional(),
     description: z.string().max(1000).optional(),
     catchUp: catchUpSchema.optional(),
+    overlap: overlapSchema.optional(),
     job: jobSchema,
   })
   .strict()
@@ -195,6 +199,7 @@ export const configSchema = z
       .regex(/^[A-Za-z0-9._:-]{1,100}$/, { error: "use letters, digits, '.', '_', '-' or ':'" })
       .default("clock"),
     catchUp: catchUpSchema.default({}),
+    overlap: overlapSchema.default("allow"),
     lease: z
       .object({
         ttl: duration.refine((ms) => ms >= 1000, { error: "must be at least 1s" }).optional(),

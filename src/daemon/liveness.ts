@@ -45,10 +45,13 @@ export class Liveness {
     this.#options = options;
     this.#startedAt = options.clock.monotonic();
     const mono = (): number => options.clock.monotonic();
-    options.events.on("fire:fired", () => {
+    const fired = (): void => {
       this.#lastFireAt = mono();
       this.#fireFailing = null;
-    });
+    };
+    options.events.on("fire:fired", fired);
+    // An overlap skip is the fire script at work too (the ledger advanced): the clock fires; the workers lag.
+    options.events.on("fire:overlap-skipped", fired);
     options.events.on("fire:failed", ({ error }) => {
       this.#fireFailing = { since: this.#fireFailing?.since ?? mono(), error };
     });

@@ -15,6 +15,12 @@ export class ClockMetrics {
     help: "Missed slots not fired (outside the window, over max, or policy none).",
     registers: [this.registry],
   });
+  readonly overlapSkips = new Counter({
+    name: "clock_overlap_skips_total",
+    help: "Slots not enqueued because the previous slot's job of the schedule was still pending (overlap skip), by schedule.",
+    labelNames: ["schedule"],
+    registers: [this.registry],
+  });
   readonly lag = new Histogram({
     name: "clock_fire_lag_seconds",
     help: "Time from a slot's instant to its job being in Redis (Redis time inside the write).",

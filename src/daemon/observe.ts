@@ -75,6 +75,7 @@ export function observe(
           queue: schedule.job.queue,
           class: schedule.job.class,
           ...(catchUp ? { catchUp: true } : {}),
+          ...(outcome.previousSlotAt === undefined ? {} : { replaced: formatSlot(outcome.previousSlotAt, schedule.timezone) }),
         },
         "fired",
       );
@@ -93,6 +94,22 @@ export function observe(
       } else if (outcome.status === "duplicate") log.debug(fields, "slot already fired; skipped");
       else if (outcome.status === "early") log.debug(fields, "Redis time is before the slot; retrying");
       else if (outcome.status === "paused") log.debug(fields, "schedule paused in Redis; slot skipped");
+      else if (outcome.status === "replaced") log.info(fields, "slot's job replaced by a newer slot of the same schedule before a worker took it (overlap replace)");
+    },
+    "fire:overlap-skipped": ({ outcome }) => {
+      const { schedule, slotAt } = outcome.request;
+      metrics?.overlapSkips.inc({ schedule: schedule.name });
+      log.info(
+        {
+          schedule: schedule.name,
+          slot: formatSlot(slotAt, schedule.timezone),
+          jobId: outcome.jobId,
+          ...(outcome.previousSlotAt === undefined ? {} : { pending: formatSlot(outcome.previousSlotAt, schedule.timezone) }),
+          adapter: schedule.adapter,
+          queue: schedule.job.queue,
+        },
+        "slot skipped: the previous slot's job is still pending (overlap skip)",
+      );
     },
     "fire:outboxed": ({ outcome, error }) =>
       log.error({ schedule: outcome.request.schedule.name, jobId: outcome.jobId, err: error }, "enqueue failed after the ledger advanced; kept in the outbox for retry"),

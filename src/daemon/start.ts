@@ -209,7 +209,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     subscriber,
     keys,
     configSchedules: config.schedules,
-    defaults: { timezone: config.timezone, adapter: config.adapter, catchUp: config.catchUp },
+    defaults: { timezone: config.timezone, adapter: config.adapter, catchUp: config.catchUp, ...(config.overlap === undefined ? {} : { overlap: config.overlap }) },
     adapterCheck: { settings: adapterSettings, namespace: config.namespace },
     adapters,
     events,

@@ -4,8 +4,8 @@
  * fire while another config leads, and a failover swaps the schedule set).
  *
  * Hashed: every resolved config schedule (name, rule, zone, bounds, enabled, adapter, job,
- * catch-up, and any field a later version adds) and the settings dynamic schedules are resolved
- * with (default zone, adapter and catch-up, adapter settings; an adapter object of one's own by its
+ * catch-up, overlap, and any field a later version adds) and the settings dynamic schedules are resolved
+ * with (default zone, adapter, catch-up and overlap, adapter settings; an adapter object of one's own by its
  * functions' source). Not hashed: descriptions and rule display texts, lease timings (they decide
  * who leads, not what fires), the order of keys or of schedules.
  */
@@ -84,7 +84,11 @@ export async function fingerprintConfig(config: ClockConfig, extraAdapters: Read
     }
     schedules[schedule.name] = hash(canonicalJson(schedule, NOT_FIRING), 8);
   }
-  const settings = hash(canonicalJson({ timezone: config.timezone, adapter: config.adapter, catchUp: config.catchUp, adapters: { ...config.adapters, ...extraAdapters } }), 8);
+  // overlap is absent for "allow" (canonicalJson drops undefined): configs without it keep their fingerprint.
+  const settings = hash(
+    canonicalJson({ timezone: config.timezone, adapter: config.adapter, catchUp: config.catchUp, overlap: config.overlap, adapters: { ...config.adapters, ...extraAdapters } }),
+    8,
+  );
   const whole = createHash("sha256").update("clock-config-v1\n").update(settings);
   for (const name of Object.keys(schedules).sort()) whole.update(`\n${name}\t${schedules[name]}`);
   return { fingerprint: whole.digest("hex").slice(0, 16), schedules, settings };

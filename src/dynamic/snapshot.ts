@@ -23,7 +23,7 @@ export function snapshotOf(config: ClockConfig, now: number): ConfigSnapshot {
   }
   return {
     v: 1,
-    defaults: { timezone: config.timezone, adapter: config.adapter, catchUp: config.catchUp },
+    defaults: { timezone: config.timezone, adapter: config.adapter, catchUp: config.catchUp, ...(config.overlap === undefined ? {} : { overlap: config.overlap }) },
     adapters,
     schedules: config.schedules,
     writtenAt: now,

@@ -5,7 +5,8 @@
  * the same connection, so one round trip tells whether replicas have the ledger advance too.
  */
 import { randomBytes } from "node:crypto";
-import type { Adapter, Enqueue, Write } from "../adapters/types.ts";
+import { overlapOf, type Adapter, type Enqueue, type Write } from "../adapters/types.ts";
+import { overlapProblem } from "../adapters/index.ts";
 import { readableJobId, slotJobId } from "../adapters/ids.ts";
 import type { ClockKeys } from "../redis/keys.ts";
 import { clearOutboxEntry, drainOutbox, encodeOutboxMessage, type AdapterLookup } from "./ledger.ts";
@@ -24,8 +25,11 @@ export interface FireRequest {
  * `fired`: the job is in its queue. `outboxed`: the ledger advanced but the adapter's enqueue
  * failed; the job waits in the outbox, whose drain retries it (so a slot is not fired again).
  * `paused`: the schedule was paused when the write reached Redis; the slot is skipped, not retried.
+ * `skipped` (overlap skip): the previous slot's job was still pending; the ledger advanced, nothing
+ * was enqueued. `replaced` (overlap replace): a newer slot of the same fire replaced this one's job
+ * before any worker could take it (the ledger advanced).
  */
-export type FireStatus = "fired" | "outboxed" | "duplicate" | "fenced" | "early" | "paused" | "error";
+export type FireStatus = "fired" | "outboxed" | "duplicate" | "fenced" | "early" | "paused" | "skipped" | "replaced" | "error";
 
 export interface FireOutcome {
   readonly request: FireRequest;
@@ -33,10 +37,15 @@ export interface FireOutcome {
   readonly jobId: string;
   /** Redis time during the write, epoch ms with sub-ms precision. */
   readonly redisAt: number;
+  /** Overlap: the previous slot whose job was still pending, so this one was `skipped`, or whose waiting job this one replaced (`fired`). */
+  readonly previousSlotAt?: number;
   readonly error?: Error;
 }
 
-const STATUS: Readonly<Record<number, FireStatus>> = { 1: "fired", 0: "duplicate", [-1]: "fenced", [-2]: "early", [-3]: "paused" };
+const STATUS: Readonly<Record<number, FireStatus>> = { 1: "fired", 0: "duplicate", [-1]: "fenced", [-2]: "early", [-3]: "paused", 2: "skipped", 3: "fired" };
+
+/** The fire script's entry mode: scheduled (by overlap policy) or manual. */
+const MODE = { allow: "s", skip: "k", replace: "r" } as const;
 
 /** Entries per script call: big enough to amortise a round trip, small enough not to block Redis long. */
 export const BATCH_SIZE = 500;
@@ -122,6 +131,14 @@ export class Firer {
         [keys.stats, 4],
         [keys.paused, 5],
       ]);
+      const indexOf = (key: string): string => {
+        let index = keyIndex.get(key);
+        if (index === undefined) {
+          index = keyIndex.size + 1;
+          keyIndex.set(key, index);
+        }
+        return String(index);
+      };
       const args: string[] = [token, String(chunk.length)];
       for (const request of chunk) {
         const adapter = this.adapterFor(request.schedule);
@@ -131,15 +148,22 @@ export class Firer {
         const writes: Write[] = adapter.writes?.(enqueue) ?? [];
         // A trigger's caller waits for its answer: a failed add is reported to them, not retried from the outbox behind their back.
         const outbox = adapter.enqueue === undefined || request.manual !== undefined ? "" : encodeOutboxMessage(request.schedule.adapter, enqueue);
-        args.push(request.manual === undefined ? "s" : "m", request.schedule.name, String(request.slotAt), outbox, String(writes.length));
-        for (const write of writes) {
-          let index = keyIndex.get(write.key);
-          if (index === undefined) {
-            index = keyIndex.size + 1;
-            keyIndex.set(write.key, index);
-          }
-          args.push(write.command, String(index), String(write.args.length), ...write.args);
+        // A trigger is outside the schedule: no overlap check, and it is not what a slot's check looks for.
+        const overlap = request.manual === undefined ? overlapOf(request.schedule) : "allow";
+        args.push(request.manual === undefined ? MODE[overlap] : "m", request.schedule.name, String(request.slotAt), outbox);
+        if (overlap !== "allow") {
+          const problem = overlapProblem(adapter, overlap);
+          const pending = problem === null ? adapter.overlap?.pending(enqueue, writes) : undefined;
+          if (pending === undefined) throw new Error(`schedules.${request.schedule.name}.overlap: ${problem ?? "no overlap support"}`);
+          const checks = [
+            ...pending.waitingLists.map((key) => ["l", key]),
+            ...(pending.waitingSets ?? []).map((key) => ["z", key]),
+            ...(pending.runningLists ?? []).map((key) => ["a", key]),
+          ];
+          args.push(indexOf(keys.pushed), pending.mark, String(checks.length), ...checks.flatMap(([kind, key]) => [kind as string, indexOf(key as string)]));
         }
+        args.push(String(writes.length));
+        for (const write of writes) args.push(write.command, indexOf(write.key), String(write.args.length), ...write.args);
       }
       const first = start === 0;
       const sentMono = first ? (timing?.monotonic() ?? 0) : 0;
@@ -164,9 +188,11 @@ export class Firer {
     const replies = await Promise.all(batches.map((batch) => batch.reply));
     if (waited !== null) this.#reportReplication(await waited, replies);
     const outcomes: FireOutcome[] = [];
+    /** Per outcome index: the adapter, the enqueue and the mark of a job to withdraw first (overlap replace). */
+    const pushed: { adapter: Adapter; enqueue: Enqueue; withdraw: string }[] = [];
     const followUps: Promise<void>[] = [];
-    const settle = (index: number, adapter: Adapter, enqueue: Enqueue, outcome: FireOutcome): Promise<void> =>
-      this.#enqueueAfter(adapter, enqueue).then((error) => {
+    const settle = (index: number, adapter: Adapter, enqueue: Enqueue, outcome: FireOutcome, withdraw: string): Promise<void> =>
+      this.#enqueueAfter(adapter, enqueue, withdraw).then((error) => {
         if (error === null) return;
         const failed: FireOutcome = { ...outcome, status: outcome.request.manual === undefined ? "outboxed" : "error", error };
         outcomes[index] = failed;
@@ -176,20 +202,41 @@ export class Firer {
       const [error, reply] = replies[b] ?? [new Error("no reply"), null];
       const statuses = error === null && Array.isArray(reply) ? (reply as number[]) : null;
       const redisAt = statuses === null ? Number.NaN : (statuses[0] ?? 0) / 1000;
+      // After the statuses, a triple per overlap skip or replace: entry (1-based), previous slot, mark to withdraw.
+      const overlaps = new Map<number, { previousSlotAt: number; withdraw: string }>();
+      const tail = (statuses ?? []) as unknown[];
+      for (let at = batch.requests.length + 1; at + 2 < tail.length; at += 3) {
+        overlaps.set(Number(tail[at]), { previousSlotAt: Number(tail[at + 1]), withdraw: String(tail[at + 2]) });
+      }
       batch.requests.forEach((request, i) => {
         const enqueue = batch.enqueues[i] as Enqueue;
         const status = statuses === null ? "error" : (STATUS[statuses[i + 1] ?? 99] ?? "error");
+        const overlap = overlaps.get(i + 1);
         const outcome: FireOutcome = {
           request,
           status,
           jobId: enqueue.jobId,
           redisAt,
+          ...(overlap === undefined ? {} : { previousSlotAt: overlap.previousSlotAt }),
           ...(statuses === null ? { error: error ?? new Error("unexpected reply from the fire script") } : {}),
         };
-        const index = outcomes.push(outcome) - 1;
-        const adapter = batch.adapters[i] as Adapter;
-        if (status === "fired" && adapter.enqueue !== undefined) followUps.push(settle(index, adapter, enqueue, outcome));
+        pushed[outcomes.push(outcome) - 1] = { adapter: batch.adapters[i] as Adapter, enqueue, withdraw: overlap?.withdraw ?? "" };
       });
+    });
+    // A replace whose previous slot fired in this same call: that job was withdrawn before any worker
+    // could take it (an outbox adapter's add has not even run): the slot is "replaced", not "fired".
+    const firedAt = new Map<string, number>();
+    outcomes.forEach((outcome, index) => {
+      if (outcome.status === "fired" && outcome.request.manual === undefined) firedAt.set(`${outcome.request.schedule.name}\0${outcome.request.slotAt}`, index);
+    });
+    for (const outcome of outcomes) {
+      if (outcome.status !== "fired" || outcome.previousSlotAt === undefined) continue;
+      const replaced = firedAt.get(`${outcome.request.schedule.name}\0${outcome.previousSlotAt}`);
+      if (replaced !== undefined) outcomes[replaced] = { ...(outcomes[replaced] as FireOutcome), status: "replaced" };
+    }
+    outcomes.forEach((outcome, index) => {
+      const { adapter, enqueue, withdraw } = pushed[index] as (typeof pushed)[number];
+      if (outcome.status === "fired" && adapter.enqueue !== undefined) followUps.push(settle(index, adapter, enqueue, outcome, withdraw));
     });
     await Promise.all(followUps);
     return outcomes;
@@ -240,9 +287,10 @@ export class Firer {
     };
   }
 
-  /** Runs an enqueue-style adapter after the script; the error when the job is not in its queue. */
-  async #enqueueAfter(adapter: Adapter, enqueue: Enqueue): Promise<Error | null> {
+  /** Runs an enqueue-style adapter after the script (withdrawing a replaced job first); the error when the job is not in its queue. */
+  async #enqueueAfter(adapter: Adapter, enqueue: Enqueue, withdraw: string): Promise<Error | null> {
     try {
+      if (withdraw !== "") await adapter.overlap?.withdraw?.(enqueue, withdraw);
       await adapter.enqueue?.(enqueue);
     } catch (error) {
       return error as Error;

@@ -7,6 +7,12 @@
  * - `{ns}:outbox`, a hash: "<schedule>\0<slot>" -> {"adapter","enqueue"}, for adapters that
  *   enqueue after the script (BullMQ): written by the script with the ledger advance, removed once
  *   the job is in its queue, re-run by the leader's drain after a crash (adapters dedupe by jobId).
+ *   An entry of a replace (overlap) also carries "withdraw": the previous job's mark, which the
+ *   adapter's own client removes before the add.
+ * - `{ns}:pushed`, a hash: schedule name -> "<slot ms>:<mark>" of the last job pushed for it, only
+ *   for schedules with `overlap` skip or replace. The mark is what the job leaves in its queue (the
+ *   exact payload pushed, or the job id), so the fire script can tell whether it is still waiting
+ *   (`LPOS`, `ZSCORE`) and withdraw it (`LREM`). Written by the fire script alone, with the push.
  */
 import type { Redis } from "ioredis";
 import type { Adapter, Enqueue } from "../adapters/types.ts";
@@ -62,6 +68,8 @@ export function parseLedger(raw: Readonly<Record<string, string>>): Map<string, 
 interface OutboxMessage {
   readonly adapter: string;
   readonly enqueue: Enqueue;
+  /** Overlap replace: the previous job's mark, for the adapter to withdraw before the add (set by the script). */
+  readonly withdraw?: string;
 }
 
 const outboxField = (enqueue: Pick<Enqueue, "schedule" | "slotAt">): string => `${enqueue.schedule}\0${enqueue.slotAt}`;
@@ -103,6 +111,7 @@ export async function drainOutbox(redis: Redis, keys: ClockKeys, adapters: Adapt
       adapter = undefined; // an adapter this process cannot build: left for one that can
     }
     if (adapter?.enqueue === undefined) continue;
+    if (typeof message.withdraw === "string") await adapter.overlap?.withdraw?.(message.enqueue, message.withdraw);
     await adapter.enqueue(message.enqueue);
     await redis.hdel(keys.outbox, field);
     done++;

@@ -337,6 +337,11 @@ export class Planner {
         this.#options.events.emit("fire:fired", { outcome, lagMs: outcome.redisAt - outcome.request.slotAt, catchUp: catchUp.has(outcome.request) });
         continue;
       }
+      if (outcome.status === "skipped") {
+        // Handled like a fire: the ledger advanced, the schedule goes on to its next slot.
+        this.#options.events.emit("fire:overlap-skipped", { outcome });
+        continue;
+      }
       this.#options.events.emit("fire:refused", { outcome });
       if (entry === undefined) continue;
       if (outcome.status === "early") {

@@ -7,6 +7,8 @@ export interface ClockKeys {
   readonly lease: string;
   readonly ledger: string;
   readonly outbox: string;
+  /** Hash (fire/ledger.ts): per schedule with an overlap policy, the slot and mark of its last pushed job. */
+  readonly pushed: string;
   readonly stats: string;
   readonly peers: string;
   readonly released: string;
@@ -26,6 +28,7 @@ export function clockKeys(namespace: string): ClockKeys {
     lease: `${tag}:lease`,
     ledger: `${tag}:ledger`,
     outbox: `${tag}:outbox`,
+    pushed: `${tag}:pushed`,
     stats: `${tag}:stats`,
     peers: `${tag}:peers`,
     released: `${tag}:lease:released`,

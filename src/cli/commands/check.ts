@@ -1,8 +1,11 @@
 import { loadConfig } from "../../index.ts";
-import { checkAdapterPackages, cronRuleWarnings, describeRule, nextSlotAfter, formatSlot } from "../../internal.ts";
+import { checkAdapterPackages, cronRuleWarnings, describeRule, nextSlotAfter, formatSlot, overlapOf } from "../../internal.ts";
 import { parseCommandArgs } from "../args.ts";
 import { table } from "../output.ts";
 import type { Command } from "../command.ts";
+
+/** The overlap policy in words, appended to the rule's ("" for allow, the default). */
+const OVERLAP_WORDS = { allow: "", skip: "; skipped while the previous job is pending", replace: "; replaces the previous job while it waits" } as const;
 
 export const check: Command = {
   name: "check",
@@ -24,10 +27,13 @@ Options:
     const now = io.now();
     const rows = config.schedules.map((schedule) => {
       const next = schedule.enabled ? nextSlotAfter(schedule, now) : null;
+      const overlap = overlapOf(schedule);
+      const inWords = describeRule(schedule);
       return {
         schedule: schedule.name,
         rule: schedule.ruleText,
-        inWords: describeRule(schedule),
+        inWords: inWords === null || overlap === "allow" ? inWords : `${inWords}${OVERLAP_WORDS[overlap]}`,
+        ...(overlap === "allow" ? {} : { overlap }),
         timezone: schedule.timezone,
         next: next === null ? null : formatSlot(next, schedule.timezone),
         adapter: schedule.adapter,

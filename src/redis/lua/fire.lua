@@ -10,13 +10,27 @@
 
   ARGV[1]  caller's lease token; "" skips the fence (single-process mode)
   ARGV[2]  entry count N, then N entries, each:
-             mode ("s" scheduled: ledger-checked, "m" manual: not), schedule, slotAt,
-             outbox message ("" for none), write count W, then W writes:
+             mode ("s" scheduled: ledger-checked, "m" manual: not; "k" / "r" scheduled with overlap
+             skip / replace), schedule, slotAt, outbox message ("" for none),
+             for "k" and "r" only, the overlap check:
+               pushed key index (hash: schedule -> "<slot>:<mark>" of its last pushed job), mark (what
+               this job leaves in its queue: the payload, or the job id), check count C, then C checks:
+                 kind ("l" a list the mark waits in, "z" a sorted set it waits in, "a" a list it sits
+                 in while running), key index
+             write count W, then W writes:
                command, key index (into KEYS), arg count A, then A args
 
-  Returns  { redisNowMicros, status1, ..., statusN }
+  Overlap: the previous job is pending while the outbox still holds it (not yet enqueued), or its mark
+  is in a checked key. "k": the slot is skipped (ledger advanced, nothing written). "r": a waiting one
+  is withdrawn (its outbox entry removed, or LREM from the "l" lists; for an outbox adapter, whose
+  own client must remove it, the new outbox message names it under "withdraw"), then the job is
+  pushed; a running one cannot be withdrawn, so the job is pushed beside it.
+
+  Returns  { redisNowMicros, status1, ..., statusN, then for each overlap skip or replace: entry
+           index, previous slot, the mark the adapter's client must withdraw ("" for none) }
            status  1 fired, 0 already fired (ledger >= slot), -1 fenced (caller is not the leader),
-                  -2 early (Redis time is before the slot), -3 paused (the schedule is paused)
+                  -2 early (Redis time is before the slot), -3 paused (the schedule is paused),
+                  2 skipped (overlap: the previous job is pending), 3 fired, replacing a waiting job
 ]]
 local leaseKey = KEYS[1]
 local ledgerKey = KEYS[2]
@@ -42,6 +56,26 @@ local allowed = { LPUSH = true, RPUSH = true, SADD = true, ZADD = true, SET = tr
 -- A pause holds from the instant it reaches Redis, even for a clock that has not heard of it yet.
 -- Usually nothing is paused: then one SCARD per call, not a lookup per slot.
 local anyPaused = redis.call('SCARD', pausedKey) > 0
+local overlaps = {}
+
+-- The previous pushed job of an overlap entry: its slot and mark, and whether it is pending
+-- ('outbox', 'waiting' or 'running'; nil when it is gone or there is none).
+local function previousJob(pushedKey, schedule, checks)
+  local stored = redis.call('HGET', pushedKey, schedule)
+  if not stored then return nil, nil, nil end
+  local colon = string.find(stored, ':', 1, true)
+  if not colon then return nil, nil, nil end -- not ours: as if nothing were pushed
+  local slot = string.sub(stored, 1, colon - 1)
+  local mark = string.sub(stored, colon + 1)
+  if redis.call('HEXISTS', outboxKey, schedule .. '\0' .. slot) == 1 then return slot, mark, 'outbox' end
+  for _, check in ipairs(checks) do
+    local found
+    if check.kind == 'z' then found = redis.call('ZSCORE', check.key, mark) else found = redis.call('LPOS', check.key, mark) end
+    if found then return slot, mark, (check.kind == 'a' and 'running' or 'waiting') end
+  end
+  return slot, mark, nil
+end
+
 local at = 3
 for i = 1, count do
   local mode = ARGV[at]
@@ -49,10 +83,23 @@ for i = 1, count do
   local slotText = ARGV[at + 2]
   local slotAt = tonumber(slotText)
   local message = ARGV[at + 3]
-  local writeCount = tonumber(ARGV[at + 4])
-  at = at + 5
+  at = at + 4
+  local pushedKey, mark
+  local checks = {}
+  if mode == 'k' or mode == 'r' then
+    pushedKey = KEYS[tonumber(ARGV[at])]
+    mark = ARGV[at + 1]
+    local checkCount = tonumber(ARGV[at + 2])
+    at = at + 3
+    for c = 1, checkCount do
+      checks[c] = { kind = ARGV[at], key = KEYS[tonumber(ARGV[at + 1])] }
+      at = at + 2
+    end
+  end
+  local writeCount = tonumber(ARGV[at])
+  at = at + 1
   local status = 1
-  if mode == 's' then
+  if mode ~= 'm' then
     local last = tonumber(redis.call('HGET', ledgerKey, schedule))
     if slotAt > nowMs then
       status = -2
@@ -62,14 +109,39 @@ for i = 1, count do
       status = -3
     end
   end
-  if status == 1 and mode == 's' then
+  if status == 1 and pushedKey ~= nil then
+    local previousSlot, previousMark, pending = previousJob(pushedKey, schedule, checks)
+    if pending ~= nil and mode == 'k' then
+      status = 2
+      overlaps[#overlaps + 1] = { i, tonumber(previousSlot), '' }
+    elseif pending == 'outbox' then
+      -- Not enqueued yet: withdrawn here, so no drain ever adds it.
+      redis.call('HDEL', outboxKey, schedule .. '\0' .. previousSlot)
+      status = 3
+      overlaps[#overlaps + 1] = { i, tonumber(previousSlot), '' }
+    elseif pending == 'waiting' then
+      status = 3
+      if message == '' then
+        for _, check in ipairs(checks) do
+          if check.kind == 'l' then redis.call('LREM', check.key, 0, previousMark) end
+        end
+        overlaps[#overlaps + 1] = { i, tonumber(previousSlot), '' }
+      else
+        -- Only the adapter's own client can remove its job: the outbox entry says which, for a drain after a crash.
+        message = string.sub(message, 1, -2) .. ',"withdraw":' .. cjson.encode(previousMark) .. '}'
+        overlaps[#overlaps + 1] = { i, tonumber(previousSlot), previousMark }
+      end
+    end
+  end
+  if (status == 1 or status == 2 or status == 3) and mode ~= 'm' then
     redis.call('HSET', ledgerKey, schedule, slotText)
   end
+  local pushes = status == 1 or status == 3
   for w = 1, writeCount do
     local command = ARGV[at]
     local key = KEYS[tonumber(ARGV[at + 1])]
     local argCount = tonumber(ARGV[at + 2])
-    if status == 1 then
+    if pushes then
       if not allowed[command] then
         return redis.error_reply('ERR clock fire: command not allowed: ' .. tostring(command))
       end
@@ -77,9 +149,17 @@ for i = 1, count do
     end
     at = at + 3 + argCount
   end
-  if status == 1 and message ~= '' then
+  if pushes and message ~= '' then
     redis.call('HSET', outboxKey, schedule .. '\0' .. slotText, message)
   end
+  if pushes and pushedKey ~= nil then
+    redis.call('HSET', pushedKey, schedule, slotText .. ':' .. mark)
+  end
   result[i + 1] = status
+end
+for _, overlap in ipairs(overlaps) do
+  result[#result + 1] = overlap[1]
+  result[#result + 1] = overlap[2]
+  result[#result + 1] = overlap[3]
 end
 return result
