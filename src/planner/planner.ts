@@ -8,7 +8,7 @@
  * share the heap and the leadership state, and every path through them is one read of this file;
  * what is pure (which slots are due, catch-up) lives in catch-up.ts.
  */
-import type { FireOutcome, FireRequest } from "../fire/fire.ts";
+import type { FireOutcome, FireRequest, FireStatus } from "../fire/fire.ts";
 import type { ClockEvents } from "../events.ts";
 import type { Leadership } from "../lease/lease.ts";
 import { SECOND } from "../schedule/duration.ts";
@@ -54,6 +54,8 @@ const FENCED_BACKOFF_MS = SECOND;
 /** No rule yields two slots closer than this (cron and every both have one-second resolution). */
 const MIN_SLOT_GAP_MS = SECOND;
 const RESYNC_YIELD_EVERY = 5_000;
+/** Outcomes after which the ledger holds the slot (fired, found fired, outboxed, or handled by the overlap policy). */
+const IN_LEDGER: ReadonlySet<FireStatus> = new Set<FireStatus>(["fired", "duplicate", "outboxed", "skipped", "replaced"]);
 
 export class Planner {
   readonly #options: PlannerOptions;
@@ -329,7 +331,7 @@ export class Planner {
     const byName = new Map(due.map((entry) => [entry.schedule.name, entry]));
     for (const outcome of outcomes) {
       const entry = byName.get(outcome.request.schedule.name);
-      if (entry !== undefined && (outcome.status === "fired" || outcome.status === "duplicate" || outcome.status === "outboxed") && outcome.request.manual === undefined) {
+      if (entry !== undefined && IN_LEDGER.has(outcome.status) && outcome.request.manual === undefined) {
         entry.knownAt = Math.max(entry.knownAt ?? outcome.request.slotAt, outcome.request.slotAt);
       }
       if (outcome.status === "fired") {

@@ -15,6 +15,7 @@ import type { ScriptedRedis } from "./scripts.ts";
 const TYPED: readonly [keyof ClockKeys, string][] = [
   ["ledger", "hash"],
   ["outbox", "hash"],
+  ["pushed", "hash"],
   ["stats", "hash"],
   ["peers", "hash"],
   ["schedules", "hash"],
