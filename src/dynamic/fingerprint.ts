@@ -5,7 +5,7 @@
  *
  * Hashed: every resolved config schedule (name, rule, zone, bounds, enabled, adapter, job,
  * catch-up, and any field a later version adds) and the settings dynamic schedules are resolved
- * with (default zone, adapter and catch-up, adapter settings; an adapter object of one's own by its
+ * with (default zone, adapter, catch-up and spread, calendars, adapter settings; an adapter object of one's own by its
  * functions' source). Not hashed: descriptions and rule display texts, lease timings (they decide
  * who leads, not what fires), the order of keys or of schedules.
  */
@@ -84,7 +84,19 @@ export async function fingerprintConfig(config: ClockConfig, extraAdapters: Read
     }
     schedules[schedule.name] = hash(canonicalJson(schedule, NOT_FIRING), 8);
   }
-  const settings = hash(canonicalJson({ timezone: config.timezone, adapter: config.adapter, catchUp: config.catchUp, adapters: { ...config.adapters, ...extraAdapters } }), 8);
+  // Calendars and a default spread decide dynamic schedules' slots; absent ones leave older fingerprints as they were.
+  const calendars = config.calendars === undefined || Object.keys(config.calendars).length === 0 ? undefined : config.calendars;
+  const settings = hash(
+    canonicalJson({
+      timezone: config.timezone,
+      adapter: config.adapter,
+      catchUp: config.catchUp,
+      spread: config.spread,
+      calendars,
+      adapters: { ...config.adapters, ...extraAdapters },
+    }),
+    8,
+  );
   const whole = createHash("sha256").update("clock-config-v1\n").update(settings);
   for (const name of Object.keys(schedules).sort()) whole.update(`\n${name}\t${schedules[name]}`);
   return { fingerprint: whole.digest("hex").slice(0, 16), schedules, settings };
