@@ -60,19 +60,29 @@ const cron = z
 /** `"10m"` (one offset per schedule), `{ max: "10m", per: "slot" }`, or false (none, over a config default). */
 const spreadMax = duration.refine((ms) => ms >= SECOND, { error: "must be at least 1s (offsets are whole seconds)" });
 
-export const spreadSchema = z.union(
-  [
-    spreadMax,
-    z.literal(false),
-    z
-      .object({
-        max: spreadMax,
-        per: z.enum(["schedule", "slot"], { error: 'expected "schedule" or "slot"' }).default("schedule"),
-      })
-      .strict(),
-  ],
-  { error: 'expected a duration such as "10m", { max: "10m", per: "slot" }, or false' },
-);
+const spreadObject = z
+  .object({
+    max: spreadMax,
+    per: z.enum(["schedule", "slot"], { error: 'expected "schedule" or "slot"' }).default("schedule"),
+  })
+  .strict();
+
+export type SpreadInput = z.input<typeof spreadMax> | false | z.input<typeof spreadObject>;
+
+/**
+ * The shape is picked by the input's type, not by a union: a union would report a bad `per` as
+ * "expected one of three shapes" instead of naming the field.
+ */
+export const spreadSchema = z.custom<SpreadInput>().transform((value, ctx): number | false | z.output<typeof spreadObject> => {
+  const parsed =
+    value === false ? ({ success: true, data: false } as const) : typeof value === "object" && value !== null ? spreadObject.safeParse(value) : spreadMax.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) {
+    const message = issue.code === "invalid_type" && issue.path.length === 0 ? 'expected a duration such as "10m", { max: "10m", per: "slot" }, or false' : issue.message;
+    ctx.addIssue({ code: "custom", message, path: issue.path });
+  }
+  return z.NEVER;
+});
 
 /** Years of dates a function calendar is tried on at load: one that throws or answers a non-boolean is refused now, not at a holiday. */
 const PROBE_FROM = Date.UTC(2024, 0, 1);
@@ -315,10 +325,17 @@ export const configSchema = z
     catchUp: catchUpSchema.default({}),
     spread: spreadSchema.optional(),
     calendars: z
-      .record(z.string().regex(CALENDAR_NAME, { error: "calendar names use letters, digits, '.', '_', '-' or ':' (at most 100)" }), dayCalendarSchema, {
-        error: "expected an object of named calendars",
-      })
-      .default({}),
+      .record(z.string(), dayCalendarSchema, { error: "expected an object of named calendars" })
+      .default({})
+      .superRefine(
+        (calendars, ctx) => {
+          if (calendars === null || typeof calendars !== "object") return;
+          for (const name of Object.keys(calendars)) {
+            if (!CALENDAR_NAME.test(name)) ctx.addIssue({ code: "custom", message: "calendar names use letters, digits, '.', '_', '-' or ':' (at most 100)", path: [name] });
+          }
+        },
+        { when: () => true },
+      ),
     lease: z
       .object({
         ttl: duration.refine((ms) => ms >= 1000, { error: "must be at least 1s" }).optional(),

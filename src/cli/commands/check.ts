@@ -1,5 +1,5 @@
 import { loadConfig } from "../../index.ts";
-import { checkAdapterPackages, cronRuleWarnings, describeRule, nextSlotAfter, formatSlot } from "../../internal.ts";
+import { checkAdapterPackages, cronRuleWarnings, describeModifiers, describeRule, nextSlotAfter, formatSlot } from "../../internal.ts";
 import { parseCommandArgs } from "../args.ts";
 import { table } from "../output.ts";
 import type { Command } from "../command.ts";
@@ -24,10 +24,12 @@ Options:
     const now = io.now();
     const rows = config.schedules.map((schedule) => {
       const next = schedule.enabled ? nextSlotAfter(schedule, now) : null;
+      const modifiers = describeModifiers(schedule);
+      const inWords = describeRule(schedule);
       return {
         schedule: schedule.name,
         rule: schedule.ruleText,
-        inWords: describeRule(schedule),
+        inWords: modifiers.length === 0 ? inWords : [inWords ?? schedule.ruleText, ...modifiers].join(", "),
         timezone: schedule.timezone,
         next: next === null ? null : formatSlot(next, schedule.timezone),
         adapter: schedule.adapter,
