@@ -63,7 +63,7 @@ export function encodeSnapshot(snapshot: ConfigSnapshot): string {
   return JSON.stringify({ ...snapshot, defaults: { ...snapshot.defaults, calendars }, schedules });
 }
 
-function decodeSnapshot(parsed: ConfigSnapshot): ConfigSnapshot {
+function withCalendars(parsed: ConfigSnapshot): ConfigSnapshot {
   const calendars = parsed.defaults.calendars ?? {};
   const schedules = parsed.schedules.map((schedule) => {
     const names: unknown = schedule === null || typeof schedule !== "object" ? undefined : schedule.exclude;
@@ -80,11 +80,15 @@ export async function writeSnapshot(redis: Redis, keys: ClockKeys, snapshot: Con
 /** The snapshot a clock wrote, or null when there is none or it cannot be read. */
 export async function readSnapshot(redis: Redis, keys: ClockKeys): Promise<ConfigSnapshot | null> {
   const raw = await redis.get(keys.config);
-  if (raw === null) return null;
+  return raw === null ? null : decodeSnapshot(raw);
+}
+
+/** A snapshot from its JSON, exclusions resolved to the calendars again; null when it cannot be read. */
+export function decodeSnapshot(raw: string): ConfigSnapshot | null {
   try {
     const parsed = JSON.parse(raw) as Partial<ConfigSnapshot>;
     if (parsed.v !== 1 || !Array.isArray(parsed.schedules) || parsed.defaults === undefined) return null;
-    return decodeSnapshot(parsed as ConfigSnapshot);
+    return withCalendars(parsed as ConfigSnapshot);
   } catch {
     return null;
   }
