@@ -119,9 +119,10 @@ function spreadAndExclude(name: string, schedule: ScheduleOutput, defaults: Defa
     if (found === undefined) throw new ConfigError([{ path: `${name}.exclude`, message: `unknown calendar "${calendar}"` }], `invalid schedule "${name}"`);
     return found;
   });
+  // Only fields that are set: a schedule without them stays the object it always was.
   return {
-    spread: setting === undefined ? undefined : spreadOf(setting.per, setting.maxMs, defaults.namespace ?? DEFAULT_NAMESPACE, name),
-    exclude: exclude.length === 0 ? undefined : exclude,
+    ...(setting === undefined ? {} : { spread: spreadOf(setting.per, setting.maxMs, defaults.namespace ?? DEFAULT_NAMESPACE, name) }),
+    ...(exclude.length === 0 ? {} : { exclude }),
   };
 }
 
