@@ -243,7 +243,8 @@ function nextSpreadSlotAfter(calendar: Calendar, afterAt: number): number | null
  */
 function slotOffset(calendar: Calendar, spread: Extract<Spread, { per: "slot" }>, slotAt: number): number {
   const nextAt = nextRuleSlotAfter(calendar.rule, calendar.timezone, slotAt);
-  return slotOffsetMs(spread, slotAt, nextAt === null ? spread.maxMs : nextAt - slotAt);
+  // The gap in whole seconds, so moved slots stay at least a second apart (as the planner counts on).
+  return slotOffsetMs(spread, slotAt, nextAt === null ? spread.maxMs : Math.floor((nextAt - slotAt) / SECOND) * SECOND);
 }
 
 /** The first slot strictly after `afterAt`, or null when the schedule has no more slots. */

@@ -74,7 +74,8 @@ export function referenceModifiedSlots(definition: ReferenceDefinition, fromAt: 
       let at = slotAt + scheduleOffset;
       if (spread?.per === "slot") {
         const nextAt = raw[index + 1];
-        const gapMs = nextAt === undefined ? spread.maxMs : Math.min(spread.maxMs, nextAt - slotAt);
+        // The gap to the rule's next slot, in whole seconds (README: moved slots stay a second apart).
+        const gapMs = nextAt === undefined ? spread.maxMs : Math.min(spread.maxMs, Math.floor((nextAt - slotAt) / 1000) * 1000);
         at = slotAt + referenceOffset(`clock-spread-v1\u0000${namespace}\u0000${name}\u0000${slotAt}`, gapMs);
       }
       if (at > from && (definition.endAt === undefined || at <= definition.endAt)) moved.push(at);

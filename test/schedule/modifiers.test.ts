@@ -66,6 +66,20 @@ describe("spread", () => {
     assert.ok(new Set(slots.map((slot) => slot % (24 * 60 * MINUTE))).size > 10);
   });
 
+  test("catch-up's arithmetic for intervals counts the moved slots the walk yields", () => {
+    for (const spread of ["7m", { max: "1500ms", per: "slot" }]) {
+      const schedule = only({ schedules: { s: { every: spread === "7m" ? "15m" : "1500ms", spread, job } } });
+      const from = at("2026-01-01T00:00:00Z");
+      const until = from + (spread === "7m" ? 6 * 60 * MINUTE : MINUTE);
+      const walked = nextSlots(schedule, from, 1000).filter((slot) => slot <= until);
+      const { slots, total } = slotsBetween(schedule, from, until, 1000);
+      assert.deepEqual(slots, walked);
+      assert.equal(total, walked.length);
+      assertIncreasing(walked, "interval");
+      for (let i = 1; i < walked.length; i++) assert.ok((walked[i] as number) - (walked[i - 1] as number) >= 1000, "moved slots stay a second apart");
+    }
+  });
+
   test("a per-slot spread wider than the rule's shortest gap is refused; a per-schedule one is not", () => {
     assert.throws(
       () => only({ schedules: { s: { cron: "*/5 * * * *", spread: { max: "6m", per: "slot" }, job } } }),
