@@ -15,3 +15,5 @@ export { systemClock, type Clock } from "./time.ts";
 export { AlwaysLeader, type Leadership } from "./lease/lease.ts";
 export type { Adapter, AdapterContext, Enqueue, Overlap, OverlapSupport, Pending, Write } from "./adapters/types.ts";
 export type { Job, Json, Schedule } from "./schedule/schedule.ts";
+export type { DayCalendar, LocalDate } from "./schedule/days.ts";
+export type { Spread } from "./schedule/spread.ts";

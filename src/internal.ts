@@ -7,7 +7,7 @@ export { formatIssue } from "./errors.ts";
 export { formatSlot } from "./schedule/format.ts";
 export { SECOND, MINUTE, HOUR, DAY, parseDuration, parseInstant, formatDuration, type Duration } from "./schedule/duration.ts";
 export { nextSlotAfter, nextSlots, slotsBetween, type Calendar, type Rule } from "./schedule/slots.ts";
-export { cronRuleWarnings, describeRule, describeSchedule } from "./schedule/describe.ts";
+export { cronRuleWarnings, describeModifiers, describeRule, describeSchedule } from "./schedule/describe.ts";
 export { DEFAULT_REDIS_URL, redactRedisUrl } from "./redis/connection.ts";
 export { clockKeys, type ClockKeys } from "./redis/keys.ts";
 export { BUILT_IN_ADAPTERS, bullmqData, hexJobId, readableJobId, ACTIVE_JOB_WRAPPER, overlapOf } from "./adapters/index.ts";

@@ -109,7 +109,8 @@ export class ClockClient {
   async #defaults(): Promise<{ defaults: Defaults; adapters: Readonly<Record<string, unknown>>; configSchedules: readonly Schedule[] }> {
     const snapshot = await this.#config();
     return {
-      defaults: snapshot?.defaults ?? FALLBACK_DEFAULTS,
+      // Spread offsets derive from the namespace: this client's, which is the one the snapshot was read from.
+      defaults: { ...(snapshot?.defaults ?? FALLBACK_DEFAULTS), namespace: this.#namespace },
       adapters: { ...snapshot?.adapters, ...this.#options.adapters },
       configSchedules: snapshot?.schedules ?? [],
     };

@@ -7,12 +7,27 @@ import type { CatchUp, Schedule } from "../schedule/schedule.ts";
 import type { Rule } from "../schedule/slots.ts";
 import { ConfigError, type FieldIssue } from "../errors.ts";
 import { issuesFromZod } from "./errors.ts";
-import { adapterSettingsSchema, catchUpSchema, configSchema, jobSchema, overlapSchema, scheduleSchema, type ConfigOutput, type ScheduleOutput } from "./schema.ts";
+import {
+  adapterSettingsSchema,
+  catchUpSchema,
+  configSchema,
+  jobSchema,
+  overlapSchema,
+  perSlotSpreadProblem,
+  scheduleSchema,
+  unknownCalendarIssues,
+  type ConfigOutput,
+  type ScheduleOutput,
+} from "./schema.ts";
+import type { DayCalendar } from "../schedule/days.ts";
+import { spreadOf } from "../schedule/spread.ts";
 import type { z } from "zod";
 import { resolveRedisTarget, type RedisTarget } from "../redis/connection.ts";
 
 /** The default catch-up: a slot missed by a short gap (restart, failover, deploy) fires late rather than never. */
 export const DEFAULT_CATCH_UP: CatchUp = { policy: "latest", windowMs: HOUR, max: 100 };
+
+export const DEFAULT_NAMESPACE = "clock";
 
 export interface Defaults {
   readonly timezone: string;
@@ -20,10 +35,23 @@ export interface Defaults {
   readonly catchUp: CatchUp;
   /** Absent: "allow". */
   readonly overlap?: Overlap | undefined;
+  /** The key namespace: with the schedule's name, what a spread's offset is derived from (default `clock`). */
+  readonly namespace?: string | undefined;
+  /** The config's `spread` for every schedule; absent: none. */
+  readonly spread?: SpreadSetting | undefined;
+  /** The config's calendars by name: schedules (dynamic ones too) exclude them by name. */
+  readonly calendars?: Readonly<Record<string, DayCalendar>> | undefined;
+}
+
+/** A spread as configured, before it is tied to a schedule's name. */
+export interface SpreadSetting {
+  readonly per: "schedule" | "slot";
+  readonly maxMs: number;
 }
 
 export interface ClockConfig extends Defaults {
   readonly namespace: string;
+  readonly calendars: Readonly<Record<string, DayCalendar>>;
   /** Leader lease: time to live and standby retry period, ms (defaults in the lease module). */
   readonly lease: { readonly ttlMs?: number | undefined; readonly retryMs?: number | undefined };
   /** Settings of built-in adapters, or adapters of one's own, by name. */
@@ -33,6 +61,19 @@ export interface ClockConfig extends Defaults {
   readonly redis?: RedisTarget | undefined;
   /** Opt-in WAIT after each fire batch; null or absent: none. */
   readonly durability?: { readonly replicas: number; readonly timeoutMs: number } | null | undefined;
+}
+
+/** The settings a dynamic schedule is resolved with, from a resolved config. */
+export function defaultsOf(config: ClockConfig): Defaults {
+  return {
+    timezone: config.timezone,
+    adapter: config.adapter,
+    catchUp: config.catchUp,
+    namespace: config.namespace,
+    spread: config.spread,
+    calendars: config.calendars,
+    ...(config.overlap === undefined ? {} : { overlap: config.overlap }),
+  };
 }
 
 function mergeCatchUp(base: CatchUp, override: z.output<typeof catchUpSchema> | undefined): CatchUp {
@@ -47,7 +88,8 @@ function mergeCatchUp(base: CatchUp, override: z.output<typeof catchUpSchema> | 
 
 function ruleOf(schedule: ScheduleOutput): { rule: Rule; ruleText: string } {
   if (schedule.cron !== undefined) {
-    return { rule: { kind: "cron", expressions: [schedule.cron] }, ruleText: `cron "${schedule.cron}"` };
+    const expressions = typeof schedule.cron === "string" ? [schedule.cron] : schedule.cron;
+    return { rule: { kind: "cron", expressions }, ruleText: `cron ${expressions.map((expression) => `"${expression}"`).join(", ")}` };
   }
   if (schedule.every !== undefined) {
     const anchorAt = schedule.anchor ?? 0;
@@ -63,6 +105,45 @@ function ruleOf(schedule: ScheduleOutput): { rule: Rule; ruleText: string } {
   return { rule: { kind: "cron", expressions }, ruleText: `at ${times.join(", ")}` };
 }
 
+function spreadSettingOf(spread: ScheduleOutput["spread"]): SpreadSetting | false | undefined {
+  if (spread === undefined || spread === false) return spread;
+  return typeof spread === "number" ? { per: "schedule", maxMs: spread } : { per: spread.per, maxMs: spread.max };
+}
+
+function calendarsOf(input: ConfigOutput["calendars"]): Record<string, DayCalendar> {
+  const calendars: Record<string, DayCalendar> = {};
+  for (const [name, calendar] of Object.entries(input)) {
+    calendars[name] =
+      typeof calendar === "function"
+        ? { name, dates: [], ranges: [], test: calendar }
+        : { name, dates: [...new Set(calendar.dates)].sort(), ranges: calendar.ranges.map(({ from, to }) => ({ from, to })) };
+  }
+  return calendars;
+}
+
+/** What the schedule excludes and how it spreads, resolved against the defaults' calendars and spread. */
+function spreadAndExclude(name: string, schedule: ScheduleOutput, defaults: Defaults): Pick<Schedule, "spread" | "exclude"> {
+  const own = spreadSettingOf(schedule.spread);
+  const setting = own === undefined ? defaults.spread : own === false ? undefined : own;
+  const exclude = (schedule.exclude ?? []).map((calendar) => {
+    const found = defaults.calendars?.[calendar];
+    if (found === undefined) throw new ConfigError([{ path: `${name}.exclude`, message: `unknown calendar "${calendar}"` }], `invalid schedule "${name}"`);
+    return found;
+  });
+  // Only fields that are set: a schedule without them stays the object it always was.
+  return {
+    ...(setting === undefined ? {} : { spread: spreadOf(setting.per, setting.maxMs, defaults.namespace ?? DEFAULT_NAMESPACE, name) }),
+    ...(exclude.length === 0 ? {} : { exclude }),
+  };
+}
+
+/** A config-wide per-slot spread, checked against each schedule that takes it (its own spread is checked by the schema). */
+function defaultSpreadIssues(name: string, schedule: ScheduleOutput, defaults: Defaults, path: readonly string[]): FieldIssue[] {
+  if (schedule.spread !== undefined || defaults.spread?.per !== "slot") return [];
+  const problem = perSlotSpreadProblem(schedule as Record<string, unknown>, defaults.spread.maxMs);
+  return problem === null ? [] : [{ path: [...path, name, "spread"].join("."), message: `the config's ${problem}; give this schedule its own spread (or false)` }];
+}
+
 /**
  * `overlap` rides on the resolved schedule beside the Schedule fields (read with overlapOf), absent
  * for "allow" so a schedule without it is the same object, fingerprint and fire as before it existed.
@@ -72,6 +153,7 @@ export function toSchedule(name: string, schedule: ScheduleOutput, defaults: Def
   return {
     name,
     ...ruleOf(schedule),
+    ...spreadAndExclude(name, schedule, defaults),
     timezone: schedule.timezone ?? defaults.timezone,
     startAt: schedule.startAt,
     endAt: schedule.endAt,
@@ -85,15 +167,18 @@ export function toSchedule(name: string, schedule: ScheduleOutput, defaults: Def
 }
 
 export function resolveConfig(config: ConfigOutput): ClockConfig {
-  const defaults: Defaults = {
+  const spread = spreadSettingOf(config.spread);
+  const defaults = {
     timezone: config.timezone,
     adapter: config.adapter,
     catchUp: mergeCatchUp(DEFAULT_CATCH_UP, config.catchUp),
+    namespace: config.namespace,
+    spread: spread === false ? undefined : spread,
+    calendars: calendarsOf(config.calendars),
     ...(config.overlap === "allow" ? {} : { overlap: config.overlap }),
-  };
+  } satisfies Defaults;
   return {
     ...defaults,
-    namespace: config.namespace,
     lease: { ttlMs: config.lease.ttl, retryMs: config.lease.retry },
     adapters: config.adapters,
     redis: config.redis === undefined ? undefined : resolveRedisTarget([config.redis, "redis"]),
@@ -111,7 +196,10 @@ export function parseConfig(input: unknown): ClockConfig {
     throw new ConfigError(unique([...issuesFromZod(parsed.error), ...adapterIssuesOfInvalid(input)]));
   }
   const config = resolveConfig(parsed.data);
-  const issues = adapterIssues(config.schedules, config.adapters, { namespace: config.namespace });
+  const issues = [
+    ...Object.entries(parsed.data.schedules).flatMap(([name, schedule]) => defaultSpreadIssues(name, schedule, config, ["schedules"])),
+    ...adapterIssues(config.schedules, config.adapters, { namespace: config.namespace }),
+  ];
   if (issues.length > 0) throw new ConfigError(issues);
   return config;
 }
@@ -169,11 +257,15 @@ function adapterIssuesOfInvalid(input: unknown): FieldIssue[] {
 /** Validates one schedule definition (a dynamic schedule); throws ConfigError with every issue. */
 export function parseSchedule(name: string, input: unknown, defaults: Defaults, adapters?: { settings: Readonly<Record<string, unknown>>; namespace: string }): Schedule {
   const parsed = scheduleSchema.safeParse(input);
+  // Calendars are the config's, by name only (a definition is JSON): a name it lacks is refused here.
+  const calendarIssues = unknownCalendarIssues(input, Object.keys(defaults.calendars ?? {})).map((issue) => ({ path: [name, ...issue.path].join("."), message: issue.message }));
   if (!parsed.success) {
     const target = adapters === undefined ? null : adapterTarget(name, input, defaults.adapter, defaults.overlap);
     const later = adapters === undefined || target === null ? [] : adapterIssues([target], adapters.settings, { namespace: adapters.namespace }, (scheduleName) => scheduleName);
-    throw new ConfigError(unique([...issuesFromZod(parsed.error, [name]), ...later]), `invalid schedule "${name}"`);
+    throw new ConfigError(unique([...issuesFromZod(parsed.error, [name]), ...calendarIssues, ...later]), `invalid schedule "${name}"`);
   }
+  const refused = [...calendarIssues, ...defaultSpreadIssues(name, parsed.data, defaults, [])];
+  if (refused.length > 0) throw new ConfigError(refused, `invalid schedule "${name}"`);
   const schedule = toSchedule(name, parsed.data, defaults);
   if (adapters !== undefined) {
     const issues = adapterIssues([schedule], adapters.settings, { namespace: adapters.namespace }, (scheduleName) => scheduleName);

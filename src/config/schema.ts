@@ -6,9 +6,11 @@ import { z } from "zod";
 import { isAdapter, OVERLAPS } from "../adapters/index.ts";
 import type { Adapter } from "../adapters/types.ts";
 import { atToCron } from "../schedule/at.ts";
-import { parseDuration, parseInstant, SECOND } from "../schedule/duration.ts";
+import { DAY, formatDuration, parseDuration, parseInstant, SECOND } from "../schedule/duration.ts";
 import { SCHEDULE_NAME, findNonJson, type Json } from "../schedule/schedule.ts";
 import { compileCron, CronNeverFiresError } from "../schedule/cron.ts";
+import { CALENDAR_NAME, checkLocalDate, localDateOfWall, type LocalDate } from "../schedule/days.ts";
+import { gapShorterThan } from "../schedule/spread.ts";
 import { isValidZone } from "../schedule/slots.ts";
 import { ClockError } from "../errors.ts";
 import { MASTER_NAME, parseRedisUrl } from "../redis/connection.ts";
@@ -36,14 +38,102 @@ const instant = z.union([z.string(), z.number(), z.date()], { error: "expected a
   return z.NEVER;
 });
 
-const cron = z.string({ error: "expected a cron expression" }).superRefine((expression, ctx) => {
+function checkCron(expression: string, ctx: z.RefinementCtx, path: (string | number)[] = []): void {
   try {
     compileCron(expression);
   } catch (error) {
     const message = error instanceof CronNeverFiresError ? error.message : `invalid cron expression "${expression}": ${(error as Error).message}`;
-    ctx.addIssue({ code: "custom", message });
+    ctx.addIssue({ code: "custom", message, path });
   }
+}
+
+/** One rule, or several as a union (their slots merged, an instant two rules share fired once). */
+const cron = z
+  .union([z.string(), z.array(z.string({ error: "expected a cron expression" })).min(1, { error: "expected at least one cron expression" })], {
+    error: "expected a cron expression or a list of them",
+  })
+  .superRefine((value, ctx) => {
+    if (typeof value === "string") checkCron(value, ctx);
+    else value.forEach((expression, index) => checkCron(expression, ctx, [index]));
+  });
+
+/** `"10m"` (one offset per schedule), `{ max: "10m", per: "slot" }`, or false (none, over a config default). */
+const spreadMax = duration.refine((ms) => ms >= SECOND, { error: "must be at least 1s (offsets are whole seconds)" });
+
+const spreadObject = z
+  .object({
+    max: spreadMax,
+    per: z.enum(["schedule", "slot"], { error: 'expected "schedule" or "slot"' }).default("schedule"),
+  })
+  .strict();
+
+export type SpreadInput = z.input<typeof spreadMax> | false | z.input<typeof spreadObject>;
+
+/**
+ * The shape is picked by the input's type, not by a union: a union would report a bad `per` as
+ * "expected one of three shapes" instead of naming the field.
+ */
+export const spreadSchema = z.custom<SpreadInput>().transform((value, ctx): number | false | z.output<typeof spreadObject> => {
+  const parsed =
+    value === false ? ({ success: true, data: false } as const) : typeof value === "object" && value !== null ? spreadObject.safeParse(value) : spreadMax.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) {
+    const message = issue.code === "invalid_type" && issue.path.length === 0 ? 'expected a duration such as "10m", { max: "10m", per: "slot" }, or false' : issue.message;
+    ctx.addIssue({ code: "custom", message, path: issue.path });
+  }
+  return z.NEVER;
 });
+
+/** Years of dates a function calendar is tried on at load: one that throws or answers a non-boolean is refused now, not at a holiday. */
+const PROBE_FROM = Date.UTC(2024, 0, 1);
+const PROBE_DAYS = 6 * 366;
+
+function probeCalendarFunction(test: (date: LocalDate) => boolean): string | null {
+  for (let day = 0; day < PROBE_DAYS; day++) {
+    const { key, date } = localDateOfWall(PROBE_FROM + day * DAY);
+    let answer: unknown;
+    try {
+      answer = test(date);
+    } catch (error) {
+      return `threw on ${key}: ${(error as Error)?.message ?? String(error)}`;
+    }
+    if (typeof answer !== "boolean") return `returned ${typeof answer} for ${key}: expected true (excluded) or false`;
+  }
+  return null;
+}
+
+/** Named calendars of excluded local dates: `{ dates, ranges }`, or a function of a local date (config only). */
+const localDate = z.string({ error: "expected a date YYYY-MM-DD" }).superRefine((text, ctx) => {
+  const problem = checkLocalDate(text);
+  if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
+});
+
+export const dayCalendarSchema = z.union(
+  [
+    z
+      .custom<(date: LocalDate) => boolean>((value) => typeof value === "function")
+      .superRefine((test, ctx) => {
+        const problem = probeCalendarFunction(test);
+        if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
+      }),
+    z
+      .object({
+        dates: z.array(localDate, { error: "expected a list of dates YYYY-MM-DD" }).default([]),
+        ranges: z
+          .array(z.object({ from: localDate, to: localDate }).strict(), { error: "expected a list of { from, to } date ranges" })
+          .default([])
+          .superRefine((ranges, ctx) => {
+            ranges.forEach((range, index) => {
+              if (typeof range.from === "string" && typeof range.to === "string" && range.to < range.from) {
+                ctx.addIssue({ code: "custom", message: `ends before it starts (${range.from})`, path: [index, "to"] });
+              }
+            });
+          }),
+      })
+      .strict(),
+  ],
+  { error: "expected { dates: [...], ranges: [{ from, to }] } or a function (date) => boolean" },
+);
 
 const at = z
   .union([z.string(), z.array(z.string()).min(1, { error: "expected at least one time" })], {
@@ -113,6 +203,12 @@ export const scheduleSchema = z
     description: z.string().max(1000).optional(),
     catchUp: catchUpSchema.optional(),
     overlap: overlapSchema.optional(),
+    spread: spreadSchema.optional(),
+    exclude: z
+      .array(z.string({ error: "expected a calendar name" }).regex(CALENDAR_NAME, { error: "expected a calendar name (letters, digits, '.', '_', '-' or ':')" }), {
+        error: "expected a list of calendar names",
+      })
+      .optional(),
     job: jobSchema,
   })
   .strict()
@@ -135,9 +231,41 @@ export const scheduleSchema = z
       if (typeof schedule.startAt === "number" && typeof schedule.endAt === "number" && schedule.endAt <= schedule.startAt) {
         ctx.addIssue({ code: "custom", message: "must be after startAt", path: ["endAt"] });
       }
+      const { spread } = schedule as { spread?: unknown };
+      if (kinds.length === 1 && typeof spread === "object" && spread !== null && (spread as { per?: unknown }).per === "slot") {
+        const problem = perSlotSpreadProblem(schedule as Record<string, unknown>, (spread as { max?: unknown }).max);
+        if (problem !== null) ctx.addIssue({ code: "custom", message: problem, path: ["spread"] });
+      }
     },
     { when: () => true },
   );
+
+/** The rule of a schedule's (parsed, maybe partly invalid) fields, for the gap check; null when it did not parse. */
+function gapRuleOf(schedule: Record<string, unknown>): Parameters<typeof gapShorterThan>[0] | null {
+  const { cron: rule, every, at: times } = schedule;
+  if (typeof every === "number") return { kind: "every", intervalMs: every };
+  const expressions =
+    typeof rule === "string" ? [rule] : Array.isArray(rule) ? rule : (Array.isArray(times) ? times : [times]).map((time) => (typeof time === "string" ? atToCron(time) : null));
+  if (!expressions.every((expression): expression is string => typeof expression === "string")) return null;
+  try {
+    for (const expression of expressions) compileCron(expression);
+  } catch {
+    return null;
+  }
+  return { kind: "cron", expressions };
+}
+
+/**
+ * A per-slot spread wider than the rule's shortest gap between slots would let a slot move past
+ * the next one: refused, with the gap. (A per-schedule spread moves every slot alike: any width.)
+ */
+export function perSlotSpreadProblem(schedule: Record<string, unknown>, maxMs: unknown): string | null {
+  if (typeof maxMs !== "number") return null;
+  const rule = gapRuleOf(schedule);
+  const gapMs = rule === null ? null : gapShorterThan(rule, maxMs);
+  if (gapMs === null) return null;
+  return `a per-slot spread of ${formatDuration(maxMs)} is wider than the rule's shortest gap between slots (${formatDuration(gapMs)}): slots could change order; use at most ${formatDuration(gapMs)}, or a per-schedule spread`;
+}
 
 /** Per adapter: settings of a built-in one, or an adapter of one's own (an object with writes/enqueue). */
 export const adapterSettingsSchema = z.record(
@@ -200,6 +328,19 @@ export const configSchema = z
       .default("clock"),
     catchUp: catchUpSchema.default({}),
     overlap: overlapSchema.default("allow"),
+    spread: spreadSchema.optional(),
+    calendars: z
+      .record(z.string(), dayCalendarSchema, { error: "expected an object of named calendars" })
+      .default({})
+      .superRefine(
+        (calendars, ctx) => {
+          if (calendars === null || typeof calendars !== "object") return;
+          for (const name of Object.keys(calendars)) {
+            if (!CALENDAR_NAME.test(name)) ctx.addIssue({ code: "custom", message: "calendar names use letters, digits, '.', '_', '-' or ':' (at most 100)", path: [name] });
+          }
+        },
+        { when: () => true },
+      ),
     lease: z
       .object({
         ttl: duration.refine((ms) => ms >= 1000, { error: "must be at least 1s" }).optional(),
@@ -226,7 +367,28 @@ export const configSchema = z
         { when: () => true },
       ),
   })
-  .strict();
+  .strict()
+  .superRefine(
+    (config, ctx) => {
+      if (config === null || typeof config !== "object" || config.schedules === null || typeof config.schedules !== "object") return;
+      const calendars = config.calendars !== null && typeof config.calendars === "object" ? Object.keys(config.calendars) : [];
+      for (const [name, schedule] of Object.entries(config.schedules)) {
+        for (const issue of unknownCalendarIssues(schedule, calendars)) ctx.addIssue({ code: "custom", ...issue, path: ["schedules", name, ...issue.path] });
+      }
+    },
+    { when: () => true },
+  );
+
+/** `exclude` names no calendar has; read from a raw or parsed schedule, never throws. */
+export function unknownCalendarIssues(schedule: unknown, calendars: readonly string[]): { message: string; path: (string | number)[] }[] {
+  if (schedule === null || typeof schedule !== "object" || !Object.hasOwn(schedule, "exclude")) return [];
+  const exclude = (schedule as { exclude?: unknown }).exclude;
+  if (!Array.isArray(exclude)) return [];
+  const known = calendars.length === 0 ? "no calendars are defined" : `known: ${calendars.join(", ")}`;
+  return exclude.flatMap((name, index) =>
+    typeof name === "string" && CALENDAR_NAME.test(name) && !calendars.includes(name) ? [{ message: `unknown calendar "${name}" (${known})`, path: ["exclude", index] }] : [],
+  );
+}
 
 export type ScheduleInput = z.input<typeof scheduleSchema>;
 export type ScheduleOutput = z.output<typeof scheduleSchema>;

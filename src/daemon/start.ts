@@ -8,7 +8,7 @@ import { AdapterRegistry } from "../adapters/registry.ts";
 import type { Adapter } from "../adapters/types.ts";
 import { ClockClient } from "../client/client.ts";
 import { loadAdapterPackages } from "../config/packages.ts";
-import type { ClockConfig } from "../config/resolve.ts";
+import { defaultsOf, type ClockConfig } from "../config/resolve.ts";
 import { ConfigWatch } from "../dynamic/config-watch.ts";
 import { fingerprintConfig } from "../dynamic/fingerprint.ts";
 import { readPlannerLedger } from "../dynamic/pauses.ts";
@@ -209,7 +209,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     subscriber,
     keys,
     configSchedules: config.schedules,
-    defaults: { timezone: config.timezone, adapter: config.adapter, catchUp: config.catchUp, ...(config.overlap === undefined ? {} : { overlap: config.overlap }) },
+    defaults: defaultsOf(config),
     adapterCheck: { settings: adapterSettings, namespace: config.namespace },
     adapters,
     events,

@@ -5,7 +5,7 @@
  *
  * Hashed: every resolved config schedule (name, rule, zone, bounds, enabled, adapter, job,
  * catch-up, overlap, and any field a later version adds) and the settings dynamic schedules are resolved
- * with (default zone, adapter, catch-up and overlap, adapter settings; an adapter object of one's own by its
+ * with (default zone, adapter, catch-up, overlap and spread, calendars, adapter settings; an adapter object of one's own by its
  * functions' source). Not hashed: descriptions and rule display texts, lease timings (they decide
  * who leads, not what fires), the order of keys or of schedules.
  */
@@ -84,9 +84,19 @@ export async function fingerprintConfig(config: ClockConfig, extraAdapters: Read
     }
     schedules[schedule.name] = hash(canonicalJson(schedule, NOT_FIRING), 8);
   }
-  // overlap is absent for "allow" (canonicalJson drops undefined): configs without it keep their fingerprint.
+  // Calendars and a default spread decide dynamic schedules' slots; absent ones (and overlap "allow",
+  // absent too: canonicalJson drops undefined) leave older fingerprints as they were.
+  const calendars = config.calendars === undefined || Object.keys(config.calendars).length === 0 ? undefined : config.calendars;
   const settings = hash(
-    canonicalJson({ timezone: config.timezone, adapter: config.adapter, catchUp: config.catchUp, overlap: config.overlap, adapters: { ...config.adapters, ...extraAdapters } }),
+    canonicalJson({
+      timezone: config.timezone,
+      adapter: config.adapter,
+      catchUp: config.catchUp,
+      overlap: config.overlap,
+      spread: config.spread,
+      calendars,
+      adapters: { ...config.adapters, ...extraAdapters },
+    }),
     8,
   );
   const whole = createHash("sha256").update("clock-config-v1\n").update(settings);

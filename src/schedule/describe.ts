@@ -105,12 +105,25 @@ export function describeRule(schedule: Pick<Schedule, "rule">): string | null {
   return parts.some((part) => part === null) ? null : parts.join("; ");
 }
 
-export function describeSchedule(schedule: Pick<Schedule, "rule" | "ruleText" | "timezone">): string {
+export function describeSchedule(schedule: Pick<Schedule, "rule" | "ruleText" | "timezone" | "spread" | "exclude">): string {
   const { rule, timezone } = schedule;
   const sentence = describeRule(schedule);
-  if (sentence === null) return `${schedule.ruleText} (${timezone})`;
-  if (rule.kind === "every") return sentence;
-  return /every (second|minute)|every \d+ (seconds|minutes)/.test(sentence) && timezone === "UTC" ? sentence : `${sentence} ${timezone}`;
+  const modifiers = describeModifiers(schedule)
+    .map((part) => `, ${part}`)
+    .join("");
+  if (sentence === null) return `${schedule.ruleText} (${timezone})${modifiers}`;
+  if (rule.kind === "every") return sentence + modifiers;
+  return (/every (second|minute)|every \d+ (seconds|minutes)/.test(sentence) && timezone === "UTC" ? sentence : `${sentence} ${timezone}`) + modifiers;
+}
+
+/** What moves or drops the rule's slots, in words: "except on us-holidays dates", "6m15s later (spread 10m)". */
+export function describeModifiers(schedule: Pick<Schedule, "spread" | "exclude">): string[] {
+  const parts: string[] = [];
+  const { spread, exclude } = schedule;
+  if (exclude !== undefined && exclude.length > 0) parts.push(`except on ${exclude.map((calendar) => calendar.name).join(", ")} dates`);
+  if (spread?.per === "schedule") parts.push(`${formatDuration(spread.offsetMs)} later (spread ${formatDuration(spread.maxMs)})`);
+  if (spread?.per === "slot") parts.push(`each slot up to ${formatDuration(spread.maxMs)} later (spread per slot)`);
+  return parts;
 }
 
 const WILDCARD = /^[*?]$/;

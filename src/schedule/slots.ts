@@ -10,11 +10,19 @@
  * - a wall time that exists twice (fall-back overlap) fires once, at its first occurrence,
  *   unless the rule's hour field is a wildcard (`*`, `*\/n`, `@hourly`, `**:MM`): then it fires
  *   at both, so such schedules fire every real hour.
- * Slots are instants, so two wall times that land on the same instant are one slot.
+ * Slots are instants, so two wall times that land on the same instant are one slot (also across
+ * the rules of a union, `cron: [...]`).
+ *
+ * Then, in this order: a slot whose local date is in an excluded calendar (days.ts) is no slot;
+ * the rest move by their spread (spread.ts); startAt/endAt bound the moved instants, the ones that
+ * fire. Each step keeps slots strictly increasing: exclusion drops slots, a per-schedule spread
+ * moves all by one offset, and a per-slot offset stays below the gap to the rule's next slot.
  */
 import { IANAZone } from "luxon";
 import { compileCron, type CronRule } from "./cron.ts";
+import { excludingCalendar, type DayCalendar } from "./days.ts";
 import { HOUR, MINUTE, DAY, SECOND } from "./duration.ts";
+import { slotOffsetMs, type Spread } from "./spread.ts";
 
 export type Rule = { readonly kind: "cron"; readonly expressions: readonly string[] } | { readonly kind: "every"; readonly intervalMs: number; readonly anchorAt: number };
 
@@ -23,6 +31,9 @@ export interface Calendar {
   readonly timezone: string;
   readonly startAt?: number | undefined;
   readonly endAt?: number | undefined;
+  /** Calendars whose dates have no slot; empty or absent: none. */
+  readonly exclude?: readonly DayCalendar[] | undefined;
+  readonly spread?: Spread | undefined;
 }
 
 const zoneCache = new Map<string, IANAZone>();
@@ -180,10 +191,66 @@ function nextRuleSlotAfter(rule: Rule, timezone: string, afterAt: number): numbe
   return best;
 }
 
+/**
+ * Consecutive excluded days one search steps over before it calls the schedule done: a function
+ * calendar that excludes every date must not loop for ever (55 years of them).
+ */
+const MAX_EXCLUDED_DAYS = 20_000;
+
+/** The rule's first slot after `afterAt` whose local date no calendar excludes. */
+function nextKeptAfter(calendar: Calendar, afterAt: number): number | null {
+  const { exclude, rule, timezone } = calendar;
+  if (exclude === undefined || exclude.length === 0) return nextRuleSlotAfter(rule, timezone, afterAt);
+  const zone = zoneOf(timezone);
+  let cursor = afterAt;
+  for (let skippedDays = 0; skippedDays < MAX_EXCLUDED_DAYS; skippedDays++) {
+    const slotAt = nextRuleSlotAfter(rule, timezone, cursor);
+    if (slotAt === null) return null;
+    const offset = offsetMs(zone, slotAt);
+    const wall = slotAt + offset;
+    if (excludingCalendar(exclude, wall) === null) return slotAt;
+    // Step over the rest of that local day in one go: every instant up to the end computed with
+    // the larger of the offsets at both ends still has the same date (an offset change that day
+    // makes the step shorter, never longer).
+    const midnightWall = Math.floor(wall / DAY) * DAY + DAY;
+    const endAt = midnightWall - Math.max(offset, offsetMs(zone, midnightWall - offset - 1)) - 1;
+    cursor = Math.max(slotAt, endAt);
+  }
+  return null;
+}
+
+/** The first moved slot after `afterAt`, before bounds. */
+function nextSpreadSlotAfter(calendar: Calendar, afterAt: number): number | null {
+  const { spread } = calendar;
+  if (spread === undefined) return nextKeptAfter(calendar, afterAt);
+  if (spread.per === "schedule") {
+    const slotAt = nextKeptAfter(calendar, afterAt - spread.offsetMs);
+    return slotAt === null ? null : slotAt + spread.offsetMs;
+  }
+  // A slot moves by less than the spread, so none at or before afterAt - spread can land after afterAt;
+  // moved slots are increasing, so the first one past afterAt is the answer.
+  for (let slotAt = nextKeptAfter(calendar, afterAt - spread.maxMs); slotAt !== null; slotAt = nextKeptAfter(calendar, slotAt)) {
+    const movedAt = slotAt + slotOffset(calendar, spread, slotAt);
+    if (movedAt > afterAt) return movedAt;
+  }
+  return null;
+}
+
+/**
+ * A slot's own offset. It stays below the gap to the rule's next slot (excluded ones count, so a
+ * calendar never moves other slots): where a spring-forward shortens a gap below the spread, that
+ * slot's offset comes from the shorter gap, and slots never change order.
+ */
+function slotOffset(calendar: Calendar, spread: Extract<Spread, { per: "slot" }>, slotAt: number): number {
+  const nextAt = nextRuleSlotAfter(calendar.rule, calendar.timezone, slotAt);
+  // The gap in whole seconds, so moved slots stay at least a second apart (as the planner counts on).
+  return slotOffsetMs(spread, slotAt, nextAt === null ? spread.maxMs : Math.floor((nextAt - slotAt) / SECOND) * SECOND);
+}
+
 /** The first slot strictly after `afterAt`, or null when the schedule has no more slots. */
 export function nextSlotAfter(calendar: Calendar, afterAt: number): number | null {
   const from = calendar.startAt === undefined ? afterAt : Math.max(afterAt, calendar.startAt - 1);
-  const next = nextRuleSlotAfter(calendar.rule, calendar.timezone, from);
+  const next = nextSpreadSlotAfter(calendar, from);
   if (next === null || (calendar.endAt !== undefined && next > calendar.endAt)) return null;
   return next;
 }
@@ -209,9 +276,11 @@ export function nextSlots(calendar: Calendar, afterAt: number, count: number): n
 export function slotsBetween(calendar: Calendar, afterAt: number, untilAt: number, limit: number, countCap = 100_000): { slots: number[]; total: number } {
   const slots: number[] = [];
   let total = 0;
-  if (calendar.rule.kind === "every" && calendar.startAt === undefined && calendar.endAt === undefined) {
-    // Interval slots are arithmetic: no need to walk them one by one.
-    const { intervalMs, anchorAt } = calendar.rule;
+  const plain = (calendar.exclude === undefined || calendar.exclude.length === 0) && (calendar.spread === undefined || calendar.spread.per === "schedule");
+  if (calendar.rule.kind === "every" && plain && calendar.startAt === undefined && calendar.endAt === undefined) {
+    // Interval slots are arithmetic: no need to walk them one by one (a per-schedule spread moves the anchor).
+    const { intervalMs } = calendar.rule;
+    const anchorAt = calendar.rule.anchorAt + (calendar.spread?.per === "schedule" ? calendar.spread.offsetMs : 0);
     const lastStep = Math.floor((untilAt - anchorAt) / intervalMs);
     const firstStep = Math.floor((afterAt - anchorAt) / intervalMs) + 1;
     total = Math.max(0, lastStep - firstStep + 1);

@@ -1,5 +1,5 @@
 import { loadConfig } from "../../index.ts";
-import { checkAdapterPackages, cronRuleWarnings, describeRule, nextSlotAfter, formatSlot, overlapOf } from "../../internal.ts";
+import { checkAdapterPackages, cronRuleWarnings, describeModifiers, describeRule, nextSlotAfter, formatSlot, overlapOf } from "../../internal.ts";
 import { parseCommandArgs } from "../args.ts";
 import { table } from "../output.ts";
 import type { Command } from "../command.ts";
@@ -28,11 +28,15 @@ Options:
     const rows = config.schedules.map((schedule) => {
       const next = schedule.enabled ? nextSlotAfter(schedule, now) : null;
       const overlap = overlapOf(schedule);
+      const modifiers = describeModifiers(schedule);
       const inWords = describeRule(schedule);
       return {
         schedule: schedule.name,
         rule: schedule.ruleText,
-        inWords: inWords === null || overlap === "allow" ? inWords : `${inWords}${OVERLAP_WORDS[overlap]}`,
+        inWords: (() => {
+          const words = modifiers.length === 0 ? inWords : [inWords ?? schedule.ruleText, ...modifiers].join(", ");
+          return words === null || overlap === "allow" ? words : `${words}${OVERLAP_WORDS[overlap]}`;
+        })(),
         ...(overlap === "allow" ? {} : { overlap }),
         timezone: schedule.timezone,
         next: next === null ? null : formatSlot(next, schedule.timezone),
