@@ -152,7 +152,7 @@ export function observe(
             ledger: ledgerAt === null ? null : new Date(ledgerAt).toISOString(),
           })),
         },
-        "ledger reset: Redis lost data? the ledger lacks slots this clock fired; none of them fires again, and the slots since follow each schedule's catch-up policy",
+        "ledger reset: Redis lost data? the ledger lacks slots this clock fired; where an entry vanished the clock continues after the slots it fired, where one went back the slots after it follow the catch-up policy again (a job that survived may be enqueued twice)",
       ),
     "planner:late-wake": ({ lateMs }) => log.warn({ lateMs: Math.round(lateMs) }, "timer woke late (event loop blocked or process paused)"),
     "planner:clock-jump": ({ jumpMs }) =>

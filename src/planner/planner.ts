@@ -246,8 +246,10 @@ export class Planner {
   /**
    * Re-reads the ledger: every schedule continues after its latest fired slot. Where the ledger
    * lost what this process knows it held (Redis restarted without persistence, a failover to a
-   * replica behind, a key deleted or rewound by hand), this process's own record wins: no slot it
-   * saw fired fires again, the gap's slots follow the catch-up policy, and it is said loudly.
+   * replica behind, a key deleted or rewound by hand), it is said loudly, and no slot is lost
+   * silently: an entry that vanished is replaced by this process's record (the slots since it
+   * follow the catch-up policy), one that went back is followed (its slots after it fire again
+   * per policy: their jobs went with it).
    */
   async #resync(now: number): Promise<void> {
     const ledger = await this.#options.readLedger();
@@ -263,7 +265,11 @@ export class Planner {
       const ledgerAt = ledger.get(entry.schedule.name);
       if (entry.knownAt !== undefined && (ledgerAt === undefined || ledgerAt < entry.knownAt))
         lost.push({ name: entry.schedule.name, knownAt: entry.knownAt, ledgerAt: ledgerAt ?? null });
-      const firedAt = ledgerAt === undefined ? entry.knownAt : Math.max(ledgerAt, entry.knownAt ?? ledgerAt);
+      // Went back (a failover to a replica behind, a restore, a hand edit): the ledger is the truth,
+      // since the fire script writes a slot's job with its ledger entry, and a replica that lacks the
+      // one lacks the other; the slots after it follow the catch-up policy again. Vanished: no entry
+      // to go by, so this process's record stands, and the slots since it follow the policy.
+      const firedAt = ledgerAt ?? entry.knownAt;
       entry.knownAt = firedAt;
       // Nothing fired yet: a brand-new schedule, which does not back-fill history. Its planned slot
       // stands if it is still ahead; a planned slot already past (missed while Redis was away)

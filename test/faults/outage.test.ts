@@ -118,7 +118,7 @@ test(
       `the outage's slots fire as catch-up: ${duringOutage.map((entry) => entry.line["slot"]).join(", ")}`,
     );
     const reset = clock.linesOf(
-      "ledger reset: Redis lost data? the ledger lacks slots this clock fired; none of them fires again, and the slots since follow each schedule's catch-up policy",
+      "ledger reset: Redis lost data? the ledger lacks slots this clock fired; where an entry vanished the clock continues after the slots it fired, where one went back the slots after it follow the catch-up policy again (a job that survived may be enqueued twice)",
     )[0];
     assert.equal(reset?.level, 50, "logged at error level");
     const dynamic = clock.lines.find((line) => line.msg.startsWith("dynamic schedules reset"));
