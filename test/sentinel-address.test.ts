@@ -48,7 +48,7 @@ test("a malformed REDIS_URL is refused with a message naming REDIS_URL, never re
     ["redis+sentinel://:pw@h1:26379/mymaster?password=pw", /unknown parameter "password"/],
     ["redis+sentinel://:p%ZZw@h1:26379/mymaster", /password is not valid percent-encoding/],
     ["rediss+sentinel://:pw@h1:26379/mymaster", /TLS through Sentinel .* is not supported/],
-    ["redis+cluster://:pw@h1:7000,h2:7001", /unsupported scheme "redis\+cluster:\/\/"/],
+    ["redis+cluster://:pw@h1:7000,h2:7001/3", /only database 0/],
     ["http://:pw@h1:6379", /unsupported scheme "http:\/\/"/],
     ["redis://:pw@h1:notaport", /not a valid URL/],
   ];
@@ -243,4 +243,37 @@ test("the CLI: a malformed REDIS_URL exits 2 naming REDIS_URL (start and status)
       assert.ok(!result.stderr.includes("hunter2") && !result.stdout.includes("hunter2"));
     }
   }
+});
+
+test("a Cluster URL and Cluster settings: seed nodes (6379 by default), credentials; no database; never a password in messages", () => {
+  const url = "redis+cluster://app:pa55word@n1.internal:7000,n2.internal,[::1]:7002";
+  assert.deepEqual(parseRedisUrl(url), {
+    kind: "cluster",
+    nodes: [
+      { host: "n1.internal", port: 7000 },
+      { host: "n2.internal", port: 6379 },
+      { host: "::1", port: 7002 },
+    ],
+    username: "app",
+    password: "pa55word",
+    url,
+  });
+  assert.equal(redactRedisUrl(url), "redis+cluster://n1.internal:7000,n2.internal:6379,[::1]:7002");
+  assert.equal(redactSecrets(`cannot reach ${url}: pa55word`, url), "cannot reach redis+cluster://n1.internal:7000,n2.internal:6379,[::1]:7002: ***");
+  assert.match(
+    describeRedisError(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }), url),
+    /^cannot reach Redis Cluster at n1\.internal:7000,n2\.internal:6379,\[::1\]:7002: connection refused$/,
+  );
+  assert.throws(() => parseRedisUrl("redis+cluster://n1:7000/2"), /only database 0/);
+  assert.throws(() => parseRedisUrl("redis+cluster://"), /no cluster node/);
+  assert.throws(() => parseRedisUrl("rediss+cluster://n1:7000"), /TLS to a Redis Cluster/);
+  assert.deepEqual(resolveRedisTarget([{ cluster: [{ host: "n1", port: 7000 }], password: "x" }, "redis"]), {
+    kind: "cluster",
+    nodes: [{ host: "n1", port: 7000 }],
+    password: "x",
+  });
+  assert.throws(
+    () => parseConfig({ redis: { cluster: [] }, schedules: {} }),
+    (error: unknown) => error instanceof ClockError && /redis/.test(error.message),
+  );
 });

@@ -97,6 +97,10 @@ export const bullmqAdapter: AdapterFactory = (settings, context) => {
 
   return {
     name: "bullmq",
+    // BullMQ's own rule: on a cluster every key of a queue must be in one slot, so the prefix is a hash tag.
+    ...(/^\{[^{}]+\}/.test(prefix as string)
+      ? {}
+      : { clusterRefusal: `on a Redis Cluster BullMQ needs a hash-tagged prefix: set adapters.bullmq.prefix to "{${prefix as string}}"` }),
     validate(job) {
       const problems: Array<[string, string]> = [];
       if (job.queue.includes(":")) problems.push(["", `BullMQ queue names cannot contain ':' (queue "${job.queue}")`]);

@@ -213,6 +213,7 @@ export const celeryAdapter: AdapterFactory = (settings) => {
   const origin = `clock@${hostname()}`;
   return {
     name: "celery",
+    clusterRefusal: "Celery's Redis broker (kombu) does not support Redis Cluster: point this clock at the Redis Celery uses",
     validate(job) {
       const found: Array<[string, string]> = [];
       for (const [key, value] of Object.entries(job.options)) {

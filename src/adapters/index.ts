@@ -109,3 +109,43 @@ export function overlapProblem(adapter: Adapter, overlap: Overlap): string | nul
     return `"replace" needs overlap.withdraw from the ${adapter.name} adapter, which enqueues after the fire script and so must remove the waiting job itself`;
   return null;
 }
+
+/** The hash tag of a Redis key (`{clock}` of `{clock}:ledger`), as Redis Cluster picks the slot by it; null when it has none. */
+export function hashTagOf(key: string): string | null {
+  const open = key.indexOf("{");
+  const close = open < 0 ? -1 : key.indexOf("}", open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : null;
+}
+
+/**
+ * On a Redis Cluster, what the schedules' adapters cannot do, as config issues: a queue system that
+ * needs one Redis instance (Sidekiq, Resque, Celery, RQ), and writes whose keys would leave the
+ * clock's slot (the fire script may touch keys of one slot only: the ledger's). Enqueue-style
+ * adapters (BullMQ) write through their own client after the script, so their keys go where they will.
+ */
+export function clusterIssues(
+  schedules: readonly { readonly name: string; readonly adapter: string; readonly job: import("../schedule/schedule.ts").Job }[],
+  adapters: { get(name: string): Adapter | undefined },
+  clockTag: string,
+): { path: string; message: string }[] {
+  const issues: { path: string; message: string }[] = [];
+  const seen = new Set<string>();
+  for (const schedule of schedules) {
+    const adapter = adapters.get(schedule.adapter);
+    if (adapter === undefined) continue;
+    if (adapter.clusterRefusal !== undefined) {
+      if (!seen.has(schedule.adapter)) issues.push({ path: `schedules.${schedule.name}.adapter`, message: `${schedule.adapter}: ${adapter.clusterRefusal}` });
+      seen.add(schedule.adapter);
+      continue;
+    }
+    const keys = adapter.writes?.({ schedule: schedule.name, slotAt: 0, jobId: "cluster-check", job: schedule.job, enqueuedAt: 0 }).map((write) => write.key) ?? [];
+    const outside = keys.find((key) => hashTagOf(key) !== clockTag);
+    if (outside !== undefined) {
+      issues.push({
+        path: `schedules.${schedule.name}.adapter`,
+        message: `on a Redis Cluster the ${schedule.adapter} adapter's key "${outside}" must carry the clock's hash tag {${clockTag}} (the fire script writes it with the ledger, in one slot)${schedule.adapter === "list" ? `: e.g. adapters.list.key "{${clockTag}}:jobs:{queue}"` : ""}`,
+      });
+    }
+  }
+  return issues;
+}

@@ -13,6 +13,7 @@ export const resqueAdapter: AdapterFactory = (settings) => {
   if (problems.length > 0) throw new Error(problems.join("\n"));
   return {
     name: "resque",
+    clusterRefusal: "Resque needs one Redis instance (it does not support Redis Cluster): point this clock at the Redis Resque uses",
     validate(job) {
       return Object.keys(job.options).map((key) => [key, "Resque jobs take no options"] as [string, string]);
     },

@@ -151,6 +151,7 @@ export const rqAdapter: AdapterFactory = (settings) => {
   if (problems.length > 0) throw new Error(problems.join("\n"));
   return {
     name: "rq",
+    clusterRefusal: "RQ needs one Redis instance (it does not support Redis Cluster): point this clock at the Redis RQ uses",
     validate(job) {
       const found: Array<[string, string]> = [];
       for (const [key, value] of Object.entries(job.options)) {

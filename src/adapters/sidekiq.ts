@@ -120,6 +120,7 @@ export const sidekiqAdapter: AdapterFactory = (rawSettings, context) => {
   const prefix = settings.namespace === "" ? "" : `${settings.namespace}:`;
   const adapter: Adapter = {
     name: "sidekiq",
+    clusterRefusal: "Sidekiq does not support Redis Cluster (it needs one Redis instance): point this clock at the Redis Sidekiq uses",
     validate(job) {
       const problems: Array<[string, string]> = [];
       for (const [key, value] of Object.entries(job.options)) {

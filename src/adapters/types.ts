@@ -80,6 +80,11 @@ export interface Adapter {
   /** Support for `overlap: "skip" | "replace"`. */
   readonly overlap?: OverlapSupport;
   /**
+   * Why this adapter cannot write to a Redis Cluster, when it cannot (its queue system needs one
+   * Redis instance); absent: it can, as long as its `writes` keys share the clock's hash tag.
+   */
+  readonly clusterRefusal?: string;
+  /**
    * Loads what `enqueue` needs (an optional peer package) and rejects saying what to install.
    * `clock check` and start-up call it, so a missing package stops them rather than a slot.
    */

@@ -273,7 +273,7 @@ export const adapterSettingsSchema = z.record(
   z.union([z.custom<Adapter>(isAdapter), z.record(z.string(), z.unknown())], { error: "expected adapter settings (an object) or an adapter with writes() or enqueue()" }),
 );
 
-/** A Redis URL (redis://, rediss://, redis+sentinel://), checked as REDIS_URL is. */
+/** A Redis URL (redis://, rediss://, redis+sentinel://, redis+cluster://), checked as REDIS_URL is. */
 const redisUrl = z.string().superRefine((url, ctx) => {
   try {
     parseRedisUrl(url, "redis");
@@ -282,6 +282,24 @@ const redisUrl = z.string().superRefine((url, ctx) => {
     for (const issue of error.issues) ctx.addIssue({ code: "custom", message: issue.message });
   }
 });
+
+const clusterSettings = z
+  .object({
+    cluster: z
+      .array(
+        z
+          .object({
+            host: z.string({ error: "expected a host name" }).min(1, { error: "expected a host name" }),
+            port: z.number().int().min(1).max(65_535, { error: "expected a port from 1 to 65535" }).optional(),
+          })
+          .strict(),
+        { error: "expected a list of cluster nodes { host, port }" },
+      )
+      .min(1, { error: "expected at least one cluster node { host, port }" }),
+    username: z.string().optional(),
+    password: z.string().optional(),
+  })
+  .strict();
 
 const sentinelSettings = z
   .object({
@@ -350,7 +368,11 @@ export const configSchema = z
       .default({}),
     adapters: adapterSettingsSchema.default({}),
     /** Where the clock's Redis is; REDIS_URL when absent. */
-    redis: z.union([redisUrl, sentinelSettings], { error: "expected a Redis URL or Sentinel settings { sentinels: [{ host, port }], name }" }).optional(),
+    redis: z
+      .union([redisUrl, sentinelSettings, clusterSettings], {
+        error: "expected a Redis URL, Sentinel settings { sentinels: [{ host, port }], name } or Cluster settings { cluster: [{ host, port }] }",
+      })
+      .optional(),
     durability: durabilitySchema.optional(),
     schedules: z
       .record(z.string(), scheduleSchema, { error: "expected an object of named schedules" })

@@ -4,6 +4,7 @@
  * Everything is injected so tests can drive time.
  */
 import type { RedisOptions } from "ioredis";
+import { clusterIssues } from "../adapters/index.ts";
 import { AdapterRegistry } from "../adapters/registry.ts";
 import type { Adapter } from "../adapters/types.ts";
 import { ClockClient } from "../client/client.ts";
@@ -19,6 +20,7 @@ import { Firer } from "../fire/fire.ts";
 import { deploymentSince, drainOutbox } from "../fire/ledger.ts";
 import { newPeerId, parsePeers, peerLabel, removePeer, writeHeartbeat } from "../lease/peers.ts";
 import { DEFAULT_LEASE_RETRY_MS, DEFAULT_LEASE_TTL_MS, RedisLease } from "../lease/redis-lease.ts";
+import { ConfigError } from "../errors.ts";
 import { withSecrets, type Logger } from "../log.ts";
 import { Planner } from "../planner/planner.ts";
 import type { Schedule } from "../schedule/schedule.ts";
@@ -64,6 +66,18 @@ const REPAIR_EVERY_MS = 5 * SECOND;
 const RECONCILE_MS = MINUTE;
 const CONFIG_CHECK_MS = MINUTE;
 
+/** What cannot run on a Redis Cluster stops start-up, naming the schedule and field (adapters/index.ts clusterIssues). */
+function refuseOnCluster(config: ClockConfig, adapters: AdapterRegistry): void {
+  const issues = clusterIssues(config.schedules, adapters.built, config.namespace);
+  if (config.durability !== null && config.durability !== undefined) {
+    issues.push({
+      path: "durability",
+      message: "replica-acknowledged fires (WAIT) are not supported on a Redis Cluster yet: remove durability, or use one primary with replicas (Sentinel)",
+    });
+  }
+  if (issues.length > 0) throw new ConfigError(issues, "this config cannot run on a Redis Cluster");
+}
+
 export async function startClock(options: StartOptions): Promise<RunningClock> {
   const { config } = options;
   const localClock = options.clock ?? systemClock;
@@ -78,6 +92,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   // A malformed address stops start-up here, naming the setting (REDIS_URL, redis) and never its value.
   target = resolveRedisTarget([options.redisUrl, "redisUrl"], [config.redis, "redis"]);
   const log = withSecrets(options.logger, [target]);
+  if (target.kind === "cluster") refuseOnCluster(config, adapters);
 
   const events = new ClockEvents();
   let readRedisTime = (): void => undefined;
@@ -199,7 +214,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   const syncTime = async (): Promise<void> => {
     if (connection.down) return; // the outage is reported already
     const sentMono = clock.monotonic();
-    const [seconds, micros] = await redis.time();
+    const [seconds, micros] = await redis.clockTime(keys.lease);
     clock.sample({ referenceMs: Number(seconds) * 1000 + Number(micros) / 1000, sentMono, receivedMono: clock.monotonic() });
   };
   readRedisTime = () => void tasks.once("time sync", syncTime);

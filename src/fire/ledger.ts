@@ -17,6 +17,7 @@
 import type { Redis } from "ioredis";
 import type { Adapter, Enqueue } from "../adapters/types.ts";
 import type { ClockKeys } from "../redis/keys.ts";
+import type { ScriptedRedis } from "../redis/scripts.ts";
 
 /** Adapters by name, as the firer and the drain need them. */
 export interface AdapterLookup {
@@ -42,8 +43,8 @@ export async function readLedgerOf(redis: Redis, keys: ClockKeys, names: readonl
  * does (a deployment older than the marker, or one that lost it), the oldest ledger entry is the
  * evidence of how far back it goes.
  */
-export async function deploymentSince(redis: Redis, keys: ClockKeys): Promise<number> {
-  const [seconds, micros] = await redis.time();
+export async function deploymentSince(redis: ScriptedRedis, keys: ClockKeys): Promise<number> {
+  const [seconds, micros] = await redis.clockTime(keys.lease);
   const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
   if ((await redis.hsetnx(keys.stats, "since", String(nowMs))) === 1) {
     let oldest = nowMs;

@@ -5,7 +5,7 @@
  * through ioredis's Sentinel support and follows a failover by itself. Messages about a target
  * (logs, errors) never carry a credential.
  */
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
 import { ConfigError } from "../errors.ts";
 import { SECOND } from "../time.ts";
 
@@ -31,8 +31,16 @@ export interface SentinelSettings {
   readonly sentinelPassword?: string | undefined;
 }
 
-/** What a user names as the clock's Redis: a URL (redis://, rediss://, redis+sentinel://) or Sentinel settings. */
-export type RedisSetting = string | SentinelSettings;
+/** Redis Cluster settings as users write them (the config's `redis`, `createClient({ redis })`). */
+export interface ClusterSettings {
+  /** Some nodes of the cluster (any will do: the rest are discovered). */
+  readonly cluster: readonly { readonly host: string; readonly port?: number | undefined }[];
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+}
+
+/** What a user names as the clock's Redis: a URL (redis://, rediss://, redis+sentinel://, redis+cluster://), Sentinel or Cluster settings. */
+export type RedisSetting = string | SentinelSettings | ClusterSettings;
 
 /** A parsed setting: a URL ioredis takes as it is, or a primary found through Sentinel. */
 export type RedisTarget =
@@ -48,9 +56,20 @@ export type RedisTarget =
       readonly sentinelPassword?: string;
       /** The URL it was parsed from, if any (messages that quote it are redacted). */
       readonly url?: string;
+    }
+  | {
+      readonly kind: "cluster";
+      /** Seed nodes: ioredis discovers the rest and follows slot moves. */
+      readonly nodes: readonly SentinelAddress[];
+      readonly username?: string;
+      readonly password?: string;
+      readonly url?: string;
     };
 
 export type SentinelTarget = Extract<RedisTarget, { kind: "sentinel" }>;
+export type ClusterTarget = Extract<RedisTarget, { kind: "cluster" }>;
+export const DEFAULT_CLUSTER_PORT = 6379;
+const CLUSTER_FORM = "redis+cluster://[user:password@]host:port[,host:port...]";
 
 const HAS_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 const SENTINEL_FORM = "redis+sentinel://[user:password@]host:port[,host:port...]/master-name[/db]";
@@ -72,16 +91,19 @@ function decodePart(text: string, source: string, what: string): string {
   }
 }
 
-/** `host[:port]` or `[v6]:port`; the position (1-based) names it in errors, the text never. */
-function parseSentinelAddress(text: string, position: number, count: number, source: string): SentinelAddress {
-  const which = count === 1 ? "the Sentinel address" : `Sentinel address ${position} of ${count}`;
+/** `host[:port]` or `[v6]:port`; `which` names it in errors, the text never. */
+function parseAddress(text: string, which: string, defaultPort: number, form: string, source: string): SentinelAddress {
   const match = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(text);
   const host = match?.[1] ?? "";
-  if (host === "" || !HOST.test(host)) refuse(source, `${which} has no valid host name; expected ${SENTINEL_FORM}`);
+  if (host === "" || !HOST.test(host)) refuse(source, `${which} has no valid host name; expected ${form}`);
   const portText = match?.[2];
-  const port = portText === undefined ? DEFAULT_SENTINEL_PORT : /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
+  const port = portText === undefined ? defaultPort : /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
   if (!Number.isInteger(port) || port < 1 || port > 65_535) refuse(source, `${which} has an invalid port (expected 1 to 65535)`);
   return { host: host.startsWith("[") ? host.slice(1, -1) : host, port };
+}
+
+function parseSentinelAddress(text: string, position: number, count: number, source: string): SentinelAddress {
+  return parseAddress(text, count === 1 ? "the Sentinel address" : `Sentinel address ${position} of ${count}`, DEFAULT_SENTINEL_PORT, SENTINEL_FORM, source);
 }
 
 function parseSentinelUrl(url: string, source: string): SentinelTarget {
@@ -138,6 +160,35 @@ function parseSentinelUrl(url: string, source: string): SentinelTarget {
   };
 }
 
+/** `redis+cluster://[user:password@]h1:7000,h2:7001`: seed nodes, no database (a cluster has only 0). */
+function parseClusterUrl(url: string, source: string): ClusterTarget {
+  let rest = url.slice(url.indexOf("://") + 3);
+  let username: string | undefined;
+  let password: string | undefined;
+  const at = rest.lastIndexOf("@");
+  if (at >= 0) {
+    const userinfo = rest.slice(0, at);
+    rest = rest.slice(at + 1);
+    const colon = userinfo.indexOf(":");
+    const user = decodePart(colon < 0 ? userinfo : userinfo.slice(0, colon), source, "user name");
+    const pass = colon < 0 ? "" : decodePart(userinfo.slice(colon + 1), source, "password");
+    if (colon < 0) password = user;
+    else {
+      if (user !== "") username = user;
+      if (pass !== "") password = pass;
+    }
+  }
+  if (rest.endsWith("/")) rest = rest.slice(0, -1);
+  if (rest.includes("/")) refuse(source, `a Redis Cluster has only database 0: no path after the nodes; expected ${CLUSTER_FORM}`);
+  if (rest.includes("?")) refuse(source, `no parameters are known after the nodes; expected ${CLUSTER_FORM}`);
+  if (rest === "") refuse(source, `no cluster node; expected ${CLUSTER_FORM}`);
+  const parts = rest.split(",");
+  const nodes = parts.map((part, index) =>
+    parseAddress(part, parts.length === 1 ? "the cluster node" : `cluster node ${index + 1} of ${parts.length}`, DEFAULT_CLUSTER_PORT, CLUSTER_FORM, source),
+  );
+  return { kind: "cluster", nodes, ...(username === undefined ? {} : { username }), ...(password === undefined ? {} : { password }), url };
+}
+
 /**
  * Parses a Redis address: `redis://` and `rediss://` URLs (as ioredis reads them), and
  * `redis+sentinel://[user:password@]host1:26379,host2:26379/master-name[/db]`. Throws a
@@ -149,9 +200,12 @@ export function parseRedisUrl(url: string, source = "REDIS_URL"): RedisTarget {
   // No scheme: what ioredis accepts as it is (a port, host:port, a socket path).
   if (scheme === undefined) return { kind: "url", url };
   if (scheme === "redis+sentinel") return parseSentinelUrl(url, source);
+  if (scheme === "redis+cluster") return parseClusterUrl(url, source);
+  if (scheme === "rediss+cluster") refuse(source, "TLS to a Redis Cluster (rediss+cluster://) is not supported yet; use redis+cluster:// on a private network");
   if (scheme === "rediss+sentinel")
     refuse(source, "TLS through Sentinel (rediss+sentinel://) is not supported; use redis+sentinel:// on a private network, or rediss:// to one primary");
-  if (scheme !== "redis" && scheme !== "rediss") refuse(source, `unsupported scheme "${scheme.slice(0, 30)}://" (expected redis://, rediss:// or ${SENTINEL_FORM})`);
+  if (scheme !== "redis" && scheme !== "rediss")
+    refuse(source, `unsupported scheme "${scheme.slice(0, 30)}://" (expected redis://, rediss://, ${SENTINEL_FORM} or ${CLUSTER_FORM})`);
   try {
     new URL(url);
   } catch {
@@ -190,6 +244,24 @@ export function sentinelTarget(settings: SentinelSettings, source = "redis"): Se
   };
 }
 
+/** Cluster settings (the config's `redis`, `createClient({ redis })`) as a target; throws like parseRedisUrl. */
+export function clusterTarget(settings: ClusterSettings, source = "redis"): ClusterTarget {
+  if (!Array.isArray(settings.cluster) || settings.cluster.length === 0) refuse(`${source}.cluster`, "expected at least one cluster node { host, port }");
+  const nodes = settings.cluster.map((node, index) => {
+    const port = node.port ?? DEFAULT_CLUSTER_PORT;
+    if (typeof node.host !== "string" || node.host === "") refuse(`${source}.cluster.${index}.host`, "expected a host name");
+    if (!Number.isInteger(port) || port < 1 || port > 65_535) refuse(`${source}.cluster.${index}.port`, "expected a port from 1 to 65535");
+    return { host: node.host, port };
+  });
+  for (const key of ["username", "password"] as const) if (settings[key] !== undefined && typeof settings[key] !== "string") refuse(`${source}.${key}`, "expected a string");
+  return {
+    kind: "cluster",
+    nodes,
+    ...(settings.username === undefined || settings.username === "" ? {} : { username: settings.username }),
+    ...(settings.password === undefined || settings.password === "" ? {} : { password: settings.password }),
+  };
+}
+
 /**
  * The clock's Redis: the first setting given, each with the name errors call it by (an explicit
  * option, the config's `redis`), then REDIS_URL, then redis://127.0.0.1:6379.
@@ -198,7 +270,8 @@ export function resolveRedisTarget(...choices: readonly [setting: RedisSetting |
   for (const [setting, source] of choices) {
     if (setting === undefined || setting === "") continue;
     if (typeof setting === "string") return parseRedisUrl(setting, source);
-    return "kind" in setting ? setting : sentinelTarget(setting, source);
+    if ("kind" in setting) return setting;
+    return "cluster" in setting ? clusterTarget(setting, source) : sentinelTarget(setting, source);
   }
   const fromEnv = process.env["REDIS_URL"];
   return fromEnv === undefined || fromEnv === "" ? { kind: "url", url: DEFAULT_REDIS_URL } : parseRedisUrl(fromEnv, "REDIS_URL");
@@ -214,8 +287,10 @@ function asTarget(target: RedisTarget | string): RedisTarget | null {
 }
 
 /** "h1:26379,h2:26379" */
+const addressList = (addresses: readonly SentinelAddress[]): string => addresses.map(({ host, port }) => `${host.includes(":") ? `[${host}]` : host}:${port}`).join(",");
+
 export function sentinelList(target: SentinelTarget): string {
-  return target.sentinels.map(({ host, port }) => `${host.includes(":") ? `[${host}]` : host}:${port}`).join(",");
+  return addressList(target.sentinels);
 }
 
 /**
@@ -226,6 +301,7 @@ export function redactRedisUrl(target: RedisTarget | string): string {
   const parsed = asTarget(target);
   if (parsed === null) return "(unparsable REDIS_URL)";
   if (parsed.kind === "sentinel") return `redis+sentinel://${sentinelList(parsed)}/${parsed.name}${parsed.db === 0 ? "" : `/${parsed.db}`}`;
+  if (parsed.kind === "cluster") return `redis+cluster://${addressList(parsed.nodes)}`;
   if (!HAS_SCHEME.test(parsed.url)) return parsed.url.includes("@") ? "(unparsable REDIS_URL)" : parsed.url;
   try {
     const url = new URL(parsed.url);
@@ -239,6 +315,10 @@ export function redactRedisUrl(target: RedisTarget | string): string {
 function secretsOf(target: RedisTarget | string): { texts: string[]; raw: string | undefined } {
   const parsed = asTarget(target);
   if (parsed === null) return { texts: [], raw: typeof target === "string" ? target : undefined };
+  if (parsed.kind === "cluster") {
+    const passwords = parsed.password === undefined ? [] : [parsed.password, encodeURIComponent(parsed.password)];
+    return { texts: [...passwords, ...(parsed.username !== undefined && parsed.username.length > 2 ? [parsed.username] : [])], raw: parsed.url };
+  }
   if (parsed.kind === "sentinel") {
     const names = [parsed.username, parsed.sentinelUsername].filter((name): name is string => name !== undefined && name.length > 2);
     const passwords = [parsed.password, parsed.sentinelPassword].filter((word): word is string => word !== undefined && word !== "");
@@ -268,6 +348,7 @@ function whereOf(target: RedisTarget | string): string {
   const parsed = asTarget(target);
   if (parsed === null) return "Redis at (unparsable REDIS_URL)";
   if (parsed.kind === "sentinel") return `Redis master ${parsed.name} (Sentinels ${sentinelList(parsed)})`;
+  if (parsed.kind === "cluster") return `Redis Cluster at ${addressList(parsed.nodes)}`;
   if (!HAS_SCHEME.test(parsed.url)) return `Redis at ${parsed.url.includes("@") ? "(unparsable REDIS_URL)" : parsed.url}`;
   try {
     const { hostname, port } = new URL(parsed.url);
@@ -280,7 +361,7 @@ function whereOf(target: RedisTarget | string): string {
 function usernameOf(target: RedisTarget | string): string {
   const parsed = asTarget(target);
   if (parsed === null) return "";
-  if (parsed.kind === "sentinel") return parsed.username ?? "";
+  if (parsed.kind !== "url") return parsed.username ?? "";
   try {
     return decodeURIComponent(new URL(parsed.url).username);
   } catch {
@@ -345,7 +426,7 @@ export function describeRedisError(error: unknown, target: RedisTarget | string,
   const cause = (symptom && connectionError !== undefined ? connectionError : first) as { message?: unknown; code?: unknown };
   const message = typeof cause.message === "string" ? cause.message : String(error);
   const codeOf = (text: string, given: unknown): string | undefined => (typeof given === "string" ? given : /(?:^|\s)(E[A-Z_]{3,})\b/.exec(text)?.[1]);
-  const usesPassword = parsed?.kind === "sentinel" && parsed.url === undefined ? "the redis setting" : "REDIS_URL";
+  const usesPassword = parsed !== null && parsed.kind !== "url" && parsed.url === undefined ? "the redis setting" : "REDIS_URL";
   const hasUser = !["", "default"].includes(usernameOf(target));
   let words: string;
   const noSentinel = NO_SENTINEL.exec(message);
@@ -371,7 +452,7 @@ const SENTINEL_RECONNECT_MAX_MS = 500;
 const sentinelBackoff = (attempt: number): number => Math.min(100 * attempt, 2 * SECOND);
 
 /** ioredis options for a target: a URL as it is, or Sentinel settings that follow a failover. */
-function targetOptions(target: RedisTarget): RedisOptions {
+function targetOptions(target: Exclude<RedisTarget, ClusterTarget>): RedisOptions {
   if (target.kind === "url") return {};
   return {
     sentinels: target.sentinels.map(({ host, port }) => ({ host, port })),
@@ -408,10 +489,35 @@ export function connectRedis(target: RedisTarget | string, options: RedisOptions
     lazyConnect: true,
   };
   if (parsed.kind === "url") return new Redis(parsed.url, { ...base, ...options });
+  if (parsed.kind === "cluster") return connectCluster(parsed, base, options);
   // Through Sentinel a reconnect is a question to a Sentinel plus a connect to the primary it
   // names: cheap, and the sooner after a failover the sooner the clock fires again.
   base.retryStrategy = (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), SENTINEL_RECONNECT_MAX_MS);
   return new Redis({ ...base, ...targetOptions(parsed), ...options });
+}
+
+/**
+ * A Redis Cluster through ioredis' Cluster client, which finds each key's node and follows slot
+ * moves. Typed as a Redis: every command the clock sends names keys under one hash tag (one slot),
+ * so each goes to one node; what differs on a cluster (a keyless TIME or WAIT) the clock does not
+ * send there (see daemon/start.ts and the durability check).
+ */
+function connectCluster(target: ClusterTarget, base: RedisOptions, options: RedisOptions): Redis {
+  const { enableOfflineQueue, lazyConnect, ...perNode } = { ...base, ...options };
+  const cluster = new Cluster(
+    target.nodes.map(({ host, port }) => ({ host, port })),
+    {
+      lazyConnect: lazyConnect ?? true,
+      enableOfflineQueue: enableOfflineQueue ?? false,
+      clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), 2 * SECOND),
+      redisOptions: {
+        ...perNode,
+        ...(target.username === undefined ? {} : { username: target.username }),
+        ...(target.password === undefined ? {} : { password: target.password }),
+      },
+    },
+  );
+  return cluster as unknown as Redis;
 }
 
 /**

@@ -10,6 +10,7 @@ export interface ClockCommands {
   clockLeaseAcquire(lease: string, aside: string, token: string, ttlMs: string): Promise<number>;
   clockLeaseRenew(lease: string, token: string, ttlMs: string): Promise<number>;
   clockLeaseRelease(lease: string, token: string, channel: string): Promise<number>;
+  clockTime(anyKey: string): Promise<[seconds: string, micros: string]>;
   clockRepair(keyCount: number, ...keysAndArgs: string[]): Promise<string[] | -1>;
   clockPause(paused: string, pauses: string, changes: string, name: string, action: "pause" | "resume", atMs: string): Promise<[version: number, changed: number, atMs: number]>;
 }
@@ -23,6 +24,7 @@ export function withScripts(redis: Redis): ScriptedRedis {
     redis.defineCommand("clockFire", { lua: lua.fire });
     redis.defineCommand("clockLeaseAcquire", { lua: lua.leaseAcquire2, numberOfKeys: 2 });
     redis.defineCommand("clockRepair", { lua: lua.repair });
+    redis.defineCommand("clockTime", { lua: lua.time1, numberOfKeys: 1 });
     redis.defineCommand("clockLeaseRenew", { lua: lua.leaseRenew1, numberOfKeys: 1 });
     redis.defineCommand("clockLeaseRelease", { lua: lua.leaseRelease1, numberOfKeys: 1 });
     redis.defineCommand("clockPause", { lua: lua.pause3, numberOfKeys: 3 });
