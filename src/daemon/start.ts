@@ -9,6 +9,7 @@ import type { Adapter } from "../adapters/types.ts";
 import { ClockClient } from "../client/client.ts";
 import { loadAdapterPackages } from "../config/packages.ts";
 import type { ClockConfig } from "../config/resolve.ts";
+import { BackfillRunner } from "../dynamic/backfill.ts";
 import { ConfigWatch } from "../dynamic/config-watch.ts";
 import { fingerprintConfig } from "../dynamic/fingerprint.ts";
 import { readPlannerLedger } from "../dynamic/pauses.ts";
@@ -257,6 +258,18 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     if (connection.down) return; // the outage is reported already
     liveness.notePeers(leadership.isLeader() ? null : parsePeers(await redis.hgetall(keys.peers), null));
   });
+  // Backfills asked for by clients (dynamic/backfill.ts): the leader runs them through its fenced firer.
+  const backfills = new BackfillRunner({
+    redis,
+    keys,
+    clock,
+    isLeader: () => leadership.isLeader(),
+    scheduleOf: (name) => syncRef.configSchedules.get(name) ?? syncRef.dynamicSchedules.get(name),
+    fire: (requests) => firer.fire(requests),
+    events,
+    peer: peerLabel(peerId),
+  });
+  tasks.every("backfill", SECOND, () => backfills.poll());
   void configWatch.check();
   tasks.every("config check", options.configCheckMs ?? CONFIG_CHECK_MS, () => configWatch.check());
 
@@ -273,6 +286,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     redis: { connection, keys, sync, configWatch, liveness, client: new ClockClient({ redis, config, adapters: options.adapters ?? {} }) },
     stopSteps: [
       async () => tasks.stop(),
+      () => backfills.stop(),
       () => plannerRef.stop(),
       () => leadership.stop(),
       () => removePeer(redis, keys, peerId).catch(() => undefined),

@@ -127,7 +127,7 @@ export function allowedHostsFor(boundHost: string, port: number, extra: readonly
 const hostPart = (header: string): string => (header.startsWith("[") ? header.slice(0, header.indexOf("]") + 1) : header.replace(/:\d*$/, ""));
 
 /** HTTP status by error code: one table, never a guess from a message. */
-const STATUS_OF: Readonly<Record<ErrorCode, number>> = { invalid: 400, "not-found": 404, clash: 409, redis: 503, script: 500, "not-enqueued": 502 };
+const STATUS_OF: Readonly<Record<ErrorCode, number>> = { invalid: 400, "not-found": 404, clash: 409, redis: 503, script: 500, "not-enqueued": 502, "no-leader": 503 };
 
 export async function startHttpServer(running: RunningClock, options: HttpOptions): Promise<Server> {
   const { clock } = options;

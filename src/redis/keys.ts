@@ -20,6 +20,8 @@ export interface ClockKeys {
   readonly config: string;
   /** Prefix of `<prefix>:<fingerprint>`: each running config's per-schedule digests. */
   readonly configs: string;
+  /** Set (dynamic/backfill.ts): ids of backfills not finished; `<backfills>:<id>` is each one's hash (request and progress). */
+  readonly backfills: string;
 }
 
 export function clockKeys(namespace: string): ClockKeys {
@@ -38,6 +40,7 @@ export function clockKeys(namespace: string): ClockKeys {
     changes: `${tag}:changes`,
     config: `${tag}:config`,
     configs: `${tag}:configs`,
+    backfills: `${tag}:backfills`,
   };
 }
 
