@@ -119,6 +119,8 @@ export interface ClockEventMap {
   /** A check found nothing to report (`leaderFingerprint` null: the leader's is not known). */
   "config:checked": { readonly fingerprint: string; readonly leaderFingerprint: string | null };
   "config:check-failed": { readonly error: Error };
+  /** The leader ended a pause at its `until` (Redis time): a resume stamped at that instant. */
+  "pause:expired": { readonly name: string; readonly untilAt: number };
   /** The leader began (or, `resumed`, went on with) a backfill. */
   "backfill:started": { readonly record: BackfillReport; readonly resumed: boolean };
   /** A backfill ended: done, cancelled or failed, with its counts. */

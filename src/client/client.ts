@@ -87,6 +87,8 @@ export const DEFAULT_BACKFILL_RATE = "10/s";
 /** A leader's heartbeat moves every ~2 s: one older than this is no leader to hand a backfill to. */
 const LEADER_FRESH_MS = 10_000;
 const BACKFILL_POLL_MS = 250;
+/** A pause's reason is a note for people, not a document. */
+const MAX_REASON = 500;
 
 const SNAPSHOT_MAX_AGE_MS = 10_000;
 
@@ -203,13 +205,38 @@ export class ClockClient {
       const { configSchedules } = await this.#defaults();
       if (configSchedules.some((schedule) => schedule.name === name)) throw new ClashError(name, "remove");
       if ((await this.#redis.hexists(this.#keys.schedules, name)) === 0) return false;
-      await writeChange(this.#redis, this.#keys, "remove", name, (multi) => multi.hdel(this.#keys.schedules, name).srem(this.#keys.paused, name).hdel(this.#keys.pauses, name));
+      await writeChange(this.#redis, this.#keys, "remove", name, (multi) =>
+        multi.hdel(this.#keys.schedules, name).srem(this.#keys.paused, name).hdel(this.#keys.pauses, name).zrem(this.#keys.pauseEnds, name),
+      );
       return true;
     },
-    /** Pause means skip: from now (Redis time) no slot fires, not even as catch-up after the resume. */
-    pause: async (name: string): Promise<void> => {
+    /**
+     * Pause means skip: from now (Redis time) no slot fires, not even as catch-up after the resume.
+     * `reason` is shown by status; at `until` (an instant in the future by Redis time) the leader
+     * resumes it, exactly as a resume sent then. Pausing a paused schedule keeps its start and takes
+     * the new reason and until. Throws ConfigError naming the field for a bad one.
+     */
+    pause: async (name: string, options: { reason?: string; until?: InstantInput } = {}): Promise<void> => {
       await this.#requireExists(name);
-      await setPaused(withScripts(this.#redis), this.#keys, name, true);
+      const issues: FieldIssue[] = [];
+      if (options.reason !== undefined && (typeof options.reason !== "string" || options.reason.length > MAX_REASON)) {
+        issues.push({ path: `${name}.reason`, message: `expected text of at most ${MAX_REASON} characters` });
+      }
+      let untilAt: number | undefined;
+      if (options.until !== undefined) {
+        const at = instantOf(options.until);
+        const [seconds, micros] = await this.#redis.time();
+        const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+        if (typeof at === "string") issues.push({ path: `${name}.until`, message: at });
+        else if (at <= nowMs)
+          issues.push({ path: `${name}.until`, message: `is not in the future by Redis time (${new Date(nowMs).toISOString()}): a pause ends after it begins` });
+        else untilAt = at;
+      }
+      if (issues.length > 0) throw new ConfigError(issues, `invalid pause of "${name}"`);
+      await setPaused(withScripts(this.#redis), this.#keys, name, true, undefined, {
+        ...(options.reason === undefined || options.reason === "" ? {} : { reason: options.reason }),
+        ...(untilAt === undefined ? {} : { untilAt }),
+      });
     },
     /** Continues from now (Redis time): slots inside the pause never fire; the next slot fires normally. */
     resume: async (name: string): Promise<void> => {

@@ -253,6 +253,8 @@ export function observe(
     "config:checked": ({ fingerprint, leaderFingerprint }) =>
       log.debug({ fingerprint }, leaderFingerprint === null ? "config check: the leader's config fingerprint is not known" : "config check: matches the leader's"),
     "config:check-failed": ({ error }) => log.debug({ err: redisErr(error) }, "config check failed; will try again"),
+    "pause:expired": ({ name, untilAt }) =>
+      log.info({ schedule: name, until: new Date(untilAt).toISOString() }, "pause ended at its until; the schedule resumes as if resumed then"),
     "backfill:started": ({ record, resumed }) => log.info(backfillFields(record), resumed ? "backfill resumed from where the last leader left it" : "backfill started"),
     "backfill:finished": ({ record }) => {
       const fields = backfillFields(record);

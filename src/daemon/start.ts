@@ -12,7 +12,7 @@ import type { ClockConfig } from "../config/resolve.ts";
 import { BackfillRunner } from "../dynamic/backfill.ts";
 import { ConfigWatch } from "../dynamic/config-watch.ts";
 import { fingerprintConfig } from "../dynamic/fingerprint.ts";
-import { readPlannerLedger } from "../dynamic/pauses.ts";
+import { expirePauses, readPlannerLedger } from "../dynamic/pauses.ts";
 import { snapshotOf, writeSnapshot } from "../dynamic/snapshot.ts";
 import { DynamicSync } from "../dynamic/sync.ts";
 import { ClockEvents } from "../events.ts";
@@ -270,6 +270,11 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     peer: peerLabel(peerId),
   });
   tasks.every("backfill", SECOND, () => backfills.poll());
+  // A pause's `until` is the leader's to carry out, by Redis time (one ZRANGEBYSCORE a second).
+  tasks.every("pause expiry", SECOND, async () => {
+    if (!leadership.isLeader() || connection.down) return;
+    for (const expired of await expirePauses(redis, keys)) events.emit("pause:expired", expired);
+  });
   void configWatch.check();
   tasks.every("config check", options.configCheckMs ?? CONFIG_CHECK_MS, () => configWatch.check());
 

@@ -16,6 +16,8 @@ export interface ClockKeys {
   readonly paused: string;
   /** Hash: when each paused schedule was paused and resumed (Redis time), so a pause skips its slots. */
   readonly pauses: string;
+  /** Sorted set (dynamic/pauses.ts): paused schedule name -> the `until` its pause ends at by itself. */
+  readonly pauseEnds: string;
   readonly changes: string;
   readonly config: string;
   /** Prefix of `<prefix>:<fingerprint>`: each running config's per-schedule digests. */
@@ -37,6 +39,7 @@ export function clockKeys(namespace: string): ClockKeys {
     schedules: `${tag}:schedules`,
     paused: `${tag}:paused`,
     pauses: `${tag}:pauses`,
+    pauseEnds: `${tag}:pause-ends`,
     changes: `${tag}:changes`,
     config: `${tag}:config`,
     configs: `${tag}:configs`,

@@ -11,7 +11,17 @@ export interface ClockCommands {
   clockLeaseRenew(lease: string, token: string, ttlMs: string): Promise<number>;
   clockLeaseRelease(lease: string, token: string, channel: string): Promise<number>;
   clockRepair(keyCount: number, ...keysAndArgs: string[]): Promise<string[] | -1>;
-  clockPause(paused: string, pauses: string, changes: string, name: string, action: "pause" | "resume", atMs: string): Promise<[version: number, changed: number, atMs: number]>;
+  clockPause(
+    paused: string,
+    pauses: string,
+    changes: string,
+    pauseEnds: string,
+    name: string,
+    action: "pause" | "resume" | "expire",
+    atMs: string,
+    reason: string,
+    untilAt: string,
+  ): Promise<[version: number, changed: number, atMs: number]>;
 }
 
 export type ScriptedRedis = Redis & ClockCommands;
@@ -25,7 +35,7 @@ export function withScripts(redis: Redis): ScriptedRedis {
     redis.defineCommand("clockRepair", { lua: lua.repair });
     redis.defineCommand("clockLeaseRenew", { lua: lua.leaseRenew1, numberOfKeys: 1 });
     redis.defineCommand("clockLeaseRelease", { lua: lua.leaseRelease1, numberOfKeys: 1 });
-    redis.defineCommand("clockPause", { lua: lua.pause3, numberOfKeys: 3 });
+    redis.defineCommand("clockPause", { lua: lua.pause4, numberOfKeys: 4 });
     defined.add(redis);
   }
   return redis as ScriptedRedis;
