@@ -22,7 +22,9 @@ export type ErrorCode =
   /** The fire script refused or failed. */
   | "script"
   /** A trigger enqueued nothing. */
-  | "not-enqueued";
+  | "not-enqueued"
+  /** What was asked runs through the leader, and no clock process leads (a backfill). */
+  | "no-leader";
 
 export class ClockError extends Error {
   readonly code: ErrorCode;
@@ -93,5 +95,16 @@ export class TriggerError extends ClockError {
     super("not-enqueued", `trigger of "${schedule}" was not enqueued: ${cause.message}`, { cause });
     this.name = "TriggerError";
     this.schedule = schedule;
+  }
+}
+
+/** A request the leader must carry out (a backfill), refused because no clock process leads. */
+export class NoLeaderError extends ClockError {
+  constructor(namespace: string, what: string) {
+    super(
+      "no-leader",
+      `${what} refused: no clock leads namespace "${namespace}" (no lease holder with a live heartbeat); it runs through the leader, so start a clock (clock start) and ask again`,
+    );
+    this.name = "NoLeaderError";
   }
 }

@@ -32,6 +32,21 @@ export interface ConfigMismatch {
   readonly since: number;
 }
 
+/** A backfill as its log lines show it (dynamic/backfill.ts keeps the whole record). */
+export interface BackfillReport {
+  readonly id: string;
+  readonly schedule: string;
+  readonly fromAt: number;
+  readonly toAt: number;
+  readonly ratePerSecond: number;
+  readonly state: "pending" | "running" | "done" | "cancelled" | "failed";
+  readonly total: number;
+  readonly fired: number;
+  readonly skipped: number;
+  readonly paused: number;
+  readonly error: string | null;
+}
+
 /** What the lease was doing when Redis refused or failed. */
 export type LeaseOp = "acquire" | "renew" | "release" | "subscribe";
 
@@ -104,6 +119,12 @@ export interface ClockEventMap {
   /** A check found nothing to report (`leaderFingerprint` null: the leader's is not known). */
   "config:checked": { readonly fingerprint: string; readonly leaderFingerprint: string | null };
   "config:check-failed": { readonly error: Error };
+  /** The leader ended a pause at its `until` (Redis time): a resume stamped at that instant. */
+  "pause:expired": { readonly name: string; readonly untilAt: number };
+  /** The leader began (or, `resumed`, went on with) a backfill. */
+  "backfill:started": { readonly record: BackfillReport; readonly resumed: boolean };
+  /** A backfill ended: done, cancelled or failed, with its counts. */
+  "backfill:finished": { readonly record: BackfillReport };
   /** A background task (poll, reconcile, time sync, outbox drain) failed; the first of a run only. */
   "task:failed": { readonly task: string; readonly error: Error };
   /** A listener threw; reported here rather than thrown into the emitter. */

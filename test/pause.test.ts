@@ -8,7 +8,7 @@ import { EventEmitter } from "node:events";
 import { Redis } from "ioredis";
 import { createClient, parseConfig, startClock, type Adapter, type Leadership, type RunningClock } from "../src/index.ts";
 import { DEFAULT_CATCH_UP, parseSchedule } from "../src/config/resolve.ts";
-import { parsePauseRecord, readPlannerLedger, setPaused } from "../src/dynamic/pauses.ts";
+import { expirePauses, parsePauseRecord, readPlannerLedger, setPaused } from "../src/dynamic/pauses.ts";
 import { DynamicSync } from "../src/dynamic/sync.ts";
 import { Firer } from "../src/fire/fire.ts";
 import { ClockEvents } from "../src/events.ts";
@@ -333,4 +333,62 @@ test("pause and resume are stamped with Redis time; pausing twice keeps the firs
   const noop = await setPaused(scripted, keys, "s", false);
   assert.equal(noop.changed, false);
   assert.deepEqual(parsePauseRecord(await redis.hget(keys.pauses, "s")), { pausedAt: first.atMs, resumedAt: resumed.atMs }, "an outage's catch-up is not cut short");
+});
+
+test("fake clock: a pause with until :47.39 ends by itself, as a resume sent then: no slot of the pause fires, :50 on time", async (t) => {
+  const scope = testScope(t);
+  const namespace = `p${++n}`;
+  const keys = clockKeys(namespace);
+  const node = await fakeNode(namespace, T0, { cfg: EVERY_10S });
+  scope.defer(() => node.stop());
+  await node.advanceTo(T0 + 12 * SECOND);
+  const paused = new Promise((resolve) => node.changes.once("pause cfg", resolve));
+  await setPaused(withScripts(redis), keys, "cfg", true, node.clock.now(), { reason: "migration", untilAt: T0 + 47_390 });
+  await paused;
+  assert.deepEqual(parsePauseRecord(await redis.hget(keys.pauses, "cfg")), { pausedAt: T0 + 12 * SECOND, reason: "migration", until: T0 + 47_390 });
+  const resumed = new Promise<unknown>((resolve) => node.changes.once("resume cfg", resolve));
+  // The leader's expiry task, once a second (in production by Redis time; here by the fake clock's).
+  for (let at = T0 + 13 * SECOND; at <= T0 + 48 * SECOND; at += SECOND) {
+    await node.advanceTo(at);
+    const ended = await expirePauses(withScripts(redis), keys, node.clock.now());
+    if (at < T0 + 47_390) assert.deepEqual(ended, [], "not before its until");
+    else if (at === T0 + 48 * SECOND) assert.deepEqual(ended, [{ name: "cfg", untilAt: T0 + 47_390 }]);
+  }
+  assert.deepEqual(await resumed, { skipped: 3 });
+  assert.deepEqual(
+    parsePauseRecord(await redis.hget(keys.pauses, "cfg")),
+    { pausedAt: T0 + 12 * SECOND, resumedAt: T0 + 47_390 },
+    "stamped at until, not when the leader got to it",
+  );
+  await node.advanceTo(T0 + 61 * SECOND);
+  assert.deepEqual(secondsOf(node, "cfg"), [10, 50, 60]);
+  assert.ok(node.fired.every((fire) => !fire.catchUp));
+});
+
+test("real clock: pause(name, { reason, until }) shows both in status, and the leader resumes it at until", async (t) => {
+  const scope = testScope(t);
+  const namespace = `p${++n}`;
+  const { clock, sink } = await startWith(namespace, { tick: { every: "1s", job: { class: "Tick", queue: namespace } } });
+  const client = createClient({ redis: server.url, namespace });
+  scope.defer(() => clock.stop());
+  scope.defer(() => client.close());
+  await assert.rejects(client.schedules.pause("tick", { until: "2020-01-01T00:00:00Z" }), (error: Error) => /tick\.until: is not in the future/.test(error.message));
+  const untilAt = Date.now() + 2500;
+  await client.schedules.pause("tick", { reason: "deploy freeze", until: new Date(untilAt) });
+  const pausedAt = Date.now();
+  const status = await client.status();
+  assert.deepEqual(status.schedules[0]?.pause, { since: status.schedules[0]?.pause?.since ?? -1, reason: "deploy freeze", until: untilAt });
+  const running = await clock.status();
+  assert.equal(running.schedules[0]?.pause?.reason, "deploy freeze", "the running clock's status (and page) too");
+  const line = await sink.waitFor((entry) => entry.msg === "pause ended at its until; the schedule resumes as if resumed then", 5000);
+  assert.equal(line["until"], new Date(untilAt).toISOString());
+  const next = await sink.waitFor((entry) => entry.msg === "fired" && Date.parse(String(entry["slot"])) >= untilAt, 3000);
+  assert.ok(Date.parse(String(next["slot"])) - untilAt < 1000, "the first slot at or after until fires");
+  const slots = await slotsIn(namespace);
+  assert.deepEqual(
+    slots.filter((at) => at > pausedAt && at < untilAt),
+    [],
+    "no slot inside the pause",
+  );
+  assert.equal((await client.status()).schedules[0]?.paused, false);
 });

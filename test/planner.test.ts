@@ -359,3 +359,41 @@ test("a fenced fire (the lease was lost) backs off instead of retrying in a hot 
   assert.ok(calls <= 4, `${calls} fire attempts in 3 s while fenced`);
   await planner.stop();
 });
+
+test("paced catch-up: 20 missed slots at 5/s go out 5 a second, oldest first, while another schedule's slots fire on time", async () => {
+  // Ledger 20 minutes back on a 1-minute schedule: 20 missed slots (the 20th on time at T0).
+  const ledger = new Map([["report", T0 - 20 * MINUTE]]);
+  const paced = schedule("report", { every: "1m", catchUp: { policy: "all", window: "1h", rate: "5/s" } });
+  const tick = schedule("tick", { every: "1s" });
+  const h = await harness([paced, tick], { startAt: T0 + 500, ledger });
+  await h.clock.advance(5 * SECOND);
+  const reports = h.fired.filter((fire) => fire.schedule === "report");
+  assert.deepEqual(
+    reports.map((fire) => (fire.slotAt - T0) / MINUTE),
+    Array.from({ length: 20 }, (_, i) => i - 19),
+    "every missed slot once, in order",
+  );
+  const perSecond = new Map<number, number>();
+  for (const fire of reports) perSecond.set(Math.floor((fire.firedAt - T0) / SECOND), (perSecond.get(Math.floor((fire.firedAt - T0) / SECOND)) ?? 0) + 1);
+  assert.deepEqual([...perSecond.values()], [5, 5, 5, 5], "at most 5 a second, not one burst of 20");
+  const ticks = h.fired.filter((fire) => fire.schedule === "tick");
+  assert.deepEqual(
+    ticks.map((fire) => fire.firedAt - fire.slotAt),
+    [0, 0, 0, 0, 0],
+    "the other schedule's slots are not held back",
+  );
+  assert.equal(h.planner.nextAtOf("report"), T0 + MINUTE, "status shows the next slot, not the next batch");
+  await h.planner.stop();
+});
+
+test("catchUp.rate is validated with the schedule and field named", () => {
+  assert.throws(
+    () => schedule("report", { every: "1m", catchUp: { policy: "all", rate: "fast" } }),
+    (error: Error) => /report\.catchUp\.rate: invalid rate "fast"/.test(error.message),
+  );
+  assert.throws(
+    () => schedule("report", { every: "1m", catchUp: { policy: "latest", rate: "10/s" } }),
+    (error: Error) => /report\.catchUp\.rate: only applies to policy "all"/.test(error.message),
+  );
+  assert.equal(schedule("report", { every: "1m", catchUp: { policy: "all", rate: "600/m" } }).catchUp.ratePerSecond, 10);
+});

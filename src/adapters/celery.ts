@@ -190,7 +190,13 @@ export function celeryMessage(enqueue: Enqueue, origin: string): string {
       origin,
       ignore_result: false,
       // A header of one's own, as send_task(headers=...) adds it: a bound task reads self.request.clock.
-      clock: { schedule: enqueue.schedule, slot: new Date(enqueue.slotAt).toISOString(), slotAt: enqueue.slotAt, ...(enqueue.manual === true ? { manual: true } : {}) },
+      clock: {
+        schedule: enqueue.schedule,
+        slot: new Date(enqueue.slotAt).toISOString(),
+        slotAt: enqueue.slotAt,
+        ...(enqueue.manual === true ? { manual: true } : {}),
+        ...(enqueue.backfill === true ? { backfill: true } : {}),
+      },
     },
     properties: {
       correlation_id: id,

@@ -26,7 +26,13 @@ export const resqueAdapter: AdapterFactory = (settings) => {
         class: job.class,
         args: job.args,
         id: enqueue.jobId,
-        clock: { schedule: enqueue.schedule, slot: new Date(enqueue.slotAt).toISOString(), slotAt: enqueue.slotAt, ...(enqueue.manual === true ? { manual: true } : {}) },
+        clock: {
+          schedule: enqueue.schedule,
+          slot: new Date(enqueue.slotAt).toISOString(),
+          slotAt: enqueue.slotAt,
+          ...(enqueue.manual === true ? { manual: true } : {}),
+          ...(enqueue.backfill === true ? { backfill: true } : {}),
+        },
       };
       return [
         { command: "SADD", key: `${namespace}:queues`, args: [job.queue] },

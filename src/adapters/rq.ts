@@ -112,7 +112,13 @@ export function rqJobFields(enqueue: Enqueue, serializer: RqSerializer): [field:
   const kwargs = (job.options["kwargs"] ?? {}) as { [key: string]: Json };
   const serialize = (value: PickleValue, json: Json): string => (serializer === "pickle" ? pickleAscii(value) : pythonJson(json));
   const data = serialize(new PyTuple([job.class, null, new PyTuple(job.args), kwargs]), [job.class, null, [...job.args], kwargs]);
-  const clock: Json = { schedule: enqueue.schedule, slot: new Date(enqueue.slotAt).toISOString(), slotAt: enqueue.slotAt, ...(enqueue.manual === true ? { manual: true } : {}) };
+  const clock: Json = {
+    schedule: enqueue.schedule,
+    slot: new Date(enqueue.slotAt).toISOString(),
+    slotAt: enqueue.slotAt,
+    ...(enqueue.manual === true ? { manual: true } : {}),
+    ...(enqueue.backfill === true ? { backfill: true } : {}),
+  };
   const at = rqTimestamp(enqueue.enqueuedAt);
   const description = job.options["description"];
   const fields: [string, string][] = [

@@ -150,7 +150,13 @@ export const sidekiqAdapter: AdapterFactory = (rawSettings, context) => {
         retry: options["retry"] ?? true,
         ...options,
         jid,
-        clock: { schedule: enqueue.schedule, slot: new Date(enqueue.slotAt).toISOString(), slotAt: enqueue.slotAt, ...(enqueue.manual === true ? { manual: true } : {}) },
+        clock: {
+          schedule: enqueue.schedule,
+          slot: new Date(enqueue.slotAt).toISOString(),
+          slotAt: enqueue.slotAt,
+          ...(enqueue.manual === true ? { manual: true } : {}),
+          ...(enqueue.backfill === true ? { backfill: true } : {}),
+        },
       };
       const payload =
         activeJob === true

@@ -13,6 +13,8 @@ export interface Enqueue {
   readonly enqueuedAt: number;
   /** True for a manual trigger, outside the schedule. */
   readonly manual?: boolean;
+  /** True for a slot fired by a backfill (a past range asked for by hand; the slot's own job id). */
+  readonly backfill?: boolean;
 }
 
 /** The commands the fire script runs for adapters (its `allowed` table; a test holds the two equal). */

@@ -2,6 +2,7 @@
 import { ClockError, type ErrorCode } from "../index.ts";
 import { UsageError } from "./args.ts";
 import type { Command, Io } from "./command.ts";
+import { backfill } from "./commands/backfill.ts";
 import { check } from "./commands/check.ts";
 import { next } from "./commands/next.ts";
 import { start } from "./commands/start.ts";
@@ -12,7 +13,7 @@ import { version } from "./version.ts";
 /** Errors of what the user asked (exit 2); any other failure is a runtime one (exit 1). */
 const BAD_INPUT: ReadonlySet<ErrorCode> = new Set(["invalid", "not-found", "clash"]);
 
-const COMMANDS: readonly Command[] = [start, check, next, status, list, add, remove, pause, resume, trigger, importCommand];
+const COMMANDS: readonly Command[] = [start, check, next, status, list, add, remove, pause, resume, trigger, backfill, importCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

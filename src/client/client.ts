@@ -9,15 +9,19 @@ import { AdapterRegistry } from "../adapters/registry.ts";
 import type { Adapter } from "../adapters/types.ts";
 import type { ClockConfig, Defaults } from "../config/resolve.ts";
 import type { ScheduleInput } from "../config/schema.ts";
+import { parseRate } from "../config/rate.ts";
+import { cancelBackfill, isFinished, MAX_BACKFILL_SLOTS, readBackfill, readSlotState, requestBackfill, slotsUpTo, splitSlots, type BackfillRecord } from "../dynamic/backfill.ts";
 import { setPaused } from "../dynamic/pauses.ts";
 import { FALLBACK_DEFAULTS, readSnapshot, snapshotOf, type ConfigSnapshot } from "../dynamic/snapshot.ts";
 import { checkName, decodeEntry, encodeEntry, validateDefinition, writeChange } from "../dynamic/store.ts";
-import { ClashError, ConfigError, NotFoundError, TriggerError } from "../errors.ts";
+import { ClashError, ClockError, ConfigError, NoLeaderError, NotFoundError, TriggerError, type FieldIssue } from "../errors.ts";
 import { Firer, manualJobId } from "../fire/fire.ts";
 import { closeRedis, connectRedis, describeRedisError, redactSecrets, resolveRedisTarget, type RedisTarget, type SentinelSettings } from "../redis/connection.ts";
 import { clockKeys, type ClockKeys } from "../redis/keys.ts";
 import { withScripts } from "../redis/scripts.ts";
+import { parseInstant } from "../schedule/duration.ts";
 import { findNonJson, type Json, type Schedule } from "../schedule/schedule.ts";
+import { slotsBetween } from "../schedule/slots.ts";
 import { pageBounds, readClusterStatus, statusOfRows, type ClockStatus, type ScheduleSource, type StatusPage, type StatusRow } from "./status.ts";
 
 export interface ClientOptions {
@@ -46,7 +50,58 @@ export interface ScheduleInfo {
   readonly error?: string;
 }
 
+/** An instant as the API takes it: ISO-8601 with an offset, epoch ms, or a Date. */
+export type InstantInput = string | number | Date;
+
+export interface BackfillOptions {
+  /** The range, both ends inclusive; `to` must not be in the future (by Redis time). */
+  readonly from: InstantInput;
+  readonly to: InstantInput;
+  /** At most this many slots a second: "10/s", "600/m", or a number per second. Default "10/s". */
+  readonly rate?: string | number;
+  /** Report what would fire and what would be skipped, write nothing (no leader needed). */
+  readonly dryRun?: boolean;
+  /** Resolve when the backfill has finished (done, cancelled or failed), not when it was accepted. */
+  readonly wait?: boolean;
+  /** While waiting: called with each change of progress. */
+  readonly onProgress?: (record: BackfillRecord) => void;
+}
+
+/** A dry run's answer: the range's slots split by the backfill rule, as of now. */
+export interface BackfillPlan {
+  readonly dryRun: true;
+  readonly schedule: string;
+  readonly fromAt: number;
+  readonly toAt: number;
+  readonly ratePerSecond: number;
+  readonly total: number;
+  /** Slots after the ledger's newest fired slot and outside a pause: the backfill's. */
+  readonly wouldFire: number;
+  readonly skipped: number;
+  readonly paused: number;
+  /** The first slots that would fire (ten at most). */
+  readonly firstSlots: readonly number[];
+}
+
+export const DEFAULT_BACKFILL_RATE = "10/s";
+/** A leader's heartbeat moves every ~2 s: one older than this is no leader to hand a backfill to. */
+const LEADER_FRESH_MS = 10_000;
+const BACKFILL_POLL_MS = 250;
+/** A pause's reason is a note for people, not a document. */
+const MAX_REASON = 500;
+
 const SNAPSHOT_MAX_AGE_MS = 10_000;
+
+const unknownBackfill = (id: string): ClockError =>
+  new ClockError("not-found", `backfill ${id} not found`, { issues: [{ path: id, message: "no such backfill (a finished one is kept for a week)" }] });
+
+function instantOf(value: InstantInput | undefined): number | string {
+  if (value instanceof Date) return Number.isFinite(value.getTime()) ? value.getTime() : "invalid Date";
+  if (typeof value === "number") return Number.isFinite(value) ? value : `invalid time ${value}`;
+  if (typeof value !== "string") return 'expected an ISO-8601 time with an offset (e.g. "2026-01-01T00:00:00Z"), epoch ms or a Date';
+  const at = parseInstant(value);
+  return typeof at === "number" ? at : at.error;
+}
 
 export class ClockClient {
   readonly #redis: Redis;
@@ -151,13 +206,38 @@ export class ClockClient {
       const { configSchedules } = await this.#defaults();
       if (configSchedules.some((schedule) => schedule.name === name)) throw new ClashError(name, "remove");
       if ((await this.#redis.hexists(this.#keys.schedules, name)) === 0) return false;
-      await writeChange(this.#redis, this.#keys, "remove", name, (multi) => multi.hdel(this.#keys.schedules, name).srem(this.#keys.paused, name).hdel(this.#keys.pauses, name));
+      await writeChange(this.#redis, this.#keys, "remove", name, (multi) =>
+        multi.hdel(this.#keys.schedules, name).srem(this.#keys.paused, name).hdel(this.#keys.pauses, name).zrem(this.#keys.pauseEnds, name),
+      );
       return true;
     },
-    /** Pause means skip: from now (Redis time) no slot fires, not even as catch-up after the resume. */
-    pause: async (name: string): Promise<void> => {
+    /**
+     * Pause means skip: from now (Redis time) no slot fires, not even as catch-up after the resume.
+     * `reason` is shown by status; at `until` (an instant in the future by Redis time) the leader
+     * resumes it, exactly as a resume sent then. Pausing a paused schedule keeps its start and takes
+     * the new reason and until. Throws ConfigError naming the field for a bad one.
+     */
+    pause: async (name: string, options: { reason?: string; until?: InstantInput } = {}): Promise<void> => {
       await this.#requireExists(name);
-      await setPaused(withScripts(this.#redis), this.#keys, name, true);
+      const issues: FieldIssue[] = [];
+      if (options.reason !== undefined && (typeof options.reason !== "string" || options.reason.length > MAX_REASON)) {
+        issues.push({ path: `${name}.reason`, message: `expected text of at most ${MAX_REASON} characters` });
+      }
+      let untilAt: number | undefined;
+      if (options.until !== undefined) {
+        const at = instantOf(options.until);
+        const [seconds, micros] = await this.#redis.time();
+        const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+        if (typeof at === "string") issues.push({ path: `${name}.until`, message: at });
+        else if (at <= nowMs)
+          issues.push({ path: `${name}.until`, message: `is not in the future by Redis time (${new Date(nowMs).toISOString()}): a pause ends after it begins` });
+        else untilAt = at;
+      }
+      if (issues.length > 0) throw new ConfigError(issues, `invalid pause of "${name}"`);
+      await setPaused(withScripts(this.#redis), this.#keys, name, true, undefined, {
+        ...(options.reason === undefined || options.reason === "" ? {} : { reason: options.reason }),
+        ...(untilAt === undefined ? {} : { untilAt }),
+      });
     },
     /** Continues from now (Redis time): slots inside the pause never fire; the next slot fires normally. */
     resume: async (name: string): Promise<void> => {
@@ -202,6 +282,79 @@ export class ClockClient {
       return { jobId, schedule: name, adapter: schedule.adapter, queue: schedule.job.queue };
     } finally {
       await adapters.closeAll();
+    }
+  }
+
+  /**
+   * Enqueues every slot of a past range of a schedule once, through the leader (fenced, paced by
+   * `rate`). Slots at or before the schedule's newest fired slot are skipped (they may have fired),
+   * and so are slots inside a pause; a backfill run twice enqueues nothing new. Throws ConfigError
+   * for a bad range or rate, NoLeaderError when no clock leads. Resolves with the accepted request
+   * (or, with `wait`, the finished one); `dryRun` resolves with the plan and writes nothing.
+   */
+  backfill(name: string, options: BackfillOptions & { readonly dryRun: true }): Promise<BackfillPlan>;
+  backfill(name: string, options: BackfillOptions): Promise<BackfillRecord>;
+  async backfill(name: string, options: BackfillOptions): Promise<BackfillRecord | BackfillPlan> {
+    const schedule = await this.#requireExists(name);
+    const [seconds, micros] = await this.#redis.time();
+    const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const issues: FieldIssue[] = [];
+    const fromAt = instantOf(options.from);
+    const toAt = instantOf(options.to);
+    const rate = parseRate(options.rate ?? DEFAULT_BACKFILL_RATE);
+    if (typeof fromAt === "string") issues.push({ path: `${name}.from`, message: fromAt });
+    if (typeof toAt === "string") issues.push({ path: `${name}.to`, message: toAt });
+    else if (toAt > nowMs)
+      issues.push({
+        path: `${name}.to`,
+        message: `is in the future by Redis time (${new Date(nowMs).toISOString()}): a backfill is for past slots; the slots to come fire on schedule`,
+      });
+    if (typeof fromAt === "number" && typeof toAt === "number" && fromAt > toAt) issues.push({ path: `${name}.to`, message: "must not be before from" });
+    if (typeof rate !== "number") issues.push({ path: `${name}.rate`, message: rate.error });
+    let total = 0;
+    if (issues.length === 0) {
+      total = slotsBetween(schedule, (fromAt as number) - 1, toAt as number, 0, MAX_BACKFILL_SLOTS + 1).total;
+      if (total > MAX_BACKFILL_SLOTS) issues.push({ path: `${name}.from`, message: `the range holds more than ${MAX_BACKFILL_SLOTS} slots: backfill it in parts` });
+    }
+    if (issues.length > 0) throw new ConfigError(issues, `invalid backfill of "${name}"`);
+    const range = { schedule: name, fromAt: fromAt as number, toAt: toAt as number, ratePerSecond: rate as number };
+    if (options.dryRun === true) {
+      const { ledgerAt, pause } = await readSlotState(this.#redis, this.#keys, name);
+      const split = splitSlots(slotsUpTo(schedule, range.fromAt - 1, range.toAt, MAX_BACKFILL_SLOTS), ledgerAt, pause);
+      return { dryRun: true, ...range, total, wouldFire: split.fire.length, skipped: split.skipped, paused: split.paused, firstSlots: split.fire.slice(0, 10) };
+    }
+    const cluster = await readClusterStatus(this.#redis, this.#keys, nowMs);
+    const leading =
+      cluster.leader !== null &&
+      cluster.peers.some((peer) => peer.role === "leader" && peer.host === cluster.leader?.host && peer.pid === cluster.leader.pid && nowMs - peer.seenAt <= LEADER_FRESH_MS);
+    if (!leading) throw new NoLeaderError(this.#namespace, `backfill of "${name}"`);
+    const id = await requestBackfill(this.#redis, this.#keys, { ...range, total, requestedAt: nowMs });
+    if (options.wait !== true) return (await this.backfillStatus(id)) as BackfillRecord;
+    return await this.#waitForBackfill(id, options.onProgress);
+  }
+
+  /** A backfill's request and progress; null when there is none of that id (or it expired, a week after it finished). */
+  backfillStatus(id: string): Promise<BackfillRecord | null> {
+    return readBackfill(this.#redis, this.#keys, id);
+  }
+
+  /** Asks the leader to stop a backfill before its next batch; resolves with its record then. Throws NotFoundError for an unknown id. */
+  async cancelBackfill(id: string, options: { wait?: boolean } = {}): Promise<BackfillRecord> {
+    if (!(await cancelBackfill(this.#redis, this.#keys, id))) throw unknownBackfill(id);
+    if (options.wait === true) return await this.#waitForBackfill(id);
+    return (await this.backfillStatus(id)) as BackfillRecord;
+  }
+
+  async #waitForBackfill(id: string, onProgress?: (record: BackfillRecord) => void): Promise<BackfillRecord> {
+    let last = "";
+    for (;;) {
+      const record = await this.backfillStatus(id);
+      if (record === null) throw unknownBackfill(id);
+      const seen = JSON.stringify(record);
+      if (seen !== last) onProgress?.(record);
+      last = seen;
+      if (isFinished(record.state)) return record;
+      await new Promise((resolve) => setTimeout(resolve, BACKFILL_POLL_MS));
     }
   }
 

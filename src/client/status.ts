@@ -4,6 +4,7 @@
  * Redis reads here are O(page) (the ledger of the page's names) or O(processes) (lease, peers).
  */
 import type { Redis } from "ioredis";
+import { parsePauseRecord } from "../dynamic/pauses.ts";
 import { readLedgerOf } from "../fire/ledger.ts";
 import { holderOf } from "../lease/lease.ts";
 import { leaderPeer, parsePeers } from "../lease/peers.ts";
@@ -26,6 +27,8 @@ export interface ScheduleStatus {
   readonly timezone: string;
   readonly enabled: boolean;
   readonly paused: boolean;
+  /** While paused: since when (Redis time; null from an older version), why, and when it ends by itself (null: until resumed). */
+  readonly pause?: { readonly since: number | null; readonly reason: string | null; readonly until: number | null };
   readonly lastFiredAt: number | null;
   readonly nextAt: number | null;
   readonly adapter: string;
@@ -128,11 +131,22 @@ export async function statusOfRows(
   now: number,
   plannedAt: (name: string) => number | undefined = () => undefined,
 ): Promise<ScheduleStatus[]> {
-  const fired = await readLedgerOf(
-    redis,
-    keys,
-    rows.map((row) => row.name),
-  );
+  const pausedNames = rows.filter((row) => row.paused).map((row) => row.name);
+  const [fired, pauseRaws] = await Promise.all([
+    readLedgerOf(
+      redis,
+      keys,
+      rows.map((row) => row.name),
+    ),
+    // Only the page's paused rows: usually none, and then no read at all.
+    pausedNames.length === 0 ? Promise.resolve([]) : redis.hmget(keys.pauses, ...pausedNames),
+  ]);
+  const pauses = new Map(pausedNames.map((name, index) => [name, parsePauseRecord(pauseRaws[index])]));
+  const pauseOf = (name: string): Pick<ScheduleStatus, "pause"> => {
+    if (!pauses.has(name)) return {};
+    const record = pauses.get(name) ?? null;
+    return { pause: { since: record?.pausedAt ?? null, reason: record?.reason ?? null, until: record?.until ?? null } };
+  };
   return rows.map((row, index): ScheduleStatus => {
     const lastFiredAt = fired[index] ?? null;
     const { schedule } = row;
@@ -146,6 +160,7 @@ export async function statusOfRows(
         timezone: "",
         enabled: false,
         paused: row.paused,
+        ...pauseOf(row.name),
         lastFiredAt,
         nextAt: null,
         adapter: "",
@@ -163,6 +178,7 @@ export async function statusOfRows(
       timezone: schedule.timezone,
       enabled: schedule.enabled,
       paused: row.paused,
+      ...pauseOf(row.name),
       lastFiredAt,
       nextAt: active ? (plannedAt(row.name) ?? nextSlotAfter(schedule, Math.max(now, lastFiredAt ?? now))) : null,
       adapter: schedule.adapter,

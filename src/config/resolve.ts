@@ -83,6 +83,7 @@ function mergeCatchUp(base: CatchUp, override: z.output<typeof catchUpSchema> | 
     policy: override?.policy ?? base.policy,
     windowMs: override?.window ?? base.windowMs,
     max: override?.max ?? base.max,
+    ...((override?.rate ?? base.ratePerSecond) === undefined ? {} : { ratePerSecond: override?.rate ?? base.ratePerSecond }),
   };
 }
 

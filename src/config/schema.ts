@@ -13,6 +13,7 @@ import { CALENDAR_NAME, checkLocalDate, localDateOfWall, type LocalDate } from "
 import { gapShorterThan } from "../schedule/spread.ts";
 import { isValidZone } from "../schedule/slots.ts";
 import { ClockError } from "../errors.ts";
+import { parseRate } from "./rate.ts";
 import { MASTER_NAME, parseRedisUrl } from "../redis/connection.ts";
 
 const json = z.custom<Json>().superRefine((value, ctx) => {
@@ -169,13 +170,28 @@ const jobOptions = z.custom<Record<string, Json>>().superRefine((value, ctx) => 
   }
 });
 
+/** Slots a second: "10/s", "600/m", "3600/h", or a number (config/rate.ts). */
+export const rate = z.union([z.string(), z.number()], { error: 'expected a rate such as "10/s", "600/m" or a number of slots per second' }).transform((value, ctx) => {
+  const perSecond = parseRate(value);
+  if (typeof perSecond === "number") return perSecond;
+  ctx.addIssue({ code: "custom", message: perSecond.error });
+  return z.NEVER;
+});
+
 export const catchUpSchema = z
   .object({
     policy: z.enum(["latest", "all", "none"], { error: 'expected "latest", "all" or "none"' }).optional(),
     window: duration.optional(),
     max: z.number().int().positive().max(10_000).optional(),
+    rate: rate.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((catchUp, ctx) => {
+    // Only "all" fires more than one missed slot: a rate anywhere else would promise pacing it cannot give.
+    if (catchUp.rate !== undefined && catchUp.policy !== undefined && catchUp.policy !== "all") {
+      ctx.addIssue({ code: "custom", message: `only applies to policy "all" (policy "${catchUp.policy}" fires at most one missed slot)`, path: ["rate"] });
+    }
+  });
 
 /** What a slot does while the previous slot's job is still pending (adapters/types.ts). */
 export const overlapSchema = z.enum(OVERLAPS, { error: 'expected "allow", "skip" or "replace"' });

@@ -3,7 +3,7 @@
  * lists them), a metric, the recent fires of the status page. Nothing else in the clock logs
  * about these events; components only emit them.
  */
-import type { ClockEventMap, ClockEventName, ClockEvents } from "../events.ts";
+import type { BackfillReport, ClockEventMap, ClockEventName, ClockEvents } from "../events.ts";
 import { describeOutboxField } from "../fire/ledger.ts";
 import type { Logger } from "../log.ts";
 import { formatSlot } from "../schedule/format.ts";
@@ -46,6 +46,19 @@ export interface Observed {
   readonly replication: ReplicationTally;
 }
 
+const backfillFields = (record: BackfillReport) => ({
+  backfill: record.id,
+  schedule: record.schedule,
+  from: new Date(record.fromAt).toISOString(),
+  to: new Date(record.toAt).toISOString(),
+  rate: record.ratePerSecond,
+  total: record.total,
+  fired: record.fired,
+  skipped: record.skipped,
+  paused: record.paused,
+  ...(record.error === null ? {} : { error: record.error }),
+});
+
 type Table = { readonly [E in ClockEventName]?: (payload: ClockEventMap[E]) => void };
 
 /**
@@ -75,12 +88,14 @@ export function observe(
           queue: schedule.job.queue,
           class: schedule.job.class,
           ...(catchUp ? { catchUp: true } : {}),
+          ...(outcome.request.backfill === true ? { backfill: true } : {}),
           ...(outcome.previousSlotAt === undefined ? {} : { replaced: formatSlot(outcome.previousSlotAt, schedule.timezone) }),
         },
         "fired",
       );
       metrics?.fires.inc({ schedule: schedule.name, adapter: schedule.adapter });
-      metrics?.lag.observe(Math.max(0, lagMs) / 1000);
+      // A backfill's lag is the age of the range it was asked for, not the clock's timeliness.
+      if (outcome.request.backfill !== true) metrics?.lag.observe(Math.max(0, lagMs) / 1000);
       if (catchUp) metrics?.catchUpFires.inc();
       recentFires.push({ schedule: schedule.name, slotAt, lagMs, jobId: outcome.jobId, catchUp });
       if (recentFires.length > RECENT_FIRES) recentFires.shift();
@@ -238,6 +253,15 @@ export function observe(
     "config:checked": ({ fingerprint, leaderFingerprint }) =>
       log.debug({ fingerprint }, leaderFingerprint === null ? "config check: the leader's config fingerprint is not known" : "config check: matches the leader's"),
     "config:check-failed": ({ error }) => log.debug({ err: redisErr(error) }, "config check failed; will try again"),
+    "pause:expired": ({ name, untilAt }) =>
+      log.info({ schedule: name, until: new Date(untilAt).toISOString() }, "pause ended at its until; the schedule resumes as if resumed then"),
+    "backfill:started": ({ record, resumed }) => log.info(backfillFields(record), resumed ? "backfill resumed from where the last leader left it" : "backfill started"),
+    "backfill:finished": ({ record }) => {
+      const fields = backfillFields(record);
+      if (record.state === "done") log.info(fields, "backfill done");
+      else if (record.state === "cancelled") log.info(fields, "backfill cancelled");
+      else log.error(fields, "backfill failed");
+    },
     "task:failed": ({ task, error }) => log.warn({ task, err: redisErr(error) }, TASK_MESSAGES[task] ?? "background task failed; will retry"),
     "listener:failed": ({ event, error }) => log.error({ event, err: error }, "an event listener threw (a bug: please report it); the clock goes on"),
   };

@@ -221,8 +221,9 @@ export class RunningClock {
     return client;
   }
 
-  pause(name: string): Promise<void> {
-    return this.#client().schedules.pause(name);
+  /** Pauses a schedule (`reason` for status, `until` when the leader resumes it by itself). */
+  pause(name: string, options: { reason?: string; until?: string | number | Date } = {}): Promise<void> {
+    return this.#client().schedules.pause(name, options);
   }
 
   resume(name: string): Promise<void> {

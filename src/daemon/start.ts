@@ -10,9 +10,10 @@ import type { Adapter } from "../adapters/types.ts";
 import { ClockClient } from "../client/client.ts";
 import { loadAdapterPackages } from "../config/packages.ts";
 import { defaultsOf, type ClockConfig } from "../config/resolve.ts";
+import { BackfillRunner } from "../dynamic/backfill.ts";
 import { ConfigWatch } from "../dynamic/config-watch.ts";
 import { fingerprintConfig } from "../dynamic/fingerprint.ts";
-import { readPlannerLedger } from "../dynamic/pauses.ts";
+import { expirePauses, readPlannerLedger } from "../dynamic/pauses.ts";
 import { snapshotOf, writeSnapshot } from "../dynamic/snapshot.ts";
 import { DynamicSync } from "../dynamic/sync.ts";
 import { ClockEvents } from "../events.ts";
@@ -272,6 +273,23 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     if (connection.down) return; // the outage is reported already
     liveness.notePeers(leadership.isLeader() ? null : parsePeers(await redis.hgetall(keys.peers), null));
   });
+  // Backfills asked for by clients (dynamic/backfill.ts): the leader runs them through its fenced firer.
+  const backfills = new BackfillRunner({
+    redis,
+    keys,
+    clock,
+    isLeader: () => leadership.isLeader(),
+    scheduleOf: (name) => syncRef.configSchedules.get(name) ?? syncRef.dynamicSchedules.get(name),
+    fire: (requests) => firer.fire(requests),
+    events,
+    peer: peerLabel(peerId),
+  });
+  tasks.every("backfill", SECOND, () => backfills.poll());
+  // A pause's `until` is the leader's to carry out, by Redis time (one ZRANGEBYSCORE a second).
+  tasks.every("pause expiry", SECOND, async () => {
+    if (!leadership.isLeader() || connection.down) return;
+    for (const expired of await expirePauses(redis, keys)) events.emit("pause:expired", expired);
+  });
   void configWatch.check();
   tasks.every("config check", options.configCheckMs ?? CONFIG_CHECK_MS, () => configWatch.check());
 
@@ -288,6 +306,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     redis: { connection, keys, sync, configWatch, liveness, client: new ClockClient({ redis, config, adapters: options.adapters ?? {} }) },
     stopSteps: [
       async () => tasks.stop(),
+      () => backfills.stop(),
       () => plannerRef.stop(),
       () => leadership.stop(),
       () => removePeer(redis, keys, peerId).catch(() => undefined),

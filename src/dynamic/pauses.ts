@@ -18,15 +18,28 @@ export interface PauseRecord {
   readonly pausedAt: number | null;
   /** Absent while paused. */
   readonly resumedAt?: number;
+  /** Why it was paused (while paused; absent when none was given). */
+  readonly reason?: string;
+  /** When the pause ends by itself (while paused): the leader resumes it then, stamped at this instant. */
+  readonly until?: number;
+}
+
+/** What a pause may say besides its start: why, and when it ends by itself. */
+export interface PauseOptions {
+  readonly reason?: string;
+  /** Epoch ms (Redis time): the leader resumes the schedule at this instant, as a resume sent then would. */
+  readonly untilAt?: number;
 }
 
 export function parsePauseRecord(raw: string | null | undefined): PauseRecord | null {
   if (raw === null || raw === undefined) return null;
   try {
-    const { pausedAt, resumedAt } = JSON.parse(raw) as { pausedAt?: unknown; resumedAt?: unknown };
+    const { pausedAt, resumedAt, reason, until } = JSON.parse(raw) as { pausedAt?: unknown; resumedAt?: unknown; reason?: unknown; until?: unknown };
     return {
       pausedAt: typeof pausedAt === "number" && Number.isFinite(pausedAt) ? pausedAt : null,
       ...(typeof resumedAt === "number" && Number.isFinite(resumedAt) ? { resumedAt } : {}),
+      ...(typeof reason === "string" ? { reason } : {}),
+      ...(typeof until === "number" && Number.isFinite(until) ? { until } : {}),
     };
   } catch {
     return null;
@@ -37,11 +50,64 @@ export function parsePauseRecord(raw: string | null | undefined): PauseRecord | 
  * Pauses or resumes a schedule, stamped with Redis time, and announces the change. `atMs` is for
  * tests on a fake clock only; everything else lets Redis stamp it.
  */
-export async function setPaused(redis: ScriptedRedis, keys: ClockKeys, name: string, paused: boolean, atMs?: number): Promise<{ version: number; changed: boolean; atMs: number }> {
+export async function setPaused(
+  redis: ScriptedRedis,
+  keys: ClockKeys,
+  name: string,
+  paused: boolean,
+  atMs?: number,
+  options: PauseOptions = {},
+): Promise<{ version: number; changed: boolean; atMs: number }> {
   const kind = paused ? "pause" : "resume";
-  const [version, changed, stampedAt] = await redis.clockPause(keys.paused, keys.pauses, keys.changes, name, kind, atMs === undefined ? "" : String(Math.floor(atMs)));
+  const [version, changed, stampedAt] = await redis.clockPause(
+    keys.paused,
+    keys.pauses,
+    keys.changes,
+    keys.pauseEnds,
+    name,
+    kind,
+    atMs === undefined ? "" : String(Math.floor(atMs)),
+    paused ? (options.reason ?? "") : "",
+    paused && options.untilAt !== undefined ? String(Math.floor(options.untilAt)) : "",
+  );
   await redis.publish(keys.changes, `${version} ${kind} ${name}`);
   return { version, changed: changed === 1, atMs: stampedAt };
+}
+
+/** Pauses ended by the leader per call at most (the rest the next second). */
+const EXPIRE_BATCH = 100;
+
+/**
+ * The leader's part of `until`: resumes every pause whose end has come by Redis time (`nowMs` is for
+ * tests on a fake clock only), each stamped at its `until` — exactly the resume a person would
+ * have sent at that instant, so no slot inside the pause fires and the slots since follow the
+ * catch-up policy like any outage's. Returns the names resumed, with their until.
+ */
+export async function expirePauses(redis: ScriptedRedis, keys: ClockKeys, nowMs?: number): Promise<{ name: string; untilAt: number }[]> {
+  let now = nowMs;
+  if (now === undefined) {
+    const [seconds, micros] = await redis.time();
+    now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+  const due = await redis.zrangebyscore(keys.pauseEnds, "-inf", String(now), "LIMIT", 0, EXPIRE_BATCH);
+  const resumed: { name: string; untilAt: number }[] = [];
+  for (const name of due) {
+    const [version, changed, untilAt] = await redis.clockPause(
+      keys.paused,
+      keys.pauses,
+      keys.changes,
+      keys.pauseEnds,
+      name,
+      "expire",
+      nowMs === undefined ? "" : String(Math.floor(now)),
+      "",
+      "",
+    );
+    if (changed !== 1) continue;
+    await redis.publish(keys.changes, `${version} resume ${name}`);
+    resumed.push({ name, untilAt });
+  }
+  return resumed;
 }
 
 /** Where a resumed schedule continues: after its latest fired slot, and never before its resume instant. */

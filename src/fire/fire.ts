@@ -19,6 +19,12 @@ export interface FireRequest {
   readonly slotAt: number;
   /** A manual trigger: not checked against or recorded in the ledger. */
   readonly manual?: { readonly jobId: string; readonly args?: readonly Job["args"][number][] };
+  /**
+   * A backfill's slot (dynamic/backfill.ts): the slot's own job id, ledger-checked and recorded as a
+   * scheduled slot (so the ledger never goes back and no slot fires twice), marked `backfill` in the
+   * payload; no overlap check (a backfill enqueues a past range on purpose).
+   */
+  readonly backfill?: true;
 }
 
 /**
@@ -149,7 +155,8 @@ export class Firer {
         // A trigger's caller waits for its answer: a failed add is reported to them, not retried from the outbox behind their back.
         const outbox = adapter.enqueue === undefined || request.manual !== undefined ? "" : encodeOutboxMessage(request.schedule.adapter, enqueue);
         // A trigger is outside the schedule: no overlap check, and it is not what a slot's check looks for.
-        const overlap = request.manual === undefined ? overlapOf(request.schedule) : "allow";
+        // Nor is a backfill's slot: it enqueues a past range on purpose, each slot once by the ledger.
+        const overlap = request.manual === undefined && request.backfill !== true ? overlapOf(request.schedule) : "allow";
         args.push(request.manual === undefined ? MODE[overlap] : "m", request.schedule.name, String(request.slotAt), outbox);
         if (overlap !== "allow") {
           const problem = overlapProblem(adapter, overlap);
@@ -284,6 +291,7 @@ export class Firer {
       job,
       enqueuedAt,
       ...(manual === undefined ? {} : { manual: true }),
+      ...(request.backfill === true ? { backfill: true } : {}),
     };
   }
 

@@ -49,6 +49,8 @@ export const STATUS_PAGE = `<!doctype html>
     <h2>Schedules <span id="count" class="muted"></span> <span id="pager" hidden><button id="prev">&lsaquo; prev</button> <button id="next">next &rsaquo;</button></span></h2>
     <div id="token" hidden>
       <label>Token for actions: <input id="token-input" type="password" autocomplete="off"></label>
+      <label>Pause reason: <input id="pause-reason" type="text" maxlength="500" placeholder="optional"></label>
+      <label>until: <input id="pause-until" type="datetime-local" title="optional: the pause ends by itself then (your browser's zone)"></label>
     </div>
     <table>
       <thead><tr><th>Schedule</th><th>When</th><th>Next slot</th><th>Last fired</th><th>Lag</th><th>State</th><th id="actions-head" hidden></th></tr></thead>
@@ -95,7 +97,15 @@ function lag(ms) { return ms === null || ms === undefined ? "–" : ms < 10 ? ms
 async function act(name, verb) {
   const token = $("token-input").value || sessionStorage.getItem("clock-token") || "";
   sessionStorage.setItem("clock-token", token);
-  const response = await fetch("/api/schedules/" + encodeURIComponent(name) + "/" + verb, { method: "POST", headers: { authorization: "Bearer " + token } });
+  const request = { method: "POST", headers: { authorization: "Bearer " + token } };
+  if (verb === "pause") {
+    // The reason and the end given above (both optional); an end is sent as an instant (UTC).
+    const reason = $("pause-reason").value.trim();
+    const until = $("pause-until").value;
+    request.headers["content-type"] = "application/json";
+    request.body = JSON.stringify({ ...(reason ? { reason } : {}), ...(until ? { until: new Date(until).toISOString() } : {}) });
+  }
+  const response = await fetch("/api/schedules/" + encodeURIComponent(name) + "/" + verb, request);
   const body = await response.json().catch(() => ({}));
   $("error").textContent = response.ok ? "" : verb + " " + name + ": " + (body.error || response.status);
   refresh();
@@ -128,7 +138,12 @@ function render(status) {
     const last = el("td", when(s.lastFiredAt), "mono"); last.append(el("div", relative(s.lastFiredAt), "muted")); row.append(last);
     row.append(el("td", lag(s.lastLagMs), "mono"));
     const state = s.error ? "invalid" : s.paused ? "paused" : s.enabled ? "active" : "disabled";
-    const stateCell = el("td"); stateCell.append(el("span", state, "pill " + state)); row.append(stateCell);
+    const stateCell = el("td"); stateCell.append(el("span", state, "pill " + state));
+    if (s.pause) {
+      const note = [s.pause.until ? "until " + when(s.pause.until) : "", s.pause.reason || ""].filter(Boolean).join(" · ");
+      if (note) stateCell.append(el("div", note, "muted pause-note"));
+    }
+    row.append(stateCell);
     if (actions) {
       const cell = el("td");
       if (!s.error) {

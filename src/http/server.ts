@@ -127,7 +127,23 @@ export function allowedHostsFor(boundHost: string, port: number, extra: readonly
 const hostPart = (header: string): string => (header.startsWith("[") ? header.slice(0, header.indexOf("]") + 1) : header.replace(/:\d*$/, ""));
 
 /** HTTP status by error code: one table, never a guess from a message. */
-const STATUS_OF: Readonly<Record<ErrorCode, number>> = { invalid: 400, "not-found": 404, clash: 409, redis: 503, script: 500, "not-enqueued": 502 };
+const STATUS_OF: Readonly<Record<ErrorCode, number>> = { invalid: 400, "not-found": 404, clash: 409, redis: 503, script: 500, "not-enqueued": 502, "no-leader": 503 };
+
+/** A small JSON object body ({} when empty); null when it is not one. */
+async function readJsonBody(request: IncomingMessage): Promise<Record<string, unknown> | null> {
+  let text = "";
+  for await (const chunk of request) {
+    text += String(chunk);
+    if (text.length > 8192) return null;
+  }
+  if (text.trim() === "") return {};
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
 
 export async function startHttpServer(running: RunningClock, options: HttpOptions): Promise<Server> {
   const { clock } = options;
@@ -198,6 +214,16 @@ export async function startHttpServer(running: RunningClock, options: HttpOption
       const verb = action[2] as "pause" | "resume" | "trigger";
       try {
         if (verb === "trigger") return json(response, 200, await running.trigger(name));
+        if (verb === "pause") {
+          // An optional JSON body { reason, until }; no body is a plain pause.
+          const body = await readJsonBody(request);
+          if (body === null) return json(response, 400, { error: 'expected a JSON object { "reason"?: string, "until"?: ISO-8601 } or no body' });
+          await running.pause(name, {
+            ...(typeof body["reason"] === "string" ? { reason: body["reason"] } : {}),
+            ...(typeof body["until"] === "string" || typeof body["until"] === "number" ? { until: body["until"] } : {}),
+          });
+          return json(response, 200, { ok: true, schedule: name, action: verb });
+        }
         await running[verb](name);
         return json(response, 200, { ok: true, schedule: name, action: verb });
       } catch (error) {

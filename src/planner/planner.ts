@@ -15,6 +15,7 @@ import { SECOND } from "../schedule/duration.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import { nextSlotAfter } from "../schedule/slots.ts";
 import type { Clock } from "../time.ts";
+import { paceOf } from "../config/rate.ts";
 import { SlotHeap } from "./heap.ts";
 import { ON_TIME_MS, selectDueSlots } from "./catch-up.ts";
 
@@ -41,7 +42,10 @@ interface Entry {
   afterAt: number;
   /** The newest slot this process knows is in the ledger (it fired it, or read it there): evidence when the ledger loses it. */
   knownAt: number | undefined;
+  /** While `paced`, the instant of the next paced batch of missed slots; otherwise the next slot. */
   nextAt: number;
+  /** A paced catch-up (`catchUp.rate`) has missed slots left: the next wake fires the next batch of them. */
+  paced: boolean;
   heapIndex: number;
 }
 
@@ -111,7 +115,8 @@ export class Planner {
   /** The next planned slot of a schedule (undefined when it is not planned: paused, disabled, past its end). */
   nextAtOf(name: string): number | undefined {
     const entry = this.#entries.get(name);
-    return entry === undefined || entry.heapIndex < 0 ? undefined : entry.nextAt;
+    if (entry === undefined || entry.heapIndex < 0) return undefined;
+    return entry.paced ? (nextSlotAfter(entry.schedule, entry.afterAt) ?? undefined) : entry.nextAt;
   }
 
   /**
@@ -127,7 +132,7 @@ export class Planner {
       return;
     }
     const afterAt = existing?.afterAt ?? afterAtHint ?? this.#options.clock.now();
-    const entry: Entry = { schedule, afterAt, knownAt: existing?.knownAt, nextAt: 0, heapIndex: -1 };
+    const entry: Entry = { schedule, afterAt, knownAt: existing?.knownAt, nextAt: 0, paced: false, heapIndex: -1 };
     this.#entries.set(schedule.name, entry);
     this.#plan(entry);
     this.#arm();
@@ -147,7 +152,7 @@ export class Planner {
     this.#lastMono = this.#options.clock.monotonic();
     for (const schedule of schedules) {
       if (!schedule.enabled) continue;
-      const entry: Entry = { schedule, afterAt: now, knownAt: undefined, nextAt: 0, heapIndex: -1 };
+      const entry: Entry = { schedule, afterAt: now, knownAt: undefined, nextAt: 0, paced: false, heapIndex: -1 };
       this.#entries.set(schedule.name, entry);
       this.#plan(entry);
     }
@@ -175,6 +180,7 @@ export class Planner {
   }
 
   #plan(entry: Entry): void {
+    entry.paced = false;
     const next = nextSlotAfter(entry.schedule, entry.afterAt);
     if (next === null) return; // past endAt: nothing more to fire
     entry.nextAt = next;
@@ -304,8 +310,10 @@ export class Planner {
     const handled = new Map<Entry, number>();
     // Said once the fire that follows them went out: an attempt that fails is no skip yet.
     const skips = new Map<Entry, { count: number; capped: boolean }>();
+    /** Entries whose paced catch-up has missed slots left, and when their next batch goes. */
+    const paced = new Map<Entry, number>();
     for (const entry of due) {
-      if (now - entry.nextAt < MIN_SLOT_GAP_MS) {
+      if (!entry.paced && now - entry.nextAt < MIN_SLOT_GAP_MS) {
         // The planned slot is the only one due (slots are at least a second apart), and on time:
         // no walk over the calendar on the hot path of a burst.
         handled.set(entry, entry.nextAt);
@@ -315,8 +323,22 @@ export class Planner {
       const selection = selectDueSlots(entry.schedule, entry.afterAt, now);
       if (selection.newestAt !== null) handled.set(entry, selection.newestAt);
       if (selection.skipped > 0) skips.set(entry, { count: selection.skipped, capped: selection.capped });
-      const isCatchUp = selection.fire.length > 1 || selection.skipped > 0 || (selection.newestAt !== null && now - selection.newestAt > ON_TIME_MS);
-      for (const slotAt of selection.fire) {
+      const isCatchUp = entry.paced || selection.fire.length > 1 || selection.skipped > 0 || (selection.newestAt !== null && now - selection.newestAt > ON_TIME_MS);
+      let fire = selection.fire;
+      const rate = entry.schedule.catchUp.ratePerSecond;
+      if (rate !== undefined && isCatchUp) {
+        // Paced: the oldest batch now, the rest in later wakes, never all in one burst. The heap
+        // holds the entry at its next batch's instant, so every other schedule's slots keep their
+        // own times meanwhile. Its own newer slots wait behind its older ones: the ledger holds a
+        // schedule's newest fired slot, so its slots go out in order.
+        const pace = paceOf(rate);
+        if (fire.length > pace.count) {
+          fire = fire.slice(0, pace.count);
+          handled.set(entry, fire.at(-1) as number);
+          paced.set(entry, now + pace.intervalMs);
+        }
+      }
+      for (const slotAt of fire) {
         const request = { schedule: entry.schedule, slotAt };
         requests.push(request);
         if (isCatchUp) catchUp.add(request);
@@ -376,7 +398,13 @@ export class Planner {
       entry.afterAt = Math.max(entry.afterAt, handled.get(entry) ?? entry.afterAt);
       const skip = skips.get(entry);
       if (skip !== undefined) this.#options.events.emit("planner:skipped", { schedule: entry.schedule, ...skip });
-      this.#plan(entry);
+      const pacedAt = paced.get(entry);
+      if (pacedAt === undefined) this.#plan(entry);
+      else {
+        entry.paced = true;
+        entry.nextAt = pacedAt;
+        this.#heap.push(entry);
+      }
     }
     // The first error says why (Redis down, a script error); the count says how many slots wait.
     if (errors > 0) this.#failed(firstError ?? new Error("fire script failed"), errors, this.#options.clock.now());

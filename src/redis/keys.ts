@@ -16,10 +16,14 @@ export interface ClockKeys {
   readonly paused: string;
   /** Hash: when each paused schedule was paused and resumed (Redis time), so a pause skips its slots. */
   readonly pauses: string;
+  /** Sorted set (dynamic/pauses.ts): paused schedule name -> the `until` its pause ends at by itself. */
+  readonly pauseEnds: string;
   readonly changes: string;
   readonly config: string;
   /** Prefix of `<prefix>:<fingerprint>`: each running config's per-schedule digests. */
   readonly configs: string;
+  /** Set (dynamic/backfill.ts): ids of backfills not finished; `<backfills>:<id>` is each one's hash (request and progress). */
+  readonly backfills: string;
 }
 
 export function clockKeys(namespace: string): ClockKeys {
@@ -35,9 +39,11 @@ export function clockKeys(namespace: string): ClockKeys {
     schedules: `${tag}:schedules`,
     paused: `${tag}:paused`,
     pauses: `${tag}:pauses`,
+    pauseEnds: `${tag}:pause-ends`,
     changes: `${tag}:changes`,
     config: `${tag}:config`,
     configs: `${tag}:configs`,
+    backfills: `${tag}:backfills`,
   };
 }
 

@@ -21,6 +21,8 @@ const TYPED: readonly [keyof ClockKeys, string][] = [
   ["schedules", "hash"],
   ["paused", "set"],
   ["pauses", "hash"],
+  ["pauseEnds", "zset"],
+  ["backfills", "set"],
   ["changes", "string"],
   ["config", "string"],
 ];

@@ -12,7 +12,17 @@ export interface ClockCommands {
   clockLeaseRelease(lease: string, token: string, channel: string): Promise<number>;
   clockTime(anyKey: string): Promise<[seconds: string, micros: string]>;
   clockRepair(keyCount: number, ...keysAndArgs: string[]): Promise<string[] | -1>;
-  clockPause(paused: string, pauses: string, changes: string, name: string, action: "pause" | "resume", atMs: string): Promise<[version: number, changed: number, atMs: number]>;
+  clockPause(
+    paused: string,
+    pauses: string,
+    changes: string,
+    pauseEnds: string,
+    name: string,
+    action: "pause" | "resume" | "expire",
+    atMs: string,
+    reason: string,
+    untilAt: string,
+  ): Promise<[version: number, changed: number, atMs: number]>;
 }
 
 export type ScriptedRedis = Redis & ClockCommands;
@@ -27,7 +37,7 @@ export function withScripts(redis: Redis): ScriptedRedis {
     redis.defineCommand("clockTime", { lua: lua.time1, numberOfKeys: 1 });
     redis.defineCommand("clockLeaseRenew", { lua: lua.leaseRenew1, numberOfKeys: 1 });
     redis.defineCommand("clockLeaseRelease", { lua: lua.leaseRelease1, numberOfKeys: 1 });
-    redis.defineCommand("clockPause", { lua: lua.pause3, numberOfKeys: 3 });
+    redis.defineCommand("clockPause", { lua: lua.pause4, numberOfKeys: 4 });
     defined.add(redis);
   }
   return redis as ScriptedRedis;

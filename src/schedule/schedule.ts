@@ -19,6 +19,8 @@ export interface CatchUp {
   readonly policy: CatchUpPolicy;
   readonly windowMs: number;
   readonly max: number;
+  /** Paced catch-up: at most this many missed slots fired a second (absent: all at once). */
+  readonly ratePerSecond?: number;
 }
 
 /** A named rule that yields slots in a time zone, plus the job to enqueue at each. */

@@ -21,6 +21,13 @@ function slotText(at: number | null, timezone: string): string {
   return timezone === "" ? new Date(at).toISOString() : formatSlot(at, timezone);
 }
 
+/** "paused", with its end and reason when it has them: "paused until 2026-12-01T00:00:00.000Z (migration)". */
+function pausedText(schedule: ClockStatus["schedules"][number]): string {
+  const until = schedule.pause?.until ?? null;
+  const reason = schedule.pause?.reason ?? null;
+  return `paused${until === null ? "" : ` until ${new Date(until).toISOString()}`}${reason === null ? "" : ` (${reason})`}`;
+}
+
 export const list: Command = {
   name: "list",
   summary: "list config and dynamic schedules (from Redis)",
@@ -56,7 +63,7 @@ ${CLIENT_HELP}
             s.source,
             s.rule,
             s.timezone,
-            s.error !== undefined ? `invalid: ${s.error.length > 60 ? `${s.error.slice(0, 57)}...` : s.error}` : s.paused ? "paused" : s.enabled ? "active" : "disabled",
+            s.error !== undefined ? `invalid: ${s.error.length > 60 ? `${s.error.slice(0, 57)}...` : s.error}` : s.paused ? pausedText(s) : s.enabled ? "active" : "disabled",
             slotText(s.nextAt, s.timezone),
             s.adapter === "" ? "-" : `${s.adapter}/${s.queue}`,
           ]),
@@ -106,27 +113,41 @@ ${CLIENT_HELP}
 };
 
 function simple(name: "remove" | "pause" | "resume", summary: string, detail: string): Command {
+  const pauseHelp =
+    name === "pause"
+      ? `  --reason TEXT      why (shown by clock status and the status page)\n  --until ISO        the pause ends by itself then (the leader resumes it, by Redis time)\n`
+      : "";
   return {
     name,
     summary,
-    usage: `Usage: clock ${name} NAME [--config PATH] [--namespace NAME]
+    usage: `Usage: clock ${name} NAME${name === "pause" ? " [--reason TEXT] [--until ISO]" : ""} [--config PATH] [--namespace NAME]
 
 ${detail}
 
 Options:
-${CLIENT_HELP}
+${pauseHelp}${CLIENT_HELP}
   -h, --help         show this help`,
     async run(argv, io) {
-      const { values, positionals } = parseCommandArgs(name, argv, CLIENT_OPTIONS, 1);
+      const { values, positionals } = parseCommandArgs(
+        name,
+        argv,
+        name === "pause" ? { ...CLIENT_OPTIONS, reason: { type: "string" }, until: { type: "string" } } : CLIENT_OPTIONS,
+        1,
+      );
       const scheduleName = requireName(name, positionals);
       return await withClient(values, async (client) => {
         if (name === "remove") {
           if (!(await client.schedules.remove(scheduleName)))
             throw new ConfigError([{ path: scheduleName, message: "no such dynamic schedule" }], `schedule "${scheduleName}" not found`);
           io.out(`removed schedule "${scheduleName}"`);
+        } else if (name === "pause") {
+          const reason = typeof values["reason"] === "string" ? values["reason"] : undefined;
+          const until = typeof values["until"] === "string" ? values["until"] : undefined;
+          await client.schedules.pause(scheduleName, { ...(reason === undefined ? {} : { reason }), ...(until === undefined ? {} : { until }) });
+          io.out(`paused schedule "${scheduleName}"${until === undefined ? "" : ` until ${new Date(until).toISOString()}`}${reason === undefined ? "" : ` (${reason})`}`);
         } else {
-          await client.schedules[name](scheduleName);
-          io.out(`${name === "pause" ? "paused" : "resumed"} schedule "${scheduleName}"`);
+          await client.schedules.resume(scheduleName);
+          io.out(`resumed schedule "${scheduleName}"`);
         }
         return 0;
       });
@@ -135,7 +156,11 @@ ${CLIENT_HELP}
 }
 
 export const remove = simple("remove", "remove a dynamic schedule", "Removes a dynamic schedule; running clocks stop it within a second. Config schedules cannot be removed.");
-export const pause = simple("pause", "pause a schedule (config or dynamic)", "Pauses a schedule: it fires nothing until resumed. Works for config schedules too.");
+export const pause = simple(
+  "pause",
+  "pause a schedule (config or dynamic)",
+  "Pauses a schedule: it fires nothing until resumed (or, with --until, until then: the leader\nresumes it at that instant, and no slot of the pause fires). Works for config schedules too.",
+);
 export const resume = simple(
   "resume",
   "resume a paused schedule",
@@ -220,7 +245,7 @@ ${CLIENT_HELP}
           s.schedules.map((x) => [
             x.name,
             x.source,
-            x.error !== undefined ? "invalid" : x.paused ? "paused" : x.enabled ? "active" : "disabled",
+            x.error !== undefined ? "invalid" : x.paused ? pausedText(x) : x.enabled ? "active" : "disabled",
             slotText(x.lastFiredAt, x.timezone),
             slotText(x.nextAt, x.timezone),
           ]),
