@@ -33,6 +33,8 @@ export interface ClockConfig extends Defaults {
   readonly redis?: RedisTarget | undefined;
   /** Opt-in WAIT after each fire batch; null or absent: none. */
   readonly durability?: { readonly replicas: number; readonly timeoutMs: number } | null | undefined;
+  /** Fires kept per schedule in the history (0: none); absent: the default, 100. */
+  readonly history?: { readonly size: number } | undefined;
 }
 
 function mergeCatchUp(base: CatchUp, override: z.output<typeof catchUpSchema> | undefined): CatchUp {
@@ -98,6 +100,7 @@ export function resolveConfig(config: ConfigOutput): ClockConfig {
     adapters: config.adapters,
     redis: config.redis === undefined ? undefined : resolveRedisTarget([config.redis, "redis"]),
     durability: config.durability ?? null,
+    history: { size: config.history.size },
     schedules: Object.entries(config.schedules).map(([name, schedule]) => toSchedule(name, schedule, defaults)),
   };
 }

@@ -238,6 +238,22 @@ export function observe(
     "config:checked": ({ fingerprint, leaderFingerprint }) =>
       log.debug({ fingerprint }, leaderFingerprint === null ? "config check: the leader's config fingerprint is not known" : "config check: matches the leader's"),
     "config:check-failed": ({ error }) => log.debug({ err: redisErr(error) }, "config check failed; will try again"),
+    "history:failed": ({ error, records, again }) => {
+      metrics?.historyFailures.inc();
+      if (again) log.debug({ err: redisErr(error), records }, "fire history write failed again");
+      else log.warn({ err: redisErr(error), records }, "fire history write failed; the records are kept in memory and retried (firing goes on)");
+    },
+    "history:recovered": () => log.info("fire history writes succeed again"),
+    "history:dropped": ({ records }) => {
+      metrics?.historyDropped.inc(records);
+      log.warn({ records }, "fire history records dropped: more waited for Redis than the clock keeps in memory");
+    },
+    "checkin:recorded": ({ schedule, jobId, state, error }) => {
+      metrics?.checkIns.inc({ state });
+      if (state === "failed") log.info({ schedule, jobId, error }, "job failed (worker check-in)");
+      else log.debug({ schedule, jobId, state }, "worker check-in recorded");
+    },
+    "checkin:failed": ({ error }) => log.warn({ err: redisErr(error) }, "worker check-in could not be heard or recorded; history may lack some outcomes"),
     "task:failed": ({ task, error }) => log.warn({ task, err: redisErr(error) }, TASK_MESSAGES[task] ?? "background task failed; will retry"),
     "listener:failed": ({ event, error }) => log.error({ event, err: error }, "an event listener threw (a bug: please report it); the clock goes on"),
   };

@@ -196,9 +196,11 @@ export async function startHttpServer(running: RunningClock, options: HttpOption
         return json(response, 400, { error: `bad percent-encoding in the schedule name ${JSON.stringify(action[1] ?? "")}` });
       }
       const verb = action[2] as "pause" | "resume" | "trigger";
+      // The token has no name: the audit says the page did it, and from where.
+      const actor = `status page (${request.socket.remoteAddress ?? "unknown"})`;
       try {
-        if (verb === "trigger") return json(response, 200, await running.trigger(name));
-        await running[verb](name);
+        if (verb === "trigger") return json(response, 200, await running.trigger(name, { actor }));
+        await running[verb](name, { actor });
         return json(response, 200, { ok: true, schedule: name, action: verb });
       } catch (error) {
         if (!(error instanceof ClockError)) throw error;

@@ -20,6 +20,12 @@ export interface ClockKeys {
   readonly config: string;
   /** Prefix of `<prefix>:<fingerprint>`: each running config's per-schedule digests. */
   readonly configs: string;
+  /** Prefix of `<prefix>:<schedule>` (history/store.ts): a list of the schedule's last fires, newest first. */
+  readonly history: string;
+  /** Prefix of `<prefix>:<schedule>` (history/store.ts): a hash of job id -> the outcome workers checked in. */
+  readonly outcomes: string;
+  /** Stream (history/audit.ts): every dynamic change (set, remove, pause, resume, trigger), who and what, capped. */
+  readonly audit: string;
 }
 
 export function clockKeys(namespace: string): ClockKeys {
@@ -38,6 +44,9 @@ export function clockKeys(namespace: string): ClockKeys {
     changes: `${tag}:changes`,
     config: `${tag}:config`,
     configs: `${tag}:configs`,
+    history: `${tag}:history`,
+    outcomes: `${tag}:outcomes`,
+    audit: `${tag}:audit`,
   };
 }
 

@@ -11,6 +11,8 @@ export interface ClockCommands {
   clockLeaseRenew(lease: string, token: string, ttlMs: string): Promise<number>;
   clockLeaseRelease(lease: string, token: string, channel: string): Promise<number>;
   clockRepair(keyCount: number, ...keysAndArgs: string[]): Promise<string[] | -1>;
+  clockHistoryAppend(keyCount: number, ...keysAndArgs: string[]): Promise<number>;
+  clockCheckIn(history: string, outcomes: string, jobId: string, state: string, errorClass: string, atMs: string): Promise<number>;
   clockPause(paused: string, pauses: string, changes: string, name: string, action: "pause" | "resume", atMs: string): Promise<[version: number, changed: number, atMs: number]>;
 }
 
@@ -26,6 +28,8 @@ export function withScripts(redis: Redis): ScriptedRedis {
     redis.defineCommand("clockLeaseRenew", { lua: lua.leaseRenew1, numberOfKeys: 1 });
     redis.defineCommand("clockLeaseRelease", { lua: lua.leaseRelease1, numberOfKeys: 1 });
     redis.defineCommand("clockPause", { lua: lua.pause3, numberOfKeys: 3 });
+    redis.defineCommand("clockHistoryAppend", { lua: lua.historyAppend });
+    redis.defineCommand("clockCheckIn", { lua: lua.checkIn2, numberOfKeys: 2 });
     defined.add(redis);
   }
   return redis as ScriptedRedis;
