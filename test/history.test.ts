@@ -10,7 +10,7 @@ import { main } from "../src/cli/main.ts";
 import { ClockEvents } from "../src/events.ts";
 import type { FireOutcome } from "../src/fire/fire.ts";
 import { HistoryRecorder } from "../src/history/recorder.ts";
-import { historyKey, outcomesKey } from "../src/history/store.ts";
+import { historyKey, outcomesKey, publishHistorySize } from "../src/history/store.ts";
 import { createClient, parseConfig } from "../src/index.ts";
 import { clockKeys } from "../src/redis/keys.ts";
 import type { Schedule } from "../src/schedule/schedule.ts";
@@ -47,6 +47,12 @@ test("history keeps the last N fires per schedule, newest first, kinds and lag, 
   const tick = scheduleNamed("tick");
   const client = createClient({ redis: server.url, namespace: "h1" });
   scope.defer(() => client.close());
+  // History off (no leader published a size): a check-in writes nothing, so no key grows that no trim caps.
+  assert.equal(await client.checkIn("clock-tick-1000", "started"), false);
+  assert.equal(await redis.exists(outcomesKey(keys, "tick")), 0);
+  await publishHistorySize(redis, keys, 3);
+  // A worker faster than the recorder: its check-in lands before the record and is kept.
+  assert.equal(await client.checkIn("clock-tick-1000", "started"), true);
 
   for (let i = 1; i <= 4; i++) fired(events, tick, i * 1000, 0.5, i === 2);
   events.emit("fire:overlap-skipped", { outcome: { request: { schedule: tick, slotAt: 5000 }, status: "skipped", jobId: "clock-tick-5000", redisAt: 5000.25 } });
@@ -80,9 +86,6 @@ test("history keeps the last N fires per schedule, newest first, kinds and lag, 
   assert.equal(await redis.llen(historyKey(keys, "tick")), 3);
   assert.deepEqual(await redis.hkeys(outcomesKey(keys, "tick")), ["clock-tick-4000"]);
 
-  // No history for a schedule: a check-in writes nothing (no key grows that no trim caps).
-  assert.equal(await client.checkIn("clock-other-1000", "started"), false);
-  assert.equal(await redis.exists(outcomesKey(keys, "other")), 0);
   // A hex jid names no schedule: the caller must say which.
   await assert.rejects(client.checkIn("0f8a60a3174a93b9c6d13efc", "started"), /pass \{ schedule \}/);
 });

@@ -265,7 +265,7 @@ export class ClockClient {
    * `started` when it begins, `succeeded` or `failed` (with `error`, a short error class) when it
    * ends; stamped with Redis time. `schedule` is needed unless the job id names it (readable ids
    * `clock-<schedule>-<slot ms>`; Sidekiq-style hex ids do not: pass the payload's `clock.schedule`).
-   * False when the schedule has no history (history off, or nothing fired yet).
+   * False when history is off.
    */
   async checkIn(jobId: string, state: CheckInState, options: { readonly error?: string; readonly schedule?: string } = {}): Promise<boolean> {
     if (state !== "started" && state !== "succeeded" && state !== "failed")

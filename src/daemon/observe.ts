@@ -21,6 +21,7 @@ export interface RecentFire {
 export const TASK_MESSAGES: Readonly<Record<string, string>> = {
   "read dynamic schedules": "could not read schedules and pauses at start; nothing fires until Redis answers",
   "publish config snapshot": "could not publish the config snapshot for clients; will retry at the next start",
+  "publish history size": "could not publish the history size: worker check-ins are not recorded until this clock leads again",
   subscribe: "could not subscribe to schedule changes; polling instead",
   "apply change": "could not apply a schedule change notification; the change poll will reconcile",
 };

@@ -17,7 +17,7 @@ import { DynamicSync } from "../dynamic/sync.ts";
 import { ClockEvents } from "../events.ts";
 import { Firer } from "../fire/fire.ts";
 import { HistoryRecorder } from "../history/recorder.ts";
-import { DEFAULT_HISTORY_SIZE } from "../history/store.ts";
+import { DEFAULT_HISTORY_SIZE, publishHistorySize } from "../history/store.ts";
 import { deploymentSince, drainOutbox } from "../fire/ledger.ts";
 import { newPeerId, parsePeers, peerLabel, removePeer, writeHeartbeat } from "../lease/peers.ts";
 import { DEFAULT_LEASE_RETRY_MS, DEFAULT_LEASE_TTL_MS, RedisLease } from "../lease/redis-lease.ts";
@@ -197,6 +197,8 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   leadership.onChange((leading) => {
     events.emit("lease:changed", { leading });
     if (leading) {
+      // Before this leader's first fire (the same connection): check-ins of its jobs are recorded from the first.
+      void tasks.once("publish history size", () => publishHistorySize(redis, keys, historySize));
       void drain();
       void tasks.once("repair", repair);
     }

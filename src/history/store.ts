@@ -14,6 +14,10 @@
  *   (contrib/sidekiq/clock_check_in.rb), `client.checkIn()`, or any worker with plain HSET. Fields
  *   leave with their record when the list is trimmed; check-ins for jobs no longer in the list are
  *   swept once they pass the list's length by a tenth.
+ * - `{ns}:history-size`, a string: the `history.size` of the leader's config, written when it starts
+ *   leading (deleted for 0). Check-ins write only while it is above 0, so with history off no
+ *   worker grows a key that no trim caps; it also lets a check-in land before the first record of a
+ *   brand-new schedule is written (a worker can be that fast).
  *
  * A check-in finds its entry by (schedule, job id): one HSET, no scan. The job id alone names the
  * schedule for readable ids (`clock-<schedule>-<slot ms>`, BullMQ, Celery, list); Sidekiq's hex jids
@@ -97,10 +101,10 @@ export async function appendHistory(redis: Redis, keys: ClockKeys, records: read
   for (let start = 0; start < groups.length; start += SCHEDULES_PER_CALL) {
     const chunk = groups.slice(start, start + SCHEDULES_PER_CALL);
     const keyNames = chunk.flatMap(([schedule]) => [historyKey(keys, schedule), outcomesKey(keys, schedule)]);
-    // Only the newest `size` of a schedule can survive the trim: the rest are not sent.
+    // All of them, oldest first, even those the cap drops at once: a check-in that came first goes with its record.
     const args = chunk.flatMap(([, list]) => {
-      const kept = [...list].sort((a, b) => a.slotAt - b.slotAt || a.enqueuedAt - b.enqueuedAt).slice(-size);
-      return [String(kept.length), ...kept.map(encodeRecord)];
+      const sorted = [...list].sort((a, b) => a.slotAt - b.slotAt || a.enqueuedAt - b.enqueuedAt);
+      return [String(sorted.length), ...sorted.map(encodeRecord)];
     });
     calls.push(scripted.clockHistoryAppend(keyNames.length, ...keyNames, String(size), ...args));
   }
@@ -108,8 +112,8 @@ export async function appendHistory(redis: Redis, keys: ClockKeys, records: read
 }
 
 /**
- * Records a check-in (Redis time unless `atMs`); false when the schedule has no history (history
- * off, or nothing fired yet), so check-ins never grow keys that no trim would cap.
+ * Records a check-in (Redis time unless `atMs`); false when history is off (no leader has
+ * published a size above 0), so check-ins never grow keys that no trim would cap.
  */
 export async function recordCheckIn(
   redis: Redis,
@@ -120,7 +124,7 @@ export async function recordCheckIn(
   options: { readonly error?: string; readonly atMs?: number } = {},
 ): Promise<boolean> {
   const reply = await withScripts(redis).clockCheckIn(
-    historyKey(keys, schedule),
+    keys.historySize,
     outcomesKey(keys, schedule),
     jobId,
     state,
@@ -128,6 +132,12 @@ export async function recordCheckIn(
     options.atMs === undefined ? "" : String(Math.round(options.atMs)),
   );
   return reply === 1;
+}
+
+/** Written by the leader when it starts leading: check-ins are recorded while it is above 0. */
+export async function publishHistorySize(redis: Redis, keys: ClockKeys, size: number): Promise<void> {
+  if (size > 0) await redis.set(keys.historySize, String(size));
+  else await redis.del(keys.historySize);
 }
 
 /** The newest `limit` entries of a schedule's history, newest first, with their outcomes. */

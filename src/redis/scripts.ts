@@ -12,7 +12,7 @@ export interface ClockCommands {
   clockLeaseRelease(lease: string, token: string, channel: string): Promise<number>;
   clockRepair(keyCount: number, ...keysAndArgs: string[]): Promise<string[] | -1>;
   clockHistoryAppend(keyCount: number, ...keysAndArgs: string[]): Promise<number>;
-  clockCheckIn(history: string, outcomes: string, jobId: string, state: string, errorClass: string, atMs: string): Promise<number>;
+  clockCheckIn(historySize: string, outcomes: string, jobId: string, state: string, errorClass: string, atMs: string): Promise<number>;
   clockPause(paused: string, pauses: string, changes: string, name: string, action: "pause" | "resume", atMs: string): Promise<[version: number, changed: number, atMs: number]>;
 }
 

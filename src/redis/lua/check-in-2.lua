@@ -3,8 +3,8 @@
   started (a new attempt: any earlier finish is cleared), or finished with "succeeded" or
   "failed" (keeping the start). Layout: src/history/store.ts.
 
-  KEYS[1]  history:<schedule>   list of fire records; when absent (history off, an unknown
-           schedule) nothing is written, so check-ins never grow keys the recorder does not cap
+  KEYS[1]  history-size         string: the fires the leader keeps per schedule; when absent or 0
+           (history off) nothing is written, so check-ins never grow keys no recorder caps
   KEYS[2]  outcomes:<schedule>  hash: job id -> "<startedAt>|<finishedAt>|<result>|<error class>"
 
   ARGV[1]  job id
@@ -12,11 +12,11 @@
   ARGV[3]  error class ("" for none; no "|")
   ARGV[4]  the instant, epoch ms; "" for Redis TIME
 
-  Returns  1 recorded, 0 ignored (no history for the schedule)
+  Returns  1 recorded, 0 ignored (history is off)
 ]]
 local jobId = ARGV[1]
 local state = ARGV[2]
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if (tonumber(redis.call('GET', KEYS[1])) or 0) <= 0 then return 0 end
 
 local atMs
 if ARGV[4] == '' then
