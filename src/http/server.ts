@@ -40,6 +40,9 @@ function send(response: ServerResponse, status: number, body: string, type = "ap
 
 const json = (response: ServerResponse, status: number, value: unknown) => send(response, status, JSON.stringify(value));
 
+/** Entries per /api/history answer at most (the config allows up to 10,000 per schedule). */
+const HISTORY_LIMIT = 1000;
+
 function tokenMatches(expected: string, header: string | undefined): boolean {
   const given = header?.startsWith("Bearer ") === true ? header.slice(7) : "";
   const a = Buffer.from(given);
@@ -169,6 +172,17 @@ export async function startHttpServer(running: RunningClock, options: HttpOption
       const page = { offset: Number(url.searchParams.get("offset") ?? 0), limit: Number(url.searchParams.get("limit") ?? PAGE_LIMIT) };
       send(response, 200, await statusPages.get(`${page.offset}|${page.limit}`, () => statusBody(running, clock, page, token !== undefined).then((body) => JSON.stringify(body))));
       return;
+    }
+    const historyOf = /^\/api\/history\/([^/]+)$/.exec(path);
+    if (request.method === "GET" && historyOf !== null) {
+      let name: string;
+      try {
+        name = decodeURIComponent(historyOf[1] ?? "");
+      } catch {
+        return json(response, 400, { error: `bad percent-encoding in the schedule name ${JSON.stringify(historyOf[1] ?? "")}` });
+      }
+      const limit = Math.min(Math.max(1, Number(url.searchParams.get("limit") ?? 100) || 100), HISTORY_LIMIT);
+      return json(response, 200, await running.history(name, { limit }));
     }
     if (request.method === "GET" && path === "/api/events") {
       response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
