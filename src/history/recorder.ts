@@ -37,7 +37,8 @@ export class HistoryRecorder {
   #failing = false;
   #retry: NodeJS.Timeout | null = null;
   #stopped = false;
-  readonly #sources = new Map<string, CheckInSource>();
+  /** By adapter name; null for an adapter without check-ins of its own (looked up once). */
+  readonly #sources = new Map<string, CheckInSource | null>();
   readonly #off: (() => void)[] = [];
 
   constructor(options: RecorderOptions) {
@@ -115,16 +116,16 @@ export class HistoryRecorder {
       try {
         adapter = this.#options.adapters.get(adapterName);
       } catch {
-        return;
+        adapter = undefined;
       }
-      if (adapter?.checkIns === undefined) return;
-      source = adapter.checkIns(
-        (checkIn) => void this.#checkIn(checkIn),
-        (error) => this.#options.events.emit("checkin:failed", { error }),
-      );
+      source =
+        adapter?.checkIns?.(
+          (checkIn) => void this.#checkIn(checkIn),
+          (error) => this.#options.events.emit("checkin:failed", { error }),
+        ) ?? null;
       this.#sources.set(adapterName, source);
     }
-    source.watch(queue, sinceMs);
+    source?.watch(queue, sinceMs);
   }
 
   async #checkIn(checkIn: CheckIn): Promise<void> {
@@ -144,7 +145,7 @@ export class HistoryRecorder {
   async #closeSources(): Promise<void> {
     const sources = [...this.#sources.values()];
     this.#sources.clear();
-    await Promise.all(sources.map((source) => source.close().catch(() => undefined)));
+    await Promise.all(sources.map((source) => source?.close().catch(() => undefined)));
   }
 
   /** Writes what is pending (once), stops listening. */
