@@ -65,8 +65,10 @@ export async function readAudit(redis: Redis, keys: ClockKeys, options: { readon
   const found: AuditEntry[] = [];
   const page = options.schedule === undefined ? options.limit : 500;
   let end = "+";
-  for (;;) {
-    const entries = await redis.xrevrange(keys.audit, end, "-", "COUNT", page);
+  for (let first = true; ; first = false) {
+    // Each page after the first starts at the last id seen, read again and skipped ("(id" needs Redis 6.2).
+    const entries = await redis.xrevrange(keys.audit, end, "-", "COUNT", first ? page : page + 1);
+    if (!first) entries.shift();
     for (const [id, fields] of entries) {
       const entry = decodeEntry(id, fields);
       if (entry !== null && (options.schedule === undefined || entry.schedule === options.schedule)) found.push(entry);
@@ -74,7 +76,7 @@ export async function readAudit(redis: Redis, keys: ClockKeys, options: { readon
     }
     const last = entries.at(-1);
     if (entries.length < page || last === undefined) return found;
-    end = `(${last[0]}`;
+    end = last[0];
   }
 }
 
