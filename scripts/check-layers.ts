@@ -29,6 +29,8 @@ const RANKS: Readonly<Record<string, number>> = {
   // Converters from crontab and sidekiq schedule files: pure, above config and schedule (whose
   // schema and cron engine judge what they produce), called by the CLI only.
   import: 7,
+  // Fire history, worker check-ins and the audit of changes: written by the daemon's recorder and the client.
+  history: 7.5,
   client: 8,
   daemon: 9,
   http: 10,

@@ -125,6 +125,16 @@ export interface ClockEventMap {
   "backfill:started": { readonly record: BackfillReport; readonly resumed: boolean };
   /** A backfill ended: done, cancelled or failed, with its counts. */
   "backfill:finished": { readonly record: BackfillReport };
+  /** Fire records could not be written to the history (history/recorder.ts); they wait for a retry. `again` while it goes on. */
+  "history:failed": { readonly error: Error; readonly records: number; readonly again: boolean };
+  /** History writes succeed again. */
+  "history:recovered": Record<string, never>;
+  /** Fire records given up: more waited for Redis than the recorder keeps in memory. */
+  "history:dropped": { readonly records: number };
+  /** A worker's check-in heard by the leader (BullMQ's events) was recorded in the schedule's history. */
+  "checkin:recorded": { readonly schedule: string; readonly jobId: string; readonly state: "started" | "succeeded" | "failed"; readonly error: string | null };
+  /** Listening for check-ins, or recording one, failed. */
+  "checkin:failed": { readonly error: Error };
   /** A background task (poll, reconcile, time sync, outbox drain) failed; the first of a run only. */
   "task:failed": { readonly task: string; readonly error: Error };
   /** A listener threw; reported here rather than thrown into the emitter. */

@@ -6,8 +6,19 @@ export { parseConfig, type ClockConfig } from "./config/resolve.ts";
 export { startClock, type StartOptions } from "./daemon/start.ts";
 export { RunningClock, type Health } from "./daemon/running.ts";
 export { ClockEvents, type ClockEventMap, type ClockEventName } from "./events.ts";
-export { createClient, ClockClient, type BackfillOptions, type BackfillPlan, type ClientOptions, type InstantInput, type ScheduleInfo } from "./client/client.ts";
+export {
+  createClient,
+  ClockClient,
+  type BackfillOptions,
+  type BackfillPlan,
+  type ChangeOptions,
+  type ClientOptions,
+  type InstantInput,
+  type ScheduleInfo,
+} from "./client/client.ts";
 export type { BackfillRecord, BackfillState } from "./dynamic/backfill.ts";
+export type { HistoryEntry, FireKind, CheckInState } from "./history/store.ts";
+export type { AuditEntry, ChangeAction } from "./history/audit.ts";
 export type { ClockStatus, ScheduleStatus, PeerStatus, StatusPage } from "./client/status.ts";
 export { startHttpServer, addressOf, type HttpOptions } from "./http/server.ts";
 export { ClockError, ConfigError, NotFoundError, ClashError, RedisError, TriggerError, NoLeaderError, type ErrorCode, type FieldIssue } from "./errors.ts";

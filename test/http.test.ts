@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { Redis } from "ioredis";
-import { addressOf, parseConfig, startClock, startHttpServer, systemClock } from "../src/index.ts";
+import { addressOf, createClient, parseConfig, startClock, startHttpServer, systemClock } from "../src/index.ts";
 import { LogSink } from "./helpers/logs.ts";
 import type { TestRedis } from "./helpers/redis.ts";
 import { suiteScope, testScope } from "./helpers/scope.ts";
@@ -162,5 +162,34 @@ test("the status page in a real browser lists the schedules and shows a new fire
   const newest = await page.textContent("#feed li.new");
   assert.match(newest ?? "", /^tick /);
   assert.equal(await page.evaluate('performance.getEntriesByType("navigation").length'), 1, "no reload happened");
+  // A schedule's name opens its timeline: a bar per slot from its history in Redis.
+  await page.click('tr[data-schedule="tick"] a');
+  await page.waitForSelector("#timeline rect", { timeout: 10_000 });
+  assert.match((await page.textContent("#timeline-scale")) ?? "", /\d+ slots · max lag/);
   if (process.env["CLOCK_SCREENSHOT"] !== undefined) await page.screenshot({ path: process.env["CLOCK_SCREENSHOT"], fullPage: true });
+});
+
+test("/api/history/NAME gives the schedule's last slots from Redis, newest first, for the page's timeline; a pause is audited as the page", async () => {
+  const { clock, base, namespace } = await runningClock("tok-history");
+  await clock.events.next("fire:fired", ({ outcome }) => outcome.request.schedule.name === "tick", 5000);
+  let entries: { kind: string; jobId: string; lagMs: number; result: null | string }[] = [];
+  for (let tries = 0; entries.length === 0 && tries < 50; tries++) {
+    entries = (await (await fetch(`${base}/api/history/tick?limit=5`)).json()) as typeof entries;
+    if (entries.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.ok(entries.length >= 1 && entries.length <= 5, JSON.stringify(entries));
+  assert.equal(entries[0]?.kind, "on-time");
+  assert.match(entries[0]?.jobId ?? "", /^clock-tick-\d+$/);
+  assert.equal(entries[0]?.result, null, "no worker checked in");
+  assert.deepEqual(await (await fetch(`${base}/api/history/nope`)).json(), []);
+  const paused = await fetch(`${base}/api/schedules/tick/pause`, { method: "POST", headers: { authorization: "Bearer tok-history" } });
+  assert.equal(paused.status, 200);
+  const changes = createClient({ redis: `redis://:pw-secret-1@127.0.0.1:${server.port}`, namespace });
+  try {
+    const [change] = await changes.changes();
+    assert.equal(change?.action, "pause");
+    assert.match(change?.actor ?? "", /^status page \(/);
+  } finally {
+    await changes.close();
+  }
 });

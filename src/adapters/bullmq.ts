@@ -7,7 +7,10 @@
  */
 import type { Redis } from "ioredis";
 import type { Json } from "../schedule/schedule.ts";
-import type { AdapterFactory } from "./types.ts";
+import type { AdapterFactory, CheckIn } from "./types.ts";
+
+/** The event's own instant (its stream id's milliseconds: Redis time when BullMQ wrote it). */
+const withAt = (atMs: number | undefined): { atMs?: number } => (atMs === undefined ? {} : { atMs });
 
 const BULLMQ_OPTIONS: Readonly<Record<string, (value: Json) => boolean>> = {
   attempts: (value) => typeof value === "number" && Number.isInteger(value) && value > 0,
@@ -25,11 +28,25 @@ interface QueueLike {
   add(name: string, data: unknown, opts: Record<string, unknown>): Promise<unknown>;
   /** 1 removed, 0 not (a job a worker holds the lock of); a job that is not there is no error. */
   remove(jobId: string): Promise<number>;
+  getJob(jobId: string): Promise<{ readonly stacktrace?: readonly string[] | null; readonly failedReason?: string } | undefined>;
+  close(): Promise<void>;
+}
+
+interface QueueEventsLike {
+  on(event: "active" | "completed" | "failed", listener: (args: { jobId: string; failedReason?: string }, id: string) => void): unknown;
+  on(event: "error", listener: (error: Error) => void): unknown;
   close(): Promise<void>;
 }
 
 interface BullmqModule {
   readonly Queue: new (name: string, opts: Record<string, unknown>) => QueueLike;
+  readonly QueueEvents?: new (name: string, opts: Record<string, unknown>) => QueueEventsLike;
+}
+
+/** The error class a failed job's last stack trace starts with (`TypeError: ...` -> `TypeError`), else `Error`. */
+export function errorClassOfStack(stacktrace: readonly string[] | null | undefined): string {
+  const last = stacktrace?.at(-1) ?? "";
+  return /^([A-Za-z_$][\w$.]*)(?=:|\s|$)/.exec(last)?.[1] ?? "Error";
 }
 
 /**
@@ -130,6 +147,54 @@ export const bullmqAdapter: AdapterFactory = (settings, context) => {
         // BullMQ's own remove, atomic on its side; it leaves a job a worker has taken meanwhile alone.
         await (await queueFor(enqueue.job.queue)).remove(jobId);
       },
+    },
+    // QueueEvents per queue the clock fires into, each on a connection of its own (it blocks on XREAD).
+    checkIns(onCheckIn, onError) {
+      const watching = new Map<string, Promise<{ events: QueueEventsLike; connection: Redis } | null>>();
+      let closed = false;
+      const failedClass = async (queue: string, jobId: string): Promise<string> => {
+        const job = await (await queueFor(queue)).getJob(jobId).catch(() => undefined);
+        return errorClassOfStack(job?.stacktrace);
+      };
+      return {
+        watch(queue, sinceMs) {
+          if (closed || watching.has(queue)) return;
+          const started = (async () => {
+            const bullmq = await loadBullmq();
+            if (bullmq.QueueEvents === undefined || context.connect === undefined) return null;
+            const connection = context.connect({ maxRetriesPerRequest: null, enableOfflineQueue: true, lazyConnect: false });
+            connection.on("error", () => undefined); // QueueEvents reports its own errors
+            // From just before the fire that asked for it: the job's first events are not missed.
+            const events = new bullmq.QueueEvents(queue, { connection, prefix, lastEventId: `${Math.max(0, Math.floor(sinceMs) - 1)}-0` });
+            const at = (id: string): number | undefined => {
+              const ms = Number(id.split("-")[0]);
+              return Number.isFinite(ms) ? ms : undefined;
+            };
+            const report = (checkIn: CheckIn) => onCheckIn(checkIn);
+            events.on("active", ({ jobId }, id) => report({ queue, jobId, state: "started", ...withAt(at(id)) }));
+            events.on("completed", ({ jobId }, id) => report({ queue, jobId, state: "succeeded", ...withAt(at(id)) }));
+            events.on("failed", ({ jobId }, id) => {
+              void failedClass(queue, jobId).then((error) => report({ queue, jobId, state: "failed", error, ...withAt(at(id)) }));
+            });
+            events.on("error", onError);
+            return { events, connection };
+          })().catch((error: unknown) => {
+            onError(error as Error);
+            watching.delete(queue);
+            return null;
+          });
+          watching.set(queue, started);
+        },
+        async close() {
+          closed = true;
+          for (const started of watching.values()) {
+            const watched = await started;
+            await watched?.events.close().catch(() => undefined);
+            watched?.connection.disconnect();
+          }
+          watching.clear();
+        },
+      };
     },
     async enqueue(enqueue) {
       const queue = await queueFor(enqueue.job.queue);

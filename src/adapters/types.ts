@@ -65,6 +65,24 @@ export interface OverlapSupport {
   withdraw?(enqueue: Enqueue, mark: string): Promise<void>;
 }
 
+/** A worker's report of a job, as a queue system's own events tell it (BullMQ's `active`, `completed`, `failed`). */
+export interface CheckIn {
+  readonly queue: string;
+  readonly jobId: string;
+  readonly state: "started" | "succeeded" | "failed";
+  /** A failed job's error class (`TypeError`), when the system kept it. */
+  readonly error?: string;
+  /** The worker's own instant for it (epoch ms), when the event carries one; else Redis time at recording. */
+  readonly atMs?: number;
+}
+
+/** Listening to a queue system's events for the clock's own jobs; one per adapter, queues added as they are fired into. */
+export interface CheckInSource {
+  /** Starts hearing `queue`'s events from `sinceMs` (Redis time, epoch ms) on; a queue watched already is left as it is. */
+  watch(queue: string, sinceMs: number): void;
+  close(): Promise<void>;
+}
+
 /**
  * Turns a job into the exact Redis writes of one queue system. Either `writes` (run inside the
  * fire script: the ledger advance and the push are one atomic step) or `enqueue` (run after the
@@ -91,6 +109,8 @@ export interface Adapter {
    * `clock check` and start-up call it, so a missing package stops them rather than a slot.
    */
   load?(): Promise<void>;
+  /** Check-ins from the queue system's own events (BullMQ): the leader listens while it leads. */
+  checkIns?(onCheckIn: (checkIn: CheckIn) => void, onError: (error: Error) => void): CheckInSource;
   close?(): Promise<void>;
 }
 

@@ -7,11 +7,13 @@ import { CONFIG_FILES } from "../internal.ts";
 export const CLIENT_OPTIONS = {
   config: { type: "string" },
   namespace: { type: "string" },
+  actor: { type: "string" },
 } as const;
 
 export const CLIENT_HELP = `  --config PATH      config file (default: CLOCK_CONFIG, then ./clock.config.{ts,mts,js,mjs});
                      optional: without one, what a running clock published in Redis is used
-  --namespace NAME   key namespace (default: the config's, CLOCK_NAMESPACE, or "clock")`;
+  --namespace NAME   key namespace (default: the config's, CLOCK_NAMESPACE, or "clock")
+  --actor NAME       who makes the change, in the audit (default: CLOCK_ACTOR, or user@host)`;
 
 async function optionalConfig(path: string | undefined): Promise<ClockConfig | undefined> {
   const explicit = path ?? process.env["CLOCK_CONFIG"];
@@ -19,11 +21,15 @@ async function optionalConfig(path: string | undefined): Promise<ClockConfig | u
   return (await loadConfig(path)).config;
 }
 
-export async function withClient<T>(values: { config?: string | undefined; namespace?: string | undefined }, run: (client: ClockClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  values: { config?: string | undefined; namespace?: string | undefined; actor?: string | undefined },
+  run: (client: ClockClient) => Promise<T>,
+): Promise<T> {
   const config = await optionalConfig(values.config);
   const namespace = values.namespace ?? process.env["CLOCK_NAMESPACE"] ?? config?.namespace ?? "clock";
   // Redis: the config's `redis`, else REDIS_URL (a malformed one is refused here, exit 2, naming it).
-  const client = createClient({ namespace, ...(config === undefined ? {} : { config }) });
+  const actor = values.actor ?? process.env["CLOCK_ACTOR"];
+  const client = createClient({ namespace, ...(config === undefined ? {} : { config }), ...(actor === undefined || actor === "" ? {} : { actor }) });
   try {
     return await run(client);
   } catch (error) {

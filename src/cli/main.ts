@@ -8,12 +8,13 @@ import { next } from "./commands/next.ts";
 import { start } from "./commands/start.ts";
 import { add, list, pause, remove, resume, status, trigger } from "./commands/schedules.ts";
 import { importCommand } from "./commands/import.ts";
+import { history } from "./commands/history.ts";
 import { version } from "./version.ts";
 
 /** Errors of what the user asked (exit 2); any other failure is a runtime one (exit 1). */
 const BAD_INPUT: ReadonlySet<ErrorCode> = new Set(["invalid", "not-found", "clash"]);
 
-const COMMANDS: readonly Command[] = [start, check, next, status, list, add, remove, pause, resume, trigger, backfill, importCommand];
+const COMMANDS: readonly Command[] = [start, check, next, status, list, add, remove, pause, resume, trigger, backfill, history, importCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

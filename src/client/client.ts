@@ -20,6 +20,8 @@ import { closeRedis, connectRedis, describeRedisError, redactSecrets, resolveRed
 import { clockKeys, type ClockKeys } from "../redis/keys.ts";
 import { withScripts } from "../redis/scripts.ts";
 import { parseInstant } from "../schedule/duration.ts";
+import { auditChange, defaultActor, readAudit, type AuditEntry, type AuditTarget, type ChangeAction } from "../history/audit.ts";
+import { appendHistory, DEFAULT_HISTORY_SIZE, deleteHistory, readHistory, recordCheckIn, scheduleOfJobId, type CheckInState, type HistoryEntry } from "../history/store.ts";
 import { findNonJson, type Json, type Schedule } from "../schedule/schedule.ts";
 import { slotsBetween } from "../schedule/slots.ts";
 import { pageBounds, readClusterStatus, statusOfRows, type ClockStatus, type ScheduleSource, type StatusPage, type StatusRow } from "./status.ts";
@@ -38,6 +40,13 @@ export interface ClientOptions {
   readonly config?: ClockConfig;
   /** Adapters of one's own, for triggering schedules that use them. */
   readonly adapters?: Readonly<Record<string, Adapter>>;
+  /** Who makes this client's changes, in the audit (`clock history --changes`); default `user@host`. */
+  readonly actor?: string;
+}
+
+/** Per call: who makes the change (default: the client's `actor`). */
+export interface ChangeOptions {
+  readonly actor?: string;
 }
 
 export interface ScheduleInfo {
@@ -114,9 +123,11 @@ export class ClockClient {
   #connectionError: Error | undefined;
   #snapshot: Promise<ConfigSnapshot | null> | null = null;
   #snapshotAt = 0;
+  readonly #actor: string;
 
   constructor(options: ClientOptions = {}) {
     this.#options = options;
+    this.#actor = options.actor ?? defaultActor();
     this.#namespace = options.namespace ?? options.config?.namespace ?? "clock";
     this.#keys = clockKeys(this.#namespace);
     if (isRedisInstance(options.redis)) {
@@ -173,13 +184,16 @@ export class ClockClient {
 
   readonly schedules = {
     /** Creates or replaces a dynamic schedule; throws ConfigError listing each bad field. */
-    set: async (name: string, definition: ScheduleInput): Promise<Schedule> => {
+    set: async (name: string, definition: ScheduleInput, options: ChangeOptions = {}): Promise<Schedule> => {
       const { defaults, adapters, configSchedules } = await this.#defaults();
       checkName(name);
       if (configSchedules.some((schedule) => schedule.name === name)) throw new ClashError(name, "replace");
       const schedule = validateDefinition(name, definition, defaults, { settings: adapters, namespace: this.#namespace });
       const encoded = encodeEntry(definition as Record<string, unknown>, Date.now());
-      await writeChange(this.#redis, this.#keys, "set", name, (multi) => multi.hset(this.#keys.schedules, name, encoded));
+      await writeChange(this.#redis, this.#keys, "set", name, (multi) => {
+        multi.hset(this.#keys.schedules, name, encoded);
+        this.#audit(multi, options, "set", name, definition);
+      });
       return schedule;
     },
     get: async (name: string): Promise<ScheduleInfo | null> => {
@@ -202,13 +216,16 @@ export class ClockClient {
       return infos.sort((a, b) => a.name.localeCompare(b.name));
     },
     /** Removes a dynamic schedule; false when there was none. Config schedules cannot be removed. */
-    remove: async (name: string): Promise<boolean> => {
+    remove: async (name: string, options: ChangeOptions = {}): Promise<boolean> => {
       const { configSchedules } = await this.#defaults();
       if (configSchedules.some((schedule) => schedule.name === name)) throw new ClashError(name, "remove");
       if ((await this.#redis.hexists(this.#keys.schedules, name)) === 0) return false;
-      await writeChange(this.#redis, this.#keys, "remove", name, (multi) =>
-        multi.hdel(this.#keys.schedules, name).srem(this.#keys.paused, name).hdel(this.#keys.pauses, name).zrem(this.#keys.pauseEnds, name),
-      );
+      await writeChange(this.#redis, this.#keys, "remove", name, (multi) => {
+        multi.hdel(this.#keys.schedules, name).srem(this.#keys.paused, name).hdel(this.#keys.pauses, name).zrem(this.#keys.pauseEnds, name);
+        // Its history goes with it: a schedule made again under the name starts afresh.
+        deleteHistory(multi, this.#keys, name);
+        this.#audit(multi, options, "remove", name);
+      });
       return true;
     },
     /**
@@ -217,7 +234,7 @@ export class ClockClient {
      * resumes it, exactly as a resume sent then. Pausing a paused schedule keeps its start and takes
      * the new reason and until. Throws ConfigError naming the field for a bad one.
      */
-    pause: async (name: string, options: { reason?: string; until?: InstantInput } = {}): Promise<void> => {
+    pause: async (name: string, options: ChangeOptions & { reason?: string; until?: InstantInput } = {}): Promise<void> => {
       await this.#requireExists(name);
       const issues: FieldIssue[] = [];
       if (options.reason !== undefined && (typeof options.reason !== "string" || options.reason.length > MAX_REASON)) {
@@ -234,17 +251,30 @@ export class ClockClient {
         else untilAt = at;
       }
       if (issues.length > 0) throw new ConfigError(issues, `invalid pause of "${name}"`);
-      await setPaused(withScripts(this.#redis), this.#keys, name, true, undefined, {
+      const { changed } = await setPaused(withScripts(this.#redis), this.#keys, name, true, undefined, {
         ...(options.reason === undefined || options.reason === "" ? {} : { reason: options.reason }),
         ...(untilAt === undefined ? {} : { untilAt }),
       });
+      await this.#auditNow(options, "pause", name, { changed });
     },
     /** Continues from now (Redis time): slots inside the pause never fire; the next slot fires normally. */
-    resume: async (name: string): Promise<void> => {
+    resume: async (name: string, options: ChangeOptions = {}): Promise<void> => {
       await this.#requireExists(name);
-      await setPaused(withScripts(this.#redis), this.#keys, name, false);
+      const { changed } = await setPaused(withScripts(this.#redis), this.#keys, name, false);
+      await this.#auditNow(options, "resume", name, { changed });
     },
   };
+
+  #audit(target: AuditTarget, options: ChangeOptions, action: ChangeAction, schedule: string, detail?: unknown): void {
+    auditChange(target, this.#keys, { actor: options.actor ?? this.#actor, action, schedule, ...(detail === undefined ? {} : { detail }) });
+  }
+
+  /** After a change that is not a MULTI of ours (a script, a fire): the change stands even if this fails. */
+  async #auditNow(options: ChangeOptions, action: ChangeAction, schedule: string, detail?: unknown): Promise<void> {
+    const pipeline = this.#redis.pipeline();
+    this.#audit(pipeline, options, action, schedule, detail);
+    await pipeline.exec();
+  }
 
   async #requireExists(name: string): Promise<Schedule> {
     const info = await this.schedules.get(name);
@@ -260,7 +290,7 @@ export class ClockClient {
   }
 
   /** Enqueues one job of a schedule now, outside its schedule, with its own job id. */
-  async trigger(name: string, options: { args?: readonly Json[] } = {}): Promise<{ jobId: string; schedule: string; adapter: string; queue: string }> {
+  async trigger(name: string, options: { args?: readonly Json[] } & ChangeOptions = {}): Promise<{ jobId: string; schedule: string; adapter: string; queue: string }> {
     const schedule = await this.#requireExists(name);
     if (options.args !== undefined) {
       const found = Array.isArray(options.args) ? findNonJson(options.args) : { path: [], problem: "expected an array of JSON values" };
@@ -279,10 +309,50 @@ export class ClockClient {
       // The script ran (redisAt is known) but the adapter's own enqueue failed: nothing is queued, nothing kept.
       if (outcome?.status === "error" && outcome.error !== undefined && !Number.isNaN(outcome.redisAt)) throw new TriggerError(name, outcome.error);
       if (outcome?.status !== "fired") throw new Error(`trigger of "${name}" was not enqueued (${outcome?.status ?? "no reply"}): ${outcome?.error?.message ?? ""}`);
+      // The job is in its queue: what follows is bookkeeping, and never turns a trigger into a failure.
+      const size = await this.#historySize().catch(() => DEFAULT_HISTORY_SIZE);
+      const record = { schedule: name, slotAt: outcome.request.slotAt, enqueuedAt: outcome.redisAt, kind: "trigger" as const, jobId };
+      await Promise.all([
+        appendHistory(this.#redis, this.#keys, [record], size).catch(() => undefined),
+        this.#auditNow(options, "trigger", name, { jobId, ...(options.args === undefined ? {} : { args: options.args }) }).catch(() => undefined),
+      ]);
       return { jobId, schedule: name, adapter: schedule.adapter, queue: schedule.job.queue };
     } finally {
       await adapters.closeAll();
     }
+  }
+
+  async #historySize(): Promise<number> {
+    return this.#options.config?.history?.size ?? (await this.#config())?.historySize ?? DEFAULT_HISTORY_SIZE;
+  }
+
+  /**
+   * A schedule's last fires, newest first (at most `limit`, default 100): slot, job id, enqueued at
+   * (Redis time), lag, kind, and what workers reported (started, finished, succeeded or failed).
+   */
+  async history(name: string, options: { readonly limit?: number } = {}): Promise<HistoryEntry[]> {
+    return await readHistory(this.#redis, this.#keys, name, options.limit ?? DEFAULT_HISTORY_SIZE);
+  }
+
+  /** The newest dynamic changes (set, remove, pause, resume, trigger), newest first; only `schedule`'s when given. */
+  async changes(options: { readonly limit?: number; readonly schedule?: string } = {}): Promise<AuditEntry[]> {
+    return await readAudit(this.#redis, this.#keys, { limit: options.limit ?? 100, ...(options.schedule === undefined ? {} : { schedule: options.schedule }) });
+  }
+
+  /**
+   * A worker's report on one of the clock's jobs, for queue systems the clock cannot hear itself:
+   * `started` when it begins, `succeeded` or `failed` (with `error`, a short error class) when it
+   * ends; stamped with Redis time. `schedule` is needed unless the job id names it (readable ids
+   * `clock-<schedule>-<slot ms>`; Sidekiq-style hex ids do not: pass the payload's `clock.schedule`).
+   * False when history is off.
+   */
+  async checkIn(jobId: string, state: CheckInState, options: { readonly error?: string; readonly schedule?: string } = {}): Promise<boolean> {
+    if (state !== "started" && state !== "succeeded" && state !== "failed")
+      throw new ConfigError([{ path: "state", message: `expected "started", "succeeded" or "failed", got ${JSON.stringify(state)}` }], "invalid check-in");
+    const schedule = options.schedule ?? scheduleOfJobId(jobId);
+    if (schedule === null)
+      throw new ConfigError([{ path: "schedule", message: `job id "${jobId}" does not name its schedule: pass { schedule } (the payload's clock.schedule)` }], "invalid check-in");
+    return await recordCheckIn(this.#redis, this.#keys, schedule, jobId, state, options.error === undefined ? {} : { error: options.error });
   }
 
   /**

@@ -61,6 +61,8 @@ export interface ClockConfig extends Defaults {
   readonly redis?: RedisTarget | undefined;
   /** Opt-in WAIT after each fire batch; null or absent: none. */
   readonly durability?: { readonly replicas: number; readonly timeoutMs: number } | null | undefined;
+  /** Fires kept per schedule in the history (0: none); absent: the default, 100. */
+  readonly history?: { readonly size: number } | undefined;
 }
 
 /** The settings a dynamic schedule is resolved with, from a resolved config. */
@@ -184,6 +186,7 @@ export function resolveConfig(config: ConfigOutput): ClockConfig {
     adapters: config.adapters,
     redis: config.redis === undefined ? undefined : resolveRedisTarget([config.redis, "redis"]),
     durability: config.durability ?? null,
+    history: { size: config.history.size },
     schedules: Object.entries(config.schedules).map(([name, schedule]) => toSchedule(name, schedule, defaults)),
   };
 }

@@ -390,6 +390,11 @@ export const configSchema = z
       })
       .optional(),
     durability: durabilitySchema.optional(),
+    /** Fires kept per schedule in Redis with their outcomes (history/store.ts); 0 turns history off. */
+    history: z
+      .object({ size: z.number({ error: "expected how many fires to keep per schedule (0 turns history off)" }).int().min(0).max(10_000).default(100) })
+      .strict()
+      .default({ size: 100 }),
     schedules: z
       .record(z.string(), scheduleSchema, { error: "expected an object of named schedules" })
       .default({})

@@ -45,6 +45,22 @@ export class ClockMetrics {
     help: "Fires in batches that fewer replicas than durability.replicas acknowledged (WAIT timed out or failed).",
     registers: [this.registry],
   });
+  readonly checkIns = new Counter({
+    name: "clock_check_ins_total",
+    help: "Worker check-ins the leader heard from the queue system's events (BullMQ) and recorded, by state (started, succeeded, failed).",
+    labelNames: ["state"],
+    registers: [this.registry],
+  });
+  readonly historyFailures = new Counter({
+    name: "clock_history_write_failures_total",
+    help: "Failed writes of fire records to the history (retried; records past the in-memory bound are dropped).",
+    registers: [this.registry],
+  });
+  readonly historyDropped = new Counter({
+    name: "clock_history_dropped_total",
+    help: "Fire records never written to the history: more waited for Redis than the clock keeps in memory.",
+    registers: [this.registry],
+  });
   readonly redisErrors = new Counter({ name: "clock_redis_errors_total", help: "Redis connection errors and failed fire writes.", registers: [this.registry] });
   /** Where the gauges read at scrape time; set by the running clock. */
   sources = { schedules: () => 0, invalidSchedules: () => 0 };

@@ -21,6 +21,7 @@ export interface RecentFire {
 export const TASK_MESSAGES: Readonly<Record<string, string>> = {
   "read dynamic schedules": "could not read schedules and pauses at start; nothing fires until Redis answers",
   "publish config snapshot": "could not publish the config snapshot for clients; will retry at the next start",
+  "publish history size": "could not publish the history size: worker check-ins are not recorded until this clock leads again",
   subscribe: "could not subscribe to schedule changes; polling instead",
   "apply change": "could not apply a schedule change notification; the change poll will reconcile",
 };
@@ -262,6 +263,22 @@ export function observe(
       else if (record.state === "cancelled") log.info(fields, "backfill cancelled");
       else log.error(fields, "backfill failed");
     },
+    "history:failed": ({ error, records, again }) => {
+      metrics?.historyFailures.inc();
+      if (again) log.debug({ err: redisErr(error), records }, "fire history write failed again");
+      else log.warn({ err: redisErr(error), records }, "fire history write failed; the records are kept in memory and retried (firing goes on)");
+    },
+    "history:recovered": () => log.info("fire history writes succeed again"),
+    "history:dropped": ({ records }) => {
+      metrics?.historyDropped.inc(records);
+      log.warn({ records }, "fire history records dropped: more waited for Redis than the clock keeps in memory");
+    },
+    "checkin:recorded": ({ schedule, jobId, state, error }) => {
+      metrics?.checkIns.inc({ state });
+      if (state === "failed") log.info({ schedule, jobId, error }, "job failed (worker check-in)");
+      else log.debug({ schedule, jobId, state }, "worker check-in recorded");
+    },
+    "checkin:failed": ({ error }) => log.warn({ err: redisErr(error) }, "worker check-in could not be heard or recorded; history may lack some outcomes"),
     "task:failed": ({ task, error }) => log.warn({ task, err: redisErr(error) }, TASK_MESSAGES[task] ?? "background task failed; will retry"),
     "listener:failed": ({ event, error }) => log.error({ event, err: error }, "an event listener threw (a bug: please report it); the clock goes on"),
   };

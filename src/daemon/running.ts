@@ -7,6 +7,7 @@ import { pageBounds, readClusterStatus, SortedNames, statusOfRows, type ClockSta
 import type { ConfigWatch } from "../dynamic/config-watch.ts";
 import type { DynamicSync } from "../dynamic/sync.ts";
 import { ClockError } from "../errors.ts";
+import type { HistoryEntry } from "../history/store.ts";
 import type { ClockEvents } from "../events.ts";
 import type { Leadership } from "../lease/lease.ts";
 import type { Planner } from "../planner/planner.ts";
@@ -221,16 +222,22 @@ export class RunningClock {
     return client;
   }
 
-  /** Pauses a schedule (`reason` for status, `until` when the leader resumes it by itself). */
-  pause(name: string, options: { reason?: string; until?: string | number | Date } = {}): Promise<void> {
+  /** Pauses a schedule (`reason` for status, `until` when the leader resumes it by itself); `actor`: who, in the audit of changes. */
+  pause(name: string, options: { reason?: string; until?: string | number | Date; actor?: string } = {}): Promise<void> {
     return this.#client().schedules.pause(name, options);
   }
 
-  resume(name: string): Promise<void> {
-    return this.#client().schedules.resume(name);
+  resume(name: string, options: { actor?: string } = {}): Promise<void> {
+    return this.#client().schedules.resume(name, options);
   }
 
-  trigger(name: string, options: { args?: readonly Json[] } = {}): Promise<{ jobId: string; schedule: string; adapter: string; queue: string }> {
+  /** The schedule's last fires with their outcomes, newest first (empty in a dry run). */
+  async history(name: string, options: { limit?: number } = {}): Promise<HistoryEntry[]> {
+    if (this.#parts.redis === null) return [];
+    return await this.#client().history(name, options);
+  }
+
+  trigger(name: string, options: { args?: readonly Json[]; actor?: string } = {}): Promise<{ jobId: string; schedule: string; adapter: string; queue: string }> {
     return this.#client().trigger(name, options);
   }
 

@@ -18,6 +18,8 @@ import { snapshotOf, writeSnapshot } from "../dynamic/snapshot.ts";
 import { DynamicSync } from "../dynamic/sync.ts";
 import { ClockEvents } from "../events.ts";
 import { Firer } from "../fire/fire.ts";
+import { HistoryRecorder } from "../history/recorder.ts";
+import { DEFAULT_HISTORY_SIZE, publishHistorySize } from "../history/store.ts";
 import { deploymentSince, drainOutbox } from "../fire/ledger.ts";
 import { newPeerId, parsePeers, peerLabel, removePeer, writeHeartbeat } from "../lease/peers.ts";
 import { DEFAULT_LEASE_RETRY_MS, DEFAULT_LEASE_TTL_MS, RedisLease } from "../lease/redis-lease.ts";
@@ -177,6 +179,9 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     events,
   });
   const plannerRef = planner;
+  // History is written off the slot's path, after each fire batch (history/recorder.ts).
+  const historySize = config.history?.size ?? DEFAULT_HISTORY_SIZE;
+  const recorder = historySize > 0 ? new HistoryRecorder({ redis, keys, events, size: historySize, adapters, isLeader: () => leadership.isLeader() }) : null;
   connection.onRestored(() => plannerRef.invalidate());
 
   const drain = async (): Promise<void> => {
@@ -208,6 +213,8 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   leadership.onChange((leading) => {
     events.emit("lease:changed", { leading });
     if (leading) {
+      // Before this leader's first fire (the same connection): check-ins of its jobs are recorded from the first.
+      void tasks.once("publish history size", () => publishHistorySize(redis, keys, historySize));
       void drain();
       void tasks.once("repair", repair);
     }
@@ -303,11 +310,12 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     recentFires,
     replication: { durability: config.durability ?? null, tally: replication },
     schedules: config.schedules,
-    redis: { connection, keys, sync, configWatch, liveness, client: new ClockClient({ redis, config, adapters: options.adapters ?? {} }) },
+    redis: { connection, keys, sync, configWatch, liveness, client: new ClockClient({ redis, config, adapters: options.adapters ?? {}, actor: `clock@${hostname()}` }) },
     stopSteps: [
       async () => tasks.stop(),
       () => backfills.stop(),
       () => plannerRef.stop(),
+      async () => recorder?.stop(),
       () => leadership.stop(),
       () => removePeer(redis, keys, peerId).catch(() => undefined),
       () => adapters.closeAll(),

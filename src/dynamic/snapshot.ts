@@ -16,6 +16,8 @@ export interface ConfigSnapshot {
   readonly adapters: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   readonly schedules: readonly Schedule[];
   readonly writtenAt: number;
+  /** The config's `history.size` (absent from older clocks' snapshots: the default). */
+  readonly historySize?: number;
 }
 
 export function snapshotOf(config: ClockConfig, now: number): ConfigSnapshot {
@@ -29,6 +31,7 @@ export function snapshotOf(config: ClockConfig, now: number): ConfigSnapshot {
     adapters,
     schedules: config.schedules,
     writtenAt: now,
+    ...(config.history === undefined ? {} : { historySize: config.history.size }),
   };
 }
 

@@ -63,6 +63,12 @@ export const STATUS_PAGE = `<!doctype html>
       <svg id="chart" viewBox="0 0 300 90" preserveAspectRatio="none" role="img" aria-label="lag of recent fires"></svg>
       <div class="muted mono" id="chart-scale"></div>
     </section>
+    <section style="margin-top: 16px" id="timeline-section" hidden>
+      <h2>Last slots of <span id="timeline-name" class="mono"></span> <button id="timeline-close">close</button></h2>
+      <svg id="timeline" viewBox="0 0 300 90" preserveAspectRatio="none" role="img" aria-label="lag and outcome of the schedule's last slots"></svg>
+      <div class="muted mono" id="timeline-scale"></div>
+      <div class="muted"><span class="pill active">succeeded</span> <span class="pill invalid">failed</span> <span class="pill paused">running</span> <span class="pill disabled">unknown / skipped</span></div>
+    </section>
     <section style="margin-top: 16px">
       <h2>Live fires</h2>
       <ul id="feed"></ul>
@@ -129,7 +135,11 @@ function render(status) {
   for (const s of status.schedules) {
     const row = el("tr");
     row.dataset.schedule = s.name;
-    const name = el("td", s.name, "mono");
+    const name = el("td", null, "mono");
+    const link = el("a", s.name);
+    link.href = "#history";
+    link.onclick = (event) => { event.preventDefault(); showTimeline(s.name); };
+    name.append(link);
     if (s.description) name.append(el("div", s.description, "muted description"));
     if (s.source === "dynamic") name.append(el("div", "dynamic", "muted"));
     row.append(name);
@@ -189,6 +199,39 @@ function drawChart() {
   $("chart-scale").textContent = "max " + lag(max) + " · p50 " + lag(sorted[Math.floor(sorted.length / 2)]) + " · " + points.length + " fires";
 }
 
+// A schedule's last slots (its history in Redis): a bar per slot, height its lag, colour its outcome.
+let timelineOf = null;
+const OUTCOME_COLOURS = { succeeded: "#067647", failed: "#b42318", started: "#b54708" };
+async function showTimeline(name) {
+  timelineOf = name;
+  $("timeline-section").hidden = false;
+  $("timeline-name").textContent = name;
+  const response = await fetch("/api/history/" + encodeURIComponent(name) + "?limit=100");
+  const entries = response.ok ? await response.json() : [];
+  if (timelineOf !== name) return;
+  const svg = $("timeline");
+  svg.replaceChildren();
+  const points = entries.slice().reverse();
+  const max = Math.max(1, ...points.map((p) => p.lagMs));
+  const width = 300 / Math.max(points.length, 1);
+  points.forEach((p, i) => {
+    const bar = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+    const height = 4 + (Math.max(0, p.lagMs) / max) * 84;
+    bar.setAttribute("x", (i * width).toFixed(2));
+    bar.setAttribute("width", Math.max(0.5, width - 0.5).toFixed(2));
+    bar.setAttribute("y", (90 - height).toFixed(2));
+    bar.setAttribute("height", height.toFixed(2));
+    bar.setAttribute("fill", p.kind === "skipped" ? "#d0d5dd" : OUTCOME_COLOURS[p.result] || "#98a2b3");
+    const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
+    title.textContent = when(p.slotAt) + " " + p.kind + ", lag " + lag(p.lagMs) + ", " + (p.kind === "skipped" ? "not enqueued" : (p.result || "no check-in") + (p.error ? " (" + p.error + ")" : ""));
+    bar.append(title);
+    svg.append(bar);
+  });
+  const failed = points.filter((p) => p.result === "failed").length;
+  $("timeline-scale").textContent = points.length === 0 ? "no history yet" : points.length + " slots · max lag " + lag(max) + " · " + failed + " failed";
+}
+$("timeline-close").onclick = () => { timelineOf = null; $("timeline-section").hidden = true; };
+
 // One page of 1,000 schedules at a time: the clock answers from memory in O(page).
 const PAGE = 1000;
 let offset = 0;
@@ -200,6 +243,7 @@ async function refresh() {
     const response = await fetch("/api/status?limit=" + PAGE + "&offset=" + offset);
     if (!response.ok) throw new Error("status " + response.status);
     render(await response.json());
+    if (timelineOf !== null) showTimeline(timelineOf);
     if (!$("error").textContent.includes(":")) $("error").textContent = "";
   } catch (error) {
     $("error").textContent = "cannot reach the clock: " + error.message;

@@ -40,6 +40,9 @@ function send(response: ServerResponse, status: number, body: string, type = "ap
 
 const json = (response: ServerResponse, status: number, value: unknown) => send(response, status, JSON.stringify(value));
 
+/** Entries per /api/history answer at most (the config allows up to 10,000 per schedule). */
+const HISTORY_LIMIT = 1000;
+
 function tokenMatches(expected: string, header: string | undefined): boolean {
   const given = header?.startsWith("Bearer ") === true ? header.slice(7) : "";
   const a = Buffer.from(given);
@@ -186,6 +189,17 @@ export async function startHttpServer(running: RunningClock, options: HttpOption
       send(response, 200, await statusPages.get(`${page.offset}|${page.limit}`, () => statusBody(running, clock, page, token !== undefined).then((body) => JSON.stringify(body))));
       return;
     }
+    const historyOf = /^\/api\/history\/([^/]+)$/.exec(path);
+    if (request.method === "GET" && historyOf !== null) {
+      let name: string;
+      try {
+        name = decodeURIComponent(historyOf[1] ?? "");
+      } catch {
+        return json(response, 400, { error: `bad percent-encoding in the schedule name ${JSON.stringify(historyOf[1] ?? "")}` });
+      }
+      const limit = Math.min(Math.max(1, Number(url.searchParams.get("limit") ?? 100) || 100), HISTORY_LIMIT);
+      return json(response, 200, await running.history(name, { limit }));
+    }
     if (request.method === "GET" && path === "/api/events") {
       response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
       response.write(": connected\n\n");
@@ -212,19 +226,22 @@ export async function startHttpServer(running: RunningClock, options: HttpOption
         return json(response, 400, { error: `bad percent-encoding in the schedule name ${JSON.stringify(action[1] ?? "")}` });
       }
       const verb = action[2] as "pause" | "resume" | "trigger";
+      // The token has no name: the audit says the page did it, and from where.
+      const actor = `status page (${request.socket.remoteAddress ?? "unknown"})`;
       try {
-        if (verb === "trigger") return json(response, 200, await running.trigger(name));
+        if (verb === "trigger") return json(response, 200, await running.trigger(name, { actor }));
         if (verb === "pause") {
           // An optional JSON body { reason, until }; no body is a plain pause.
           const body = await readJsonBody(request);
           if (body === null) return json(response, 400, { error: 'expected a JSON object { "reason"?: string, "until"?: ISO-8601 } or no body' });
           await running.pause(name, {
+            actor,
             ...(typeof body["reason"] === "string" ? { reason: body["reason"] } : {}),
             ...(typeof body["until"] === "string" || typeof body["until"] === "number" ? { until: body["until"] } : {}),
           });
           return json(response, 200, { ok: true, schedule: name, action: verb });
         }
-        await running[verb](name);
+        await running[verb](name, { actor });
         return json(response, 200, { ok: true, schedule: name, action: verb });
       } catch (error) {
         if (!(error instanceof ClockError)) throw error;

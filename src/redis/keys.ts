@@ -24,6 +24,14 @@ export interface ClockKeys {
   readonly configs: string;
   /** Set (dynamic/backfill.ts): ids of backfills not finished; `<backfills>:<id>` is each one's hash (request and progress). */
   readonly backfills: string;
+  /** Prefix of `<prefix>:<schedule>` (history/store.ts): a list of the schedule's last fires, newest first. */
+  readonly history: string;
+  /** String (history/store.ts): the fires the leader keeps per schedule; check-ins write only while it is above 0. */
+  readonly historySize: string;
+  /** Prefix of `<prefix>:<schedule>` (history/store.ts): a hash of job id -> the outcome workers checked in. */
+  readonly outcomes: string;
+  /** Stream (history/audit.ts): every dynamic change (set, remove, pause, resume, trigger), who and what, capped. */
+  readonly audit: string;
 }
 
 export function clockKeys(namespace: string): ClockKeys {
@@ -44,6 +52,10 @@ export function clockKeys(namespace: string): ClockKeys {
     config: `${tag}:config`,
     configs: `${tag}:configs`,
     backfills: `${tag}:backfills`,
+    history: `${tag}:history`,
+    historySize: `${tag}:history-size`,
+    outcomes: `${tag}:outcomes`,
+    audit: `${tag}:audit`,
   };
 }
 

@@ -23,6 +23,8 @@ const TYPED: readonly [keyof ClockKeys, string][] = [
   ["pauses", "hash"],
   ["pauseEnds", "zset"],
   ["backfills", "set"],
+  ["historySize", "string"],
+  ["audit", "stream"],
   ["changes", "string"],
   ["config", "string"],
 ];

@@ -23,6 +23,8 @@ export interface ClockCommands {
     reason: string,
     untilAt: string,
   ): Promise<[version: number, changed: number, atMs: number]>;
+  clockHistoryAppend(keyCount: number, ...keysAndArgs: string[]): Promise<number>;
+  clockCheckIn(historySize: string, outcomes: string, jobId: string, state: string, errorClass: string, atMs: string): Promise<number>;
 }
 
 export type ScriptedRedis = Redis & ClockCommands;
@@ -38,6 +40,8 @@ export function withScripts(redis: Redis): ScriptedRedis {
     redis.defineCommand("clockLeaseRenew", { lua: lua.leaseRenew1, numberOfKeys: 1 });
     redis.defineCommand("clockLeaseRelease", { lua: lua.leaseRelease1, numberOfKeys: 1 });
     redis.defineCommand("clockPause", { lua: lua.pause4, numberOfKeys: 4 });
+    redis.defineCommand("clockHistoryAppend", { lua: lua.historyAppend });
+    redis.defineCommand("clockCheckIn", { lua: lua.checkIn2, numberOfKeys: 2 });
     defined.add(redis);
   }
   return redis as ScriptedRedis;
