@@ -31,6 +31,7 @@ export const listAdapter: AdapterFactory = (settings) => {
         options: job.options,
         enqueuedAt: enqueue.enqueuedAt,
         ...(enqueue.manual === true ? { manual: true } : {}),
+        ...(enqueue.expiresAt === undefined ? {} : { expiresAt: enqueue.expiresAt }),
       };
       return [{ command: push === "rpush" ? "RPUSH" : "LPUSH", key: key.replaceAll("{queue}", job.queue), args: [JSON.stringify(message)] }];
     },

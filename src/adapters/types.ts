@@ -13,6 +13,8 @@ export interface Enqueue {
   readonly enqueuedAt: number;
   /** True for a manual trigger, outside the schedule. */
   readonly manual?: boolean;
+  /** With `expireAfter`: slot + expireAfter, epoch ms; workers may drop the job after it. Absent otherwise. */
+  readonly expiresAt?: number;
 }
 
 /** The commands the fire script runs for adapters (its `allowed` table; a test holds the two equal). */

@@ -17,6 +17,8 @@ export interface Selection {
   readonly skipped: number;
   /** True when policy "all" had more slots in the window than `max`. */
   readonly capped: boolean;
+  /** Of the skipped, slots the policy would have fired whose `expireAfter` had passed (counted in `skipped`). */
+  readonly expired: number;
 }
 
 export function selectDueSlots(schedule: Schedule, afterAt: number, now: number): Selection {
@@ -27,9 +29,10 @@ export function selectDueSlots(schedule: Schedule, afterAt: number, now: number)
   // Count (not list) what fell before the window, so the skipped figure is honest; capped for cost.
   const total = recent + (from > afterAt ? slotsBetween(schedule, afterAt, from, 0, OLD_COUNT_CAP).total : 0);
   const newestAt = slots.at(-1) ?? null;
-  if (newestAt === null) return { fire: [], newestAt: null, skipped: 0, capped: false };
+  if (newestAt === null) return { fire: [], newestAt: null, skipped: 0, capped: false, expired: 0 };
   const onTime = now - newestAt <= ON_TIME_MS;
-  if (total === 1 && onTime) return { fire: [newestAt], newestAt, skipped: 0, capped: false };
+  const fresh = (at: number): boolean => schedule.expireAfterMs === undefined || at + schedule.expireAfterMs >= now;
+  if (total === 1 && onTime && fresh(newestAt)) return { fire: [newestAt], newestAt, skipped: 0, capped: false, expired: 0 };
   const inWindow = slots.filter((at) => now - at <= windowMs || (at === newestAt && onTime));
   let fire: number[];
   let capped = false;
@@ -41,5 +44,7 @@ export function selectDueSlots(schedule: Schedule, afterAt: number, now: number)
   } else {
     fire = onTime ? [newestAt] : [];
   }
-  return { fire, newestAt, skipped: total - fire.length, capped };
+  // A job that would reach its queue after its expiresAt is stale before any worker sees it: dropped, and said so.
+  const kept = fire.filter(fresh);
+  return { fire: kept, newestAt, skipped: total - kept.length, capped, expired: fire.length - kept.length };
 }

@@ -57,6 +57,17 @@ const RESYNC_YIELD_EVERY = 5_000;
 /** Outcomes after which the ledger holds the slot (fired, found fired, outboxed, or handled by the overlap policy). */
 const IN_LEDGER: ReadonlySet<FireStatus> = new Set<FireStatus>(["fired", "duplicate", "outboxed", "skipped", "replaced"]);
 
+/**
+ * Where a schedule new to this process starts: now (a brand-new schedule does not back-fill
+ * history), except a one-shot that has not fired: its only slot, even if already past, follows the
+ * catch-up policy (fires late within the window, else is skipped and logged) once the ledger is read.
+ */
+function startAfter(schedule: Schedule, now: number): number {
+  if (schedule.rule.kind !== "once") return now;
+  const onlyAt = nextSlotAfter(schedule, Number.NEGATIVE_INFINITY);
+  return onlyAt === null ? now : Math.min(now, onlyAt - 1);
+}
+
 export class Planner {
   readonly #options: PlannerOptions;
   readonly #heap = new SlotHeap<Entry>();
@@ -126,7 +137,7 @@ export class Planner {
       this.#arm();
       return;
     }
-    const afterAt = existing?.afterAt ?? afterAtHint ?? this.#options.clock.now();
+    const afterAt = existing?.afterAt ?? afterAtHint ?? startAfter(schedule, this.#options.clock.now());
     const entry: Entry = { schedule, afterAt, knownAt: existing?.knownAt, nextAt: 0, heapIndex: -1 };
     this.#entries.set(schedule.name, entry);
     this.#plan(entry);
@@ -147,7 +158,7 @@ export class Planner {
     this.#lastMono = this.#options.clock.monotonic();
     for (const schedule of schedules) {
       if (!schedule.enabled) continue;
-      const entry: Entry = { schedule, afterAt: now, knownAt: undefined, nextAt: 0, heapIndex: -1 };
+      const entry: Entry = { schedule, afterAt: startAfter(schedule, now), knownAt: undefined, nextAt: 0, heapIndex: -1 };
       this.#entries.set(schedule.name, entry);
       this.#plan(entry);
     }
@@ -297,7 +308,7 @@ export class Planner {
     const catchUp = new Set<FireRequest>();
     const handled = new Map<Entry, number>();
     // Said once the fire that follows them went out: an attempt that fails is no skip yet.
-    const skips = new Map<Entry, { count: number; capped: boolean }>();
+    const skips = new Map<Entry, { count: number; capped: boolean; expired: number }>();
     for (const entry of due) {
       if (now - entry.nextAt < MIN_SLOT_GAP_MS) {
         // The planned slot is the only one due (slots are at least a second apart), and on time:
@@ -308,7 +319,7 @@ export class Planner {
       }
       const selection = selectDueSlots(entry.schedule, entry.afterAt, now);
       if (selection.newestAt !== null) handled.set(entry, selection.newestAt);
-      if (selection.skipped > 0) skips.set(entry, { count: selection.skipped, capped: selection.capped });
+      if (selection.skipped > 0) skips.set(entry, { count: selection.skipped, capped: selection.capped, expired: selection.expired });
       const isCatchUp = selection.fire.length > 1 || selection.skipped > 0 || (selection.newestAt !== null && now - selection.newestAt > ON_TIME_MS);
       for (const slotAt of selection.fire) {
         const request = { schedule: entry.schedule, slotAt };
@@ -325,6 +336,8 @@ export class Planner {
       return;
     }
     const retry = new Set<Entry>();
+    /** Schedules whose maxRuns the script says is reached: no more slots to plan. */
+    const done = new Set<Entry>();
     let earliestRetryAt = Number.POSITIVE_INFINITY;
     let errors = 0;
     let firstError: Error | undefined;
@@ -346,7 +359,9 @@ export class Planner {
       }
       this.#options.events.emit("fire:refused", { outcome });
       if (entry === undefined) continue;
-      if (outcome.status === "early") {
+      if (outcome.status === "done") {
+        done.add(entry);
+      } else if (outcome.status === "early") {
         retry.add(entry);
         earliestRetryAt = Math.min(earliestRetryAt, this.#earlyRetryAt(outcome));
       } else if (outcome.status === "error") {
@@ -370,6 +385,7 @@ export class Planner {
       entry.afterAt = Math.max(entry.afterAt, handled.get(entry) ?? entry.afterAt);
       const skip = skips.get(entry);
       if (skip !== undefined) this.#options.events.emit("planner:skipped", { schedule: entry.schedule, ...skip });
+      if (done.has(entry)) continue; // maxRuns reached: planned again only if the schedule is replaced
       this.#plan(entry);
     }
     // The first error says why (Redis down, a script error); the count says how many slots wait.

@@ -12,6 +12,15 @@ export interface ClockCommands {
   clockLeaseRelease(lease: string, token: string, channel: string): Promise<number>;
   clockRepair(keyCount: number, ...keysAndArgs: string[]): Promise<string[] | -1>;
   clockPause(paused: string, pauses: string, changes: string, name: string, action: "pause" | "resume", atMs: string): Promise<[version: number, changed: number, atMs: number]>;
+  clockPauseGroup(
+    paused: string,
+    pauses: string,
+    changes: string,
+    action: "pause" | "resume",
+    atMs: string,
+    ...names: string[]
+  ): Promise<[version: number, changed: number, atMs: number]>;
+  clockRemoveFired(schedules: string, paused: string, pauses: string, changes: string, ledger: string, name: string, raw: string, slotAt: string): Promise<number>;
 }
 
 export type ScriptedRedis = Redis & ClockCommands;
@@ -26,6 +35,8 @@ export function withScripts(redis: Redis): ScriptedRedis {
     redis.defineCommand("clockLeaseRenew", { lua: lua.leaseRenew1, numberOfKeys: 1 });
     redis.defineCommand("clockLeaseRelease", { lua: lua.leaseRelease1, numberOfKeys: 1 });
     redis.defineCommand("clockPause", { lua: lua.pause3, numberOfKeys: 3 });
+    redis.defineCommand("clockPauseGroup", { lua: lua.pauseGroup3, numberOfKeys: 3 });
+    redis.defineCommand("clockRemoveFired", { lua: lua.removeFired5, numberOfKeys: 5 });
     defined.add(redis);
   }
   return redis as ScriptedRedis;
