@@ -211,7 +211,8 @@ export class ClockClient {
 
   async #pauseGroup(group: string, action: "pause" | "resume", atMs?: number): Promise<GroupResult> {
     const members = (await this.groups.members(group)).map((info) => info.name);
-    if (members.length === 0) throw new ClockError("not-found", `group "${group}" has no schedules`, { issues: [{ path: "group", message: `no schedule is in group "${group}"` }] });
+    if (members.length === 0)
+      throw new ClockError("not-found", `group "${group}" has no schedules`, { issues: [{ path: "group", message: `no schedule is in group "${group}"` }] });
     const redis = withScripts(this.#redis);
     const [version, changed] = await redis.clockPauseGroup(this.#keys.paused, this.#keys.pauses, this.#keys.changes, action, atMs === undefined ? "" : String(atMs), ...members);
     await redis.publish(this.#keys.changes, `${version} group ${group}`);
