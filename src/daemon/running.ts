@@ -2,7 +2,7 @@
  * A running clock, built whole by start.ts or dry-run.ts: its events, status and health from what
  * it holds in memory (the HTTP server reads only this), the actions of the status page, and stop.
  */
-import type { ClockClient } from "../client/client.ts";
+import type { ClockClient, GroupResult } from "../client/client.ts";
 import { hasFilter, matchesFilter, pageBounds, readClusterStatus, SortedNames, statusOfRows, type ClockStatus, type StatusPage, type StatusRow } from "../client/status.ts";
 import type { ConfigWatch } from "../dynamic/config-watch.ts";
 import type { DynamicSync } from "../dynamic/sync.ts";
@@ -230,6 +230,15 @@ export class RunningClock {
 
   resume(name: string): Promise<void> {
     return this.#client().schedules.resume(name);
+  }
+
+  /** Pauses every member of a group in one atomic write (see ClockClient.groups). */
+  pauseGroup(group: string): Promise<GroupResult> {
+    return this.#client().groups.pause(group);
+  }
+
+  resumeGroup(group: string): Promise<GroupResult> {
+    return this.#client().groups.resume(group);
   }
 
   trigger(name: string, options: { args?: readonly Json[] } = {}): Promise<{ jobId: string; schedule: string; adapter: string; queue: string }> {
