@@ -73,7 +73,8 @@ export interface ClockEventMap {
   "outbox:corrupt": { readonly entry: string; readonly reason: string };
   "outbox:failed": { readonly error: Error };
   /** Missed slots not fired (outside the window, over `max`, policy `none`). */
-  "planner:skipped": { readonly schedule: Schedule; readonly count: number; readonly capped: boolean };
+  /** `expired`: of `count`, slots dropped because their `expireAfter` had passed. */
+  "planner:skipped": { readonly schedule: Schedule; readonly count: number; readonly capped: boolean; readonly expired?: number };
   "planner:late-wake": { readonly lateMs: number };
   "planner:clock-jump": { readonly jumpMs: number };
   "planner:resynced": { readonly schedules: number };
@@ -112,6 +113,8 @@ export interface ClockEventMap {
   "schedule:changed": { readonly name: string; readonly kind: string; readonly fields: Readonly<Record<string, unknown>> };
   "schedule:invalid": { readonly name: string; readonly reason: string };
   "schedule:clash": { readonly name: string };
+  /** A dynamic one-shot fired, and the leader removed its entry. */
+  "schedule:done-removed": { readonly name: string; readonly slotAt: number };
   /** This clock's config differs from the leader's (every check while it does). */
   "config:mismatch": { readonly mismatch: ConfigMismatch };
   /** A mismatch ended: this clock leads now, or its config matches the leader's again. */

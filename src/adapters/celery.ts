@@ -9,6 +9,7 @@
  *
  * Task id: the slot's readable job id (`clock-<schedule>-<slot ms>`); Celery takes any string.
  */
+import { clockMetadata } from "./ids.ts";
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import type { Json } from "../schedule/schedule.ts";
@@ -190,13 +191,7 @@ export function celeryMessage(enqueue: Enqueue, origin: string): string {
       origin,
       ignore_result: false,
       // A header of one's own, as send_task(headers=...) adds it: a bound task reads self.request.clock.
-      clock: {
-        schedule: enqueue.schedule,
-        slot: new Date(enqueue.slotAt).toISOString(),
-        slotAt: enqueue.slotAt,
-        ...(enqueue.manual === true ? { manual: true } : {}),
-        ...(enqueue.backfill === true ? { backfill: true } : {}),
-      },
+      clock: clockMetadata(enqueue),
     },
     properties: {
       correlation_id: id,

@@ -17,3 +17,32 @@ export function slotJobId(adapter: { jobIdFor?(schedule: string, slotAt: number)
 export function readableJobId(schedule: string, slotAt: number): string {
   return `clock-${schedule.replaceAll(":", "%3A")}-${slotAt}`;
 }
+
+/**
+ * The clock metadata a job carries for workers (Sidekiq's `clock`, Resque's, Celery's header, RQ's
+ * `meta.clock`): schedule and slot, `manual` for a trigger, `expiresAt` with `expireAfter`. Fields
+ * only when set, so a job of a plain schedule is byte for byte what it always was.
+ */
+export function clockMetadata(enqueue: {
+  readonly schedule: string;
+  readonly slotAt: number;
+  readonly manual?: boolean;
+  readonly backfill?: boolean;
+  readonly expiresAt?: number;
+}): {
+  schedule: string;
+  slot: string;
+  slotAt: number;
+  manual?: true;
+  backfill?: true;
+  expiresAt?: number;
+} {
+  return {
+    schedule: enqueue.schedule,
+    slot: new Date(enqueue.slotAt).toISOString(),
+    slotAt: enqueue.slotAt,
+    ...(enqueue.manual === true ? { manual: true as const } : {}),
+    ...(enqueue.backfill === true ? { backfill: true as const } : {}),
+    ...(enqueue.expiresAt === undefined ? {} : { expiresAt: enqueue.expiresAt }),
+  };
+}

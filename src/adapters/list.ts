@@ -32,6 +32,7 @@ export const listAdapter: AdapterFactory = (settings) => {
         enqueuedAt: enqueue.enqueuedAt,
         ...(enqueue.manual === true ? { manual: true } : {}),
         ...(enqueue.backfill === true ? { backfill: true } : {}),
+        ...(enqueue.expiresAt === undefined ? {} : { expiresAt: enqueue.expiresAt }),
       };
       return [{ command: push === "rpush" ? "RPUSH" : "LPUSH", key: key.replaceAll("{queue}", job.queue), args: [JSON.stringify(message)] }];
     },

@@ -1,4 +1,5 @@
 /** Resque: `{ "class", "args" }`, `SADD resque:queues NAME`, `RPUSH resque:queue:NAME`. */
+import { clockMetadata } from "./ids.ts";
 import { listOverlap } from "./pending.ts";
 import type { AdapterFactory } from "./types.ts";
 
@@ -26,13 +27,7 @@ export const resqueAdapter: AdapterFactory = (settings) => {
         class: job.class,
         args: job.args,
         id: enqueue.jobId,
-        clock: {
-          schedule: enqueue.schedule,
-          slot: new Date(enqueue.slotAt).toISOString(),
-          slotAt: enqueue.slotAt,
-          ...(enqueue.manual === true ? { manual: true } : {}),
-          ...(enqueue.backfill === true ? { backfill: true } : {}),
-        },
+        clock: clockMetadata(enqueue),
       };
       return [
         { command: "SADD", key: `${namespace}:queues`, args: [job.queue] },

@@ -6,7 +6,7 @@
  * a decimal point even on a whole second: `1796165750.0`, never `1796165750`.
  */
 import type { Json } from "../schedule/schedule.ts";
-import { hexJobId } from "./ids.ts";
+import { hexJobId, clockMetadata } from "./ids.ts";
 import { listOverlap } from "./pending.ts";
 import type { Adapter, AdapterFactory, Enqueue } from "./types.ts";
 
@@ -150,13 +150,7 @@ export const sidekiqAdapter: AdapterFactory = (rawSettings, context) => {
         retry: options["retry"] ?? true,
         ...options,
         jid,
-        clock: {
-          schedule: enqueue.schedule,
-          slot: new Date(enqueue.slotAt).toISOString(),
-          slotAt: enqueue.slotAt,
-          ...(enqueue.manual === true ? { manual: true } : {}),
-          ...(enqueue.backfill === true ? { backfill: true } : {}),
-        },
+        clock: clockMetadata(enqueue),
       };
       const payload =
         activeJob === true

@@ -15,6 +15,8 @@ export interface Enqueue {
   readonly manual?: boolean;
   /** True for a slot fired by a backfill (a past range asked for by hand; the slot's own job id). */
   readonly backfill?: boolean;
+  /** With `expireAfter`: slot + expireAfter, epoch ms; workers may drop the job after it. Absent otherwise. */
+  readonly expiresAt?: number;
 }
 
 /** The commands the fire script runs for adapters (its `allowed` table; a test holds the two equal). */

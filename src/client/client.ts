@@ -22,9 +22,22 @@ import { withScripts } from "../redis/scripts.ts";
 import { parseInstant } from "../schedule/duration.ts";
 import { auditChange, defaultActor, readAudit, type AuditEntry, type AuditTarget, type ChangeAction } from "../history/audit.ts";
 import { appendHistory, DEFAULT_HISTORY_SIZE, deleteHistory, readHistory, recordCheckIn, scheduleOfJobId, type CheckInState, type HistoryEntry } from "../history/store.ts";
-import { findNonJson, type Json, type Schedule } from "../schedule/schedule.ts";
+import { findNonJson, GROUP_NAME, type Json, type Schedule } from "../schedule/schedule.ts";
 import { slotsBetween } from "../schedule/slots.ts";
-import { pageBounds, readClusterStatus, statusOfRows, type ClockStatus, type ScheduleSource, type StatusPage, type StatusRow } from "./status.ts";
+import { hasFilter, matchesFilter, pageBounds, readClusterStatus, statusOfRows, type ClockStatus, type ScheduleSource, type StatusPage, type StatusRow } from "./status.ts";
+
+/** A label and group filter (list, status): a schedule passes when it has every label given and is in the group. */
+export type ScheduleFilter = Pick<StatusPage, "labels" | "group">;
+
+/** What a group write did: the members it found (config and dynamic) and how many changed. */
+export interface GroupResult {
+  readonly group: string;
+  readonly members: readonly string[];
+  /** Members whose state changed (a paused member is not paused again). */
+  readonly changed: number;
+  /** For remove: config members, which cannot be removed and were left alone. */
+  readonly kept?: readonly string[];
+}
 
 export interface ClientOptions {
   /**
@@ -204,7 +217,7 @@ export class ClockClient {
       if (raw === null) return null;
       return this.#info(name, raw, paused === 1, defaults, adapters);
     },
-    list: async (): Promise<ScheduleInfo[]> => {
+    list: async (filter: ScheduleFilter = {}): Promise<ScheduleInfo[]> => {
       const { defaults, adapters, configSchedules } = await this.#defaults();
       const [entries, pausedList] = await Promise.all([this.#redis.hgetall(this.#keys.schedules), this.#redis.smembers(this.#keys.paused)]);
       const paused = new Set(pausedList);
@@ -213,7 +226,7 @@ export class ClockClient {
       for (const [name, raw] of Object.entries(entries)) {
         if (!configNames.has(name)) infos.push(this.#info(name, raw, paused.has(name), defaults, adapters));
       }
-      return infos.sort((a, b) => a.name.localeCompare(b.name));
+      return infos.filter((info) => matchesFilter(info.schedule, filter)).sort((a, b) => a.name.localeCompare(b.name));
     },
     /** Removes a dynamic schedule; false when there was none. Config schedules cannot be removed. */
     remove: async (name: string, options: ChangeOptions = {}): Promise<boolean> => {
@@ -274,6 +287,54 @@ export class ClockClient {
     const pipeline = this.#redis.pipeline();
     this.#audit(pipeline, options, action, schedule, detail);
     await pipeline.exec();
+  }
+
+  /**
+   * A whole group at once: pause or resume every member (config and dynamic) in one atomic script
+   * (pause-group-4.lua: one Redis instant, one change-counter bump, so no member's slot fires after
+   * the write), or remove every dynamic member in one MULTI (config members are kept: the config
+   * file owns them). Members are the schedules with that `group` as this client reads them just
+   * before the write; a member added concurrently by another process is not included.
+   */
+  readonly groups = {
+    members: async (group: string): Promise<ScheduleInfo[]> => {
+      checkGroup(group);
+      return await this.schedules.list({ group });
+    },
+    pause: async (group: string): Promise<GroupResult> => await this.#pauseGroup(group, "pause"),
+    resume: async (group: string): Promise<GroupResult> => await this.#pauseGroup(group, "resume"),
+    remove: async (group: string): Promise<GroupResult> => {
+      const members = await this.groups.members(group);
+      const dynamic = members.filter((info) => info.source === "dynamic").map((info) => info.name);
+      const kept = members.filter((info) => info.source === "config").map((info) => info.name);
+      if (dynamic.length > 0) {
+        await writeChange(this.#redis, this.#keys, "group", group, (multi) =>
+          multi
+            .hdel(this.#keys.schedules, ...dynamic)
+            .srem(this.#keys.paused, ...dynamic)
+            .hdel(this.#keys.pauses, ...dynamic),
+        );
+      }
+      return { group, members: members.map((info) => info.name), changed: dynamic.length, kept };
+    },
+  };
+
+  async #pauseGroup(group: string, action: "pause" | "resume", atMs?: number): Promise<GroupResult> {
+    const members = (await this.groups.members(group)).map((info) => info.name);
+    if (members.length === 0)
+      throw new ClockError("not-found", `group "${group}" has no schedules`, { issues: [{ path: "group", message: `no schedule is in group "${group}"` }] });
+    const redis = withScripts(this.#redis);
+    const [version, changed] = await redis.clockPauseGroup(
+      this.#keys.paused,
+      this.#keys.pauses,
+      this.#keys.changes,
+      this.#keys.pauseEnds,
+      action,
+      atMs === undefined ? "" : String(atMs),
+      ...members,
+    );
+    await redis.publish(this.#keys.changes, `${version} group ${group}`);
+    return { group, members, changed };
   }
 
   async #requireExists(name: string): Promise<Schedule> {
@@ -443,7 +504,12 @@ export class ClockClient {
     ]);
     const paused = new Set(pausedList);
     const configByName = new Map(configSchedules.map((schedule) => [schedule.name, schedule]));
-    const names = [...new Set([...configByName.keys(), ...dynamicNames])].sort();
+    let names = [...new Set([...configByName.keys(), ...dynamicNames])].sort();
+    if (hasFilter(page)) {
+      // A filter needs every definition (labels and groups live in them): O(schedules), one HGETALL.
+      const entries = await this.#redis.hgetall(this.#keys.schedules);
+      names = names.filter((name) => matchesFilter(configByName.get(name) ?? this.#info(name, entries[name] ?? "", false, defaults, adapters).schedule, page));
+    }
     const pageNames = names.slice(offset, offset + limit);
     const dynamicPage = pageNames.filter((name) => !configByName.has(name));
     const raws = dynamicPage.length === 0 ? [] : await this.#redis.hmget(this.#keys.schedules, ...dynamicPage);
@@ -478,6 +544,12 @@ export class ClockClient {
 
   async close(): Promise<void> {
     if (this.#ownsRedis) await closeRedis(this.#redis);
+  }
+}
+
+function checkGroup(group: string): void {
+  if (typeof group !== "string" || !GROUP_NAME.test(group)) {
+    throw new ConfigError([{ path: "group", message: `invalid group name ${JSON.stringify(group)}: use letters, digits, '.', '_', '-' or ':' (at most 200)` }], "invalid group");
   }
 }
 

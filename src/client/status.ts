@@ -5,7 +5,7 @@
  */
 import type { Redis } from "ioredis";
 import { parsePauseRecord } from "../dynamic/pauses.ts";
-import { readLedgerOf } from "../fire/ledger.ts";
+import { readLedgerOf, readRunsOf } from "../fire/ledger.ts";
 import { holderOf } from "../lease/lease.ts";
 import { leaderPeer, parsePeers } from "../lease/peers.ts";
 import type { ClockKeys } from "../redis/keys.ts";
@@ -33,6 +33,13 @@ export interface ScheduleStatus {
   readonly nextAt: number | null;
   readonly adapter: string;
   readonly queue: string;
+  /** No slot is left: a one-shot that fired (or whose slot was missed past catch-up), maxRuns reached, past endAt. */
+  readonly done: boolean;
+  /** With `maxRuns`: the fires counted so far in Redis, and the limit. */
+  readonly runs?: number;
+  readonly maxRuns?: number;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly group?: string;
   readonly error?: string;
 }
 
@@ -88,6 +95,23 @@ export interface ClockStatus extends Omit<ClusterStatus, "leaderInvalid"> {
 export interface StatusPage {
   readonly offset?: number;
   readonly limit?: number;
+  /** Only schedules with all these labels (`{ team: "billing" }`). */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Only the members of this group. */
+  readonly group?: string;
+}
+
+/** Whether a page asks for a filter: then every schedule is looked at (O(schedules)), not just the page's. */
+export function hasFilter(page: StatusPage): boolean {
+  return page.group !== undefined || (page.labels !== undefined && Object.keys(page.labels).length > 0);
+}
+
+/** Whether a schedule passes a page's label and group filter (an invalid entry, with no labels, never does). */
+export function matchesFilter(schedule: Schedule | null | undefined, page: StatusPage): boolean {
+  if (!hasFilter(page)) return true;
+  if (schedule === null || schedule === undefined) return false;
+  if (page.group !== undefined && schedule.group !== page.group) return false;
+  return Object.entries(page.labels ?? {}).every(([key, value]) => schedule.labels?.[key] === value);
 }
 
 /** Schedules per page when none is asked for, and at most. */
@@ -132,7 +156,8 @@ export async function statusOfRows(
   plannedAt: (name: string) => number | undefined = () => undefined,
 ): Promise<ScheduleStatus[]> {
   const pausedNames = rows.filter((row) => row.paused).map((row) => row.name);
-  const [fired, pauseRaws] = await Promise.all([
+  const limited = rows.filter((row) => row.schedule?.maxRuns !== undefined).map((row) => row.name);
+  const [fired, pauseRaws, runCounts] = await Promise.all([
     readLedgerOf(
       redis,
       keys,
@@ -140,7 +165,9 @@ export async function statusOfRows(
     ),
     // Only the page's paused rows: usually none, and then no read at all.
     pausedNames.length === 0 ? Promise.resolve([]) : redis.hmget(keys.pauses, ...pausedNames),
+    readRunsOf(redis, keys, limited),
   ]);
+  const runsOf = new Map(limited.map((name, index) => [name, runCounts[index] ?? 0]));
   const pauses = new Map(pausedNames.map((name, index) => [name, parsePauseRecord(pauseRaws[index])]));
   const pauseOf = (name: string): Pick<ScheduleStatus, "pause"> => {
     if (!pauses.has(name)) return {};
@@ -165,10 +192,14 @@ export async function statusOfRows(
         nextAt: null,
         adapter: "",
         queue: "",
+        done: false,
         error: row.error ?? "invalid",
       };
     }
-    const active = schedule.enabled && !row.paused;
+    const runs = runsOf.get(row.name);
+    const exhausted = runs !== undefined && schedule.maxRuns !== undefined && runs >= schedule.maxRuns;
+    const remainingAt = exhausted ? null : nextSlotAfter(schedule, Math.max(now, lastFiredAt ?? now));
+    const active = schedule.enabled && !row.paused && !exhausted;
     return {
       name: row.name,
       source: row.source,
@@ -180,9 +211,13 @@ export async function statusOfRows(
       paused: row.paused,
       ...pauseOf(row.name),
       lastFiredAt,
-      nextAt: active ? (plannedAt(row.name) ?? nextSlotAfter(schedule, Math.max(now, lastFiredAt ?? now))) : null,
+      nextAt: active ? (plannedAt(row.name) ?? remainingAt) : null,
       adapter: schedule.adapter,
       queue: schedule.job.queue,
+      done: schedule.enabled && remainingAt === null,
+      ...(runs === undefined ? {} : { runs, maxRuns: schedule.maxRuns as number }),
+      ...(schedule.labels === undefined ? {} : { labels: schedule.labels }),
+      ...(schedule.group === undefined ? {} : { group: schedule.group }),
     };
   });
 }

@@ -4,7 +4,7 @@ import type { Adapter, Overlap } from "../adapters/types.ts";
 import { atToCron } from "../schedule/at.ts";
 import { formatDuration, HOUR } from "../schedule/duration.ts";
 import type { CatchUp, Schedule } from "../schedule/schedule.ts";
-import type { Rule } from "../schedule/slots.ts";
+import { onceInstant, type Rule } from "../schedule/slots.ts";
 import { ConfigError, type FieldIssue } from "../errors.ts";
 import { issuesFromZod } from "./errors.ts";
 import {
@@ -89,7 +89,13 @@ function mergeCatchUp(base: CatchUp, override: z.output<typeof catchUpSchema> | 
   };
 }
 
-function ruleOf(schedule: ScheduleOutput): { rule: Rule; ruleText: string } {
+function ruleOf(name: string, schedule: ScheduleOutput, timezone: string): { rule: Rule; ruleText: string } {
+  if (schedule.once !== undefined) {
+    const { text, wall } = schedule.once;
+    const at = wall === undefined ? schedule.once.at : onceInstant(wall, timezone);
+    if (at === undefined || at === null) throw new ConfigError([{ path: `${name}.once`, message: `no instant for "${text}" in ${timezone}` }], `invalid schedule "${name}"`);
+    return { rule: { kind: "once", at }, ruleText: wall === undefined ? `once ${text}` : `once ${text} (${timezone})` };
+  }
   if (schedule.cron !== undefined) {
     const expressions = typeof schedule.cron === "string" ? [schedule.cron] : schedule.cron;
     return { rule: { kind: "cron", expressions }, ruleText: `cron ${expressions.map((expression) => `"${expression}"`).join(", ")}` };
@@ -153,11 +159,12 @@ function defaultSpreadIssues(name: string, schedule: ScheduleOutput, defaults: D
  */
 export function toSchedule(name: string, schedule: ScheduleOutput, defaults: Defaults): Schedule & { readonly overlap?: Overlap } {
   const overlap = schedule.overlap ?? defaults.overlap ?? "allow";
+  const timezone = schedule.timezone ?? defaults.timezone;
   return {
     name,
-    ...ruleOf(schedule),
+    ...ruleOf(name, schedule, timezone),
     ...spreadAndExclude(name, schedule, defaults),
-    timezone: schedule.timezone ?? defaults.timezone,
+    timezone,
     startAt: schedule.startAt,
     endAt: schedule.endAt,
     enabled: schedule.enabled,
@@ -166,6 +173,11 @@ export function toSchedule(name: string, schedule: ScheduleOutput, defaults: Def
     catchUp: mergeCatchUp(defaults.catchUp, schedule.catchUp),
     description: schedule.description,
     ...(overlap === "allow" ? {} : { overlap }),
+    // Only fields that are set: a schedule without them keeps its fingerprint, payloads and script arguments.
+    ...(schedule.maxRuns === undefined ? {} : { maxRuns: schedule.maxRuns }),
+    ...(schedule.expireAfter === undefined ? {} : { expireAfterMs: schedule.expireAfter }),
+    ...(schedule.labels === undefined || Object.keys(schedule.labels).length === 0 ? {} : { labels: { ...schedule.labels } }),
+    ...(schedule.group === undefined ? {} : { group: schedule.group }),
   };
 }
 

@@ -7,7 +7,7 @@ import { isAdapter, OVERLAPS } from "../adapters/index.ts";
 import type { Adapter } from "../adapters/types.ts";
 import { atToCron } from "../schedule/at.ts";
 import { DAY, formatDuration, parseDuration, parseInstant, SECOND } from "../schedule/duration.ts";
-import { SCHEDULE_NAME, findNonJson, type Json } from "../schedule/schedule.ts";
+import { GROUP_NAME, LABEL_KEY, SCHEDULE_NAME, findNonJson, type Json } from "../schedule/schedule.ts";
 import { compileCron, CronNeverFiresError } from "../schedule/cron.ts";
 import { CALENDAR_NAME, checkLocalDate, localDateOfWall, type LocalDate } from "../schedule/days.ts";
 import { gapShorterThan } from "../schedule/spread.ts";
@@ -37,6 +37,62 @@ const instant = z.union([z.string(), z.number(), z.date()], { error: "expected a
   if (typeof at === "number" && Number.isFinite(at)) return at;
   ctx.addIssue({ code: "custom", message: typeof at === "object" ? at.error : `invalid time ${JSON.stringify(String(value))}` });
   return z.NEVER;
+});
+
+/** A local wall time, `YYYY-MM-DDTHH:MM[:SS]` (or a space for the T), read in the schedule's zone. */
+const LOCAL_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?$/;
+
+export interface LocalWallTime {
+  readonly year: number;
+  readonly month: number;
+  readonly day: number;
+  readonly hour: number;
+  readonly minute: number;
+  readonly second: number;
+}
+
+/**
+ * `once`: an instant (ISO-8601 with `Z` or an offset, epoch ms, a Date), or a local time without
+ * an offset, which is read in the schedule's zone by the DST rule (resolve.ts). The text is kept for display.
+ */
+const once = z
+  .union([z.string(), z.number(), z.date()], { error: 'expected an ISO-8601 time ("2026-12-24T18:00:00Z"), a local time ("2026-12-24T18:00"), epoch ms or a Date' })
+  .transform((value, ctx): { readonly text: string; readonly at?: number; readonly wall?: LocalWallTime } => {
+    if (typeof value === "string") {
+      const local = LOCAL_TIME.exec(value.trim());
+      if (local !== null) {
+        const [year, month, day, hour, minute, second] = local.slice(1).map((part) => Number(part ?? 0)) as [number, number, number, number, number, number];
+        const date = new Date(Date.UTC(year, month - 1, day));
+        if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) {
+          ctx.addIssue({ code: "custom", message: `invalid local time "${value}": no such date or time` });
+          return z.NEVER;
+        }
+        return { text: value.trim(), wall: { year, month, day, hour, minute, second } };
+      }
+      if (/^\d{4}-\d{2}-\d{2}$/.test(value.trim())) {
+        ctx.addIssue({ code: "custom", message: `"${value}" is a date: give a time too ("${value.trim()}T09:00" in the schedule's zone, or with "Z")` });
+        return z.NEVER;
+      }
+    }
+    const at = typeof value === "string" ? parseInstant(value) : value instanceof Date ? value.getTime() : value;
+    if (typeof at === "number" && Number.isFinite(at) && Number.isInteger(at)) return { text: typeof value === "string" ? value.trim() : new Date(at).toISOString(), at };
+    ctx.addIssue({ code: "custom", message: typeof at === "object" ? at.error : `invalid time ${JSON.stringify(String(value))}` });
+    return z.NEVER;
+  });
+
+/** `labels`: a flat object of short strings, for filtering; `__proto__` is no key (as in args). */
+const labels = z.custom<Record<string, string>>().superRefine((value, ctx) => {
+  if (value === null || typeof value !== "object" || Array.isArray(value) || (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null)) {
+    ctx.addIssue({ code: "custom", message: 'expected an object of labels, e.g. { team: "billing" }' });
+    return;
+  }
+  const entries = Object.entries(value);
+  if (entries.length > 20) ctx.addIssue({ code: "custom", message: `has ${entries.length} labels; at most 20` });
+  for (const [key, item] of entries) {
+    if (key === "__proto__" || !LABEL_KEY.test(key))
+      ctx.addIssue({ code: "custom", message: `invalid label name ${JSON.stringify(key)}: use letters, digits, '.', '_', '-' or '/' (at most 100)`, path: [key] });
+    else if (typeof item !== "string" || item.length > 200) ctx.addIssue({ code: "custom", message: "expected a string of at most 200 characters", path: [key] });
+  }
 });
 
 function checkCron(expression: string, ctx: z.RefinementCtx, path: (string | number)[] = []): void {
@@ -208,6 +264,7 @@ export const jobSchema = z
 export const scheduleSchema = z
   .object({
     cron: cron.optional(),
+    once: once.optional(),
     every: duration.refine((ms) => ms >= SECOND, { error: "must be at least 1s" }).optional(),
     anchor: instant.optional(),
     at: at.optional(),
@@ -217,6 +274,10 @@ export const scheduleSchema = z
     enabled: z.boolean().default(true),
     adapter: z.string().min(1).optional(),
     description: z.string().max(1000).optional(),
+    maxRuns: z.number({ error: "expected a whole number of fires (1 or more)" }).int({ error: "expected a whole number" }).min(1, { error: "must be at least 1" }).optional(),
+    expireAfter: duration.refine((ms) => ms >= SECOND, { error: "must be at least 1s" }).optional(),
+    labels: labels.optional(),
+    group: z.string({ error: "expected a group name" }).regex(GROUP_NAME, { error: "expected a group name (letters, digits, '.', '_', '-' or ':', at most 200)" }).optional(),
     catchUp: catchUpSchema.optional(),
     overlap: overlapSchema.optional(),
     spread: spreadSchema.optional(),
@@ -234,11 +295,11 @@ export const scheduleSchema = z
       // Runs even when the input is not an object (the type error is reported already): read nothing inherited.
       if (schedule === null || typeof schedule !== "object" || Array.isArray(schedule)) return;
       const own = (key: string) => Object.hasOwn(schedule, key) && (schedule as Record<string, unknown>)[key] !== undefined;
-      const kinds = (["cron", "every", "at"] as const).filter(own);
+      const kinds = (["cron", "every", "at", "once"] as const).filter(own);
       if (kinds.length !== 1) {
         ctx.addIssue({
           code: "custom",
-          message: kinds.length === 0 ? "needs one of cron, every or at" : `has ${kinds.join(" and ")}: use exactly one`,
+          message: kinds.length === 0 ? "needs one of cron, every, at or once" : `has ${kinds.join(" and ")}: use exactly one`,
         });
       }
       if (own("anchor") && !own("every")) {

@@ -110,6 +110,7 @@ export function observe(
       } else if (outcome.status === "duplicate") log.debug(fields, "slot already fired; skipped");
       else if (outcome.status === "early") log.debug(fields, "Redis time is before the slot; retrying");
       else if (outcome.status === "paused") log.debug(fields, "schedule paused in Redis; slot skipped");
+      else if (outcome.status === "done") log.info({ ...fields, maxRuns: schedule.maxRuns }, "slot refused: the schedule has fired maxRuns times and is done");
       else if (outcome.status === "replaced") log.info(fields, "slot's job replaced by a newer slot of the same schedule before a worker took it (overlap replace)");
     },
     "fire:overlap-skipped": ({ outcome }) => {
@@ -151,10 +152,17 @@ export function observe(
     },
     "outbox:corrupt": ({ entry, reason }) => log.warn({ entry: describeOutboxField(entry), reason }, "corrupt outbox entry removed"),
     "outbox:failed": ({ error }) => log.warn({ err: redisErr(error) }, "outbox retry failed; will try again"),
-    "planner:skipped": ({ schedule, count, capped }) => {
+    "planner:skipped": ({ schedule, count, capped, expired = 0 }) => {
       metrics?.skippedSlots.inc(count);
+      if (expired > 0) {
+        log.warn(
+          { schedule: schedule.name, skipped: expired, reason: "expired", expireAfterMs: schedule.expireAfterMs },
+          "missed slots skipped: their jobs would arrive after expiresAt (expireAfter)",
+        );
+      }
+      if (count - expired === 0) return;
       log.warn(
-        { schedule: schedule.name, skipped: count, policy: schedule.catchUp.policy, capped },
+        { schedule: schedule.name, skipped: count - expired, policy: schedule.catchUp.policy, capped },
         capped ? "catch-up bound reached; older missed slots skipped" : "missed slots skipped by catch-up policy",
       );
     },
@@ -235,6 +243,7 @@ export function observe(
       log.info({ schedules, paused, invalid }, "schedules and pauses read from Redis: planning starts, missed slots follow the catch-up policy"),
     "schedule:changed": ({ name, kind, fields }) => log.info({ schedule: name, change: kind, ...fields }, "schedule change applied"),
     "schedule:invalid": ({ name, reason }) => log.warn({ schedule: name, reason }, "invalid dynamic schedule skipped; the others keep firing"),
+    "schedule:done-removed": ({ name, slotAt }) => log.info({ schedule: name, slot: new Date(slotAt).toISOString() }, "one-shot schedule fired; its dynamic entry removed"),
     "schedule:clash": ({ name }) => log.warn({ schedule: name }, "dynamic schedule ignored: the config file defines a schedule of that name"),
     "config:mismatch": ({ mismatch }) => {
       const { diff } = mismatch;

@@ -2,8 +2,8 @@
  * A running clock, built whole by start.ts or dry-run.ts: its events, status and health from what
  * it holds in memory (the HTTP server reads only this), the actions of the status page, and stop.
  */
-import type { ClockClient } from "../client/client.ts";
-import { pageBounds, readClusterStatus, SortedNames, statusOfRows, type ClockStatus, type StatusPage, type StatusRow } from "../client/status.ts";
+import type { ClockClient, GroupResult } from "../client/client.ts";
+import { hasFilter, matchesFilter, pageBounds, readClusterStatus, SortedNames, statusOfRows, type ClockStatus, type StatusPage, type StatusRow } from "../client/status.ts";
 import type { ConfigWatch } from "../dynamic/config-watch.ts";
 import type { DynamicSync } from "../dynamic/sync.ts";
 import { ClockError } from "../errors.ts";
@@ -123,11 +123,13 @@ export class RunningClock {
     const { offset, limit } = pageBounds(page);
     const now = this.#parts.clock.now();
     const redis = this.#parts.redis;
-    if (redis === null) return this.#dryRunStatus(offset, limit);
+    if (redis === null) return this.#dryRunStatus(offset, limit, page);
     const { sync } = redis;
     // Building a page blocks the loop for a few ms (sorting every name after a change, longer): not next to a slot.
     await this.planner.quietFor(this.#names.fresh(sync.appliedChanges) ? QUIET_MS : QUIET_AFTER_CHANGE_MS);
-    const names = this.#names.get(sync.appliedChanges, () => new Set([...sync.configSchedules.keys(), ...sync.dynamicSchedules.keys(), ...sync.invalidEntries.keys()]));
+    const allNames = this.#names.get(sync.appliedChanges, () => new Set([...sync.configSchedules.keys(), ...sync.dynamicSchedules.keys(), ...sync.invalidEntries.keys()]));
+    // A label or group filter looks at every schedule this clock holds (memory only, no Redis read).
+    const names = hasFilter(page) ? allNames.filter((name) => matchesFilter(sync.configSchedules.get(name) ?? sync.dynamicSchedules.get(name), page)) : allNames;
     const rows: StatusRow[] = names.slice(offset, offset + limit).map((name) => {
       const paused = sync.pausedNames.has(name);
       const fromConfig = sync.configSchedules.get(name);
@@ -153,8 +155,8 @@ export class RunningClock {
     };
   }
 
-  #dryRunStatus(offset: number, limit: number): ClockStatus {
-    const sorted = [...this.#parts.schedules].sort((a, b) => a.name.localeCompare(b.name));
+  #dryRunStatus(offset: number, limit: number, page: StatusPage): ClockStatus {
+    const sorted = this.#parts.schedules.filter((schedule) => matchesFilter(schedule, page)).sort((a, b) => a.name.localeCompare(b.name));
     const schedules = sorted.slice(offset, offset + limit).map((schedule) => ({
       name: schedule.name,
       source: "config" as const,
@@ -168,6 +170,7 @@ export class RunningClock {
       nextAt: this.planner.nextAtOf(schedule.name) ?? null,
       adapter: schedule.adapter,
       queue: schedule.job.queue,
+      done: schedule.enabled && this.planner.nextAtOf(schedule.name) === undefined,
     }));
     return { namespace: this.#parts.namespace, leader: null, peers: [], fenceRefusals: 0, configMismatch: null, schedules, total: sorted.length, offset, limit, invalidEntries: 0 };
   }
@@ -235,6 +238,15 @@ export class RunningClock {
   async history(name: string, options: { limit?: number } = {}): Promise<HistoryEntry[]> {
     if (this.#parts.redis === null) return [];
     return await this.#client().history(name, options);
+  }
+
+  /** Pauses every member of a group in one atomic write (see ClockClient.groups). */
+  pauseGroup(group: string): Promise<GroupResult> {
+    return this.#client().groups.pause(group);
+  }
+
+  resumeGroup(group: string): Promise<GroupResult> {
+    return this.#client().groups.resume(group);
   }
 
   trigger(name: string, options: { args?: readonly Json[]; actor?: string } = {}): Promise<{ jobId: string; schedule: string; adapter: string; queue: string }> {

@@ -20,7 +20,9 @@ import { ClockEvents } from "../events.ts";
 import { Firer } from "../fire/fire.ts";
 import { HistoryRecorder } from "../history/recorder.ts";
 import { DEFAULT_HISTORY_SIZE, publishHistorySize } from "../history/store.ts";
-import { deploymentSince, drainOutbox } from "../fire/ledger.ts";
+import { deploymentSince, drainOutbox, readLedgerOf } from "../fire/ledger.ts";
+import { removeFiredOneShot } from "../dynamic/store.ts";
+import { nextSlotAfter } from "../schedule/slots.ts";
 import { newPeerId, parsePeers, peerLabel, removePeer, writeHeartbeat } from "../lease/peers.ts";
 import { DEFAULT_LEASE_RETRY_MS, DEFAULT_LEASE_TTL_MS, RedisLease } from "../lease/redis-lease.ts";
 import { ConfigError } from "../errors.ts";
@@ -239,6 +241,35 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     now: () => clock.now(),
   });
   const syncRef = sync;
+  // A dynamic one-shot is done once its slot is in the ledger: the leader removes its entry. A clock
+  // that dies between the fire and the removal leaves the entry behind; it fires nothing again (the
+  // ledger has its slot), and the next leader's sweep (at a takeover, then every minute) removes it.
+  const removeOneShot = async (schedule: Schedule, slotAt: number): Promise<void> => {
+    const raw = syncRef.rawOf(schedule.name);
+    if (raw === undefined || syncRef.dynamicSchedules.get(schedule.name) !== schedule) return;
+    if (await removeFiredOneShot(redis, keys, schedule.name, raw, slotAt)) events.emit("schedule:done-removed", { name: schedule.name, slotAt });
+  };
+  const sweepOneShots = async (): Promise<void> => {
+    if (!leadership.isLeader()) return;
+    const oneShots = [...syncRef.dynamicSchedules.values()].flatMap((schedule) => {
+      const slotAt = schedule.rule.kind === "once" ? nextSlotAfter(schedule, Number.NEGATIVE_INFINITY) : null;
+      return slotAt === null ? [] : [{ schedule, slotAt }];
+    });
+    if (oneShots.length === 0) return;
+    const fired = await readLedgerOf(
+      redis,
+      keys,
+      oneShots.map(({ schedule }) => schedule.name),
+    );
+    for (const [index, { schedule, slotAt }] of oneShots.entries()) if ((fired[index] ?? -1) >= slotAt) await removeOneShot(schedule, slotAt);
+  };
+  events.on("fire:fired", ({ outcome }) => {
+    const { schedule, slotAt, manual } = outcome.request;
+    if (schedule.rule.kind === "once" && manual === undefined) void tasks.once("remove fired one-shot", () => removeOneShot(schedule, slotAt));
+  });
+  leadership.onChange((leading) => {
+    if (leading) void tasks.once("remove fired one-shots", sweepOneShots);
+  });
   metrics.sources = { schedules: () => plannerRef.size, invalidSchedules: () => syncRef.invalidCount };
   // Nothing is planned before the paused set and the entries are read: with Redis unreachable, the
   // planner starts empty and the first reconcile after Redis answers plans everything (sync.ts).
@@ -272,7 +303,10 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   await tasks.once("subscribe", () => syncRef.start(plannerRef));
   tasks.every("change poll", SECOND, () => syncRef.poll());
   // Catches entries written around the API (by hand, by an older version) that bumped no counter.
-  tasks.every("reconcile", RECONCILE_MS, () => syncRef.reconcile());
+  tasks.every("reconcile", RECONCILE_MS, async () => {
+    await syncRef.reconcile();
+    await sweepOneShots();
+  });
   tasks.every("time sync", TIME_SYNC_MS, syncTime);
   tasks.every("outbox drain", OUTBOX_DRAIN_MS, drain);
   // A standby's health says whether a leader's heartbeat still moves: one HGETALL of the peers a second.

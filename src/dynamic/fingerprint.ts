@@ -6,7 +6,7 @@
  * Hashed: every resolved config schedule (name, rule, zone, bounds, enabled, adapter, job,
  * catch-up, overlap, and any field a later version adds) and the settings dynamic schedules are resolved
  * with (default zone, adapter, catch-up, overlap and spread, calendars, adapter settings; an adapter object of one's own by its
- * functions' source). Not hashed: descriptions and rule display texts, lease timings (they decide
+ * functions' source). Not hashed: descriptions, labels, groups and rule display texts, lease timings (they decide
  * who leads, not what fires), the order of keys or of schedules.
  */
 import type { ConfigDiff } from "../events.ts";
@@ -23,7 +23,7 @@ export interface ConfigFingerprint {
 }
 
 /** Display-only fields of a schedule: they change no slot and no payload. */
-const NOT_FIRING: ReadonlySet<string> = new Set(["description", "ruleText"]);
+const NOT_FIRING: ReadonlySet<string> = new Set(["description", "ruleText", "labels", "group"]);
 
 /**
  * JSON with object keys sorted and undefined dropped, so equal values give equal text; `omit`:

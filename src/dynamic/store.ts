@@ -7,6 +7,7 @@ import type { Redis } from "ioredis";
 import { ConfigError, type FieldIssue } from "../errors.ts";
 import { parseSchedule, type Defaults } from "../config/resolve.ts";
 import type { ClockKeys } from "../redis/keys.ts";
+import type { ScriptedRedis } from "../redis/scripts.ts";
 import { SCHEDULE_NAME, type Schedule } from "../schedule/schedule.ts";
 
 /** Format of a stored entry; bump when the envelope changes and keep decoding the old ones. */
@@ -74,17 +75,20 @@ export function decodeEntry(name: string, raw: string, defaults: Defaults, adapt
   }
 }
 
-/** A change, as published on the change channel: `<version> <set|remove|pause|resume> <name>`. */
+/**
+ * A change, as published on the change channel: `<version> <set|remove|pause|resume> <name>`, or
+ * `<version> group <group>` for a write to every member of a group (the sync re-reads everything).
+ */
 export interface Change {
   readonly version: number;
-  readonly kind: "set" | "remove" | "pause" | "resume";
+  readonly kind: "set" | "remove" | "pause" | "resume" | "group";
   readonly name: string;
 }
 
 export function parseChange(message: string): Change | null {
   const [version, kind, ...rest] = message.split(" ");
   const name = rest.join(" ");
-  if (kind !== "set" && kind !== "remove" && kind !== "pause" && kind !== "resume") return null;
+  if (kind !== "set" && kind !== "remove" && kind !== "pause" && kind !== "resume" && kind !== "group") return null;
   if (!Number.isInteger(Number(version)) || name === "") return null;
   return { version: Number(version), kind, name };
 }
@@ -99,4 +103,16 @@ export async function writeChange(redis: Redis, keys: ClockKeys, kind: Change["k
   const version = Number(replies.at(-1)?.[1]);
   await redis.publish(keys.changes, `${version} ${kind} ${name}`);
   return version;
+}
+
+/**
+ * A dynamic one-shot is done once it fired: the leader removes it (remove-fired-5.lua), only while
+ * its stored entry is still `raw` (a replacement written meanwhile stays) and the ledger holds its
+ * slot. True when it was removed.
+ */
+export async function removeFiredOneShot(redis: ScriptedRedis, keys: ClockKeys, name: string, raw: string, slotAt: number): Promise<boolean> {
+  const version = await redis.clockRemoveFired(keys.schedules, keys.paused, keys.pauses, keys.changes, keys.ledger, name, raw, String(slotAt));
+  if (version === 0) return false;
+  await redis.publish(keys.changes, `${version} remove ${name}`);
+  return true;
 }

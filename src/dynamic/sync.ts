@@ -87,6 +87,11 @@ export class DynamicSync {
     return this.#applied;
   }
 
+  /** The stored entry a valid dynamic schedule was decoded from (what a one-shot's removal compares against). */
+  rawOf(name: string): string | undefined {
+    return this.#dynamic.has(name) ? this.#raw.get(name) : undefined;
+  }
+
   /** Stored entries skipped as invalid, with the reason. */
   get invalidEntries(): ReadonlyMap<string, string> {
     return this.#invalid;
@@ -173,7 +178,8 @@ export class DynamicSync {
   async #onMessage(message: string): Promise<void> {
     const change = parseChange(message);
     if (change === null || this.#planner === null) return;
-    if (!this.#loaded || change.version !== this.#version + 1) {
+    // A group write changed many schedules in one step: reconciled as a whole.
+    if (!this.#loaded || change.version !== this.#version + 1 || change.kind === "group") {
       await this.reconcile();
       return;
     }

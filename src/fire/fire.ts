@@ -33,9 +33,10 @@ export interface FireRequest {
  * `paused`: the schedule was paused when the write reached Redis; the slot is skipped, not retried.
  * `skipped` (overlap skip): the previous slot's job was still pending; the ledger advanced, nothing
  * was enqueued. `replaced` (overlap replace): a newer slot of the same fire replaced this one's job
- * before any worker could take it (the ledger advanced).
+ * before any worker could take it (the ledger advanced). `done`: the schedule has fired `maxRuns`
+ * times (counted by the script); the slot is refused and the schedule has no more slots.
  */
-export type FireStatus = "fired" | "outboxed" | "duplicate" | "fenced" | "early" | "paused" | "skipped" | "replaced" | "error";
+export type FireStatus = "fired" | "outboxed" | "duplicate" | "fenced" | "early" | "paused" | "skipped" | "replaced" | "done" | "error";
 
 export interface FireOutcome {
   readonly request: FireRequest;
@@ -48,7 +49,7 @@ export interface FireOutcome {
   readonly error?: Error;
 }
 
-const STATUS: Readonly<Record<number, FireStatus>> = { 1: "fired", 0: "duplicate", [-1]: "fenced", [-2]: "early", [-3]: "paused", 2: "skipped", 3: "fired" };
+const STATUS: Readonly<Record<number, FireStatus>> = { 1: "fired", 0: "duplicate", [-1]: "fenced", [-2]: "early", [-3]: "paused", [-4]: "done", 2: "skipped", 3: "fired" };
 
 /** The fire script's entry mode: scheduled (by overlap policy) or manual. */
 const MODE = { allow: "s", skip: "k", replace: "r" } as const;
@@ -157,7 +158,10 @@ export class Firer {
         // A trigger is outside the schedule: no overlap check, and it is not what a slot's check looks for.
         // Nor is a backfill's slot: it enqueues a past range on purpose, each slot once by the ledger.
         const overlap = request.manual === undefined && request.backfill !== true ? overlapOf(request.schedule) : "allow";
-        args.push(request.manual === undefined ? MODE[overlap] : "m", request.schedule.name, String(request.slotAt), outbox);
+        // maxRuns rides on the mode ("+") so a schedule without it sends the very arguments it always did.
+        const limited = request.manual === undefined && request.schedule.maxRuns !== undefined;
+        args.push(request.manual === undefined ? MODE[overlap] + (limited ? "+" : "") : "m", request.schedule.name, String(request.slotAt), outbox);
+        if (limited) args.push(String(request.schedule.maxRuns), indexOf(keys.runs));
         if (overlap !== "allow") {
           const problem = overlapProblem(adapter, overlap);
           const pending = problem === null ? adapter.overlap?.pending(enqueue, writes) : undefined;
@@ -290,6 +294,7 @@ export class Firer {
       jobId: this.jobIdFor(request, adapter),
       job,
       enqueuedAt,
+      ...(schedule.expireAfterMs === undefined ? {} : { expiresAt: request.slotAt + schedule.expireAfterMs }),
       ...(manual === undefined ? {} : { manual: true }),
       ...(request.backfill === true ? { backfill: true } : {}),
     };

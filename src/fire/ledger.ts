@@ -13,6 +13,11 @@
  *   for schedules with `overlap` skip or replace. The mark is what the job leaves in its queue (the
  *   exact payload pushed, or the job id), so the fire script can tell whether it is still waiting
  *   (`LPOS`, `ZSCORE`) and withdraw it (`LREM`). Written by the fire script alone, with the push.
+ * - `{ns}:runs`, a hash: schedule name -> how many of its slots fired (decimal), only for schedules
+ *   with `maxRuns`. The fire script counts a push (a fire or a replace; not an overlap skip, not a
+ *   manual trigger) in the same atomic step as the ledger advance, and refuses a slot once the count
+ *   has reached the schedule's `maxRuns`; a restart reads it back. Removing the field starts the
+ *   count again; nothing else writes it.
  */
 import type { Redis } from "ioredis";
 import type { Adapter, Enqueue } from "../adapters/types.ts";
@@ -27,6 +32,13 @@ export interface AdapterLookup {
 /** The ledger: the newest fired slot per schedule name (entries that are not numbers are skipped). */
 export async function readLedger(redis: Redis, keys: ClockKeys): Promise<Map<string, number>> {
   return parseLedger(await redis.hgetall(keys.ledger));
+}
+
+/** Some schedules' fire counts (`{ns}:runs`; 0 where none fired): for status of schedules with maxRuns. */
+export async function readRunsOf(redis: Redis, keys: ClockKeys, names: readonly string[]): Promise<number[]> {
+  if (names.length === 0) return [];
+  const values = await redis.hmget(keys.runs, ...names);
+  return values.map((value) => (value === null || !Number.isFinite(Number(value)) ? 0 : Number(value)));
 }
 
 /** Some schedules' newest fired slots (null where none fired): O(names), for a page of status. */

@@ -16,6 +16,8 @@ export interface DryFire {
 
 export class MemoryFirer {
   readonly ledger = new Map<string, number>();
+  /** Fires per schedule with maxRuns, as the fire script counts them in `{ns}:runs`. */
+  readonly runs = new Map<string, number>();
   readonly #adapters: AdapterLookup;
   readonly #now: () => number;
   readonly #onFire: (fire: DryFire) => void;
@@ -35,8 +37,12 @@ export class MemoryFirer {
       const jobId = slotJobId(adapter, schedule.name, slotAt);
       const last = this.ledger.get(schedule.name);
       if (last !== undefined && last >= slotAt) return { request, status: "duplicate", jobId, redisAt: now };
+      const runs = this.runs.get(schedule.name) ?? 0;
+      if (schedule.maxRuns !== undefined && runs >= schedule.maxRuns) return { request, status: "done", jobId, redisAt: now };
       this.ledger.set(schedule.name, slotAt);
-      const writes: readonly Write[] = adapter.writes?.({ schedule: schedule.name, slotAt, jobId, job: schedule.job, enqueuedAt: now }) ?? [];
+      if (schedule.maxRuns !== undefined) this.runs.set(schedule.name, runs + 1);
+      const expiry = schedule.expireAfterMs === undefined ? {} : { expiresAt: slotAt + schedule.expireAfterMs };
+      const writes: readonly Write[] = adapter.writes?.({ schedule: schedule.name, slotAt, jobId, job: schedule.job, enqueuedAt: now, ...expiry }) ?? [];
       this.#onFire({
         schedule: schedule.name,
         jobId,

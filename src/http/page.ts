@@ -100,7 +100,7 @@ function relative(ms) {
 }
 function lag(ms) { return ms === null || ms === undefined ? "–" : ms < 10 ? ms.toFixed(2) + " ms" : Math.round(ms) + " ms"; }
 
-async function act(name, verb) {
+async function act(name, verb, kind = "schedules") {
   const token = $("token-input").value || sessionStorage.getItem("clock-token") || "";
   sessionStorage.setItem("clock-token", token);
   const request = { method: "POST", headers: { authorization: "Bearer " + token } };
@@ -111,7 +111,7 @@ async function act(name, verb) {
     request.headers["content-type"] = "application/json";
     request.body = JSON.stringify({ ...(reason ? { reason } : {}), ...(until ? { until: new Date(until).toISOString() } : {}) });
   }
-  const response = await fetch("/api/schedules/" + encodeURIComponent(name) + "/" + verb, request);
+  const response = await fetch("/api/" + kind + "/" + encodeURIComponent(name) + "/" + verb, request);
   const body = await response.json().catch(() => ({}));
   $("error").textContent = response.ok ? "" : verb + " " + name + ": " + (body.error || response.status);
   refresh();
@@ -142,12 +142,14 @@ function render(status) {
     name.append(link);
     if (s.description) name.append(el("div", s.description, "muted description"));
     if (s.source === "dynamic") name.append(el("div", "dynamic", "muted"));
+    if (s.group) name.append(el("div", "group " + s.group, "muted"));
+    if (s.labels) name.append(el("div", Object.entries(s.labels).map(([k, v]) => k + "=" + v).join(" "), "muted"));
     row.append(name);
     row.append(el("td", s.error ? s.error : s.ruleInWords));
     const next = el("td", when(s.nextAt), "mono"); next.append(el("div", relative(s.nextAt), "muted")); row.append(next);
     const last = el("td", when(s.lastFiredAt), "mono"); last.append(el("div", relative(s.lastFiredAt), "muted")); row.append(last);
     row.append(el("td", lag(s.lastLagMs), "mono"));
-    const state = s.error ? "invalid" : s.paused ? "paused" : s.enabled ? "active" : "disabled";
+    const state = s.error ? "invalid" : s.paused ? "paused" : !s.enabled ? "disabled" : s.done ? "done" : "active";
     const stateCell = el("td"); stateCell.append(el("span", state, "pill " + state));
     if (s.pause) {
       const note = [s.pause.until ? "until " + when(s.pause.until) : "", s.pause.reason || ""].filter(Boolean).join(" · ");
@@ -162,6 +164,11 @@ function render(status) {
         const run = el("button", "trigger");
         run.onclick = () => act(s.name, "trigger");
         cell.append(toggle, " ", run);
+        if (s.group) {
+          const whole = el("button", (s.paused ? "resume" : "pause") + " group");
+          whole.onclick = () => act(s.group, s.paused ? "resume" : "pause", "groups");
+          cell.append(" ", whole);
+        }
       }
       row.append(cell);
     }

@@ -11,6 +11,8 @@ import type { RunningClock } from "../daemon/running.ts";
 import { ClockError, type ErrorCode } from "../errors.ts";
 import { SECOND } from "../schedule/duration.ts";
 import type { Clock } from "../time.ts";
+
+type StatusPage = NonNullable<Parameters<RunningClock["status"]>[0]>;
 import { STATUS_PAGE } from "./page.ts";
 
 export interface HttpOptions {
@@ -50,7 +52,7 @@ function tokenMatches(expected: string, header: string | undefined): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-async function statusBody(running: RunningClock, clock: Clock, page: { offset: number; limit: number }, actions: boolean): Promise<Record<string, unknown>> {
+async function statusBody(running: RunningClock, clock: Clock, page: StatusPage, actions: boolean): Promise<Record<string, unknown>> {
   const status = await running.status(page);
   const lastLag = new Map<string, number>();
   for (const fire of running.recentFires) lastLag.set(fire.schedule, fire.lagMs);
@@ -185,8 +187,17 @@ export async function startHttpServer(running: RunningClock, options: HttpOption
       return;
     }
     if (request.method === "GET" && path === "/api/status") {
-      const page = { offset: Number(url.searchParams.get("offset") ?? 0), limit: Number(url.searchParams.get("limit") ?? PAGE_LIMIT) };
-      send(response, 200, await statusPages.get(`${page.offset}|${page.limit}`, () => statusBody(running, clock, page, token !== undefined).then((body) => JSON.stringify(body))));
+      // ?group=tenant-42, ?label=team=billing (repeatable): only the matching schedules, paged.
+      const labels = Object.fromEntries(url.searchParams.getAll("label").map((pair) => [pair.slice(0, Math.max(0, pair.indexOf("="))), pair.slice(pair.indexOf("=") + 1)]));
+      const group = url.searchParams.get("group");
+      const page: StatusPage = {
+        offset: Number(url.searchParams.get("offset") ?? 0),
+        limit: Number(url.searchParams.get("limit") ?? PAGE_LIMIT),
+        ...(Object.keys(labels).length === 0 ? {} : { labels }),
+        ...(group === null ? {} : { group }),
+      };
+      const cacheKey = `${page.offset}|${page.limit}|${group ?? ""}|${JSON.stringify(labels)}`;
+      send(response, 200, await statusPages.get(cacheKey, () => statusBody(running, clock, page, token !== undefined).then((body) => JSON.stringify(body))));
       return;
     }
     const historyOf = /^\/api\/history\/([^/]+)$/.exec(path);
@@ -213,6 +224,26 @@ export async function startHttpServer(running: RunningClock, options: HttpOption
         off();
       });
       return;
+    }
+    const groupAction = /^\/api\/groups\/([^/]+)\/(pause|resume)$/.exec(path);
+    if (request.method === "POST" && groupAction !== null) {
+      if (token === undefined) return json(response, 403, { error: "actions are disabled: start the clock with CLOCK_HTTP_TOKEN set" });
+      if (!tokenMatches(token, request.headers.authorization)) return json(response, 401, { error: "missing or wrong token" });
+      if (running.dryRun) return json(response, 409, { error: "no Redis in a dry run" });
+      let group: string;
+      try {
+        group = decodeURIComponent(groupAction[1] ?? "");
+      } catch {
+        return json(response, 400, { error: `bad percent-encoding in the group name ${JSON.stringify(groupAction[1] ?? "")}` });
+      }
+      const verb = groupAction[2] as "pause" | "resume";
+      try {
+        const result = verb === "pause" ? await running.pauseGroup(group) : await running.resumeGroup(group);
+        return json(response, 200, { ok: true, action: verb, ...result });
+      } catch (error) {
+        if (!(error instanceof ClockError)) throw error;
+        return json(response, STATUS_OF[error.code], { error: error.message, code: error.code });
+      }
     }
     const action = /^\/api\/schedules\/([^/]+)\/(pause|resume|trigger)$/.exec(path);
     if (request.method === "POST" && action !== null) {

@@ -17,6 +17,8 @@ export interface Selection {
   readonly skipped: number;
   /** True when policy "all" had more slots in the window than `max`. */
   readonly capped: boolean;
+  /** Of the skipped, slots the policy would have fired whose `expireAfter` had passed (counted in `skipped`). */
+  readonly expired: number;
 }
 
 export function selectDueSlots(schedule: Schedule, afterAt: number, now: number): Selection {
@@ -25,11 +27,16 @@ export function selectDueSlots(schedule: Schedule, afterAt: number, now: number)
   const from = Math.max(afterAt, now - Math.max(windowMs, ON_TIME_MS) - 1);
   const { slots, total: recent } = slotsBetween(schedule, from, now, policy === "all" ? max + 1 : 1);
   // Count (not list) what fell before the window, so the skipped figure is honest; capped for cost.
-  const total = recent + (from > afterAt ? slotsBetween(schedule, afterAt, from, 0, OLD_COUNT_CAP).total : 0);
-  const newestAt = slots.at(-1) ?? null;
-  if (newestAt === null) return { fire: [], newestAt: null, skipped: 0, capped: false };
+  // With nothing in the window, the newest of those is where the schedule continues: without it, a
+  // schedule whose every due slot is older than the window (a one-shot, a daily rule after days
+  // down) would be planned at the same past slot again and again.
+  const old = from > afterAt ? slotsBetween(schedule, afterAt, from, slots.length === 0 ? 1 : 0, OLD_COUNT_CAP) : { slots: [], total: 0 };
+  const total = recent + old.total;
+  const newestAt = slots.at(-1) ?? old.slots.at(-1) ?? null;
+  if (newestAt === null) return { fire: [], newestAt: null, skipped: 0, capped: false, expired: 0 };
   const onTime = now - newestAt <= ON_TIME_MS;
-  if (total === 1 && onTime) return { fire: [newestAt], newestAt, skipped: 0, capped: false };
+  const fresh = (at: number): boolean => schedule.expireAfterMs === undefined || at + schedule.expireAfterMs >= now;
+  if (total === 1 && onTime && fresh(newestAt)) return { fire: [newestAt], newestAt, skipped: 0, capped: false, expired: 0 };
   const inWindow = slots.filter((at) => now - at <= windowMs || (at === newestAt && onTime));
   let fire: number[];
   let capped = false;
@@ -41,5 +48,7 @@ export function selectDueSlots(schedule: Schedule, afterAt: number, now: number)
   } else {
     fire = onTime ? [newestAt] : [];
   }
-  return { fire, newestAt, skipped: total - fire.length, capped };
+  // A job that would reach its queue after its expiresAt is stale before any worker sees it: dropped, and said so.
+  const kept = fire.filter(fresh);
+  return { fire: kept, newestAt, skipped: total - kept.length, capped, expired: fire.length - kept.length };
 }

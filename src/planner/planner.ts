@@ -61,6 +61,17 @@ const RESYNC_YIELD_EVERY = 5_000;
 /** Outcomes after which the ledger holds the slot (fired, found fired, outboxed, or handled by the overlap policy). */
 const IN_LEDGER: ReadonlySet<FireStatus> = new Set<FireStatus>(["fired", "duplicate", "outboxed", "skipped", "replaced"]);
 
+/**
+ * Where a schedule new to this process starts: now (a brand-new schedule does not back-fill
+ * history), except a one-shot that has not fired: its only slot, even if already past, follows the
+ * catch-up policy (fires late within the window, else is skipped and logged) once the ledger is read.
+ */
+function startAfter(schedule: Schedule, now: number): number {
+  if (schedule.rule.kind !== "once") return now;
+  const onlyAt = nextSlotAfter(schedule, Number.NEGATIVE_INFINITY);
+  return onlyAt === null ? now : Math.min(now, onlyAt - 1);
+}
+
 export class Planner {
   readonly #options: PlannerOptions;
   readonly #heap = new SlotHeap<Entry>();
@@ -131,7 +142,7 @@ export class Planner {
       this.#arm();
       return;
     }
-    const afterAt = existing?.afterAt ?? afterAtHint ?? this.#options.clock.now();
+    const afterAt = existing?.afterAt ?? afterAtHint ?? startAfter(schedule, this.#options.clock.now());
     const entry: Entry = { schedule, afterAt, knownAt: existing?.knownAt, nextAt: 0, paced: false, heapIndex: -1 };
     this.#entries.set(schedule.name, entry);
     this.#plan(entry);
@@ -152,7 +163,7 @@ export class Planner {
     this.#lastMono = this.#options.clock.monotonic();
     for (const schedule of schedules) {
       if (!schedule.enabled) continue;
-      const entry: Entry = { schedule, afterAt: now, knownAt: undefined, nextAt: 0, paced: false, heapIndex: -1 };
+      const entry: Entry = { schedule, afterAt: startAfter(schedule, now), knownAt: undefined, nextAt: 0, paced: false, heapIndex: -1 };
       this.#entries.set(schedule.name, entry);
       this.#plan(entry);
     }
@@ -309,7 +320,7 @@ export class Planner {
     const catchUp = new Set<FireRequest>();
     const handled = new Map<Entry, number>();
     // Said once the fire that follows them went out: an attempt that fails is no skip yet.
-    const skips = new Map<Entry, { count: number; capped: boolean }>();
+    const skips = new Map<Entry, { count: number; capped: boolean; expired: number }>();
     /** Entries whose paced catch-up has missed slots left, and when their next batch goes. */
     const paced = new Map<Entry, number>();
     for (const entry of due) {
@@ -322,7 +333,7 @@ export class Planner {
       }
       const selection = selectDueSlots(entry.schedule, entry.afterAt, now);
       if (selection.newestAt !== null) handled.set(entry, selection.newestAt);
-      if (selection.skipped > 0) skips.set(entry, { count: selection.skipped, capped: selection.capped });
+      if (selection.skipped > 0) skips.set(entry, { count: selection.skipped, capped: selection.capped, expired: selection.expired });
       const isCatchUp = entry.paced || selection.fire.length > 1 || selection.skipped > 0 || (selection.newestAt !== null && now - selection.newestAt > ON_TIME_MS);
       let fire = selection.fire;
       const rate = entry.schedule.catchUp.ratePerSecond;
@@ -353,6 +364,8 @@ export class Planner {
       return;
     }
     const retry = new Set<Entry>();
+    /** Schedules whose maxRuns the script says is reached: no more slots to plan. */
+    const done = new Set<Entry>();
     let earliestRetryAt = Number.POSITIVE_INFINITY;
     let errors = 0;
     let firstError: Error | undefined;
@@ -374,7 +387,9 @@ export class Planner {
       }
       this.#options.events.emit("fire:refused", { outcome });
       if (entry === undefined) continue;
-      if (outcome.status === "early") {
+      if (outcome.status === "done") {
+        done.add(entry);
+      } else if (outcome.status === "early") {
         retry.add(entry);
         earliestRetryAt = Math.min(earliestRetryAt, this.#earlyRetryAt(outcome));
       } else if (outcome.status === "error") {
@@ -398,6 +413,7 @@ export class Planner {
       entry.afterAt = Math.max(entry.afterAt, handled.get(entry) ?? entry.afterAt);
       const skip = skips.get(entry);
       if (skip !== undefined) this.#options.events.emit("planner:skipped", { schedule: entry.schedule, ...skip });
+      if (done.has(entry)) continue; // maxRuns reached: planned again only if the schedule is replaced
       const pacedAt = paced.get(entry);
       if (pacedAt === undefined) this.#plan(entry);
       else {

@@ -10,6 +10,8 @@ export interface ClockKeys {
   /** Hash (fire/ledger.ts): per schedule with an overlap policy, the slot and mark of its last pushed job. */
   readonly pushed: string;
   readonly stats: string;
+  /** Hash (fire/ledger.ts): per schedule with `maxRuns`, how many of its slots fired. */
+  readonly runs: string;
   readonly peers: string;
   readonly released: string;
   readonly schedules: string;
@@ -42,6 +44,7 @@ export function clockKeys(namespace: string): ClockKeys {
     outbox: `${tag}:outbox`,
     pushed: `${tag}:pushed`,
     stats: `${tag}:stats`,
+    runs: `${tag}:runs`,
     peers: `${tag}:peers`,
     released: `${tag}:lease:released`,
     schedules: `${tag}:schedules`,

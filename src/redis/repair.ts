@@ -16,6 +16,7 @@ const TYPED: readonly [keyof ClockKeys, string][] = [
   ["ledger", "hash"],
   ["outbox", "hash"],
   ["pushed", "hash"],
+  ["runs", "hash"],
   ["stats", "hash"],
   ["peers", "hash"],
   ["schedules", "hash"],

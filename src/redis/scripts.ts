@@ -25,6 +25,16 @@ export interface ClockCommands {
   ): Promise<[version: number, changed: number, atMs: number]>;
   clockHistoryAppend(keyCount: number, ...keysAndArgs: string[]): Promise<number>;
   clockCheckIn(historySize: string, outcomes: string, jobId: string, state: string, errorClass: string, atMs: string): Promise<number>;
+  clockPauseGroup(
+    paused: string,
+    pauses: string,
+    changes: string,
+    pauseEnds: string,
+    action: "pause" | "resume",
+    atMs: string,
+    ...names: string[]
+  ): Promise<[version: number, changed: number, atMs: number]>;
+  clockRemoveFired(schedules: string, paused: string, pauses: string, changes: string, ledger: string, name: string, raw: string, slotAt: string): Promise<number>;
 }
 
 export type ScriptedRedis = Redis & ClockCommands;
@@ -42,6 +52,8 @@ export function withScripts(redis: Redis): ScriptedRedis {
     redis.defineCommand("clockPause", { lua: lua.pause4, numberOfKeys: 4 });
     redis.defineCommand("clockHistoryAppend", { lua: lua.historyAppend });
     redis.defineCommand("clockCheckIn", { lua: lua.checkIn2, numberOfKeys: 2 });
+    redis.defineCommand("clockPauseGroup", { lua: lua.pauseGroup4, numberOfKeys: 4 });
+    redis.defineCommand("clockRemoveFired", { lua: lua.removeFired5, numberOfKeys: 5 });
     defined.add(redis);
   }
   return redis as ScriptedRedis;

@@ -3,6 +3,7 @@
  * shapes get a sentence; anything else falls back to the rule as written.
  */
 import { formatDuration } from "./duration.ts";
+import { formatSlot } from "./format.ts";
 import type { Schedule } from "./schedule.ts";
 
 const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
@@ -100,12 +101,15 @@ function daysAndWhen(when: string, dom: string, onDays: string): string | null {
 /** The rule in words without its zone ("every weekday at 09:00"), or null for a shape with no sentence. */
 export function describeRule(schedule: Pick<Schedule, "rule">): string | null {
   const { rule } = schedule;
+  if (rule.kind === "once") return `once, at ${formatSlot(rule.at, "UTC").replace("T", " ").replace(/Z$/, " UTC")}`;
   if (rule.kind === "every") return `every ${formatDuration(rule.intervalMs)}`;
   const parts = rule.expressions.map(describeCron);
   return parts.some((part) => part === null) ? null : parts.join("; ");
 }
 
-export function describeSchedule(schedule: Pick<Schedule, "rule" | "ruleText" | "timezone" | "spread" | "exclude">): string {
+type Described = Pick<Schedule, "rule" | "ruleText" | "timezone" | "spread" | "exclude"> & Partial<Pick<Schedule, "maxRuns" | "expireAfterMs">>;
+
+export function describeSchedule(schedule: Described): string {
   const { rule, timezone } = schedule;
   const sentence = describeRule(schedule);
   const modifiers = describeModifiers(schedule)
@@ -113,16 +117,19 @@ export function describeSchedule(schedule: Pick<Schedule, "rule" | "ruleText" | 
     .join("");
   if (sentence === null) return `${schedule.ruleText} (${timezone})${modifiers}`;
   if (rule.kind === "every") return sentence + modifiers;
+  if (rule.kind === "once") return (timezone === "UTC" ? sentence : `${sentence} (${formatSlot(rule.at, timezone)} ${timezone})`) + modifiers;
   return (/every (second|minute)|every \d+ (seconds|minutes)/.test(sentence) && timezone === "UTC" ? sentence : `${sentence} ${timezone}`) + modifiers;
 }
 
 /** What moves or drops the rule's slots, in words: "except on us-holidays dates", "6m15s later (spread 10m)". */
-export function describeModifiers(schedule: Pick<Schedule, "spread" | "exclude">): string[] {
+export function describeModifiers(schedule: Pick<Schedule, "spread" | "exclude"> & Partial<Pick<Schedule, "maxRuns" | "expireAfterMs">>): string[] {
   const parts: string[] = [];
-  const { spread, exclude } = schedule;
+  const { spread, exclude, maxRuns, expireAfterMs } = schedule;
   if (exclude !== undefined && exclude.length > 0) parts.push(`except on ${exclude.map((calendar) => calendar.name).join(", ")} dates`);
   if (spread?.per === "schedule") parts.push(`${formatDuration(spread.offsetMs)} later (spread ${formatDuration(spread.maxMs)})`);
   if (spread?.per === "slot") parts.push(`each slot up to ${formatDuration(spread.maxMs)} later (spread per slot)`);
+  if (maxRuns !== undefined) parts.push(`at most ${maxRuns} run${maxRuns === 1 ? "" : "s"}, then done`);
+  if (expireAfterMs !== undefined) parts.push(`each job expires ${formatDuration(expireAfterMs)} after its slot`);
   return parts;
 }
 

@@ -35,7 +35,18 @@ export interface Schedule extends Calendar {
   readonly job: Job;
   readonly catchUp: CatchUp;
   readonly description?: string | undefined;
+  /** Stop after this many fires: counted by the fire script in Redis (fire/ledger.ts, `{ns}:runs`). */
+  readonly maxRuns?: number | undefined;
+  /** A job is stale this long after its slot: stamped as `expiresAt` for workers; catch-up drops slots past it. */
+  readonly expireAfterMs?: number | undefined;
+  /** Free labels for filtering (`clock list --label team=billing`); nothing fires by them. */
+  readonly labels?: Readonly<Record<string, string>> | undefined;
+  /** A group whose members can be paused, resumed and removed in one atomic write. */
+  readonly group?: string | undefined;
 }
+
+export const LABEL_KEY = /^[A-Za-z0-9._\/-]{1,100}$/;
+export const GROUP_NAME = /^[A-Za-z0-9._:-]{1,200}$/;
 
 export const SCHEDULE_NAME = /^[A-Za-z0-9._:-]{1,200}$/;
 

@@ -24,7 +24,11 @@ import { excludingCalendar, type DayCalendar } from "./days.ts";
 import { HOUR, MINUTE, DAY, SECOND } from "./duration.ts";
 import { slotOffsetMs, type Spread } from "./spread.ts";
 
-export type Rule = { readonly kind: "cron"; readonly expressions: readonly string[] } | { readonly kind: "every"; readonly intervalMs: number; readonly anchorAt: number };
+export type Rule =
+  | { readonly kind: "cron"; readonly expressions: readonly string[] }
+  | { readonly kind: "every"; readonly intervalMs: number; readonly anchorAt: number }
+  /** A one-shot: its only slot (a local time already resolved by the DST rule, see onceInstant). */
+  | { readonly kind: "once"; readonly at: number };
 
 export interface Calendar {
   readonly rule: Rule;
@@ -179,6 +183,7 @@ function nextCronSlotAfter(compiled: CronRule, timezone: string, afterAt: number
 }
 
 function nextRuleSlotAfter(rule: Rule, timezone: string, afterAt: number): number | null {
+  if (rule.kind === "once") return rule.at > afterAt ? rule.at : null;
   if (rule.kind === "every") {
     const steps = Math.floor((afterAt - rule.anchorAt) / rule.intervalMs) + 1;
     return rule.anchorAt + steps * rule.intervalMs;
@@ -245,6 +250,20 @@ function slotOffset(calendar: Calendar, spread: Extract<Spread, { per: "slot" }>
   const nextAt = nextRuleSlotAfter(calendar.rule, calendar.timezone, slotAt);
   // The gap in whole seconds, so moved slots stay at least a second apart (as the planner counts on).
   return slotOffsetMs(spread, slotAt, nextAt === null ? spread.maxMs : Math.floor((nextAt - slotAt) / SECOND) * SECOND);
+}
+
+/**
+ * The instant of a one-shot's local wall time (`YYYY-MM-DDTHH:MM[:SS]` in the zone), by the DST
+ * rule above: a wall time in a gap fires shifted forward by the gap, one in an overlap at its first
+ * occurrence. Reuses the cron walk with a rule for that month, day and time (cron has no year: the
+ * walk starts the day before, so the first match is that date's).
+ */
+export function onceInstant(wall: { year: number; month: number; day: number; hour: number; minute: number; second: number }, timezone: string): number | null {
+  const wallAt = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second);
+  const expression = `${wall.second} ${wall.minute} ${wall.hour} ${wall.day} ${wall.month} *`;
+  const at = nextCronSlotAfter(compileCron(expression), timezone, wallAt - MAX_SHIFT_MS);
+  // Offsets are within ±14 h, a gap's shift within a day: anything further is not this date's.
+  return at === null || Math.abs(at - wallAt) > 2 * DAY ? null : at;
 }
 
 /** The first slot strictly after `afterAt`, or null when the schedule has no more slots. */

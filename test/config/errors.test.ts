@@ -54,7 +54,7 @@ describe("parseConfig: errors", () => {
   });
 
   test("needs exactly one of cron, every and at", () => {
-    assert.deepEqual(issuesOf({ schedules: { none: { job } } }), ["schedules.none: needs one of cron, every or at"]);
+    assert.deepEqual(issuesOf({ schedules: { none: { job } } }), ["schedules.none: needs one of cron, every, at or once"]);
     assert.deepEqual(issuesOf({ schedules: { two: { cron: "* * * * *", every: "1m", job } } }), ["schedules.two: has cron and every: use exactly one"]);
     assert.deepEqual(issuesOf({ schedules: { three: { cron: "* * * * *", every: "1m", at: "09:00", job } } }), ["schedules.three: has cron and every and at: use exactly one"]);
   });

@@ -10,7 +10,8 @@ export const next: Command = {
   usage: `Usage: clock next [NAME] [--count N] [--from ISO-8601] [--json] [--config PATH]
 
 Prints the next N slots of schedule NAME, or of every enabled schedule, after --from
-(default: now), merged in time order. Slots are computed, not read from Redis.
+(default: now), merged in time order. Slots are computed, not read from Redis: a schedule with
+maxRuns shows at most maxRuns slots (how many it has left is counted in Redis: clock status).
 
 Options:
   --count N        slots per schedule (default 5)
@@ -43,7 +44,13 @@ Options:
       schedules = [named];
     }
     const slots = schedules
-      .flatMap((schedule) => nextSlots(schedule, fromAt, count).map((epochMs) => ({ schedule: schedule.name, at: formatSlot(epochMs, schedule.timezone), epochMs })))
+      .flatMap((schedule) =>
+        nextSlots(schedule, fromAt, Math.min(count, schedule.maxRuns ?? count)).map((epochMs) => ({
+          schedule: schedule.name,
+          at: formatSlot(epochMs, schedule.timezone),
+          epochMs,
+        })),
+      )
       .sort((a, b) => a.epochMs - b.epochMs || a.schedule.localeCompare(b.schedule));
     if (values.json === true) {
       io.out(JSON.stringify(slots, null, 2));

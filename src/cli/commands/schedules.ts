@@ -16,6 +16,31 @@ function requireName(command: string, positionals: string[]): string {
   return name;
 }
 
+/** `--label team=billing[,env=prod]` and `--group NAME` as a filter. */
+const FILTER_OPTIONS = { label: { type: "string" }, group: { type: "string" } } as const;
+const FILTER_HELP = `  --label K=V[,K=V]  only schedules with these labels
+  --group NAME       only the members of this group`;
+
+function filterOf(command: string, values: { label?: string | boolean | undefined; group?: string | boolean | undefined }): { labels?: Record<string, string>; group?: string } {
+  const labels: Record<string, string> = {};
+  if (typeof values.label === "string") {
+    for (const pair of values.label.split(",")) {
+      const at = pair.indexOf("=");
+      if (at <= 0) throw new UsageError(`--label: expected KEY=VALUE, got "${pair}"`, `clock ${command} --help`);
+      labels[pair.slice(0, at)] = pair.slice(at + 1);
+    }
+  }
+  return { ...(Object.keys(labels).length === 0 ? {} : { labels }), ...(typeof values.group === "string" ? { group: values.group } : {}) };
+}
+
+function stateOf(s: ClockStatus["schedules"][number]): string {
+  if (s.error !== undefined) return "invalid";
+  if (s.paused) return pausedText(s);
+  if (!s.enabled) return "disabled";
+  if (s.done) return s.maxRuns === undefined ? "done" : `done (${s.runs ?? 0}/${s.maxRuns} runs)`;
+  return s.maxRuns === undefined ? "active" : `active (${s.runs ?? 0}/${s.maxRuns} runs)`;
+}
+
 function slotText(at: number | null, timezone: string): string {
   if (at === null) return "-";
   return timezone === "" ? new Date(at).toISOString() : formatSlot(at, timezone);
@@ -31,22 +56,24 @@ function pausedText(schedule: ClockStatus["schedules"][number]): string {
 export const list: Command = {
   name: "list",
   summary: "list config and dynamic schedules (from Redis)",
-  usage: `Usage: clock list [--json] [--config PATH] [--namespace NAME]
+  usage: `Usage: clock list [--json] [--label K=V] [--group NAME] [--config PATH] [--namespace NAME]
 
 Lists every schedule: those of the config file and the dynamic ones stored in Redis, with their
 source, rule, paused state and next slot. Invalid stored entries are listed with their error.
 
 Options:
   --json             print JSON
+${FILTER_HELP}
 ${CLIENT_HELP}
   -h, --help         show this help`,
   async run(argv, io) {
-    const { values } = parseCommandArgs("list", argv, { ...CLIENT_OPTIONS, json: { type: "boolean" } }, 0);
+    const { values } = parseCommandArgs("list", argv, { ...CLIENT_OPTIONS, ...FILTER_OPTIONS, json: { type: "boolean" } }, 0);
+    const filter = filterOf("list", values);
     return await withClient(values, async (client) => {
       // Every schedule, a page at a time (a page costs O(page) in Redis; the names one HKEYS).
       const rows: ClockStatus["schedules"][number][] = [];
       for (let offset = 0, total = 1; offset < total; offset += MAX_STATUS_PAGE) {
-        const page = await client.status({ offset, limit: MAX_STATUS_PAGE }, io.now());
+        const page = await client.status({ offset, limit: MAX_STATUS_PAGE, ...filter }, io.now());
         rows.push(...page.schedules);
         total = page.total;
       }
@@ -63,7 +90,7 @@ ${CLIENT_HELP}
             s.source,
             s.rule,
             s.timezone,
-            s.error !== undefined ? `invalid: ${s.error.length > 60 ? `${s.error.slice(0, 57)}...` : s.error}` : s.paused ? pausedText(s) : s.enabled ? "active" : "disabled",
+            s.error !== undefined ? `invalid: ${s.error.length > 60 ? `${s.error.slice(0, 57)}...` : s.error}` : stateOf(s),
             slotText(s.nextAt, s.timezone),
             s.adapter === "" ? "-" : `${s.adapter}/${s.queue}`,
           ]),
@@ -121,19 +148,36 @@ function simple(name: "remove" | "pause" | "resume", summary: string, detail: st
     name,
     summary,
     usage: `Usage: clock ${name} NAME${name === "pause" ? " [--reason TEXT] [--until ISO]" : ""} [--config PATH] [--namespace NAME]
+       clock ${name} --group GROUP [--config PATH] [--namespace NAME]
 
 ${detail}
+With --group, every member of GROUP at once, in one atomic write.
 
 Options:
+  --group GROUP      the whole group (config members are kept by remove)
 ${pauseHelp}${CLIENT_HELP}
   -h, --help         show this help`,
     async run(argv, io) {
       const { values, positionals } = parseCommandArgs(
         name,
         argv,
-        name === "pause" ? { ...CLIENT_OPTIONS, reason: { type: "string" }, until: { type: "string" } } : CLIENT_OPTIONS,
+        name === "pause"
+          ? { ...CLIENT_OPTIONS, group: { type: "string" }, reason: { type: "string" }, until: { type: "string" } }
+          : { ...CLIENT_OPTIONS, group: { type: "string" } },
         1,
       );
+      if (typeof values.group === "string") {
+        const group = values.group;
+        if (positionals.length > 0) throw new UsageError("give a schedule NAME or --group, not both", `clock ${name} --help`);
+        return await withClient(values, async (client) => {
+          const result = await client.groups[name](group);
+          const done = name === "remove" ? "removed" : name === "pause" ? "paused" : "resumed";
+          io.out(
+            `${done} group "${group}": ${result.changed} of ${result.members.length} schedule(s) changed${result.kept !== undefined && result.kept.length > 0 ? `; config schedules kept: ${result.kept.join(", ")}` : ""}`,
+          );
+          return 0;
+        });
+      }
       const scheduleName = requireName(name, positionals);
       return await withClient(values, async (client) => {
         if (name === "remove") {
@@ -201,7 +245,7 @@ ${CLIENT_HELP}
 export const status: Command = {
   name: "status",
   summary: "who leads, the standbys, and each schedule's last and next slot",
-  usage: `Usage: clock status [--json] [--limit N] [--offset N] [--config PATH] [--namespace NAME]
+  usage: `Usage: clock status [--json] [--limit N] [--offset N] [--label K=V] [--group NAME] [--config PATH] [--namespace NAME]
 
 Shows one page of schedules by name (100 unless --limit says otherwise, at most 1000) and the
 total, so a deployment of any size answers at once; --offset pages on.
@@ -210,15 +254,22 @@ Options:
   --json             print JSON
   --limit N          schedules per page (default 100, at most 1000)
   --offset N         skip the first N schedules (by name)
+${FILTER_HELP}
 ${CLIENT_HELP}
   -h, --help         show this help`,
   async run(argv, io) {
-    const { values } = parseCommandArgs("status", argv, { ...CLIENT_OPTIONS, json: { type: "boolean" }, limit: { type: "string" }, offset: { type: "string" } }, 0);
+    const { values } = parseCommandArgs(
+      "status",
+      argv,
+      { ...CLIENT_OPTIONS, ...FILTER_OPTIONS, json: { type: "boolean" }, limit: { type: "string" }, offset: { type: "string" } },
+      0,
+    );
+    const filter = filterOf("status", values);
     const limit = parsePositiveInt("limit", values.limit, 100, "status");
     const offset = values.offset === undefined || values.offset === "0" ? 0 : parsePositiveInt("offset", values.offset, 0, "status");
     return await withClient(values, async (client) => {
       const now = io.now();
-      const s = await client.status({ offset, limit }, now);
+      const s = await client.status({ offset, limit, ...filter }, now);
       if (values.json === true) {
         io.out(JSON.stringify(s, null, 2));
         return 0;
@@ -242,13 +293,7 @@ ${CLIENT_HELP}
       io.out(
         table(
           ["SCHEDULE", "SOURCE", "STATE", "LAST FIRED", "NEXT SLOT"],
-          s.schedules.map((x) => [
-            x.name,
-            x.source,
-            x.error !== undefined ? "invalid" : x.paused ? pausedText(x) : x.enabled ? "active" : "disabled",
-            slotText(x.lastFiredAt, x.timezone),
-            slotText(x.nextAt, x.timezone),
-          ]),
+          s.schedules.map((x) => [x.name, x.source, stateOf(x), slotText(x.lastFiredAt, x.timezone), slotText(x.nextAt, x.timezone)]),
         ),
       );
       return 0;

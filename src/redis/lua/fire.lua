@@ -11,7 +11,9 @@
   ARGV[1]  caller's lease token; "" skips the fence (single-process mode)
   ARGV[2]  entry count N, then N entries, each:
              mode ("s" scheduled: ledger-checked, "m" manual: not; "k" / "r" scheduled with overlap
-             skip / replace), schedule, slotAt, outbox message ("" for none),
+             skip / replace; any of s, k, r with a trailing "+" for a schedule with maxRuns),
+             schedule, slotAt, outbox message ("" for none),
+             for a "+" mode only: maxRuns, runs key index (hash: schedule -> fires counted so far),
              for "k" and "r" only, the overlap check:
                pushed key index (hash: schedule -> "<slot>:<mark>" of its last pushed job), mark (what
                this job leaves in its queue: the payload, or the job id), check count C, then C checks:
@@ -30,7 +32,8 @@
            index, previous slot, the mark the adapter's client must withdraw ("" for none) }
            status  1 fired, 0 already fired (ledger >= slot), -1 fenced (caller is not the leader),
                   -2 early (Redis time is before the slot), -3 paused (the schedule is paused),
-                  2 skipped (overlap: the previous job is pending), 3 fired, replacing a waiting job
+                  2 skipped (overlap: the previous job is pending), 3 fired, replacing a waiting job,
+                  -4 done (the schedule has fired maxRuns times: the slot is refused, the ledger stays)
 ]]
 local leaseKey = KEYS[1]
 local ledgerKey = KEYS[2]
@@ -84,6 +87,14 @@ for i = 1, count do
   local slotAt = tonumber(slotText)
   local message = ARGV[at + 3]
   at = at + 4
+  -- maxRuns: counted here, with the ledger advance, so a restart or a second clock counts the same.
+  local limit, runsKey
+  if string.sub(mode, -1) == '+' then
+    mode = string.sub(mode, 1, -2)
+    limit = tonumber(ARGV[at])
+    runsKey = KEYS[tonumber(ARGV[at + 1])]
+    at = at + 2
+  end
   local pushedKey, mark
   local checks = {}
   if mode == 'k' or mode == 'r' then
@@ -107,6 +118,8 @@ for i = 1, count do
       status = 0
     elseif anyPaused and redis.call('SISMEMBER', pausedKey, schedule) == 1 then
       status = -3
+    elseif limit ~= nil and (tonumber(redis.call('HGET', runsKey, schedule)) or 0) >= limit then
+      status = -4
     end
   end
   if status == 1 and pushedKey ~= nil then
@@ -155,6 +168,7 @@ for i = 1, count do
   if pushes and pushedKey ~= nil then
     redis.call('HSET', pushedKey, schedule, slotText .. ':' .. mark)
   end
+  if pushes and runsKey ~= nil then redis.call('HINCRBY', runsKey, schedule, 1) end
   result[i + 1] = status
 end
 for _, overlap in ipairs(overlaps) do
