@@ -8,6 +8,9 @@ import { parsePauseRecord } from "../dynamic/pauses.ts";
 import { readLedgerOf } from "../fire/ledger.ts";
 import { holderOf } from "../lease/lease.ts";
 import { leaderPeer, parsePeers } from "../lease/peers.ts";
+import { expectOf } from "../config/expect.ts";
+import type { ScheduleState } from "../events.ts";
+import { readStates } from "../history/states.ts";
 import type { ClockKeys } from "../redis/keys.ts";
 import { describeSchedule } from "../schedule/describe.ts";
 import type { Schedule } from "../schedule/schedule.ts";
@@ -34,6 +37,8 @@ export interface ScheduleStatus {
   readonly adapter: string;
   readonly queue: string;
   readonly error?: string;
+  /** With `expect`: the bounds, and the state the leader last judged (null until it has). */
+  readonly expect?: { readonly startWithinMs: number | null; readonly finishWithinMs: number | null; readonly state: ScheduleState | null };
 }
 
 export interface PeerStatus {
@@ -132,7 +137,8 @@ export async function statusOfRows(
   plannedAt: (name: string) => number | undefined = () => undefined,
 ): Promise<ScheduleStatus[]> {
   const pausedNames = rows.filter((row) => row.paused).map((row) => row.name);
-  const [fired, pauseRaws] = await Promise.all([
+  const expecting = rows.filter((row) => row.schedule !== null && expectOf(row.schedule) !== undefined).map((row) => row.name);
+  const [fired, pauseRaws, stateList] = await Promise.all([
     readLedgerOf(
       redis,
       keys,
@@ -140,7 +146,15 @@ export async function statusOfRows(
     ),
     // Only the page's paused rows: usually none, and then no read at all.
     pausedNames.length === 0 ? Promise.resolve([]) : redis.hmget(keys.pauses, ...pausedNames),
+    // Only the page's schedules with `expect`: usually none, and then no read at all.
+    readStates(redis, keys, expecting),
   ]);
+  const states = new Map(expecting.map((name, index) => [name, stateList[index] ?? null]));
+  const expectStatus = (schedule: Schedule): Pick<ScheduleStatus, "expect"> => {
+    const expect = expectOf(schedule);
+    if (expect === undefined) return {};
+    return { expect: { startWithinMs: expect.startWithinMs ?? null, finishWithinMs: expect.finishWithinMs ?? null, state: states.get(schedule.name) ?? null } };
+  };
   const pauses = new Map(pausedNames.map((name, index) => [name, parsePauseRecord(pauseRaws[index])]));
   const pauseOf = (name: string): Pick<ScheduleStatus, "pause"> => {
     if (!pauses.has(name)) return {};
@@ -183,6 +197,7 @@ export async function statusOfRows(
       nextAt: active ? (plannedAt(row.name) ?? nextSlotAfter(schedule, Math.max(now, lastFiredAt ?? now))) : null,
       adapter: schedule.adapter,
       queue: schedule.job.queue,
+      ...expectStatus(schedule),
     };
   });
 }
