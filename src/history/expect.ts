@@ -160,6 +160,8 @@ export class ExpectationWatch {
   async tick(): Promise<void> {
     const { redis, keys } = this.#options;
     const removed = this.#refresh();
+    // A clock without `expect` costs nothing here: no read, no write (a state left by an older config is never shown).
+    if (this.#tracked.size === 0 && removed.length === 0) return;
     if (!this.#cleaned) {
       // Once per leadership: states of schedules that lost their `expect` (or were removed) go.
       this.#cleaned = true;
