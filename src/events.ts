@@ -47,6 +47,26 @@ export interface BackfillReport {
   readonly error: string | null;
 }
 
+/** A schedule's state as the leader judges its expectations (history/expect.ts). */
+export const EXPECT_STATES = ["ok", "late", "failed", "missed"] as const;
+export type ExpectState = (typeof EXPECT_STATES)[number];
+
+/** A schedule's state, about its newest slot (history/states.ts keeps it in Redis). */
+export interface ScheduleState {
+  readonly state: ExpectState;
+  /** When the schedule entered this state (Redis time, epoch ms). */
+  readonly since: number;
+  /** The slot the state is about (null: no slot yet). */
+  readonly slotAt: number | null;
+  readonly jobId: string | null;
+  /** In words: "not started within 2s of its slot", "failed: TypeError", "2 missed slots skipped by the catch-up policy". */
+  readonly reason: string;
+  /** A failed job's error class. */
+  readonly error: string | null;
+  /** When a job of the schedule last finished successfully (as checked in), null if never seen. */
+  readonly lastSuccessAt: number | null;
+}
+
 /** What the lease was doing when Redis refused or failed. */
 export type LeaseOp = "acquire" | "renew" | "release" | "subscribe";
 
@@ -138,6 +158,22 @@ export interface ClockEventMap {
   "checkin:recorded": { readonly schedule: string; readonly jobId: string; readonly state: "started" | "succeeded" | "failed"; readonly error: string | null };
   /** Listening for check-ins, or recording one, failed. */
   "checkin:failed": { readonly error: Error };
+  /**
+   * A schedule with `expect` changed state (`from` null: first judged, with no state kept). A
+   * leader's first judgement that agrees with the state kept in Redis comes with `from` equal to the
+   * state: no change, reported for the metrics only.
+   */
+  "expect:changed": { readonly schedule: string; readonly from: ExpectState | null; readonly to: ScheduleState };
+  /** A job of a schedule with `expect` finished successfully (as checked in), at `finishedAt`. */
+  "expect:succeeded": { readonly schedule: string; readonly finishedAt: number };
+  /** A schedule is no longer judged (removed, or its `expect` is gone). */
+  "expect:removed": { readonly schedule: string };
+  /** A webhook post of a state change failed; `final` when it is given up after its last attempt. `url` without credentials. */
+  "alert:failed": { readonly url: string; readonly schedule: string; readonly attempt: number; readonly error: Error; readonly final: boolean };
+  /** A state change was posted to the webhook. */
+  "alert:sent": { readonly url: string; readonly schedule: string; readonly state: ExpectState; readonly attempt: number };
+  /** State changes not posted: more waited than the alert queue holds (the oldest go). */
+  "alert:dropped": { readonly url: string; readonly count: number };
   /** A background task (poll, reconcile, time sync, outbox drain) failed; the first of a run only. */
   "task:failed": { readonly task: string; readonly error: Error };
   /** A listener threw; reported here rather than thrown into the emitter. */

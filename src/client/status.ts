@@ -8,6 +8,9 @@ import { parsePauseRecord } from "../dynamic/pauses.ts";
 import { readLedgerOf, readRunsOf } from "../fire/ledger.ts";
 import { holderOf } from "../lease/lease.ts";
 import { leaderPeer, parsePeers } from "../lease/peers.ts";
+import { expectOf } from "../config/expect.ts";
+import type { ScheduleState } from "../events.ts";
+import { readStates } from "../history/states.ts";
 import type { ClockKeys } from "../redis/keys.ts";
 import { describeSchedule } from "../schedule/describe.ts";
 import type { Schedule } from "../schedule/schedule.ts";
@@ -41,6 +44,8 @@ export interface ScheduleStatus {
   readonly labels?: Readonly<Record<string, string>>;
   readonly group?: string;
   readonly error?: string;
+  /** With `expect`: the bounds, and the state the leader last judged (null until it has). */
+  readonly expect?: { readonly startWithinMs: number | null; readonly finishWithinMs: number | null; readonly state: ScheduleState | null };
 }
 
 export interface PeerStatus {
@@ -157,7 +162,8 @@ export async function statusOfRows(
 ): Promise<ScheduleStatus[]> {
   const pausedNames = rows.filter((row) => row.paused).map((row) => row.name);
   const limited = rows.filter((row) => row.schedule?.maxRuns !== undefined).map((row) => row.name);
-  const [fired, pauseRaws, runCounts] = await Promise.all([
+  const expecting = rows.filter((row) => row.schedule !== null && expectOf(row.schedule) !== undefined).map((row) => row.name);
+  const [fired, pauseRaws, runCounts, stateList] = await Promise.all([
     readLedgerOf(
       redis,
       keys,
@@ -166,8 +172,16 @@ export async function statusOfRows(
     // Only the page's paused rows: usually none, and then no read at all.
     pausedNames.length === 0 ? Promise.resolve([]) : redis.hmget(keys.pauses, ...pausedNames),
     readRunsOf(redis, keys, limited),
+    // Only the page's schedules with `expect`: usually none, and then no read at all.
+    readStates(redis, keys, expecting),
   ]);
   const runsOf = new Map(limited.map((name, index) => [name, runCounts[index] ?? 0]));
+  const states = new Map(expecting.map((name, index) => [name, stateList[index] ?? null]));
+  const expectStatus = (schedule: Schedule): Pick<ScheduleStatus, "expect"> => {
+    const expect = expectOf(schedule);
+    if (expect === undefined) return {};
+    return { expect: { startWithinMs: expect.startWithinMs ?? null, finishWithinMs: expect.finishWithinMs ?? null, state: states.get(schedule.name) ?? null } };
+  };
   const pauses = new Map(pausedNames.map((name, index) => [name, parsePauseRecord(pauseRaws[index])]));
   const pauseOf = (name: string): Pick<ScheduleStatus, "pause"> => {
     if (!pauses.has(name)) return {};
@@ -218,6 +232,7 @@ export async function statusOfRows(
       ...(runs === undefined ? {} : { runs, maxRuns: schedule.maxRuns as number }),
       ...(schedule.labels === undefined ? {} : { labels: schedule.labels }),
       ...(schedule.group === undefined ? {} : { group: schedule.group }),
+      ...expectStatus(schedule),
     };
   });
 }

@@ -7,6 +7,7 @@ import type { CatchUp, Schedule } from "../schedule/schedule.ts";
 import { onceInstant, type Rule } from "../schedule/slots.ts";
 import { ConfigError, type FieldIssue } from "../errors.ts";
 import { issuesFromZod } from "./errors.ts";
+import { resolveExpect, type Expect } from "./expect.ts";
 import {
   adapterSettingsSchema,
   catchUpSchema,
@@ -41,6 +42,8 @@ export interface Defaults {
   readonly spread?: SpreadSetting | undefined;
   /** The config's calendars by name: schedules (dynamic ones too) exclude them by name. */
   readonly calendars?: Readonly<Record<string, DayCalendar>> | undefined;
+  /** The config's `expect` for every schedule (history/expect.ts); absent: none. */
+  readonly expect?: Expect | undefined;
 }
 
 /** A spread as configured, before it is tied to a schedule's name. */
@@ -63,6 +66,8 @@ export interface ClockConfig extends Defaults {
   readonly durability?: { readonly replicas: number; readonly timeoutMs: number } | null | undefined;
   /** Fires kept per schedule in the history (0: none); absent: the default, 100. */
   readonly history?: { readonly size: number } | undefined;
+  /** Where the leader posts expectation state changes (daemon/alerts.ts); absent: nowhere. */
+  readonly alerts?: { readonly webhook: string } | undefined;
 }
 
 /** The settings a dynamic schedule is resolved with, from a resolved config. */
@@ -75,6 +80,7 @@ export function defaultsOf(config: ClockConfig): Defaults {
     spread: config.spread,
     calendars: config.calendars,
     ...(config.overlap === undefined ? {} : { overlap: config.overlap }),
+    ...(config.expect === undefined ? {} : { expect: config.expect }),
   };
 }
 
@@ -157,9 +163,10 @@ function defaultSpreadIssues(name: string, schedule: ScheduleOutput, defaults: D
  * `overlap` rides on the resolved schedule beside the Schedule fields (read with overlapOf), absent
  * for "allow" so a schedule without it is the same object, fingerprint and fire as before it existed.
  */
-export function toSchedule(name: string, schedule: ScheduleOutput, defaults: Defaults): Schedule & { readonly overlap?: Overlap } {
+export function toSchedule(name: string, schedule: ScheduleOutput, defaults: Defaults): Schedule & { readonly overlap?: Overlap; readonly expect?: Expect } {
   const overlap = schedule.overlap ?? defaults.overlap ?? "allow";
   const timezone = schedule.timezone ?? defaults.timezone;
+  const expect = resolveExpect(schedule.expect, defaults.expect);
   return {
     name,
     ...ruleOf(name, schedule, timezone),
@@ -178,6 +185,7 @@ export function toSchedule(name: string, schedule: ScheduleOutput, defaults: Def
     ...(schedule.expireAfter === undefined ? {} : { expireAfterMs: schedule.expireAfter }),
     ...(schedule.labels === undefined || Object.keys(schedule.labels).length === 0 ? {} : { labels: { ...schedule.labels } }),
     ...(schedule.group === undefined ? {} : { group: schedule.group }),
+    ...(expect === undefined ? {} : { expect }),
   };
 }
 
@@ -191,6 +199,7 @@ export function resolveConfig(config: ConfigOutput): ClockConfig {
     spread: spread === false ? undefined : spread,
     calendars: calendarsOf(config.calendars),
     ...(config.overlap === "allow" ? {} : { overlap: config.overlap }),
+    ...(config.expect === undefined ? {} : { expect: resolveExpect(config.expect, undefined) }),
   } satisfies Defaults;
   return {
     ...defaults,
@@ -199,6 +208,7 @@ export function resolveConfig(config: ConfigOutput): ClockConfig {
     redis: config.redis === undefined ? undefined : resolveRedisTarget([config.redis, "redis"]),
     durability: config.durability ?? null,
     history: { size: config.history.size },
+    ...(config.alerts === undefined ? {} : { alerts: { webhook: config.alerts.webhook } }),
     schedules: Object.entries(config.schedules).map(([name, schedule]) => toSchedule(name, schedule, defaults)),
   };
 }

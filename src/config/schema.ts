@@ -252,6 +252,50 @@ export const catchUpSchema = z
 /** What a slot does while the previous slot's job is still pending (adapters/types.ts). */
 export const overlapSchema = z.enum(OVERLAPS, { error: 'expected "allow", "skip" or "replace"' });
 
+/**
+ * What a schedule's jobs should do after their slot (history/expect.ts judges it): start within,
+ * finish within, or both; `false` on a schedule turns the config's default off.
+ */
+const expectBound = duration.refine((ms) => ms >= SECOND, { error: "must be at least 1s (states are judged every second)" });
+export const expectSchema = z
+  .object({ startWithin: expectBound.optional(), finishWithin: expectBound.optional() })
+  .strict()
+  .superRefine((expect, ctx) => {
+    if (expect.startWithin === undefined && expect.finishWithin === undefined) {
+      ctx.addIssue({ code: "custom", message: 'expected startWithin, finishWithin or both (e.g. { startWithin: "5m", finishWithin: "1h" })' });
+    }
+    if (expect.startWithin !== undefined && expect.finishWithin !== undefined && expect.finishWithin < expect.startWithin) {
+      ctx.addIssue({ code: "custom", message: `must be at least startWithin (${formatDuration(expect.startWithin)}): a job finishes after it starts`, path: ["finishWithin"] });
+    }
+  });
+/** Picked by the input's type, not a union, so a bad field is reported by name (as for spread). */
+const expectSetting = z.custom<false | z.input<typeof expectSchema>>().transform((value, ctx): false | z.output<typeof expectSchema> => {
+  if (value === false) return false;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    ctx.addIssue({ code: "custom", message: 'expected { startWithin, finishWithin } (durations such as "5m") or false' });
+    return z.NEVER;
+  }
+  const parsed = expectSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+  return z.NEVER;
+});
+
+/** Where the leader posts state changes (daemon/alerts.ts); never echoed in a message: it may carry a token. */
+export const alertsSchema = z
+  .object({
+    webhook: z.string({ error: "expected an http:// or https:// URL" }).superRefine((text, ctx) => {
+      let url: URL | null = null;
+      try {
+        url = new URL(text);
+      } catch {
+        url = null;
+      }
+      if (url === null || (url.protocol !== "http:" && url.protocol !== "https:")) ctx.addIssue({ code: "custom", message: "expected an http:// or https:// URL" });
+    }),
+  })
+  .strict();
+
 export const jobSchema = z
   .object({
     class: z.string({ error: "expected the job class name (a string)" }).min(1, { error: "must not be empty" }),
@@ -281,6 +325,7 @@ export const scheduleSchema = z
     catchUp: catchUpSchema.optional(),
     overlap: overlapSchema.optional(),
     spread: spreadSchema.optional(),
+    expect: expectSetting.optional(),
     exclude: z
       .array(z.string({ error: "expected a calendar name" }).regex(CALENDAR_NAME, { error: "expected a calendar name (letters, digits, '.', '_', '-' or ':')" }), {
         error: "expected a list of calendar names",
@@ -456,6 +501,9 @@ export const configSchema = z
       .object({ size: z.number({ error: "expected how many fires to keep per schedule (0 turns history off)" }).int().min(0).max(10_000).default(100) })
       .strict()
       .default({ size: 100 }),
+    /** The default `expect` of every schedule (each may set its own, or false). */
+    expect: expectSchema.optional(),
+    alerts: alertsSchema.optional(),
     schedules: z
       .record(z.string(), scheduleSchema, { error: "expected an object of named schedules" })
       .default({})
@@ -479,9 +527,25 @@ export const configSchema = z
       for (const [name, schedule] of Object.entries(config.schedules)) {
         for (const issue of unknownCalendarIssues(schedule, calendars)) ctx.addIssue({ code: "custom", ...issue, path: ["schedules", name, ...issue.path] });
       }
+      for (const issue of expectWithoutHistoryIssues(config)) ctx.addIssue({ code: "custom", ...issue });
     },
     { when: () => true },
   );
+
+/** Expectations are judged from the history: with `history.size` 0 there is none to judge them by. */
+function expectWithoutHistoryIssues(config: Record<string, unknown>): { message: string; path: (string | number)[] }[] {
+  const history = config["history"] as { size?: unknown } | undefined;
+  if (history?.size !== 0) return [];
+  const message = "needs the history (history.size above 0): expectations are judged from it";
+  const schedules = Object.entries(config["schedules"] as Record<string, unknown>);
+  return [
+    ...(config["expect"] === undefined ? [] : [{ message, path: ["expect"] }]),
+    ...schedules.flatMap(([name, schedule]) => {
+      const own = schedule !== null && typeof schedule === "object" ? (schedule as { expect?: unknown }).expect : undefined;
+      return own === undefined || own === false ? [] : [{ message, path: ["schedules", name, "expect"] }];
+    }),
+  ];
+}
 
 /** `exclude` names no calendar has; read from a raw or parsed schedule, never throws. */
 export function unknownCalendarIssues(schedule: unknown, calendars: readonly string[]): { message: string; path: (string | number)[] }[] {

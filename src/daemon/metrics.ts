@@ -61,6 +61,24 @@ export class ClockMetrics {
     help: "Fire records never written to the history: more waited for Redis than the clock keeps in memory.",
     registers: [this.registry],
   });
+  readonly scheduleState = new Gauge({
+    name: "clock_schedule_state",
+    help: "1 for the state a schedule with expect is in (ok, late, failed, missed), 0 for the others; only schedules with expect have series.",
+    labelNames: ["schedule", "state"],
+    registers: [this.registry],
+  });
+  readonly lastSuccess = new Gauge({
+    name: "clock_schedule_last_success_timestamp_seconds",
+    help: "When a job of the schedule last finished successfully (as checked in), Unix seconds; only schedules with expect or whose check-ins the leader hears (BullMQ).",
+    labelNames: ["schedule"],
+    registers: [this.registry],
+  });
+  readonly alerts = new Counter({
+    name: "clock_alerts_total",
+    help: "Webhook posts of state changes, by result (sent, failed: one attempt failed, given-up, dropped: over the queue's bound).",
+    labelNames: ["result"],
+    registers: [this.registry],
+  });
   readonly redisErrors = new Counter({ name: "clock_redis_errors_total", help: "Redis connection errors and failed fire writes.", registers: [this.registry] });
   /** Where the gauges read at scrape time; set by the running clock. */
   sources = { schedules: () => 0, invalidSchedules: () => 0 };

@@ -3,7 +3,7 @@
  * lists them), a metric, the recent fires of the status page. Nothing else in the clock logs
  * about these events; components only emit them.
  */
-import type { BackfillReport, ClockEventMap, ClockEventName, ClockEvents } from "../events.ts";
+import { EXPECT_STATES, type BackfillReport, type ClockEventMap, type ClockEventName, type ClockEvents } from "../events.ts";
 import { describeOutboxField } from "../fire/ledger.ts";
 import type { Logger } from "../log.ts";
 import { formatSlot } from "../schedule/format.ts";
@@ -24,6 +24,7 @@ export const TASK_MESSAGES: Readonly<Record<string, string>> = {
   "publish history size": "could not publish the history size: worker check-ins are not recorded until this clock leads again",
   subscribe: "could not subscribe to schedule changes; polling instead",
   "apply change": "could not apply a schedule change notification; the change poll will reconcile",
+  "judge expectations": "could not judge schedule expectations (late, failed, missed); will try again in a second",
 };
 
 /** A host clock this far from Redis TIME is warned about (it still fires on time by Redis). */
@@ -76,6 +77,13 @@ export function observe(
   const replication: ReplicationTally = { unreplicatedFires: 0, unreplicatedBatches: 0, lastUnreplicatedAt: null };
   // Errors from Redis in words ("cannot reach Redis at ...: connection refused"); the logger's err serializer redacts.
   const redisErr = (error: Error) => ({ message: context.inWords?.(error) ?? error.message });
+  // The newest success per schedule: check-ins and the expectation watch may report out of order.
+  const lastSuccess = new Map<string, number>();
+  const noteSuccess = (schedule: string, atMs: number): void => {
+    if (atMs <= (lastSuccess.get(schedule) ?? 0)) return;
+    lastSuccess.set(schedule, atMs);
+    metrics?.lastSuccess.set({ schedule }, atMs / 1000);
+  };
   const table: Table = {
     "fire:fired": ({ outcome, lagMs, catchUp }) => {
       const { schedule, slotAt } = outcome.request;
@@ -284,10 +292,47 @@ export function observe(
     },
     "checkin:recorded": ({ schedule, jobId, state, error }) => {
       metrics?.checkIns.inc({ state });
+      if (state === "succeeded") noteSuccess(schedule, (context.now ?? Date.now)());
       if (state === "failed") log.info({ schedule, jobId, error }, "job failed (worker check-in)");
       else log.debug({ schedule, jobId, state }, "worker check-in recorded");
     },
     "checkin:failed": ({ error }) => log.warn({ err: redisErr(error) }, "worker check-in could not be heard or recorded; history may lack some outcomes"),
+    "expect:changed": ({ schedule, from, to }) => {
+      for (const state of EXPECT_STATES) metrics?.scheduleState.set({ schedule, state }, state === to.state ? 1 : 0);
+      // A leader's first look at a schedule that is fine, or as its predecessor left it, is no news.
+      if ((from === null && to.state === "ok") || from === to.state) return;
+      const fields = {
+        schedule,
+        state: to.state,
+        previous: from,
+        ...(to.slotAt === null ? {} : { slot: new Date(to.slotAt).toISOString() }),
+        ...(to.jobId === null ? {} : { jobId: to.jobId }),
+        reason: to.reason,
+        ...(to.error === null ? {} : { error: to.error }),
+      };
+      if (to.state === "ok") log.info(fields, "schedule back to ok");
+      else log.warn(fields, "schedule state changed: its jobs are not doing what its expect says");
+    },
+    "expect:succeeded": ({ schedule, finishedAt }) => noteSuccess(schedule, finishedAt),
+    "expect:removed": ({ schedule }) => {
+      for (const state of EXPECT_STATES) metrics?.scheduleState.remove({ schedule, state });
+      metrics?.lastSuccess.remove({ schedule });
+      lastSuccess.delete(schedule);
+    },
+    "alert:sent": ({ url, schedule, state, attempt }) => {
+      metrics?.alerts.inc({ result: "sent" });
+      log.debug({ url, schedule, state, attempt }, "state change posted to the alert webhook");
+    },
+    "alert:failed": ({ url, schedule, attempt, error, final }) => {
+      metrics?.alerts.inc({ result: final ? "given-up" : "failed" });
+      if (final) log.error({ url, schedule, attempt, err: error }, "alert webhook post given up after its last attempt; this state change is not delivered");
+      else if (attempt === 1) log.warn({ url, schedule, attempt, err: error }, "alert webhook post failed; retrying with backoff (firing goes on)");
+      else log.debug({ url, schedule, attempt, err: error }, "alert webhook post failed again");
+    },
+    "alert:dropped": ({ url, count }) => {
+      metrics?.alerts.inc({ result: "dropped" }, count);
+      log.warn({ url, count }, "state changes dropped: more waited for the alert webhook than the clock keeps");
+    },
     "task:failed": ({ task, error }) => log.warn({ task, err: redisErr(error) }, TASK_MESSAGES[task] ?? "background task failed; will retry"),
     "listener:failed": ({ event, error }) => log.error({ event, err: error }, "an event listener threw (a bug: please report it); the clock goes on"),
   };

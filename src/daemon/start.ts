@@ -18,6 +18,7 @@ import { snapshotOf, writeSnapshot } from "../dynamic/snapshot.ts";
 import { DynamicSync } from "../dynamic/sync.ts";
 import { ClockEvents } from "../events.ts";
 import { Firer } from "../fire/fire.ts";
+import { ExpectationWatch } from "../history/expect.ts";
 import { HistoryRecorder } from "../history/recorder.ts";
 import { DEFAULT_HISTORY_SIZE, publishHistorySize } from "../history/store.ts";
 import { deploymentSince, drainOutbox, readLedgerOf } from "../fire/ledger.ts";
@@ -35,6 +36,7 @@ import { isWrongType, repairKeys } from "../redis/repair.ts";
 import { MINUTE, ReferenceClock, SECOND, systemClock, type Clock } from "../time.ts";
 import { hostname } from "node:os";
 import { ClockConnection } from "./connection.ts";
+import { WebhookAlerts } from "./alerts.ts";
 import { Liveness } from "./liveness.ts";
 import { startDryRun } from "./dry-run.ts";
 import { ClockMetrics } from "./metrics.ts";
@@ -185,6 +187,24 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   const historySize = config.history?.size ?? DEFAULT_HISTORY_SIZE;
   const recorder = historySize > 0 ? new HistoryRecorder({ redis, keys, events, size: historySize, adapters, isLeader: () => leadership.isLeader() }) : null;
   connection.onRestored(() => plannerRef.invalidate());
+  // Expectations are judged from the history, so only with history on (the config refuses expect without it).
+  const expectations =
+    historySize > 0
+      ? new ExpectationWatch({
+          redis,
+          keys,
+          events,
+          now: () => clock.now(),
+          schedules: function* () {
+            if (sync === null) return;
+            yield* sync.configSchedules.values();
+            yield* sync.dynamicSchedules.values();
+          },
+          version: () => sync?.appliedChanges ?? -1,
+          plannedAt: (name) => plannerRef.nextAtOf(name),
+        })
+      : null;
+  const alerts = config.alerts === undefined ? null : new WebhookAlerts({ url: config.alerts.webhook, namespace: config.namespace, events });
 
   const drain = async (): Promise<void> => {
     if (!leadership.isLeader()) return;
@@ -214,6 +234,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   events.on("task:failed", ({ error }) => repairIfWrongType(error));
   leadership.onChange((leading) => {
     events.emit("lease:changed", { leading });
+    if (!leading) expectations?.reset();
     if (leading) {
       // Before this leader's first fire (the same connection): check-ins of its jobs are recorded from the first.
       void tasks.once("publish history size", () => publishHistorySize(redis, keys, historySize));
@@ -331,6 +352,11 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     if (!leadership.isLeader() || connection.down) return;
     for (const expired of await expirePauses(redis, keys)) events.emit("pause:expired", expired);
   });
+  // The leader judges expectations once a second, off the fire path: bounded reads per round (history/expect.ts).
+  tasks.every("judge expectations", SECOND, async () => {
+    if (expectations === null || !leadership.isLeader() || connection.down) return;
+    await expectations.tick();
+  });
   void configWatch.check();
   tasks.every("config check", options.configCheckMs ?? CONFIG_CHECK_MS, () => configWatch.check());
 
@@ -350,6 +376,10 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
       () => backfills.stop(),
       () => plannerRef.stop(),
       async () => recorder?.stop(),
+      async () => {
+        expectations?.stop();
+        alerts?.stop();
+      },
       () => leadership.stop(),
       () => removePeer(redis, keys, peerId).catch(() => undefined),
       () => adapters.closeAll(),

@@ -170,6 +170,60 @@ export async function readHistories(redis: Redis, keys: ClockKeys, schedules: re
   return result;
 }
 
+/**
+ * Several schedules' newest `count` entries with their outcomes, in two pipelined round trips
+ * (the lists, then one HMGET per schedule of just those job ids): what the expectation watch reads
+ * when it starts judging a schedule, never a whole outcomes hash.
+ */
+export async function readNewestEntries(redis: Redis, keys: ClockKeys, schedules: readonly string[], count: number): Promise<Map<string, HistoryEntry[]>> {
+  const result = new Map<string, HistoryEntry[]>();
+  if (schedules.length === 0 || count <= 0) return result;
+  const lists = redis.pipeline();
+  for (const schedule of schedules) lists.lrange(historyKey(keys, schedule), 0, count - 1);
+  const listReplies = (await lists.exec()) ?? [];
+  const records = schedules.map((_, index) => {
+    const [error, list] = listReplies[index] ?? [null, []];
+    return error === null ? (list as string[]).map(decodeRecord).filter((record): record is Omit<FireRecord, "schedule"> => record !== null) : null;
+  });
+  const hashes = redis.pipeline();
+  const asked: number[] = [];
+  records.forEach((list, index) => {
+    if (list === null || list.length === 0) return;
+    asked.push(index);
+    hashes.hmget(outcomesKey(keys, schedules[index] ?? ""), ...list.map((record) => record.jobId));
+  });
+  const hashReplies = asked.length === 0 ? [] : ((await hashes.exec()) ?? []);
+  const outcomesAt = new Map(asked.map((index, at) => [index, hashReplies[at]]));
+  schedules.forEach((schedule, index) => {
+    const list = records[index];
+    if (list === null || list === undefined) return;
+    const [error, outcomes] = outcomesAt.get(index) ?? [null, []];
+    const values = error === null ? ((outcomes ?? []) as (string | null)[]) : [];
+    result.set(
+      schedule,
+      list.map((record, at) => ({ ...record, lagMs: record.enqueuedAt - record.slotAt, ...decodeOutcome(values[at] ?? null) })),
+    );
+  });
+  return result;
+}
+
+/** What workers reported of each schedule's jobs (one pipelined HMGET per schedule); null where nothing yet, or the read failed. */
+export async function readOutcomes(
+  redis: Redis,
+  keys: ClockKeys,
+  asks: readonly { readonly schedule: string; readonly jobIds: readonly string[] }[],
+): Promise<(Outcome | null)[][]> {
+  if (asks.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const { schedule, jobIds } of asks) pipeline.hmget(outcomesKey(keys, schedule), ...jobIds);
+  const replies = (await pipeline.exec()) ?? [];
+  return asks.map((ask, index) => {
+    const [error, raw] = replies[index] ?? [null, null];
+    const values = error === null && Array.isArray(raw) ? (raw as (string | null)[]) : [];
+    return ask.jobIds.map((_, at) => (typeof values[at] === "string" ? decodeOutcome(values[at] ?? null) : null));
+  });
+}
+
 /** Removes a schedule's history (with the dynamic schedule itself). */
 export function deleteHistory(multi: { del(...keys: string[]): unknown }, keys: ClockKeys, schedule: string): void {
   multi.del(historyKey(keys, schedule), outcomesKey(keys, schedule));
@@ -184,7 +238,10 @@ function decodeRecord(raw: string): Omit<FireRecord, "schedule"> | null {
   return { slotAt, enqueuedAt, kind, jobId: rest.join("|") };
 }
 
-function decodeOutcome(raw: string | null): Pick<HistoryEntry, "result" | "startedAt" | "finishedAt" | "error"> {
+/** What a worker reported of a job. */
+export type Outcome = Pick<HistoryEntry, "result" | "startedAt" | "finishedAt" | "error">;
+
+function decodeOutcome(raw: string | null): Outcome {
   if (raw === null) return { result: null, startedAt: null, finishedAt: null, error: null };
   const [started = "", finished = "", result = "", ...error] = raw.split("|");
   const at = (text: string): number | null => (text === "" || !Number.isFinite(Number(text)) ? null : Number(text));

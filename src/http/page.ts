@@ -155,6 +155,14 @@ function render(status) {
       const note = [s.pause.until ? "until " + when(s.pause.until) : "", s.pause.reason || ""].filter(Boolean).join(" · ");
       if (note) stateCell.append(el("div", note, "muted pause-note"));
     }
+    // With expect: the leader's judgement of its jobs (ok, late, failed, missed) and why.
+    if (s.expect && s.expect.state) {
+      const judged = s.expect.state;
+      const pill = judged.state === "ok" ? "active" : judged.state === "late" ? "paused" : "invalid";
+      const line = el("div"); line.append(el("span", judged.state, "pill expect " + pill));
+      if (judged.state !== "ok") line.append(el("div", judged.reason, "muted expect-note"));
+      stateCell.append(line);
+    }
     row.append(stateCell);
     if (actions) {
       const cell = el("td");

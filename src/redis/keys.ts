@@ -34,6 +34,8 @@ export interface ClockKeys {
   readonly outcomes: string;
   /** Stream (history/audit.ts): every dynamic change (set, remove, pause, resume, trigger), who and what, capped. */
   readonly audit: string;
+  /** Hash (history/states.ts): per schedule with `expect`, its state (ok, late, failed, missed) as the leader last judged it. */
+  readonly states: string;
 }
 
 export function clockKeys(namespace: string): ClockKeys {
@@ -59,6 +61,7 @@ export function clockKeys(namespace: string): ClockKeys {
     historySize: `${tag}:history-size`,
     outcomes: `${tag}:outcomes`,
     audit: `${tag}:audit`,
+    states: `${tag}:states`,
   };
 }
 

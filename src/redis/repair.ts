@@ -26,6 +26,7 @@ const TYPED: readonly [keyof ClockKeys, string][] = [
   ["backfills", "set"],
   ["historySize", "string"],
   ["audit", "stream"],
+  ["states", "hash"],
   ["changes", "string"],
   ["config", "string"],
 ];

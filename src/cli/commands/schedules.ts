@@ -290,10 +290,14 @@ ${CLIENT_HELP}
         `schedules: ${s.total} in all${s.invalidEntries > 0 ? `, ${s.invalidEntries} invalid` : ""}; showing ${shown}${s.offset + s.schedules.length < s.total ? ` (--offset ${s.offset + s.schedules.length} for more)` : ""}`,
       );
       io.out("");
+      // The EXPECT column only when a schedule of the page has `expect`: ok, late, failed or missed, and why.
+      const expecting = s.schedules.some((x) => x.expect !== undefined);
+      const expectText = (x: (typeof s.schedules)[number]): string =>
+        x.expect === undefined ? "-" : x.expect.state === null ? "not judged yet" : `${x.expect.state.state}${x.expect.state.state === "ok" ? "" : `: ${x.expect.state.reason}`}`;
       io.out(
         table(
-          ["SCHEDULE", "SOURCE", "STATE", "LAST FIRED", "NEXT SLOT"],
-          s.schedules.map((x) => [x.name, x.source, stateOf(x), slotText(x.lastFiredAt, x.timezone), slotText(x.nextAt, x.timezone)]),
+          ["SCHEDULE", "SOURCE", "STATE", "LAST FIRED", "NEXT SLOT", ...(expecting ? ["EXPECT"] : [])],
+          s.schedules.map((x) => [x.name, x.source, stateOf(x), slotText(x.lastFiredAt, x.timezone), slotText(x.nextAt, x.timezone), ...(expecting ? [expectText(x)] : [])]),
         ),
       );
       return 0;
