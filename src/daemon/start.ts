@@ -17,7 +17,7 @@ import { expirePauses, readPlannerLedger } from "../dynamic/pauses.ts";
 import { snapshotOf, writeSnapshot } from "../dynamic/snapshot.ts";
 import { DynamicSync } from "../dynamic/sync.ts";
 import { ClockEvents } from "../events.ts";
-import { Firer } from "../fire/fire.ts";
+import { Firer, type PreparedFire } from "../fire/fire.ts";
 import { ExpectationWatch } from "../history/expect.ts";
 import { HistoryRecorder } from "../history/recorder.ts";
 import { DEFAULT_HISTORY_SIZE, publishHistorySize } from "../history/store.ts";
@@ -173,7 +173,8 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   });
   planner = new Planner({
     clock,
-    fire: (requests) => firer.fire(requests),
+    fire: (requests, prepared) => firer.fire(requests, prepared as PreparedFire | undefined),
+    prepare: (requests, instantAt) => firer.prepare(requests, instantAt),
     readLedger: async () => {
       if (since === Number.NEGATIVE_INFINITY) since = await deploymentSince(redis, keys);
       return readPlannerLedger(redis, keys, since);

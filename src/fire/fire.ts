@@ -74,6 +74,21 @@ export interface Replication {
   readonly error?: Error;
 }
 
+/** One script call, built: its requests, what each enqueues, and the script's keys and arguments. */
+interface BuiltBatch {
+  readonly requests: readonly FireRequest[];
+  readonly enqueues: Enqueue[];
+  readonly adapters: Adapter[];
+  readonly keys: string[];
+  readonly args: string[];
+}
+
+/** A fire built ahead of its instant (Firer.prepare): handed back to `fire` with the same requests. */
+export interface PreparedFire {
+  readonly requests: readonly FireRequest[];
+  readonly batches: readonly BuiltBatch[];
+}
+
 export interface FirerOptions {
   readonly redis: ScriptedRedis;
   readonly keys: ClockKeys;
@@ -117,69 +132,44 @@ export class Firer {
     return request.manual?.jobId ?? slotJobId(adapter, request.schedule.name, request.slotAt);
   }
 
-  async fire(requests: readonly FireRequest[]): Promise<FireOutcome[]> {
+  /**
+   * Builds the fire of `requests` ahead of their instant (payloads, job ids, script arguments,
+   * batches): all that does not depend on the moment of firing, so that at the instant only the
+   * script calls go out. `enqueuedAt` is the instant they are meant for. The lease token is put in
+   * at the instant; the fence, ledger and never-early checks stay in the script. Throws as `fire`
+   * would (a schedule whose adapter cannot do what it asks).
+   */
+  prepare(requests: readonly FireRequest[], enqueuedAt: number): PreparedFire {
+    const size = this.#options.batchSize ?? BATCH_SIZE;
+    const batches: BuiltBatch[] = [];
+    for (let start = 0; start < requests.length; start += size) batches.push(this.#build(requests.slice(start, start + size), enqueuedAt));
+    return { requests, batches };
+  }
+
+  /** Fires `requests`; with `prepared` (from `prepare` of requests it begins with) those are not built again. */
+  async fire(requests: readonly FireRequest[], prepared?: PreparedFire): Promise<FireOutcome[]> {
     if (requests.length === 0) return [];
-    const { redis, keys } = this.#options;
+    const { redis } = this.#options;
     const size = this.#options.batchSize ?? BATCH_SIZE;
     const token = this.#options.token();
+    // What was built ahead is used when `requests` begins with its requests (the same objects).
+    const usable = prepared !== undefined && prepared.requests.length <= requests.length && prepared.requests.every((request, i) => requests[i] === request);
+    const ready = usable ? prepared.batches : [];
+    const rest = usable ? requests.slice(prepared.requests.length) : requests;
     const enqueuedAt = this.#options.now();
     // Each batch's script is sent as soon as it is built: Redis runs batch 1 while batch 2 is built.
-    const batches: { requests: readonly FireRequest[]; enqueues: Enqueue[]; adapters: Adapter[]; reply: Promise<[Error | null, unknown]> }[] = [];
+    const batches: (BuiltBatch & { reply: Promise<[Error | null, unknown]> })[] = [];
     let replied = 0;
     const timing = this.#options.redisTime;
-    for (let start = 0; start < requests.length; start += size) {
-      const chunk = requests.slice(start, start + size);
-      const enqueues: Enqueue[] = [];
-      const adapters: Adapter[] = [];
-      const keyIndex = new Map<string, number>([
-        [keys.lease, 1],
-        [keys.ledger, 2],
-        [keys.outbox, 3],
-        [keys.stats, 4],
-        [keys.paused, 5],
-      ]);
-      const indexOf = (key: string): string => {
-        let index = keyIndex.get(key);
-        if (index === undefined) {
-          index = keyIndex.size + 1;
-          keyIndex.set(key, index);
-        }
-        return String(index);
-      };
-      const args: string[] = [token, String(chunk.length)];
-      for (const request of chunk) {
-        const adapter = this.adapterFor(request.schedule);
-        const enqueue = this.#enqueueFor(request, adapter, enqueuedAt);
-        enqueues.push(enqueue);
-        adapters.push(adapter);
-        const writes: Write[] = adapter.writes?.(enqueue) ?? [];
-        // A trigger's caller waits for its answer: a failed add is reported to them, not retried from the outbox behind their back.
-        const outbox = adapter.enqueue === undefined || request.manual !== undefined ? "" : encodeOutboxMessage(request.schedule.adapter, enqueue);
-        // A trigger is outside the schedule: no overlap check, and it is not what a slot's check looks for.
-        // Nor is a backfill's slot: it enqueues a past range on purpose, each slot once by the ledger.
-        const overlap = request.manual === undefined && request.backfill !== true ? overlapOf(request.schedule) : "allow";
-        // maxRuns rides on the mode ("+") so a schedule without it sends the very arguments it always did.
-        const limited = request.manual === undefined && request.schedule.maxRuns !== undefined;
-        args.push(request.manual === undefined ? MODE[overlap] + (limited ? "+" : "") : "m", request.schedule.name, String(request.slotAt), outbox);
-        if (limited) args.push(String(request.schedule.maxRuns), indexOf(keys.runs));
-        if (overlap !== "allow") {
-          const problem = overlapProblem(adapter, overlap);
-          const pending = problem === null ? adapter.overlap?.pending(enqueue, writes) : undefined;
-          if (pending === undefined) throw new Error(`schedules.${request.schedule.name}.overlap: ${problem ?? "no overlap support"}`);
-          const checks = [
-            ...pending.waitingLists.map((key) => ["l", key]),
-            ...(pending.waitingSets ?? []).map((key) => ["z", key]),
-            ...(pending.runningLists ?? []).map((key) => ["a", key]),
-          ];
-          args.push(indexOf(keys.pushed), pending.mark, String(checks.length), ...checks.flatMap(([kind, key]) => [kind as string, indexOf(key as string)]));
-        }
-        args.push(String(writes.length));
-        for (const write of writes) args.push(write.command, indexOf(write.key), String(write.args.length), ...write.args);
-      }
-      const first = start === 0;
+    const count = ready.length + Math.ceil(rest.length / size);
+    for (let b = 0; b < count; b++) {
+      const r = b - ready.length;
+      const built = ready[b] ?? this.#build(rest.slice(r * size, (r + 1) * size), enqueuedAt);
+      built.args[0] = token;
+      const first = b === 0;
       const sentMono = first ? (timing?.monotonic() ?? 0) : 0;
       const reply = redis
-        .clockFire(keyIndex.size, ...keyIndex.keys(), ...args)
+        .clockFire(built.keys.length, ...built.keys, ...built.args)
         .then(
           (value): [Error | null, unknown] => {
             // The first batch only: the later ones wait behind it, so their round trips say less.
@@ -191,7 +181,7 @@ export class Firer {
           (error: unknown): [Error | null, unknown] => [error as Error, null],
         )
         .finally(() => replied++);
-      batches.push({ requests: chunk, enqueues, adapters, reply });
+      batches.push({ ...built, reply });
     }
     const durability = this.#options.durability ?? null;
     const allReplies = (): Promise<unknown> => Promise.all(batches.map((batch) => batch.reply));
@@ -283,6 +273,59 @@ export class Firer {
     const again = this.#unreplicatedRun > 0;
     this.#unreplicatedRun++;
     this.#options.onUnreplicated?.({ fires, acknowledged: result.acknowledged, wanted, again, ...(result.error === undefined ? {} : { error: result.error }) });
+  }
+
+  /** One script call's keys and arguments (the token, args[0], is filled in at the instant). */
+  #build(chunk: readonly FireRequest[], enqueuedAt: number): BuiltBatch {
+    const { keys } = this.#options;
+    const enqueues: Enqueue[] = [];
+    const adapters: Adapter[] = [];
+    const keyIndex = new Map<string, number>([
+      [keys.lease, 1],
+      [keys.ledger, 2],
+      [keys.outbox, 3],
+      [keys.stats, 4],
+      [keys.paused, 5],
+    ]);
+    const indexOf = (key: string): string => {
+      let index = keyIndex.get(key);
+      if (index === undefined) {
+        index = keyIndex.size + 1;
+        keyIndex.set(key, index);
+      }
+      return String(index);
+    };
+    const args: string[] = ["", String(chunk.length)];
+    for (const request of chunk) {
+      const adapter = this.adapterFor(request.schedule);
+      const enqueue = this.#enqueueFor(request, adapter, enqueuedAt);
+      enqueues.push(enqueue);
+      adapters.push(adapter);
+      const writes: Write[] = adapter.writes?.(enqueue) ?? [];
+      // A trigger's caller waits for its answer: a failed add is reported to them, not retried from the outbox behind their back.
+      const outbox = adapter.enqueue === undefined || request.manual !== undefined ? "" : encodeOutboxMessage(request.schedule.adapter, enqueue);
+      // A trigger is outside the schedule: no overlap check, and it is not what a slot's check looks for.
+      // Nor is a backfill's slot: it enqueues a past range on purpose, each slot once by the ledger.
+      const overlap = request.manual === undefined && request.backfill !== true ? overlapOf(request.schedule) : "allow";
+      // maxRuns rides on the mode ("+") so a schedule without it sends the very arguments it always did.
+      const limited = request.manual === undefined && request.schedule.maxRuns !== undefined;
+      args.push(request.manual === undefined ? MODE[overlap] + (limited ? "+" : "") : "m", request.schedule.name, String(request.slotAt), outbox);
+      if (limited) args.push(String(request.schedule.maxRuns), indexOf(keys.runs));
+      if (overlap !== "allow") {
+        const problem = overlapProblem(adapter, overlap);
+        const pending = problem === null ? adapter.overlap?.pending(enqueue, writes) : undefined;
+        if (pending === undefined) throw new Error(`schedules.${request.schedule.name}.overlap: ${problem ?? "no overlap support"}`);
+        const checks = [
+          ...pending.waitingLists.map((key) => ["l", key]),
+          ...(pending.waitingSets ?? []).map((key) => ["z", key]),
+          ...(pending.runningLists ?? []).map((key) => ["a", key]),
+        ];
+        args.push(indexOf(keys.pushed), pending.mark, String(checks.length), ...checks.flatMap(([kind, key]) => [kind as string, indexOf(key as string)]));
+      }
+      args.push(String(writes.length));
+      for (const write of writes) args.push(write.command, indexOf(write.key), String(write.args.length), ...write.args);
+    }
+    return { requests: chunk, enqueues, adapters, keys: [...keyIndex.keys()], args };
   }
 
   #enqueueFor(request: FireRequest, adapter: Adapter, enqueuedAt: number): Enqueue {

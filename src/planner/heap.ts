@@ -15,6 +15,20 @@ export class SlotHeap<T extends HeapItem> {
     return this.#items[0];
   }
 
+  /** Every item due at or before `at`, without taking them out (a walk that skips the subtrees past it). */
+  dueBy(at: number): T[] {
+    const found: T[] = [];
+    const stack = this.#items.length > 0 ? [0] : [];
+    while (stack.length > 0) {
+      const index = stack.pop() as number;
+      const item = this.#items[index];
+      if (item === undefined || item.nextAt > at) continue;
+      found.push(item);
+      stack.push(2 * index + 1, 2 * index + 2);
+    }
+    return found;
+  }
+
   push(item: T): void {
     item.heapIndex = this.#items.length;
     this.#items.push(item);

@@ -21,7 +21,12 @@ import { ON_TIME_MS, selectDueSlots } from "./catch-up.ts";
 
 export interface PlannerOptions {
   readonly clock: Clock;
-  readonly fire: (requests: readonly FireRequest[]) => Promise<FireOutcome[]>;
+  readonly fire: (requests: readonly FireRequest[], prepared?: unknown) => Promise<FireOutcome[]>;
+  /**
+   * Builds the fire of a burst ahead of its instant (fire.ts `Firer.prepare`); what it returns is
+   * handed to `fire` with the same requests first. Absent: every fire is built at its instant.
+   */
+  readonly prepare?: (requests: readonly FireRequest[], instantAt: number) => unknown;
   /**
    * The ledger: latest fired slot per schedule name, or the instant before its resume when that is
    * later (a pause's slots are skipped, never caught up: see dynamic/pauses.ts).
@@ -58,6 +63,10 @@ const FENCED_BACKOFF_MS = SECOND;
 /** No rule yields two slots closer than this (cron and every both have one-second resolution). */
 const MIN_SLOT_GAP_MS = SECOND;
 const RESYNC_YIELD_EVERY = 5_000;
+/** A burst of at least this many slots at one instant is built ahead of it (fewer build in well under a millisecond). */
+const PREPARE_MIN = 50;
+/** How long before a burst it is built: time for 100,000 payloads; a change within it drops the prepared fire. */
+const PREPARE_AHEAD_MS = SECOND;
 /** Outcomes after which the ledger holds the slot (fired, found fired, outboxed, or handled by the overlap policy). */
 const IN_LEDGER: ReadonlySet<FireStatus> = new Set<FireStatus>(["fired", "duplicate", "outboxed", "skipped", "replaced"]);
 
@@ -88,6 +97,10 @@ export class Planner {
   #lastWakeAt = 0;
   /** A fire failed and none has succeeded since: the next failure is the same outage. */
   #failing = false;
+  /** The burst at `instantAt`, built ahead (entries as they were then); null when none is. */
+  #prepared: { instantAt: number; entries: Entry[]; requests: FireRequest[]; handle: unknown } | null = null;
+  /** The instant last looked at for preparing (so a small one is not counted at every wake). */
+  #preparedFor = Number.NaN;
 
   constructor(options: PlannerOptions) {
     this.#options = options;
@@ -135,6 +148,7 @@ export class Planner {
    * `afterAt` (its ledger, e.g. on resume) or now (no back-fill).
    */
   upsert(schedule: Schedule, afterAtHint?: number): void {
+    this.#dropPrepared(schedule.name);
     const existing = this.#entries.get(schedule.name);
     if (existing !== undefined) this.#heap.remove(existing);
     if (!schedule.enabled) {
@@ -150,6 +164,7 @@ export class Planner {
   }
 
   remove(name: string): void {
+    this.#dropPrepared(name);
     const entry = this.#entries.get(name);
     if (entry === undefined) return;
     this.#heap.remove(entry);
@@ -169,6 +184,7 @@ export class Planner {
     }
     this.#options.leadership.onChange((leader) => {
       this.#synced = false;
+      this.#prepared = null;
       if (leader) this.#wakeSoon();
     });
     // Valid again after a late renewal: fire what came due in the gap now, not at the next tick
@@ -213,7 +229,9 @@ export class Planner {
     const leading = this.#options.leadership.isLeader();
     const target = leading ? Math.max(this.#heap.peek()?.nextAt ?? Number.POSITIVE_INFINITY, this.#retryAt) : Number.POSITIVE_INFINITY;
     const lead = this.#options.spin === true ? SPIN_MS : 0;
-    const delay = Math.max(0, Math.min(target - now - lead, this.#tickMs));
+    let delay = Math.max(0, Math.min(target - now - lead, this.#tickMs));
+    // A wake a second before the next instant, where the burst due then (if any) is built.
+    if (this.#options.prepare !== undefined && this.#preparedFor !== target && target - now > PREPARE_AHEAD_MS) delay = Math.min(delay, target - now - PREPARE_AHEAD_MS);
     // Lateness is measured against when the timer was asked to fire, never against the target: a
     // target already past when armed (a resume heard after its first slot) is not a late timer.
     const dueMono = clock.monotonic() + delay;
@@ -251,6 +269,7 @@ export class Planner {
     }
     const top = this.#heap.peek();
     if (this.#synced && (top === undefined || top.nextAt > now)) {
+      if (top !== undefined && top.nextAt - now <= PREPARE_AHEAD_MS) this.#prepare(top.nextAt);
       this.#arm();
       return;
     }
@@ -355,9 +374,10 @@ export class Planner {
         if (isCatchUp) catchUp.add(request);
       }
     }
+    const prepared = this.#takePrepared(due, requests);
     let outcomes: FireOutcome[];
     try {
-      outcomes = await this.#options.fire(requests);
+      outcomes = await this.#options.fire(prepared?.requests ?? requests, prepared?.handle);
     } catch (error) {
       for (const entry of due) this.#heap.push(entry);
       this.#failed(error as Error, requests.length, this.#options.clock.now());
@@ -428,6 +448,50 @@ export class Planner {
       this.#backoffMs = 0;
       this.#retryAt = earliestRetryAt === Number.POSITIVE_INFINITY ? 0 : earliestRetryAt;
     }
+  }
+
+  /**
+   * Builds the burst due at `instantAt` ahead of it, when it is big enough to be worth it: the
+   * entries due then, each on time (the planner's fast path), in heap order. They stay in the heap
+   * (status and `quietFor` still see them); the fire at the instant uses what was built if every one
+   * is still due then, unchanged.
+   */
+  #prepare(instantAt: number): void {
+    const prepare = this.#options.prepare;
+    if (prepare === undefined || this.#preparedFor === instantAt || !this.#options.leadership.isLeader()) return;
+    this.#preparedFor = instantAt;
+    this.#prepared = null;
+    const entries = this.#heap.dueBy(instantAt).filter((entry) => !entry.paced);
+    if (entries.length < PREPARE_MIN) return;
+    const requests = entries.map((entry) => ({ schedule: entry.schedule, slotAt: instantAt }));
+    try {
+      this.#prepared = { instantAt, entries, requests, handle: prepare(requests, instantAt) };
+    } catch {
+      // Built at the instant instead, where the same error is reported as a fire's.
+    }
+  }
+
+  /** A change to a schedule of the prepared burst: built again at the instant, whole. */
+  #dropPrepared(name: string): void {
+    if (this.#prepared?.entries.some((entry) => entry.schedule.name === name) === true) this.#prepared = null;
+  }
+
+  /**
+   * The prepared burst for this fire, when it still holds: every entry it was built for is due now
+   * with the slot it was built for. Its requests come first; the rest of `requests` follow it.
+   */
+  #takePrepared(due: readonly Entry[], requests: FireRequest[]): { requests: FireRequest[]; handle: unknown } | null {
+    const prepared = this.#prepared;
+    this.#prepared = null;
+    if (prepared === null) return null;
+    const dueSet = new Set(due);
+    const current = prepared.entries.every((entry) => dueSet.has(entry) && entry.nextAt === prepared.instantAt && this.#entries.get(entry.schedule.name) === entry);
+    if (!current) return null;
+    const preparedNames = new Set(prepared.entries.map((entry) => entry.schedule.name));
+    // The same slots, built at the instant in `requests` too: swap in the prepared ones, in front.
+    const rest = requests.filter((request) => !(preparedNames.has(request.schedule.name) && request.slotAt === prepared.instantAt));
+    if (rest.length !== requests.length - prepared.requests.length) return null;
+    return { requests: rest.length === 0 ? prepared.requests : [...prepared.requests, ...rest], handle: prepared.handle };
   }
 
   /**

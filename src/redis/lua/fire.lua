@@ -79,46 +79,116 @@ local function previousJob(pushedKey, schedule, checks)
   return slot, mark, nil
 end
 
+-- Parse every entry first: then the ledger is read with one HMGET and written with one HSET, and
+-- the pushes to one key go out as one command, instead of a few calls per slot (a burst of 500
+-- slots is a handful of calls, not 2,000).
+local entries = {}
+local names = {}
+local anyOverlap = false
 local at = 3
 for i = 1, count do
-  local mode = ARGV[at]
-  local schedule = ARGV[at + 1]
-  local slotText = ARGV[at + 2]
-  local slotAt = tonumber(slotText)
-  local message = ARGV[at + 3]
+  local entry = { mode = ARGV[at], schedule = ARGV[at + 1], slotText = ARGV[at + 2], message = ARGV[at + 3] }
+  entry.slotAt = tonumber(entry.slotText)
   at = at + 4
   -- maxRuns: counted here, with the ledger advance, so a restart or a second clock counts the same.
-  local limit, runsKey
-  if string.sub(mode, -1) == '+' then
-    mode = string.sub(mode, 1, -2)
-    limit = tonumber(ARGV[at])
-    runsKey = KEYS[tonumber(ARGV[at + 1])]
+  if string.sub(entry.mode, -1) == '+' then
+    entry.mode = string.sub(entry.mode, 1, -2)
+    entry.limit = tonumber(ARGV[at])
+    entry.runsKey = KEYS[tonumber(ARGV[at + 1])]
     at = at + 2
   end
-  local pushedKey, mark
-  local checks = {}
-  if mode == 'k' or mode == 'r' then
-    pushedKey = KEYS[tonumber(ARGV[at])]
-    mark = ARGV[at + 1]
+  entry.checks = {}
+  if entry.mode == 'k' or entry.mode == 'r' then
+    anyOverlap = true
+    entry.pushedKey = KEYS[tonumber(ARGV[at])]
+    entry.mark = ARGV[at + 1]
     local checkCount = tonumber(ARGV[at + 2])
     at = at + 3
     for c = 1, checkCount do
-      checks[c] = { kind = ARGV[at], key = KEYS[tonumber(ARGV[at + 1])] }
+      entry.checks[c] = { kind = ARGV[at], key = KEYS[tonumber(ARGV[at + 1])] }
       at = at + 2
     end
   end
-  local writeCount = tonumber(ARGV[at])
+  entry.writeCount = tonumber(ARGV[at])
+  entry.writesAt = at + 1
   at = at + 1
+  for w = 1, entry.writeCount do
+    local command = ARGV[at]
+    if not allowed[command] then
+      return redis.error_reply('ERR clock fire: command not allowed: ' .. tostring(command))
+    end
+    at = at + 3 + tonumber(ARGV[at + 2])
+  end
+  if entry.mode ~= 'm' then names[#names + 1] = entry.schedule end
+  entries[i] = entry
+end
+
+-- The ledger as this batch sees it: read once, updated as entries fire (a catch-up batch holds
+-- several slots of one schedule, each checked against the one before it).
+local ledger = {}
+local changed = {}
+local changedOrder = {}
+for first = 1, #names, 1000 do
+  local last = math.min(first + 999, #names)
+  local values = redis.call('HMGET', ledgerKey, unpack(names, first, last))
+  for n = first, last do
+    local value = values[n - first + 1]
+    if value then ledger[names[n]] = tonumber(value) end
+  end
+end
+
+-- Pushes to one key by one command, merged in order (LPUSH k a, LPUSH k b = LPUSH k a b). Not
+-- while an overlap entry is in the batch: its checks read the queues between pushes.
+local mergeable = { LPUSH = true, RPUSH = true, SADD = true, HSET = true }
+local groups = {}
+local groupOrder = {}
+local MAX_GROUP_ARGS = 4000
+local function flush(group)
+  if #group.args > 0 then redis.call(group.command, group.key, unpack(group.args)) end
+  group.args = {}
+end
+local function write(command, key, first, last)
+  if anyOverlap or not mergeable[command] then
+    redis.call(command, key, unpack(ARGV, first, last))
+    return
+  end
+  local id = command .. '\0' .. key
+  local group = groups[id]
+  if group == nil then
+    group = { command = command, key = key, args = {} }
+    groups[id] = group
+    groupOrder[#groupOrder + 1] = group
+  end
+  for a = first, last do group.args[#group.args + 1] = ARGV[a] end
+  if #group.args >= MAX_GROUP_ARGS then flush(group) end
+end
+local outboxArgs = {}
+
+-- Fires counted per schedule with maxRuns, read once and kept up to date through the batch.
+local runs = {}
+local function runsOf(runsKey, schedule)
+  if runs[schedule] == nil then runs[schedule] = tonumber(redis.call('HGET', runsKey, schedule)) or 0 end
+  return runs[schedule]
+end
+
+for i = 1, count do
+  local entry = entries[i]
+  local mode = entry.mode
+  local schedule = entry.schedule
+  local slotText = entry.slotText
+  local slotAt = entry.slotAt
+  local message = entry.message
+  local pushedKey, mark, checks = entry.pushedKey, entry.mark, entry.checks
   local status = 1
   if mode ~= 'm' then
-    local last = tonumber(redis.call('HGET', ledgerKey, schedule))
+    local last = ledger[schedule]
     if slotAt > nowMs then
       status = -2
     elseif last ~= nil and last >= slotAt then
       status = 0
     elseif anyPaused and redis.call('SISMEMBER', pausedKey, schedule) == 1 then
       status = -3
-    elseif limit ~= nil and (tonumber(redis.call('HGET', runsKey, schedule)) or 0) >= limit then
+    elseif entry.limit ~= nil and runsOf(entry.runsKey, schedule) >= entry.limit then
       status = -4
     end
   end
@@ -147,29 +217,42 @@ for i = 1, count do
     end
   end
   if (status == 1 or status == 2 or status == 3) and mode ~= 'm' then
-    redis.call('HSET', ledgerKey, schedule, slotText)
+    if changed[schedule] == nil then changedOrder[#changedOrder + 1] = schedule end
+    changed[schedule] = slotText
+    ledger[schedule] = slotAt
   end
-  local pushes = status == 1 or status == 3
-  for w = 1, writeCount do
-    local command = ARGV[at]
-    local key = KEYS[tonumber(ARGV[at + 1])]
-    local argCount = tonumber(ARGV[at + 2])
-    if pushes then
-      if not allowed[command] then
-        return redis.error_reply('ERR clock fire: command not allowed: ' .. tostring(command))
-      end
-      redis.call(command, key, unpack(ARGV, at + 3, at + 2 + argCount))
+  if status == 1 or status == 3 then
+    local w = entry.writesAt
+    for _ = 1, entry.writeCount do
+      local argCount = tonumber(ARGV[w + 2])
+      write(ARGV[w], KEYS[tonumber(ARGV[w + 1])], w + 3, w + 2 + argCount)
+      w = w + 3 + argCount
     end
-    at = at + 3 + argCount
+    if message ~= '' then
+      outboxArgs[#outboxArgs + 1] = schedule .. '\0' .. slotText
+      outboxArgs[#outboxArgs + 1] = message
+    end
+    if pushedKey ~= nil then
+      redis.call('HSET', pushedKey, schedule, slotText .. ':' .. mark)
+    end
+    if entry.runsKey ~= nil then
+      runs[schedule] = runsOf(entry.runsKey, schedule) + 1
+      redis.call('HINCRBY', entry.runsKey, schedule, 1)
+    end
   end
-  if pushes and message ~= '' then
-    redis.call('HSET', outboxKey, schedule .. '\0' .. slotText, message)
-  end
-  if pushes and pushedKey ~= nil then
-    redis.call('HSET', pushedKey, schedule, slotText .. ':' .. mark)
-  end
-  if pushes and runsKey ~= nil then redis.call('HINCRBY', runsKey, schedule, 1) end
   result[i + 1] = status
+end
+for _, group in ipairs(groupOrder) do flush(group) end
+for first = 1, #outboxArgs, MAX_GROUP_ARGS do
+  redis.call('HSET', outboxKey, unpack(outboxArgs, first, math.min(first + MAX_GROUP_ARGS - 1, #outboxArgs)))
+end
+local ledgerArgs = {}
+for _, schedule in ipairs(changedOrder) do
+  ledgerArgs[#ledgerArgs + 1] = schedule
+  ledgerArgs[#ledgerArgs + 1] = changed[schedule]
+end
+for first = 1, #ledgerArgs, MAX_GROUP_ARGS do
+  redis.call('HSET', ledgerKey, unpack(ledgerArgs, first, math.min(first + MAX_GROUP_ARGS - 1, #ledgerArgs)))
 end
 for _, overlap in ipairs(overlaps) do
   result[#result + 1] = overlap[1]

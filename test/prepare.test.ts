@@ -1,0 +1,121 @@
+/**
+ * Bursts built ahead: a second before an instant at which many slots are due, the planner has the
+ * firer build them (payloads, job ids, script arguments), and at the instant only the script calls
+ * go out. A change to one of them in between drops what was built; the fire is built then, whole.
+ * The planner on a fake clock, and the real Firer against a real redis-server.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { buildAdapters } from "../src/adapters/index.ts";
+import { DEFAULT_CATCH_UP, parseSchedule } from "../src/config/resolve.ts";
+import { ClockEvents } from "../src/events.ts";
+import { Firer, type FireOutcome, type FireRequest } from "../src/fire/fire.ts";
+import { AlwaysLeader } from "../src/lease/lease.ts";
+import { Planner } from "../src/planner/planner.ts";
+import { clockKeys } from "../src/redis/keys.ts";
+import { withScripts } from "../src/redis/scripts.ts";
+import { HOUR, SECOND } from "../src/schedule/duration.ts";
+import type { Schedule } from "../src/schedule/schedule.ts";
+import { FakeClock } from "./helpers/fake-clock.ts";
+import { testScope } from "./helpers/scope.ts";
+
+const T0 = Date.parse("2026-01-05T10:00:00.000Z");
+const defaults = { timezone: "UTC", adapter: "list", catchUp: DEFAULT_CATCH_UP };
+const hourly = (count: number): Schedule[] =>
+  Array.from({ length: count }, (_, i) => parseSchedule(`tenant-${i}`, { cron: "0 * * * *", job: { class: "HourlyJob", args: [i], queue: "q" } }, defaults));
+
+async function plannerWith(schedules: Schedule[]) {
+  const clock = new FakeClock(T0 + 30 * 60 * SECOND);
+  const prepared: { at: number; instantAt: number; count: number; handle: object }[] = [];
+  const fires: { at: number; requests: readonly FireRequest[]; handle: unknown }[] = [];
+  const ledger = new Map<string, number>();
+  const leadership = new AlwaysLeader();
+  const planner = new Planner({
+    clock,
+    leadership,
+    events: new ClockEvents(),
+    readLedger: async () => new Map(ledger),
+    prepare: (requests, instantAt) => {
+      const handle = { requests };
+      prepared.push({ at: clock.now(), instantAt, count: requests.length, handle });
+      return handle;
+    },
+    fire: async (requests, handle) => {
+      fires.push({ at: clock.now(), requests, handle });
+      return requests.map((request): FireOutcome => {
+        ledger.set(request.schedule.name, request.slotAt);
+        return { request, status: "fired", jobId: "", redisAt: clock.now() };
+      });
+    },
+  });
+  planner.start(schedules);
+  await leadership.start();
+  return { clock, planner, prepared, fires };
+}
+
+test("a burst of 200 slots at one instant is built a second ahead; at the instant the fire gets what was built", async () => {
+  const h = await plannerWith(hourly(200));
+  const instantAt = T0 + HOUR;
+  await h.clock.advance(instantAt - h.clock.now() - 1500);
+  assert.equal(h.prepared.length, 0, "not built earlier than a second ahead");
+  await h.clock.advance(1000);
+  assert.equal(h.prepared.length, 1);
+  assert.equal(h.prepared[0]?.instantAt, instantAt);
+  assert.equal(h.prepared[0]?.count, 200);
+  assert.ok((h.prepared[0]?.at ?? 0) <= instantAt - 500, "built ahead of the instant");
+  await h.clock.advance(600);
+  assert.equal(h.fires.length, 1);
+  const fire = h.fires[0];
+  assert.equal(fire?.at, instantAt, "fired at the instant");
+  assert.equal(fire?.handle, h.prepared[0]?.handle, "with what was built");
+  assert.equal(fire?.requests, (h.prepared[0]?.handle as { requests: unknown }).requests, "the same requests, first");
+  await h.planner.stop();
+});
+
+test("a change to one schedule of the burst in between drops what was built: the fire is built at the instant, with the change", async () => {
+  const schedules = hourly(100);
+  const h = await plannerWith(schedules);
+  const instantAt = T0 + HOUR;
+  await h.clock.advance(instantAt - h.clock.now() - 300);
+  assert.equal(h.prepared.length, 1);
+  const changed = parseSchedule("tenant-7", { cron: "0 * * * *", job: { class: "HourlyJob", args: ["changed"], queue: "q" } }, defaults);
+  h.planner.upsert(changed);
+  await h.clock.advance(400);
+  assert.equal(h.fires.length, 1);
+  assert.equal(h.fires[0]?.handle, undefined, "nothing built ahead is used");
+  assert.deepEqual(h.fires[0]?.requests.find((request) => request.schedule.name === "tenant-7")?.schedule.job.args, ["changed"]);
+  assert.equal(h.fires[0]?.requests.length, 100);
+  await h.planner.stop();
+});
+
+test("a small instant (under 50 slots) is built at the instant, as before", async () => {
+  const h = await plannerWith(hourly(10));
+  await h.clock.advance(T0 + HOUR - h.clock.now() + 100);
+  assert.equal(h.prepared.length, 0);
+  assert.equal(h.fires.length, 1);
+  assert.equal(h.fires[0]?.handle, undefined);
+  await h.planner.stop();
+});
+
+test("the Firer: a prepared fire writes exactly what a fire built at the instant writes", async (t) => {
+  const scope = testScope(t);
+  const server = await scope.redis();
+  const adapters = buildAdapters(new Set(["list"]), {}, { namespace: "clock", connect: () => scope.client(server.url) } as never);
+  const schedules = hourly(120);
+  const slotAt = Date.now() - 1000;
+  const results: string[][] = [];
+  for (const way of ["at the instant", "prepared"] as const) {
+    const redis = withScripts(scope.client(server.url));
+    await redis.flushdb(); // the throwaway server of this test only
+    const firer = new Firer({ redis, keys: clockKeys("clock"), adapters, token: () => "", now: () => slotAt, batchSize: 50 });
+    const requests = schedules.map((schedule) => ({ schedule, slotAt }));
+    const outcomes = way === "prepared" ? await firer.fire(requests, firer.prepare(requests, slotAt)) : await firer.fire(requests);
+    assert.ok(
+      outcomes.every((outcome) => outcome.status === "fired"),
+      way,
+    );
+    results.push(await redis.lrange("jobs:q", 0, -1));
+  }
+  assert.equal(results[0]?.length, 120);
+  assert.deepEqual(results[1], results[0]);
+});
