@@ -13,6 +13,7 @@ import { clockKeys } from "../src/redis/keys.ts";
 import { runClock } from "./helpers/process.ts";
 import { LogSink } from "./helpers/logs.ts";
 import { startRedis, type TestRedis } from "./helpers/redis.ts";
+import { connect } from "node:net";
 
 const DYNAMIC = 2_500;
 let server: TestRedis;
@@ -20,15 +21,33 @@ let redis: Redis;
 let clock: RunningClock;
 let base: string;
 
-/** Every command the server ran while `during` ran, as "command key" (MONITOR). */
+/**
+ * Every command the server ran while `during` ran, as "command key" (MONITOR on a raw socket:
+ * ioredis' monitor mode can take a monitored line for a reply when the server is busy).
+ */
 async function commandsDuring(during: () => Promise<void>): Promise<string[]> {
   const seen: string[] = [];
-  const monitor = await redis.monitor();
-  monitor.on("monitor", (_time: string, args: string[]) => seen.push(`${(args[0] ?? "").toLowerCase()} ${args[1] ?? ""}`));
+  const socket = connect(server.port, "127.0.0.1");
+  let buffered = "";
+  let ready: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => (ready = resolve));
+  socket.on("data", (chunk: Buffer) => {
+    buffered += chunk.toString("utf8");
+    const lines = buffered.split("\r\n");
+    buffered = lines.pop() ?? "";
+    for (const line of lines) {
+      if (line === "+OK") ready();
+      // +1796186999.713334 [0 127.0.0.1:60842] "hgetall" "{mem}:pauses"
+      const args = [...line.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((match) => match[1] ?? "");
+      if (line.startsWith("+") && args.length > 0) seen.push(`${(args[0] ?? "").toLowerCase()} ${args[1] ?? ""}`);
+    }
+  });
+  socket.write("MONITOR\r\n");
+  await started;
   try {
     await during();
   } finally {
-    monitor.disconnect();
+    socket.destroy();
   }
   return seen;
 }

@@ -51,8 +51,13 @@ test("once fires exactly once across a leader SIGKILL, and the dynamic one-shot'
       [`launch@${once}`, `reminder@${once}`],
       `each one-shot once in its queue\n${fleet.diagnostics()}`,
     );
-    const firedLines = fleet.heard("fired").map((heard) => heard.line["schedule"]);
-    assert.deepEqual(firedLines.sort(), ["launch", "reminder"], "one fired line per one-shot, from the first leader only");
+    // The killed leader's last lines may die with it (SIGKILL right after a fire): what matters is
+    // that the new leader fires nothing, and the queue above holds each one-shot once.
+    const firedByNewLeader = fleet
+      .heard("fired")
+      .filter((heard) => heard.proc !== leader)
+      .map((heard) => heard.line["schedule"]);
+    assert.deepEqual(firedByNewLeader, [], "the new leader fires neither one-shot again");
     assert.equal(await redis.hexists("{clock}:schedules", "reminder"), 0, "the dynamic one-shot's entry is removed after it fired");
     const exits = await fleet.stopAll(LINE_TIMEOUT_MS);
     for (const [proc, exit] of exits) assert.equal(exit.code, 0, `${proc.name} exit after SIGTERM: ${JSON.stringify(exit)}`);
