@@ -149,13 +149,13 @@ test(
       "both back to ok",
       () => posts.some((post) => post.schedule === "stalled" && post.state === "ok") && posts.some((post) => post.schedule === "failing" && post.state === "ok"),
     );
-    assert.deepEqual(
-      posts.filter((post) => post.schedule === "failing").map((post) => [post.previous, post.state]),
-      [
-        [null, "failed"],
-        ["failed", "ok"],
-      ],
-    );
+    // Judged before its first job failed (a loaded machine), it may have been ok first: then ok -> failed.
+    const transitions = posts.filter((post) => post.schedule === "failing").map((post) => [post.previous, post.state]);
+    assert.ok(transitions.length === 2 && [null, "ok"].includes(transitions[0]?.[0] as string | null), JSON.stringify(transitions));
+    assert.deepEqual(transitions, [
+      [transitions[0]?.[0] ?? null, "failed"],
+      ["failed", "ok"],
+    ]);
     assert.equal(posts.filter((post) => post.schedule === "listed").length, 0, "no news for a schedule that stayed ok");
     const after = await (await fetch(`${base}/metrics`)).text();
     assert.match(after, /clock_schedule_state\{schedule="stalled",state="ok"\} 1/);
