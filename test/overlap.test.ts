@@ -4,6 +4,7 @@
  * the planner's path (log line, metric), and the field-level refusals. Real consumers judge the
  * payloads in test/e2e/overlap.test.ts.
  */
+import { createHash } from "node:crypto";
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { buildAdapters, type Adapter } from "../src/adapters/index.ts";
@@ -229,7 +230,10 @@ test("overlap allow (the default) sends the fire script exactly the arguments it
   const firer = new Firer({ redis: recorder, keys, adapters, token: () => "tok", now: () => 1_795_442_400_000 });
   const s = parseSchedule("pinned", { every: "1s", job: { class: "J", queue: "q" } }, { timezone: "UTC", adapter: "sidekiq", catchUp: DEFAULT_CATCH_UP });
   const [outcome] = await firer.fire([{ schedule: s, slotAt: 1_795_442_400_000 }]);
-  const payload = `{"class":"J","args":[],"queue":"q","retry":true,"jid":"${outcome?.jobId ?? ""}","clock":{"schedule":"pinned","slot":"2026-11-23T14:00:00.000Z","slotAt":1795442400000},"created_at":1795442400.0,"enqueued_at":1795442400.0}`;
+  // The payload of old, but for the slot's traceparent (README "Traces").
+  const digest = createHash("sha256").update(`traceparent\0pin\0pinned\0${1_795_442_400_000}`).digest("hex");
+  const traceparent = `00-${digest.slice(0, 32)}-${digest.slice(32, 48)}-01`;
+  const payload = `{"class":"J","args":[],"queue":"q","retry":true,"jid":"${outcome?.jobId ?? ""}","clock":{"schedule":"pinned","slot":"2026-11-23T14:00:00.000Z","slotAt":1795442400000},"traceparent":"${traceparent}","created_at":1795442400.0,"enqueued_at":1795442400.0}`;
   assert.deepEqual(calls, [
     [
       "7",

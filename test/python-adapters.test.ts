@@ -30,6 +30,8 @@ const NO_PYTHON = NO_CELERY !== null && NO_RQ !== null ? NO_CELERY : null;
 /** 2026-12-01T22:55:50.000Z */
 const SLOT_AT = 1_796_165_750_000;
 const ENQUEUED_AT = SLOT_AT + 3;
+/** The slot's traceparent, as the firer derives it (adapters/ids.ts); the adapters write it as given. */
+const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
 function enqueueOf(job: Partial<Enqueue["job"]>, jobId: string, extra: Partial<Enqueue> = {}): Enqueue {
   return {
@@ -38,6 +40,7 @@ function enqueueOf(job: Partial<Enqueue["job"]>, jobId: string, extra: Partial<E
     jobId,
     job: { class: "tasks.report", args: [1, "x", { k: "é" }], queue: "e2e", options: {}, ...job },
     enqueuedAt: ENQUEUED_AT,
+    traceparent: TRACEPARENT,
     ...extra,
   };
 }
@@ -207,7 +210,7 @@ describe("celery: the message", () => {
   const enqueue = enqueueOf({ options: { kwargs: { n: 2, flag: true } } }, "clock-nightly-1796165750000");
   const origin = `clock@${hostname()}`;
 
-  test("the exact text: Python's json.dumps of kombu's envelope, body base64, protocol 2 headers, the slot as a clock header", () => {
+  test("the exact text: Python's json.dumps of kombu's envelope, body base64, protocol 2 headers, the slot as a clock header and its traceparent as a header", () => {
     const text = celeryMessage(enqueue, origin);
     const tag = /"delivery_tag": "([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12})"/.exec(text)?.[1];
     assert.ok(tag !== undefined, `a uuid-shaped delivery tag in ${text}`);
@@ -219,7 +222,7 @@ describe("celery: the message", () => {
         `"headers": {"lang": "py", "task": "tasks.report", "id": "clock-nightly-1796165750000", "shadow": null, "eta": null, "expires": null, ` +
         `"group": null, "group_index": null, "retries": 0, "timelimit": [null, null], "root_id": "clock-nightly-1796165750000", "parent_id": null, ` +
         `"argsrepr": "[1, 'x', {'k': '\\u00e9'}]", "kwargsrepr": "{'n': 2, 'flag': True}", "origin": ${JSON.stringify(origin)}, "ignore_result": false, ` +
-        `"clock": {"schedule": "nightly", "slot": "2026-12-01T22:55:50.000Z", "slotAt": 1796165750000}}, ` +
+        `"clock": {"schedule": "nightly", "slot": "2026-12-01T22:55:50.000Z", "slotAt": 1796165750000}, "traceparent": "${TRACEPARENT}"}, ` +
         `"properties": {"correlation_id": "clock-nightly-1796165750000", "reply_to": "", "delivery_mode": 2, "delivery_info": {"exchange": "", "routing_key": "e2e"}, ` +
         `"priority": 0, "body_encoding": "base64", "delivery_tag": "${tag}"}}`,
     );
@@ -263,7 +266,7 @@ describe("celery: the message", () => {
         kwargs: job.options["kwargs"],
         queue: job.queue,
         task_id: enqueue.jobId,
-        headers: { clock: { schedule: "nightly", slot: "2026-12-01T22:55:50.000Z", slotAt: SLOT_AT } },
+        headers: { clock: { schedule: "nightly", slot: "2026-12-01T22:55:50.000Z", slotAt: SLOT_AT }, traceparent: TRACEPARENT },
       },
       [String(server.port)],
     );
@@ -306,7 +309,7 @@ describe("rq: the job", () => {
       ["description", "tasks.report(1, 'x', {'k': 'é'}, k2=[True, None, 1.5])"],
       ["enqueued_at", "2026-12-01T22:55:50.003000Z"],
       ["timeout", "180"],
-      ["meta", "(Vclock\n(Vschedule\nVnightly\nVslot\nV2026-12-01T22:55:50.000Z\nVslotAt\nI1796165750000\ndd."],
+      ["meta", `(Vclock\n(Vschedule\nVnightly\nVslot\nV2026-12-01T22:55:50.000Z\nVslotAt\nI1796165750000\nVtraceparent\nV${TRACEPARENT}\ndd.`],
     ]);
     const writes = writesOf(rqAdapter({}, { namespace: "clock" }), enqueue);
     assert.deepEqual(writes, [
@@ -319,7 +322,7 @@ describe("rq: the job", () => {
   test('serializer "json": data and meta are Python\'s json.dumps text', () => {
     const fields = new Map(rqJobFields(enqueue, "json"));
     assert.equal(fields.get("data"), '["tasks.report", null, [1, "x", {"k": "\\u00e9"}], {"k2": [true, null, 1.5]}]');
-    assert.equal(fields.get("meta"), '{"clock": {"schedule": "nightly", "slot": "2026-12-01T22:55:50.000Z", "slotAt": 1796165750000}}');
+    assert.equal(fields.get("meta"), `{"clock": {"schedule": "nightly", "slot": "2026-12-01T22:55:50.000Z", "slotAt": 1796165750000, "traceparent": "${TRACEPARENT}"}}`);
   });
 
   test("job options land in their fields: timeout, result_ttl, failure_ttl, description", () => {
@@ -340,7 +343,7 @@ describe("rq: the job", () => {
         const withOptions = enqueueOf({ options: { kwargs, ...options } }, enqueue.jobId);
         const fields = rqJobFields(withOptions, serializer);
         const field = (name: string): string => fields.find(([key]) => key === name)?.[1] ?? "";
-        const clock = { schedule: "nightly", slot: "2026-12-01T22:55:50.000Z", slotAt: SLOT_AT };
+        const clock = { schedule: "nightly", slot: "2026-12-01T22:55:50.000Z", slotAt: SLOT_AT, traceparent: TRACEPARENT };
         await redis.flushall();
         const theirs = runPythonJson<{ keys: KeyDump; sameData: boolean; sameMeta: boolean; data: string; dataText: string | null }>(
           CLIENTS,

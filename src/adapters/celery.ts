@@ -1,6 +1,6 @@
 /**
  * Celery (protocol 2, Redis broker): the message Celery 5's own `app.send_task(name, args=[...],
- * kwargs={...}, queue=Q, task_id=ID, headers={"clock": ...})` writes through kombu's Redis
+ * kwargs={...}, queue=Q, task_id=ID, headers={"clock": ..., "traceparent": ...})` writes through kombu's Redis
  * transport — `SADD _kombu.binding.Q "Q\x06\x16\x06\x16Q"` (the producer's declare of the queue,
  * whose exchange is named after it) and `LPUSH Q <envelope>`. With no exchange and routing key
  * given, Celery publishes to the anonymous exchange with the queue name as routing key, so the
@@ -9,7 +9,7 @@
  *
  * Task id: the slot's readable job id (`clock-<schedule>-<slot ms>`); Celery takes any string.
  */
-import { clockMetadata } from "./ids.ts";
+import { clockMetadata, traceField } from "./ids.ts";
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import type { Json } from "../schedule/schedule.ts";
@@ -192,6 +192,8 @@ export function celeryMessage(enqueue: Enqueue, origin: string): string {
       ignore_result: false,
       // A header of one's own, as send_task(headers=...) adds it: a bound task reads self.request.clock.
       clock: clockMetadata(enqueue),
+      // A header, where Celery's OpenTelemetry instrumentation looks for it (as `task.request.traceparent`).
+      ...traceField(enqueue),
     },
     properties: {
       correlation_id: id,

@@ -1,4 +1,5 @@
 /** Plain JSON pushed to a list, for consumers of one's own (BLPOP it for FIFO order). */
+import { traceField } from "./ids.ts";
 import { listOverlap } from "./pending.ts";
 import type { AdapterFactory } from "./types.ts";
 
@@ -33,6 +34,7 @@ export const listAdapter: AdapterFactory = (settings) => {
         ...(enqueue.manual === true ? { manual: true } : {}),
         ...(enqueue.backfill === true ? { backfill: true } : {}),
         ...(enqueue.expiresAt === undefined ? {} : { expiresAt: enqueue.expiresAt }),
+        ...traceField(enqueue),
       };
       return [{ command: push === "rpush" ? "RPUSH" : "LPUSH", key: key.replaceAll("{queue}", job.queue), args: [JSON.stringify(message)] }];
     },

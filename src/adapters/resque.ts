@@ -1,5 +1,5 @@
 /** Resque: `{ "class", "args" }`, `SADD resque:queues NAME`, `RPUSH resque:queue:NAME`. */
-import { clockMetadata } from "./ids.ts";
+import { clockMetadata, traceField } from "./ids.ts";
 import { listOverlap } from "./pending.ts";
 import type { AdapterFactory } from "./types.ts";
 
@@ -27,7 +27,7 @@ export const resqueAdapter: AdapterFactory = (settings) => {
         class: job.class,
         args: job.args,
         id: enqueue.jobId,
-        clock: clockMetadata(enqueue),
+        clock: { ...clockMetadata(enqueue), ...traceField(enqueue) },
       };
       return [
         { command: "SADD", key: `${namespace}:queues`, args: [job.queue] },

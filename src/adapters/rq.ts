@@ -12,7 +12,7 @@
  * other, and which starts with `(V`, not a zlib header. With `serializer: "json"` (workers started
  * with `--serializer rq.serializers.JSONSerializer`) it is Python's `json.dumps` text.
  */
-import { clockMetadata } from "./ids.ts";
+import { clockMetadata, traceField } from "./ids.ts";
 import type { Json } from "../schedule/schedule.ts";
 import { codePoints, compareCodePoints, isPythonInt, pythonFloatRepr, pythonJson, pythonRepr } from "./python.ts";
 import type { AdapterFactory, Enqueue, Write } from "./types.ts";
@@ -113,7 +113,7 @@ export function rqJobFields(enqueue: Enqueue, serializer: RqSerializer): [field:
   const kwargs = (job.options["kwargs"] ?? {}) as { [key: string]: Json };
   const serialize = (value: PickleValue, json: Json): string => (serializer === "pickle" ? pickleAscii(value) : pythonJson(json));
   const data = serialize(new PyTuple([job.class, null, new PyTuple(job.args), kwargs]), [job.class, null, [...job.args], kwargs]);
-  const clock: Json = clockMetadata(enqueue);
+  const clock: Json = { ...clockMetadata(enqueue), ...traceField(enqueue) };
   const at = rqTimestamp(enqueue.enqueuedAt);
   const description = job.options["description"];
   const fields: [string, string][] = [

@@ -6,7 +6,7 @@
  * a decimal point even on a whole second: `1796165750.0`, never `1796165750`.
  */
 import type { Json } from "../schedule/schedule.ts";
-import { hexJobId, clockMetadata } from "./ids.ts";
+import { hexJobId, clockMetadata, traceField } from "./ids.ts";
 import { listOverlap } from "./pending.ts";
 import type { Adapter, AdapterFactory, Enqueue } from "./types.ts";
 
@@ -151,6 +151,8 @@ export const sidekiqAdapter: AdapterFactory = (rawSettings, context) => {
         ...options,
         jid,
         clock: clockMetadata(enqueue),
+        // Top level, where OpenTelemetry's Sidekiq instrumentation reads the job hash as its carrier.
+        ...traceField(enqueue),
       };
       const payload =
         activeJob === true

@@ -17,6 +17,11 @@ export interface Enqueue {
   readonly backfill?: boolean;
   /** With `expireAfter`: slot + expireAfter, epoch ms; workers may drop the job after it. Absent otherwise. */
   readonly expiresAt?: number;
+  /**
+   * The W3C `traceparent` derived from the slot (a trigger's or backfill's from its job id; ids.ts
+   * traceparentFor): the clock's fires always carry it; absent only in an Enqueue made by hand.
+   */
+  readonly traceparent?: string;
 }
 
 /** The commands the fire script runs for adapters (its `allowed` table; a test holds the two equal). */

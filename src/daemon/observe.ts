@@ -25,6 +25,7 @@ export const TASK_MESSAGES: Readonly<Record<string, string>> = {
   subscribe: "could not subscribe to schedule changes; polling instead",
   "apply change": "could not apply a schedule change notification; the change poll will reconcile",
   "judge expectations": "could not judge schedule expectations (late, failed, missed); will try again in a second",
+  "emit trace spans": "could not emit fire spans through @opentelemetry/api; fires go on (reported again after spans succeed once more)",
 };
 
 /** A host clock this far from Redis TIME is warned about (it still fires on time by Redis). */

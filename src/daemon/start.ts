@@ -17,7 +17,7 @@ import { expirePauses, readPlannerLedger } from "../dynamic/pauses.ts";
 import { snapshotOf, writeSnapshot } from "../dynamic/snapshot.ts";
 import { DynamicSync } from "../dynamic/sync.ts";
 import { ClockEvents } from "../events.ts";
-import { Firer, type PreparedFire } from "../fire/fire.ts";
+import { Firer, type FireReport, type PreparedFire } from "../fire/fire.ts";
 import { ExpectationWatch } from "../history/expect.ts";
 import { HistoryRecorder } from "../history/recorder.ts";
 import { DEFAULT_HISTORY_SIZE, publishHistorySize } from "../history/store.ts";
@@ -43,6 +43,7 @@ import { ClockMetrics } from "./metrics.ts";
 import { observe } from "./observe.ts";
 import { RunningClock } from "./running.ts";
 import { Tasks } from "./tasks.ts";
+import { FireTraces, loadOpenTelemetry, type OpenTelemetryApi } from "./traces.ts";
 
 export interface StartOptions {
   readonly config: ClockConfig;
@@ -59,6 +60,11 @@ export interface StartOptions {
   readonly version?: string;
   /** How often a clock that does not lead compares its config with the leader's; default a minute. */
   readonly configCheckMs?: number;
+  /**
+   * The `@opentelemetry/api` module to emit fire spans through (README "Traces"); default: the one
+   * installed, if any. `null`: no spans.
+   */
+  readonly openTelemetry?: OpenTelemetryApi | null;
 }
 
 /**
@@ -159,6 +165,12 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
       void writeHeartbeat(redis, keys, peerId, configWatch.fingerprint === null ? record : { ...record, config: configWatch.fingerprint }).catch(() => undefined);
     },
   });
+  // Spans only where @opentelemetry/api is installed; otherwise the firer is not even told of its fires.
+  const openTelemetry = options.openTelemetry === undefined ? await loadOpenTelemetry() : options.openTelemetry;
+  const traces =
+    openTelemetry === null
+      ? null
+      : new FireTraces(openTelemetry, { version: options.version, onError: (error) => events.emit("task:failed", { task: "emit trace spans", error }) });
   const firer = new Firer({
     redis,
     keys,
@@ -170,6 +182,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     onUnreplicated: (report) => events.emit("fire:unreplicated", report),
     onReplicated: (batches) => events.emit("fire:replicated", { batches }),
     redisTime: { monotonic: () => clock.monotonic(), sample: (sample) => clock.sample(sample) },
+    ...(traces === null ? {} : { onFired: (report: () => FireReport) => traces.emit(report) }),
   });
   planner = new Planner({
     clock,
@@ -312,6 +325,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
       ...(config.durability === null || config.durability === undefined ? {} : { durability: config.durability }),
       namespace: config.namespace,
       adapters: [...adapters.built.keys()],
+      ...(traces === null ? {} : { traces: true }),
     },
     "clock started",
   );

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { overlapOf, type Adapter, type Enqueue, type Write } from "../adapters/types.ts";
 import { overlapProblem } from "../adapters/index.ts";
-import { readableJobId, slotJobId } from "../adapters/ids.ts";
+import { readableJobId, slotJobId, traceparentFor } from "../adapters/ids.ts";
 import type { ClockKeys } from "../redis/keys.ts";
 import { clearOutboxEntry, drainOutbox, encodeOutboxMessage, type AdapterLookup } from "./ledger.ts";
 import type { ScriptedRedis } from "../redis/scripts.ts";
@@ -74,6 +74,18 @@ export interface Replication {
   readonly error?: Error;
 }
 
+/** One fire as its traces tell it (daemon/traces.ts): when it began, and per script call its reply and its slots. */
+export interface FireReport {
+  /** When the fire began (its enqueues' `enqueuedAt`, the firer's clock), epoch ms. */
+  readonly startedAt: number;
+  readonly batches: readonly {
+    /** When the script's reply (or its failure) came. */
+    readonly repliedAt: number;
+    /** `settledAt`: when the slot's outcome was known (the reply, or an enqueue-style adapter's add after it). */
+    readonly slots: readonly { readonly outcome: FireOutcome; readonly enqueue: Enqueue; readonly settledAt: number }[];
+  }[];
+}
+
 /** One script call, built: its requests, what each enqueues, and the script's keys and arguments. */
 interface BuiltBatch {
   readonly requests: readonly FireRequest[];
@@ -107,6 +119,12 @@ export interface FirerOptions {
   readonly onReplicated?: (batches: number) => void;
   /** Each fire's first reply is a reading of Redis time (the script's clock), bracketed by this monotonic clock. */
   readonly redisTime?: { readonly monotonic: () => number; readonly sample: (sample: TimeSample) => void };
+  /**
+   * Told of each fire once every outcome is known, before `fire` resolves (traces), with a function
+   * that builds its report (so a listener that defers it costs the fire nothing more). Without it
+   * nothing is timed for it; with it, one reading of `now` per script reply and per add.
+   */
+  readonly onFired?: (report: () => FireReport) => void;
 }
 
 export function manualJobId(schedule: string): string {
@@ -161,6 +179,9 @@ export class Firer {
     const batches: (BuiltBatch & { reply: Promise<[Error | null, unknown]> })[] = [];
     let replied = 0;
     const timing = this.#options.redisTime;
+    const { onFired } = this.#options;
+    const now = (): number => this.#options.now();
+    const repliedAt: number[] = [];
     const count = ready.length + Math.ceil(rest.length / size);
     for (let b = 0; b < count; b++) {
       const r = b - ready.length;
@@ -180,7 +201,10 @@ export class Firer {
           },
           (error: unknown): [Error | null, unknown] => [error as Error, null],
         )
-        .finally(() => replied++);
+        .finally(() => {
+          replied++;
+          if (onFired !== undefined) repliedAt[b] = now();
+        });
       batches.push({ ...built, reply });
     }
     const durability = this.#options.durability ?? null;
@@ -192,8 +216,10 @@ export class Firer {
     /** Per outcome index: the adapter, the enqueue and the mark of a job to withdraw first (overlap replace). */
     const pushed: { adapter: Adapter; enqueue: Enqueue; withdraw: string }[] = [];
     const followUps: Promise<void>[] = [];
+    const settledAt: number[] = [];
     const settle = (index: number, adapter: Adapter, enqueue: Enqueue, outcome: FireOutcome, withdraw: string): Promise<void> =>
       this.#enqueueAfter(adapter, enqueue, withdraw).then((error) => {
+        if (onFired !== undefined) settledAt[index] = now();
         if (error === null) return;
         const failed: FireOutcome = { ...outcome, status: outcome.request.manual === undefined ? "outboxed" : "error", error };
         outcomes[index] = failed;
@@ -240,7 +266,30 @@ export class Firer {
       if (outcome.status === "fired" && adapter.enqueue !== undefined) followUps.push(settle(index, adapter, enqueue, outcome, withdraw));
     });
     await Promise.all(followUps);
+    if (onFired !== undefined) onFired(() => this.#report(enqueuedAt, batches, outcomes, pushed, repliedAt, settledAt));
     return outcomes;
+  }
+
+  #report(
+    startedAt: number,
+    batches: readonly { readonly requests: readonly FireRequest[] }[],
+    outcomes: readonly FireOutcome[],
+    pushed: readonly { readonly enqueue: Enqueue }[],
+    repliedAt: readonly number[],
+    settledAt: readonly number[],
+  ): FireReport {
+    let index = 0;
+    return {
+      startedAt,
+      batches: batches.map((batch, b) => {
+        const replyAt = repliedAt[b] ?? startedAt;
+        const slots = batch.requests.map(() => {
+          const at = index++;
+          return { outcome: outcomes[at] as FireOutcome, enqueue: (pushed[at] as { enqueue: Enqueue }).enqueue, settledAt: settledAt[at] ?? replyAt };
+        });
+        return { repliedAt: replyAt, slots };
+      }),
+    };
   }
 
   /**
@@ -331,15 +380,17 @@ export class Firer {
   #enqueueFor(request: FireRequest, adapter: Adapter, enqueuedAt: number): Enqueue {
     const { schedule, manual } = request;
     const job = manual?.args === undefined ? schedule.job : { ...schedule.job, args: manual.args };
+    const jobId = this.jobIdFor(request, adapter);
+    const marks = { ...(manual === undefined ? {} : { manual: true }), ...(request.backfill === true ? { backfill: true } : {}) };
     return {
       schedule: schedule.name,
       slotAt: request.slotAt,
-      jobId: this.jobIdFor(request, adapter),
+      jobId,
       job,
       enqueuedAt,
       ...(schedule.expireAfterMs === undefined ? {} : { expiresAt: request.slotAt + schedule.expireAfterMs }),
-      ...(manual === undefined ? {} : { manual: true }),
-      ...(request.backfill === true ? { backfill: true } : {}),
+      ...marks,
+      traceparent: traceparentFor(this.#options.keys.namespace, { schedule: schedule.name, slotAt: request.slotAt, jobId, ...marks }),
     };
   }
 

@@ -4,6 +4,8 @@
  * by one module (named per key), which alone reads and writes its layout.
  */
 export interface ClockKeys {
+  /** The namespace itself (not a key): derived ids hash it (job ids, traceparents). */
+  readonly namespace: string;
   readonly lease: string;
   readonly ledger: string;
   readonly outbox: string;
@@ -41,6 +43,7 @@ export interface ClockKeys {
 export function clockKeys(namespace: string): ClockKeys {
   const tag = `{${namespace}}`;
   return {
+    namespace,
     lease: `${tag}:lease`,
     ledger: `${tag}:ledger`,
     outbox: `${tag}:outbox`,

@@ -5,6 +5,7 @@
  * trigger` with its own args and id. The task records
  * what it was given on a Redis list, which the test reads once the queue is drained.
  */
+import { createHash } from "node:crypto";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
@@ -40,6 +41,7 @@ def record(task, args, kwargs):
         "args": list(args),
         "kwargs": kwargs,
         "clock": getattr(request, "clock", None),
+        "traceparent": getattr(request, "traceparent", None),
         "routing_key": (request.delivery_info or {}).get("routing_key"),
         "retries": request.retries,
         "eta": request.eta,
@@ -145,6 +147,9 @@ test(
       assert.deepEqual(entry["args"], want.args, `args of ${slot.jobId}`);
       assert.deepEqual(entry["kwargs"], want.kwargs, `kwargs of ${slot.jobId}`);
       assert.equal(entry["root_id"], slot.jobId);
+      // Where Celery's OpenTelemetry instrumentation reads it: the slot's traceparent (README "Traces"), namespace `clock`.
+      const digest = createHash("sha256").update(`traceparent\0clock\0${slot.schedule}\0${slot.slotAt}`).digest("hex");
+      assert.equal(entry["traceparent"], `00-${digest.slice(0, 32)}-${digest.slice(32, 48)}-01`, `self.request.traceparent of ${slot.jobId}`);
       assert.deepEqual(entry["clock"], { schedule: slot.schedule, slot: new Date(slot.slotAt).toISOString(), slotAt: slot.slotAt }, `self.request.clock of ${slot.jobId}`);
       assert.equal(entry["routing_key"], QUEUE);
       assert.equal(entry["retries"], 0);

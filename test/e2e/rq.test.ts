@@ -6,6 +6,7 @@
  * serializer and a stock `rq worker`, once with `serializer: "json"` and a worker started with
  * `--serializer rq.serializers.JSONSerializer`. The job records what it saw on a Redis list.
  */
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -172,7 +173,10 @@ async function runRq(t: import("node:test").TestContext, serializer: "pickle" | 
     // Pickle carries the tuple RQ's enqueue makes of args; JSON has only lists.
     assert.equal(entry["args_type"], serializer === "pickle" ? "tuple" : "list", `args type of ${label}`);
     assert.deepEqual(entry["kwargs"], want.kwargs, `kwargs of ${label}`);
-    assert.deepEqual(entry["clock"], { schedule: slot.schedule, slot: new Date(slot.slotAt).toISOString(), slotAt: slot.slotAt }, `job.meta["clock"] of ${label}`);
+    // The slot's traceparent (README "Traces"), namespace `clock`.
+    const digest = createHash("sha256").update(`traceparent\0clock\0${slot.schedule}\0${slot.slotAt}`).digest("hex");
+    const traceparent = `00-${digest.slice(0, 32)}-${digest.slice(32, 48)}-01`;
+    assert.deepEqual(entry["clock"], { schedule: slot.schedule, slot: new Date(slot.slotAt).toISOString(), slotAt: slot.slotAt, traceparent }, `job.meta["clock"] of ${label}`);
     assert.equal(entry["origin"], want.queue, `origin of ${label}`);
     assert.equal(entry["description"], want.description, `description of ${label}`);
     assert.equal(entry["timeout"], want.timeout, `timeout of ${label}`);
