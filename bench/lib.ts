@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import type { LogLine } from "../test/helpers/logs.ts";
 import type { Heard } from "../test/helpers/lines.ts";
-import { BIN, LoggedProcess } from "../test/helpers/process.ts";
+import { BIN, LoggedProcess, type SpawnOptions } from "../test/helpers/process.ts";
 import { startRedis, type TestRedis } from "../test/helpers/redis.ts";
 
 export const SECOND = 1000;
@@ -251,6 +251,11 @@ export function spawnClock(configPath: string, options: ClockOptions): LoggedPro
       now: wallNow,
     }),
   );
+}
+
+/** Any other command (a Sidekiq server), on the same harness, stopped at clean-up; lines timestamped by wallNow(). */
+export function spawnProcess(command: string, args: readonly string[], options: SpawnOptions): LoggedProcess {
+  return track(new LoggedProcess(command, args, { cwd: ROOT, ...options, now: wallNow }));
 }
 
 /** A peer (croner, BullMQ) in its own process, as fair to it as the clock's own process is to us. */

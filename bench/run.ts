@@ -2,6 +2,8 @@
  * `npm run bench`: the clock beside its peers, in one run on one machine, loopback only.
  *
  *   1. firing lag of a one-second schedule (ours, BullMQ job scheduler, croner + ioredis, at once)
+ *      1b. sidekiq-cron in Sidekiq servers (one, three, one with its poller off) beside part 1:
+ *      lag, slots enqueued, duplicates, CPU; then idle CPU with a daily job during part 2
  *   2. 10,000 schedules due at the same instant (ours, BullMQ, croner, redis-benchmark's ceiling)
  *   3. 100,000 schedules: start-up to first fire, RSS, idle CPU (and one schedule's idle CPU)
  *   4. failover: SIGKILL and SIGTERM of the leader among three clocks
@@ -10,8 +12,9 @@
  * Every redis-server is a throwaway one on a free port (test/helpers/redis.ts); every child
  * process and server is stopped at the end, on an error, on Ctrl-C, or past the time limit.
  *
- * Options: --only lag,burst,scale,failover,status (a subset)   --profile (spawn our clocks with
- * --cpu-prof and print where the burst and the start-up spend their time; slows them down).
+ * Options: --only lag,sidekiq-cron,burst,scale,failover,status (a subset)   --profile (spawn our
+ * clocks with --cpu-prof and print where the burst and the start-up spend their time; slows them
+ * down)   --sidekiq-cron-poll 1 (sidekiq-cron's cron_poll_interval, seconds).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
@@ -23,12 +26,15 @@ import { benchFailover } from "./failover.ts";
 import { benchLag } from "./lag.ts";
 import { cleanupAll, errorText, printTable, ROOT, section, SECOND, tempDir, type Row } from "./lib.ts";
 import { benchScale, startIdleClock, type IdleClock } from "./scale.ts";
+import { DEFAULT_POLL_S, notMeasured, probeSidekiqCron, startSidekiqCron, type SidekiqCron } from "./sidekiq-cron.ts";
 import { benchStatus } from "./status.ts";
 
-const PARTS = ["lag", "burst", "scale", "failover", "status"] as const;
+const PARTS = ["lag", "sidekiq-cron", "burst", "scale", "failover", "status"] as const;
 type Part = (typeof PARTS)[number];
 /** The issue's bound is 5 minutes: stop everything short of it rather than overrun. */
 const TIME_LIMIT_MS = 290 * SECOND;
+/** sidekiq-cron's own window when part 1 is not in the run. */
+const SIDEKIQ_CRON_ALONE_MS = 30 * SECOND;
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -60,7 +66,11 @@ function machine(): string {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { only: { type: "string" }, profile: { type: "boolean" } } });
+  const { values } = parseArgs({
+    options: { only: { type: "string" }, profile: { type: "boolean" }, "sidekiq-cron-poll": { type: "string" } },
+  });
+  const pollS = Number(values["sidekiq-cron-poll"] ?? DEFAULT_POLL_S);
+  if (!(pollS > 0)) throw new Error(`--sidekiq-cron-poll: expected seconds > 0, got ${values["sidekiq-cron-poll"] ?? ""}`);
   const parts = (values.only?.split(",") ?? [...PARTS]) as Part[];
   const unknown = parts.filter((part) => !PARTS.includes(part));
   if (unknown.length > 0) throw new Error(`--only: unknown part(s) ${unknown.join(", ")}; parts are ${PARTS.join(", ")}`);
@@ -90,17 +100,45 @@ async function main(): Promise<number> {
     }
   };
 
+  // Set inside attempt()'s callbacks (a holder: TypeScript would narrow a plain `let` to null here).
+  const started: { idle: IdleClock | null; sidekiq: SidekiqCron | null } = { idle: null, sidekiq: null };
   // Started first and left idle throughout, so its idle CPU is read over minutes, not 30 s.
-  let idle: IdleClock | null = null;
   if (parts.includes("scale")) {
     await attempt("3 scale", async () => {
-      idle = await startIdleClock(dir);
+      started.idle = await startIdleClock(dir);
       return [];
     });
   }
-  if (parts.includes("lag")) await attempt("1 lag", () => benchLag(dir));
+  const idleClock = started.idle;
+  // Booted before part 1 starts, so five Ruby start-ups do not land on its first slots.
+  if (parts.includes("sidekiq-cron")) {
+    await attempt("1b sidekiq-cron", async () => {
+      const setup = probeSidekiqCron();
+      if (typeof setup === "string") return notMeasured(setup);
+      const sidekiq = await startSidekiqCron(setup, pollS, idleClock?.proc ?? null);
+      try {
+        await sidekiq.ready;
+      } catch (error) {
+        await sidekiq.stop();
+        throw error;
+      }
+      started.sidekiq = sidekiq;
+      return [];
+    });
+  }
+  const cron = started.sidekiq;
+  if (parts.includes("lag")) await attempt("1 lag", () => benchLag(dir, cron));
+  else if (cron !== null) await attempt("1b sidekiq-cron", () => cron.alone(SIDEKIQ_CRON_ALONE_MS));
+  // Its idle window runs through part 2 (or on its own); its row goes with the other sidekiq-cron rows.
+  const finishCron = async (): Promise<void> => {
+    if (cron === null) return;
+    const at = rows.map((row) => row.section).lastIndexOf("1b sidekiq-cron") + 1;
+    const before = rows.length;
+    await attempt("1b sidekiq-cron", () => cron.finish());
+    if (at > 0) rows.splice(at, 0, ...rows.splice(before));
+  };
   if (parts.includes("burst")) await attempt("2 burst", () => benchBurst(dir, profilesFor("burst")));
-  const idleClock: IdleClock | null = idle;
+  await finishCron();
   if (parts.includes("scale") && idleClock !== null) await attempt("3 scale", () => benchScale(dir, idleClock, profilesFor("scale")));
   if (parts.includes("failover")) await attempt("4 failover", () => benchFailover(dir));
   if (parts.includes("status")) await attempt("5 status", () => benchStatus(dir));
