@@ -4,7 +4,8 @@
  *   1. firing lag of a one-second schedule (ours, BullMQ job scheduler, croner + ioredis, at once)
  *      1b. sidekiq-cron in Sidekiq servers (one, three, one with its poller off) beside part 1:
  *      lag, slots enqueued, duplicates, CPU; then idle CPU with a daily job during part 2
- *   2. 10,000 schedules due at the same instant (ours, BullMQ, croner, redis-benchmark's ceiling)
+ *   2. 10,000 schedules due at the same instant (ours, BullMQ, croner, redis-benchmark's ceiling),
+ *      and ours at 1,000 / 10,000 / 100,000: burst, a tick's lag, RSS (the scaling curve)
  *   3. 100,000 schedules: start-up to first fire, RSS, idle CPU (and one schedule's idle CPU)
  *   4. failover: SIGKILL and SIGTERM of the leader among three clocks
  *   5. status: 100,000 dynamic schedules, /api/status polled every second vs not: the lag moved
@@ -14,14 +15,15 @@
  *
  * Options: --only lag,sidekiq-cron,burst,scale,failover,status (a subset)   --profile (spawn our
  * clocks with --cpu-prof and print where the burst and the start-up spend their time; slows them
- * down)   --sidekiq-cron-poll 1 (sidekiq-cron's cron_poll_interval, seconds).
+ * down)   --curve 1000,10000 (the curve's points; 10,000 is always one)   --sidekiq-cron-poll 1
+ * (sidekiq-cron's cron_poll_interval, seconds).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { benchBurst } from "./burst.ts";
+import { benchBurst, CURVE } from "./burst.ts";
 import { benchFailover } from "./failover.ts";
 import { benchLag } from "./lag.ts";
 import { cleanupAll, errorText, printTable, ROOT, section, SECOND, tempDir, type Row } from "./lib.ts";
@@ -67,8 +69,10 @@ function machine(): string {
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { only: { type: "string" }, profile: { type: "boolean" }, "sidekiq-cron-poll": { type: "string" } },
+    options: { only: { type: "string" }, profile: { type: "boolean" }, curve: { type: "string" }, "sidekiq-cron-poll": { type: "string" } },
   });
+  const curve = values.curve?.split(",").map(Number) ?? [...CURVE];
+  if (curve.some((count) => !Number.isInteger(count) || count < 1)) throw new Error(`--curve: expected schedule counts like 1000,10000,100000, got ${values.curve ?? ""}`);
   const pollS = Number(values["sidekiq-cron-poll"] ?? DEFAULT_POLL_S);
   if (!(pollS > 0)) throw new Error(`--sidekiq-cron-poll: expected seconds > 0, got ${values["sidekiq-cron-poll"] ?? ""}`);
   const parts = (values.only?.split(",") ?? [...PARTS]) as Part[];
@@ -137,7 +141,7 @@ async function main(): Promise<number> {
     await attempt("1b sidekiq-cron", () => cron.finish());
     if (at > 0) rows.splice(at, 0, ...rows.splice(before));
   };
-  if (parts.includes("burst")) await attempt("2 burst", () => benchBurst(dir, profilesFor("burst")));
+  if (parts.includes("burst")) await attempt("2 burst", () => benchBurst(dir, profilesFor("burst"), curve));
   await finishCron();
   if (parts.includes("scale") && idleClock !== null) await attempt("3 scale", () => benchScale(dir, idleClock, profilesFor("scale")));
   if (parts.includes("failover")) await attempt("4 failover", () => benchFailover(dir));
