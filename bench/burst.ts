@@ -49,7 +49,7 @@ const KEY = "bench:burst";
 const OURS_KEY = "bench:{queue}";
 const TICK = "tick";
 /** Tick slots read before each burst (the tick's lag p99 over so few is about its max). */
-const LAG_SLOTS = 6;
+const LAG_SLOTS = 5;
 const BURST_TIMEOUT_MS = 40 * SECOND;
 
 /**

@@ -19,6 +19,7 @@ import {
   calibrate,
   connect,
   cpuMs,
+  errorText,
   firedOf,
   ms,
   note,
@@ -126,8 +127,10 @@ export async function benchLag(dir: string, cron: SidekiqCron | null): Promise<R
   cron?.window(fromAt, untilAt);
   // Our clock's CPU over the window, for the CPU beside sidekiq-cron's (timers: this part sleeps meanwhile).
   let clockCpuMs = Number.NaN;
-  setTimeout(() => (clockCpuMs = -cpuMs(clock.pid)), fromAt - wallNow());
-  setTimeout(() => (clockCpuMs += cpuMs(clock.pid)), untilAt - wallNow());
+  // A clock that died meanwhile leaves NaN (its exit is reported with its fires), never a throw in a timer.
+  const clockCpu = (): number => (clock.alive ? cpuMs(clock.pid) : Number.NaN);
+  setTimeout(() => (clockCpuMs = -clockCpu()), fromAt - wallNow());
+  setTimeout(() => (clockCpuMs += clockCpu()), untilAt - wallNow());
   // Re-aligned every 10 s, half-way between slots: the busy-wait must not delay a receipt.
   let recalibrate: NodeJS.Timeout | undefined;
   const aligned = setTimeout(
@@ -194,14 +197,19 @@ export async function benchLag(dir: string, cron: SidekiqCron | null): Promise<R
   const besideRows =
     cron === null
       ? []
-      : await cron.rows({
-          redis: s.oursRedis,
-          consumer: s.oursConsumer,
-          slots: SLOTS,
-          fired: new Set(oursSlots).size,
-          duplicates: oursSlots.length - new Set(oursSlots).size,
-          cpuPct: (clockCpuMs / (untilAt - fromAt)) * 100,
-        });
+      : await cron
+          .rows({
+            redis: s.oursRedis,
+            consumer: s.oursConsumer,
+            slots: SLOTS,
+            fired: new Set(oursSlots).size,
+            duplicates: oursSlots.length - new Set(oursSlots).size,
+            cpuPct: (clockCpuMs / (untilAt - fromAt)) * 100,
+          })
+          // Its failure is its own row: part 1's figures stand.
+          .catch((error: unknown) => [
+            { section: "1b sidekiq-cron", measure: "(failed)", ours: "", peers: errorText(error).slice(0, 120), ratio: "", target: "", verdict: "FAILED" },
+          ]);
   const peers = (pick: (summary: Summary) => number): string => `croner ${ms(pick(s.cronerConsumer))}, BullMQ ${ms(pick(s.bullWorker))}`;
   const ratios = (pick: (summary: Summary) => number): string =>
     `${ratio(pick(s.oursConsumer), pick(s.cronerConsumer))} croner, ${ratio(pick(s.oursConsumer), pick(s.bullWorker))} BullMQ`;

@@ -123,7 +123,8 @@ export function ms(value: number, digits = 2): string {
 export function ratio(ours: number, peer: number): string {
   if (!Number.isFinite(ours) || !Number.isFinite(peer) || peer === 0) return "n/a";
   const value = ours / peer;
-  return `${value >= 10 ? value.toFixed(0) : value >= 1 ? value.toFixed(1) : value.toFixed(2)}x`;
+  // Two significant digits below 0.01 (sidekiq-cron's lag is ~1000x ours): "0.00x" would say nothing.
+  return `${value >= 10 ? value.toFixed(0) : value >= 1 ? value.toFixed(1) : value >= 0.01 ? value.toFixed(2) : value.toPrecision(2)}x`;
 }
 
 // ---------------------------------------------------------------------------------------------

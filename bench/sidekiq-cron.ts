@@ -198,8 +198,8 @@ export interface SidekiqCron {
   finish(): Promise<Row[]>;
 }
 
-/** Spawns every group; `idleClock` is the one-schedule clock whose idle CPU is read over the same idle window (null: not running). */
-export async function startSidekiqCron(setup: SidekiqCronSetup, pollS: number, idleClock: Pick<LoggedProcess, "pid" | "alive"> | null): Promise<SidekiqCron> {
+/** Spawns every group; `currentIdleClock` gives the one-schedule clock whose idle CPU is read over the same idle window (null: not running). */
+export async function startSidekiqCron(setup: SidekiqCronSetup, pollS: number, currentIdleClock: () => Pick<LoggedProcess, "pid" | "alive"> | null): Promise<SidekiqCron> {
   const schedule = JSON.stringify({ [JOB]: { cron: setup.cron, class: "TickJob", queue: QUEUE } });
   const spawnGroup = async (label: string, count: number): Promise<Group> => {
     const server = await redisServer();
@@ -232,7 +232,16 @@ export async function startSidekiqCron(setup: SidekiqCronSetup, pollS: number, i
   let windowUntilAt = Number.NaN;
   const busyCpu = new Map<number, number>();
   const sample = (into: Map<number, number>, sign: number): void => {
-    for (const proc of all) if (proc.alive) into.set(proc.pid, (into.get(proc.pid) ?? 0) + sign * cpuMs(proc.pid));
+    for (const proc of all) {
+      // Gone (crashed) between the check and the read: its figure stays NaN, and its exit shows in its tail.
+      let used = Number.NaN;
+      try {
+        if (proc.alive) used = cpuMs(proc.pid);
+      } catch {
+        // as above
+      }
+      into.set(proc.pid, (into.get(proc.pid) ?? 0) + sign * used);
+    }
   };
   let idle: Promise<{ cpu: Map<number, number>; clockMs: number | null; wallMs: number; perf: Map<number, number>; clockPerfMs: number | null }> | null = null;
 
@@ -282,6 +291,7 @@ export async function startSidekiqCron(setup: SidekiqCronSetup, pollS: number, i
       await sleep(2 * pollS * SECOND); // every poller has read the daily schedule
       const cpu = new Map<number, number>();
       sample(cpu, -1);
+      const idleClock = currentIdleClock();
       const [wall0, clock0] = [wallNow(), idleClock?.alive === true ? cpuMs(idleClock.pid) : null];
       // perf's task-clock beside the ticks, as part 3 does: a 10 ms tick is 0.033% of 30 s.
       const clockPerf = idleClock?.alive === true ? perfTaskClock(idleClock.pid, IDLE_MS) : Promise.resolve(null);
@@ -295,6 +305,8 @@ export async function startSidekiqCron(setup: SidekiqCronSetup, pollS: number, i
       await Promise.all(all.map((proc) => stopProc(proc)));
       return { cpu, clockMs, wallMs, perf, clockPerfMs };
     })();
+    // finish() awaits it later; until then a failure must not count as an unhandled rejection.
+    idle.catch(() => undefined);
 
     const lagOf = (summary: Summary): string => `${ms(summary.p50)} / ${ms(summary.p99)}`;
     const oursLag = (pick: (of: OursInWindow) => Summary): string => (ours === null ? NOT_RUN : `${ms(pick(ours).p50, 3)} / ${ms(pick(ours).p99, 3)}`);
