@@ -8,12 +8,18 @@
  * - at a consumer: ours and croner's by a BLPOP consumer in this process (its receive time minus
  *   the slot in the message), BullMQ's by its Worker's processor (receive time minus the slot in
  *   the job id, `repeat:s:<millis>`).
+ *
+ * sidekiq-cron, when it runs beside (bench/sidekiq-cron.ts), starts before this part and is
+ * measured over the same slots; its rows follow this part's.
  */
 import type { Redis } from "ioredis";
 import type { LogLine } from "../test/helpers/logs.ts";
+import type { SidekiqCron } from "./sidekiq-cron.ts";
 import {
   calibrate,
   connect,
+  cpuMs,
+  errorText,
   firedOf,
   ms,
   note,
@@ -90,7 +96,7 @@ function line(name: string, summary: Summary, before: number): string {
   return `${name.padEnd(34)} n=${String(summary.n).padStart(3)}  p50 ${ms(summary.p50).padStart(9)}  p99 ${ms(summary.p99).padStart(9)}  max ${ms(summary.max).padStart(9)}  before slot: ${before}`;
 }
 
-export async function benchLag(dir: string): Promise<Row[]> {
+export async function benchLag(dir: string, cron: SidekiqCron | null): Promise<Row[]> {
   section(`1. Firing lag: one every-1s schedule, ${SLOTS} slots; ours, BullMQ and croner at once, each against its own redis-server`);
   note("2 cores for 3 systems + 3 redis-servers + this process: the three share the machine, as noisy neighbours would.");
   calibrate();
@@ -112,11 +118,19 @@ export async function benchLag(dir: string): Promise<Row[]> {
     waitMessage(clock, "leadership acquired", 10 * SECOND),
     croner.waitFor(isReady, { timeoutMs: 15 * SECOND, what: "ready" }),
     bullmq.waitFor(isReady, { timeoutMs: 15 * SECOND, what: "ready" }),
+    cron?.ready,
   ]);
 
   const fromAt = Math.ceil((startedAt + WARM_UP_MS) / SECOND) * SECOND;
   const untilAt = fromAt + SLOTS * SECOND;
   note(`measuring slots from ${new Date(fromAt).toISOString()} to ${new Date(untilAt).toISOString()} ...`);
+  cron?.window(fromAt, untilAt);
+  // Our clock's CPU over the window, for the CPU beside sidekiq-cron's (timers: this part sleeps meanwhile).
+  let clockCpuMs = Number.NaN;
+  // A clock that died meanwhile leaves NaN (its exit is reported with its fires), never a throw in a timer.
+  const clockCpu = (): number => (clock.alive ? cpuMs(clock.pid) : Number.NaN);
+  setTimeout(() => (clockCpuMs = -clockCpu()), fromAt - wallNow());
+  setTimeout(() => (clockCpuMs += clockCpu()), untilAt - wallNow());
   // Re-aligned every 10 s, half-way between slots: the busy-wait must not delay a receipt.
   let recalibrate: NodeJS.Timeout | undefined;
   const aligned = setTimeout(
@@ -179,6 +193,23 @@ export async function benchLag(dir: string): Promise<Row[]> {
   if (missing) note(`warning: fewer than ${SLOTS} slots seen by some measure (see n above)`);
 
   const beforeOurs = before(ours.redis) + before(ours.consumer);
+  const oursSlots = oursInRedis.filter((sample) => sample.slotAt >= fromAt && sample.slotAt < untilAt).map((sample) => sample.slotAt);
+  const besideRows =
+    cron === null
+      ? []
+      : await cron
+          .rows({
+            redis: s.oursRedis,
+            consumer: s.oursConsumer,
+            slots: SLOTS,
+            fired: new Set(oursSlots).size,
+            duplicates: oursSlots.length - new Set(oursSlots).size,
+            cpuPct: (clockCpuMs / (untilAt - fromAt)) * 100,
+          })
+          // Its failure is its own row: part 1's figures stand.
+          .catch((error: unknown) => [
+            { section: "1b sidekiq-cron", measure: "(failed)", ours: "", peers: errorText(error).slice(0, 120), ratio: "", target: "", verdict: "FAILED" },
+          ]);
   const peers = (pick: (summary: Summary) => number): string => `croner ${ms(pick(s.cronerConsumer))}, BullMQ ${ms(pick(s.bullWorker))}`;
   const ratios = (pick: (summary: Summary) => number): string =>
     `${ratio(pick(s.oursConsumer), pick(s.cronerConsumer))} croner, ${ratio(pick(s.oursConsumer), pick(s.bullWorker))} BullMQ`;
@@ -229,5 +260,6 @@ export async function benchLag(dir: string): Promise<Row[]> {
       target: "0",
       verdict: verdict(beforeOurs === 0),
     },
+    ...besideRows,
   ];
 }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import type { LogLine } from "../test/helpers/logs.ts";
 import type { Heard } from "../test/helpers/lines.ts";
-import { BIN, LoggedProcess } from "../test/helpers/process.ts";
+import { BIN, LoggedProcess, type SpawnOptions } from "../test/helpers/process.ts";
 import { startRedis, type TestRedis } from "../test/helpers/redis.ts";
 
 export const SECOND = 1000;
@@ -123,7 +123,8 @@ export function ms(value: number, digits = 2): string {
 export function ratio(ours: number, peer: number): string {
   if (!Number.isFinite(ours) || !Number.isFinite(peer) || peer === 0) return "n/a";
   const value = ours / peer;
-  return `${value >= 10 ? value.toFixed(0) : value >= 1 ? value.toFixed(1) : value.toFixed(2)}x`;
+  // Two significant digits below 0.01 (sidekiq-cron's lag is ~1000x ours): "0.00x" would say nothing.
+  return `${value >= 10 ? value.toFixed(0) : value >= 1 ? value.toFixed(1) : value >= 0.01 ? value.toFixed(2) : value.toPrecision(2)}x`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -251,6 +252,11 @@ export function spawnClock(configPath: string, options: ClockOptions): LoggedPro
       now: wallNow,
     }),
   );
+}
+
+/** Any other command (a Sidekiq server), on the same harness, stopped at clean-up; lines timestamped by wallNow(). */
+export function spawnProcess(command: string, args: readonly string[], options: SpawnOptions): LoggedProcess {
+  return track(new LoggedProcess(command, args, { cwd: ROOT, ...options, now: wallNow }));
 }
 
 /** A peer (croner, BullMQ) in its own process, as fair to it as the clock's own process is to us. */
