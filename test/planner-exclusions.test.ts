@@ -9,7 +9,7 @@ import type { FireOutcome, FireRequest } from "../src/fire/fire.ts";
 import { AlwaysLeader } from "../src/lease/lease.ts";
 import { ClockEvents } from "../src/events.ts";
 import { Planner } from "../src/planner/planner.ts";
-import { DAY, HOUR } from "../src/schedule/duration.ts";
+import { DAY, HOUR, SECOND } from "../src/schedule/duration.ts";
 import { nextSlots } from "../src/schedule/slots.ts";
 import { FakeClock } from "./helpers/fake-clock.ts";
 
@@ -31,7 +31,9 @@ test("an excluded holiday never fires, a spread slot fires at its moved instant:
       return { request, status: "fired", jobId: `${request.schedule.name}-${request.slotAt}`, redisAt: clock.now() };
     });
   const leadership = new AlwaysLeader();
-  const planner = new Planner({ clock, fire, readLedger: async () => new Map(ledger), leadership, events: new ClockEvents() });
+  // Hour-long ticks: four days of 1 s ticks on the fake clock took ~35 s of real time (the slots are
+  // armed for their instants either way).
+  const planner = new Planner({ clock, fire, readLedger: async () => new Map(ledger), leadership, events: new ClockEvents(), tickMs: HOUR });
   planner.start(config.schedules);
   await leadership.start();
   await clock.advance(4 * DAY);
@@ -67,7 +69,7 @@ test("catch-up after an outage across a holiday fires the missed slots but never
   const planner = new Planner({ clock, fire, readLedger: async () => new Map(ledger), leadership, events: new ClockEvents() });
   planner.start(config.schedules);
   await leadership.start();
-  await clock.advance(HOUR);
+  await clock.advance(5 * SECOND); // the catch-up is the first wake's: an hour of 1 s ticks on the fake clock took ~37 s of real time
   await planner.stop();
   assert.deepEqual(
     fired.map((at) => new Date(at).toISOString()),
