@@ -72,6 +72,20 @@ test("a burst of 200 slots at one instant is built a second ahead; at the instan
   await h.planner.stop();
 });
 
+test("beside a one-second tick (the instant is under a second away at every wake) the burst is still built ahead, not at the instant", async () => {
+  const tick = parseSchedule("tick", { every: "1s", job: { class: "Tick", queue: "q" } }, defaults);
+  const h = await plannerWith([...hourly(200), tick]);
+  const instantAt = T0 + HOUR;
+  await h.clock.advance(instantAt - h.clock.now() - 100);
+  const built = h.prepared.find((entry) => entry.instantAt === instantAt);
+  assert.ok(built !== undefined, "built before the instant");
+  assert.equal(built.count, 201, "the 200 and the tick due at the same instant");
+  assert.ok(built.at <= instantAt - 900, `built ${instantAt - built.at} ms ahead`);
+  await h.clock.advance(200);
+  assert.equal(h.fires.find((fire) => fire.at === instantAt)?.handle, built.handle);
+  await h.planner.stop();
+});
+
 test("a change to one schedule of the burst in between drops what was built: the fire is built at the instant, with the change", async () => {
   const schedules = hourly(100);
   const h = await plannerWith(schedules);

@@ -230,8 +230,11 @@ export class Planner {
     const target = leading ? Math.max(this.#heap.peek()?.nextAt ?? Number.POSITIVE_INFINITY, this.#retryAt) : Number.POSITIVE_INFINITY;
     const lead = this.#options.spin === true ? SPIN_MS : 0;
     let delay = Math.max(0, Math.min(target - now - lead, this.#tickMs));
-    // A wake a second before the next instant, where the burst due then (if any) is built.
-    if (this.#options.prepare !== undefined && this.#preparedFor !== target && target - now > PREPARE_AHEAD_MS) delay = Math.min(delay, target - now - PREPARE_AHEAD_MS);
+    // A wake a second before the next instant (at once if it is nearer), where the burst due then
+    // (if any) is built. Not while a retry holds the timer: the instant is not the one it waits for.
+    if (leading && this.#options.prepare !== undefined && this.#preparedFor !== target && target === this.#heap.peek()?.nextAt) {
+      delay = Math.min(delay, Math.max(0, target - now - PREPARE_AHEAD_MS));
+    }
     // Lateness is measured against when the timer was asked to fire, never against the target: a
     // target already past when armed (a resume heard after its first slot) is not a late timer.
     const dueMono = clock.monotonic() + delay;
