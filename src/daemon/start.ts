@@ -337,7 +337,6 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   // Off the path to the first fire: clients read it, the planner does not.
   void tasks.once("publish config snapshot", () => writeSnapshot(redis, keys, snapshotOf(config, clock.now())));
   await tasks.once("subscribe", () => syncRef.start(plannerRef));
-  tasks.every("change poll", SECOND, () => syncRef.poll());
   // Catches entries written around the API (by hand, by an older version) that bumped no counter.
   tasks.every("reconcile", RECONCILE_MS, async () => {
     await syncRef.reconcile();
@@ -346,10 +345,10 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   tasks.every("time sync", TIME_SYNC_MS, syncTime);
   tasks.every("outbox drain", OUTBOX_DRAIN_MS, drain);
   // A standby's health says whether a leader's heartbeat still moves: one HGETALL of the peers a second.
-  tasks.every("leader watch", SECOND, async () => {
+  const leaderWatch = async (): Promise<void> => {
     if (connection.down) return; // the outage is reported already
     liveness.notePeers(leadership.isLeader() ? null : parsePeers(await redis.hgetall(keys.peers), null));
-  });
+  };
   // Backfills asked for by clients (dynamic/backfill.ts): the leader runs them through its fenced firer.
   const backfills = new BackfillRunner({
     redis,
@@ -361,17 +360,28 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     events,
     peer: peerLabel(peerId),
   });
-  tasks.every("backfill", SECOND, () => backfills.poll());
-  // A pause's `until` is the leader's to carry out, by Redis time (one ZRANGEBYSCORE a second).
-  tasks.every("pause expiry", SECOND, async () => {
-    if (!leadership.isLeader() || connection.down) return;
-    for (const expired of await expirePauses(redis, keys)) events.emit("pause:expired", expired);
-  });
-  // The leader judges expectations once a second, off the fire path: bounded reads per round (history/expect.ts).
-  tasks.every("judge expectations", SECOND, async () => {
-    if (expectations === null || !leadership.isLeader() || connection.down) return;
-    await expectations.tick();
-  });
+  // The once-a-second work, on one timer (one wake-up, its commands in one turn): the change-counter
+  // poll; a standby's leader watch; the leader's backfills, pause ends (by Redis time: one
+  // ZRANGEBYSCORE) and expectations (bounded reads per round, history/expect.ts).
+  tasks.together(SECOND, [
+    ["change poll", () => syncRef.poll()],
+    ["leader watch", leaderWatch],
+    ["backfill", () => backfills.poll()],
+    [
+      "pause expiry",
+      async () => {
+        if (!leadership.isLeader() || connection.down) return;
+        for (const expired of await expirePauses(redis, keys)) events.emit("pause:expired", expired);
+      },
+    ],
+    [
+      "judge expectations",
+      async () => {
+        if (expectations === null || !leadership.isLeader() || connection.down) return;
+        await expectations.tick();
+      },
+    ],
+  ]);
   void configWatch.check();
   tasks.every("config check", options.configCheckMs ?? CONFIG_CHECK_MS, () => configWatch.check());
 

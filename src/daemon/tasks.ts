@@ -20,16 +20,27 @@ export class Tasks {
 
   /** Runs `task` every `ms` (after the previous run ends). */
   every(name: string, ms: number, task: () => Promise<void>): void {
-    let failing = false;
+    this.together(ms, [[name, task]]);
+  }
+
+  /**
+   * Runs several tasks every `ms` on one timer, side by side: one wake-up a period for all of them,
+   * and their Redis commands leave in the same turn (one round trip's wait, not one each). Each is
+   * reported under its own name, its first failure of a run only.
+   */
+  together(ms: number, tasks: readonly (readonly [name: string, task: () => Promise<void>])[]): void {
+    const failing = tasks.map(() => false);
     const loop = (): void => {
       if (this.#stopping) return;
       const timer = this.#clock.setTimeout(() => {
         this.#timers.delete(timer);
-        void this.once(name, task, failing)
-          .then((failed) => {
-            failing = failed;
-          })
-          .finally(loop);
+        void Promise.all(
+          tasks.map(([name, task], index) =>
+            this.once(name, task, failing[index]).then((failed) => {
+              failing[index] = failed;
+            }),
+          ),
+        ).finally(loop);
       }, ms);
       this.#timers.add(timer);
     };
