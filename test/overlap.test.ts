@@ -221,7 +221,7 @@ test("overlap is validated field by field: unknown values, rq replace, and adapt
   assert.equal((inherited as { overlap?: string }).overlap, "skip");
 });
 
-test("overlap allow (the default) sends the fire script exactly the arguments it got before overlap existed", async () => {
+test("overlap allow (the default) sends the fire script no overlap fields: a plain entry, as before overlap existed", async () => {
   const namespace = "pin";
   const keys = clockKeys(namespace);
   const adapters = buildAdapters(new Set(["sidekiq"]), {}, { namespace });
@@ -234,6 +234,7 @@ test("overlap allow (the default) sends the fire script exactly the arguments it
   const digest = createHash("sha256").update(`traceparent\0pin\0pinned\0${1_795_442_400_000}`).digest("hex");
   const traceparent = `00-${digest.slice(0, 32)}-${digest.slice(32, 48)}-01`;
   const payload = `{"class":"J","args":[],"queue":"q","retry":true,"jid":"${outcome?.jobId ?? ""}","clock":{"schedule":"pinned","slot":"2026-11-23T14:00:00.000Z","slotAt":1795442400000},"traceparent":"${traceparent}","created_at":1795442400.0,"enqueued_at":1795442400.0}`;
+  // One JSON argument per batch (fire.lua's header): no overlap, limit or outbox fields for a plain schedule.
   assert.deepEqual(calls, [
     [
       "7",
@@ -245,20 +246,17 @@ test("overlap allow (the default) sends the fire script exactly the arguments it
       "queues",
       "queue:q",
       "tok",
-      "1",
-      "s",
-      "pinned",
-      "1795442400000",
-      "",
-      "2",
-      "SADD",
-      "6",
-      "1",
-      "q",
-      "LPUSH",
-      "7",
-      "1",
-      payload,
+      JSON.stringify([
+        {
+          m: "s",
+          n: "pinned",
+          t: "1795442400000",
+          w: [
+            ["SADD", 6, "q"],
+            ["LPUSH", 7, payload],
+          ],
+        },
+      ]),
     ],
   ]);
 });

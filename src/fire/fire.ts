@@ -86,6 +86,26 @@ export interface FireReport {
   }[];
 }
 
+/** One slot as the fire script reads it (fire.lua's header: the keys of the JSON entries). */
+interface ScriptEntry {
+  /** Mode: "s" scheduled, "k" / "r" scheduled with overlap skip / replace, "m" manual. */
+  m: string;
+  n: string;
+  /** The slot, epoch ms, as text (the ledger keeps it as written). */
+  t: string;
+  /** [command, key index, ...args] */
+  w: (string | number)[][];
+  /** Outbox message. */
+  o?: string;
+  /** maxRuns and the runs key's index. */
+  l?: number;
+  r?: number;
+  /** Overlap: the pushed key's index, this job's mark, the checks [kind, key index]. */
+  p?: number;
+  k?: string;
+  c?: [string, number][];
+}
+
 /** One script call, built: its requests, what each enqueues, and the script's keys and arguments. */
 interface BuiltBatch {
   readonly requests: readonly FireRequest[];
@@ -336,15 +356,17 @@ export class Firer {
       [keys.stats, 4],
       [keys.paused, 5],
     ]);
-    const indexOf = (key: string): string => {
+    const indexOf = (key: string): number => {
       let index = keyIndex.get(key);
       if (index === undefined) {
         index = keyIndex.size + 1;
         keyIndex.set(key, index);
       }
-      return String(index);
+      return index;
     };
-    const args: string[] = ["", String(chunk.length)];
+    // One JSON argument for the batch (fire.lua's header): built ahead, it is one string for the
+    // Redis client to send at the instant, not thousands, and one cjson.decode for the script.
+    const entries: ScriptEntry[] = [];
     for (const request of chunk) {
       const adapter = this.adapterFor(request.schedule);
       const enqueue = this.#enqueueFor(request, adapter, enqueuedAt);
@@ -356,24 +378,32 @@ export class Firer {
       // A trigger is outside the schedule: no overlap check, and it is not what a slot's check looks for.
       // Nor is a backfill's slot: it enqueues a past range on purpose, each slot once by the ledger.
       const overlap = request.manual === undefined && request.backfill !== true ? overlapOf(request.schedule) : "allow";
-      // maxRuns rides on the mode ("+") so a schedule without it sends the very arguments it always did.
-      const limited = request.manual === undefined && request.schedule.maxRuns !== undefined;
-      args.push(request.manual === undefined ? MODE[overlap] + (limited ? "+" : "") : "m", request.schedule.name, String(request.slotAt), outbox);
-      if (limited) args.push(String(request.schedule.maxRuns), indexOf(keys.runs));
+      const entry: ScriptEntry = {
+        m: request.manual === undefined ? MODE[overlap] : "m",
+        n: request.schedule.name,
+        t: String(request.slotAt),
+        w: writes.map((write) => [write.command, indexOf(write.key), ...write.args]),
+      };
+      if (outbox !== "") entry.o = outbox;
+      if (request.manual === undefined && request.schedule.maxRuns !== undefined) {
+        entry.l = request.schedule.maxRuns;
+        entry.r = indexOf(keys.runs);
+      }
       if (overlap !== "allow") {
         const problem = overlapProblem(adapter, overlap);
         const pending = problem === null ? adapter.overlap?.pending(enqueue, writes) : undefined;
         if (pending === undefined) throw new Error(`schedules.${request.schedule.name}.overlap: ${problem ?? "no overlap support"}`);
-        const checks = [
-          ...pending.waitingLists.map((key) => ["l", key]),
-          ...(pending.waitingSets ?? []).map((key) => ["z", key]),
-          ...(pending.runningLists ?? []).map((key) => ["a", key]),
+        entry.p = indexOf(keys.pushed);
+        entry.k = pending.mark;
+        entry.c = [
+          ...pending.waitingLists.map((key): [string, number] => ["l", indexOf(key)]),
+          ...(pending.waitingSets ?? []).map((key): [string, number] => ["z", indexOf(key)]),
+          ...(pending.runningLists ?? []).map((key): [string, number] => ["a", indexOf(key)]),
         ];
-        args.push(indexOf(keys.pushed), pending.mark, String(checks.length), ...checks.flatMap(([kind, key]) => [kind as string, indexOf(key as string)]));
       }
-      args.push(String(writes.length));
-      for (const write of writes) args.push(write.command, indexOf(write.key), String(write.args.length), ...write.args);
+      entries.push(entry);
     }
+    const args = ["", JSON.stringify(entries)];
     return { requests: chunk, enqueues, adapters, keys: [...keyIndex.keys()], args };
   }
 

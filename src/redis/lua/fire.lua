@@ -9,18 +9,19 @@
   KEYS[6+] the adapters' keys, referenced by index from the writes below
 
   ARGV[1]  caller's lease token; "" skips the fence (single-process mode)
-  ARGV[2]  entry count N, then N entries, each:
-             mode ("s" scheduled: ledger-checked, "m" manual: not; "k" / "r" scheduled with overlap
-             skip / replace; any of s, k, r with a trailing "+" for a schedule with maxRuns),
-             schedule, slotAt, outbox message ("" for none),
-             for a "+" mode only: maxRuns, runs key index (hash: schedule -> fires counted so far),
-             for "k" and "r" only, the overlap check:
-               pushed key index (hash: schedule -> "<slot>:<mark>" of its last pushed job), mark (what
-               this job leaves in its queue: the payload, or the job id), check count C, then C checks:
-                 kind ("l" a list the mark waits in, "z" a sorted set it waits in, "a" a list it sits
-                 in while running), key index
-             write count W, then W writes:
-               command, key index (into KEYS), arg count A, then A args
+  ARGV[2]  the entries, a JSON array (one argument: one string for the client to send and one
+           cjson.decode here, not thousands of arguments), each an object:
+             m  mode: "s" scheduled (ledger-checked), "m" manual (not), "k" / "r" scheduled with
+                overlap skip / replace
+             n  schedule   t  slotAt (epoch ms, as text)   o  outbox message (absent for none)
+             l, r  maxRuns and the runs key's index (hash: schedule -> fires counted so far), for
+                a schedule with maxRuns only
+             p, k, c  for "k" and "r" only, the overlap check: the pushed key's index (hash:
+                schedule -> "<slot>:<mark>" of its last pushed job), the mark (what this job leaves
+                in its queue: the payload, or the job id), the checks [kind, key index]: kind "l" a
+                list the mark waits in, "z" a sorted set it waits in, "a" a list it sits in while
+                running
+             w  the writes: [command, key index (into KEYS), args...]
 
   Overlap: the previous job is pending while the outbox still holds it (not yet enqueued), or its mark
   is in a checked key. "k": the slot is skipped (ledger advanced, nothing written). "r": a waiting one
@@ -41,7 +42,8 @@ local outboxKey = KEYS[3]
 local statsKey = KEYS[4]
 local pausedKey = KEYS[5]
 local token = ARGV[1]
-local count = tonumber(ARGV[2])
+local list = cjson.decode(ARGV[2])
+local count = #list
 
 local time = redis.call('TIME')
 local nowMicros = tonumber(time[1]) * 1000000 + tonumber(time[2])
@@ -85,39 +87,25 @@ end
 local entries = {}
 local names = {}
 local anyOverlap = false
-local at = 3
 for i = 1, count do
-  local entry = { mode = ARGV[at], schedule = ARGV[at + 1], slotText = ARGV[at + 2], message = ARGV[at + 3] }
+  local e = list[i]
+  local entry = { mode = e.m, schedule = e.n, slotText = e.t, message = e.o or '', writes = e.w, limit = e.l }
   entry.slotAt = tonumber(entry.slotText)
-  at = at + 4
   -- maxRuns: counted here, with the ledger advance, so a restart or a second clock counts the same.
-  if string.sub(entry.mode, -1) == '+' then
-    entry.mode = string.sub(entry.mode, 1, -2)
-    entry.limit = tonumber(ARGV[at])
-    entry.runsKey = KEYS[tonumber(ARGV[at + 1])]
-    at = at + 2
-  end
+  if e.r ~= nil then entry.runsKey = KEYS[e.r] end
   entry.checks = {}
   if entry.mode == 'k' or entry.mode == 'r' then
     anyOverlap = true
-    entry.pushedKey = KEYS[tonumber(ARGV[at])]
-    entry.mark = ARGV[at + 1]
-    local checkCount = tonumber(ARGV[at + 2])
-    at = at + 3
-    for c = 1, checkCount do
-      entry.checks[c] = { kind = ARGV[at], key = KEYS[tonumber(ARGV[at + 1])] }
-      at = at + 2
+    entry.pushedKey = KEYS[e.p]
+    entry.mark = e.k
+    for c, check in ipairs(e.c) do
+      entry.checks[c] = { kind = check[1], key = KEYS[check[2]] }
     end
   end
-  entry.writeCount = tonumber(ARGV[at])
-  entry.writesAt = at + 1
-  at = at + 1
-  for w = 1, entry.writeCount do
-    local command = ARGV[at]
-    if not allowed[command] then
-      return redis.error_reply('ERR clock fire: command not allowed: ' .. tostring(command))
+  for _, w in ipairs(entry.writes) do
+    if not allowed[w[1]] then
+      return redis.error_reply('ERR clock fire: command not allowed: ' .. tostring(w[1]))
     end
-    at = at + 3 + tonumber(ARGV[at + 2])
   end
   if entry.mode ~= 'm' then names[#names + 1] = entry.schedule end
   entries[i] = entry
@@ -147,9 +135,11 @@ local function flush(group)
   if #group.args > 0 then redis.call(group.command, group.key, unpack(group.args)) end
   group.args = {}
 end
-local function write(command, key, first, last)
+local function write(w)
+  local command = w[1]
+  local key = KEYS[w[2]]
   if anyOverlap or not mergeable[command] then
-    redis.call(command, key, unpack(ARGV, first, last))
+    redis.call(command, key, unpack(w, 3))
     return
   end
   local id = command .. '\0' .. key
@@ -159,8 +149,9 @@ local function write(command, key, first, last)
     groups[id] = group
     groupOrder[#groupOrder + 1] = group
   end
-  for a = first, last do group.args[#group.args + 1] = ARGV[a] end
-  if #group.args >= MAX_GROUP_ARGS then flush(group) end
+  local args = group.args
+  for a = 3, #w do args[#args + 1] = w[a] end
+  if #args >= MAX_GROUP_ARGS then flush(group) end
 end
 local outboxArgs = {}
 
@@ -222,12 +213,7 @@ for i = 1, count do
     ledger[schedule] = slotAt
   end
   if status == 1 or status == 3 then
-    local w = entry.writesAt
-    for _ = 1, entry.writeCount do
-      local argCount = tonumber(ARGV[w + 2])
-      write(ARGV[w], KEYS[tonumber(ARGV[w + 1])], w + 3, w + 2 + argCount)
-      w = w + 3 + argCount
-    end
+    for _, w in ipairs(entry.writes) do write(w) end
     if message ~= '' then
       outboxArgs[#outboxArgs + 1] = schedule .. '\0' .. slotText
       outboxArgs[#outboxArgs + 1] = message
