@@ -106,26 +106,26 @@ function parseSentinelAddress(text: string, position: number, count: number, sou
   return parseAddress(text, count === 1 ? "the Sentinel address" : `Sentinel address ${position} of ${count}`, DEFAULT_SENTINEL_PORT, SENTINEL_FORM, source);
 }
 
-function parseSentinelUrl(url: string, source: string): SentinelTarget {
-  let rest = url.slice(url.indexOf("://") + 3);
-  let username: string | undefined;
-  let password: string | undefined;
-  // Credentials end at the last "@" (host lists and master names have none).
+/**
+ * The `[user:password@]` of a `redis+sentinel://` or `redis+cluster://` URL, decoded, and what
+ * follows it. Credentials end at the last "@" (host lists and master names have none); a lone
+ * userinfo is a password, as redis:// reads it for the default user.
+ */
+function splitCredentials(url: string, source: string): { rest: string; username?: string; password?: string } {
+  const rest = url.slice(url.indexOf("://") + 3);
   const at = rest.lastIndexOf("@");
-  if (at >= 0) {
-    const userinfo = rest.slice(0, at);
-    rest = rest.slice(at + 1);
-    const colon = userinfo.indexOf(":");
-    const user = decodePart(colon < 0 ? userinfo : userinfo.slice(0, colon), source, "user name");
-    const pass = colon < 0 ? "" : decodePart(userinfo.slice(colon + 1), source, "password");
-    if (colon < 0) {
-      // "redis+sentinel://secret@..." : a lone userinfo is a password, as redis:// reads it for the default user.
-      password = user;
-    } else {
-      if (user !== "") username = user;
-      if (pass !== "") password = pass;
-    }
-  }
+  if (at < 0) return { rest };
+  const userinfo = rest.slice(0, at);
+  const colon = userinfo.indexOf(":");
+  const user = decodePart(colon < 0 ? userinfo : userinfo.slice(0, colon), source, "user name");
+  if (colon < 0) return { rest: rest.slice(at + 1), password: user };
+  const pass = decodePart(userinfo.slice(colon + 1), source, "password");
+  return { rest: rest.slice(at + 1), ...(user === "" ? {} : { username: user }), ...(pass === "" ? {} : { password: pass }) };
+}
+
+function parseSentinelUrl(url: string, source: string): SentinelTarget {
+  const { rest: afterCredentials, username, password } = splitCredentials(url, source);
+  let rest = afterCredentials;
   const question = rest.indexOf("?");
   const query = question < 0 ? "" : rest.slice(question + 1);
   if (question >= 0) rest = rest.slice(0, question);
@@ -162,22 +162,8 @@ function parseSentinelUrl(url: string, source: string): SentinelTarget {
 
 /** `redis+cluster://[user:password@]h1:7000,h2:7001`: seed nodes, no database (a cluster has only 0). */
 function parseClusterUrl(url: string, source: string): ClusterTarget {
-  let rest = url.slice(url.indexOf("://") + 3);
-  let username: string | undefined;
-  let password: string | undefined;
-  const at = rest.lastIndexOf("@");
-  if (at >= 0) {
-    const userinfo = rest.slice(0, at);
-    rest = rest.slice(at + 1);
-    const colon = userinfo.indexOf(":");
-    const user = decodePart(colon < 0 ? userinfo : userinfo.slice(0, colon), source, "user name");
-    const pass = colon < 0 ? "" : decodePart(userinfo.slice(colon + 1), source, "password");
-    if (colon < 0) password = user;
-    else {
-      if (user !== "") username = user;
-      if (pass !== "") password = pass;
-    }
-  }
+  const { rest: afterCredentials, username, password } = splitCredentials(url, source);
+  let rest = afterCredentials;
   if (rest.endsWith("/")) rest = rest.slice(0, -1);
   if (rest.includes("/")) refuse(source, `a Redis Cluster has only database 0: no path after the nodes; expected ${CLUSTER_FORM}`);
   if (rest.includes("?")) refuse(source, `no parameters are known after the nodes; expected ${CLUSTER_FORM}`);

@@ -7,9 +7,9 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
+import { pollUntil } from "./fired.ts";
 import { freePort } from "./redis.ts";
 
 const run = promisify(execFile);
@@ -69,10 +69,10 @@ export async function startCluster(masters = 3): Promise<TestCluster> {
       children.push(child);
       live.add(child);
     }
-    for (const port of ports) await waitFor(`node ${port} answers`, 10_000, async () => (await ask(port, (redis) => redis.ping())) === "PONG");
+    for (const port of ports) await pollUntil(`cluster node ${port} answers`, async () => (await ask(port, (redis) => redis.ping())) === "PONG", 10_000);
     await run("redis-cli", ["--cluster", "create", ...ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", "0", "--cluster-yes"], { timeout: 30_000 });
     for (const port of ports)
-      await waitFor(`node ${port} sees the cluster ok`, 20_000, async () => String(await ask(port, (redis) => redis.cluster("INFO"))).includes("cluster_state:ok"));
+      await pollUntil(`cluster node ${port} sees the cluster ok`, async () => String(await ask(port, (redis) => redis.cluster("INFO"))).includes("cluster_state:ok"), 20_000);
   } catch (error) {
     await close();
     throw error;
@@ -95,13 +95,5 @@ async function ask<T>(port: number, question: (redis: Redis) => Promise<T>): Pro
     return null;
   } finally {
     redis.disconnect();
-  }
-}
-
-async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`cluster: ${what}: not within ${timeoutMs} ms`);
-    await sleep(50);
   }
 }
