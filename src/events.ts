@@ -105,6 +105,10 @@ export interface ClockEventMap {
    */
   "planner:ledger-lost": { readonly schedules: number; readonly examples: readonly { readonly name: string; readonly knownAt: number; readonly ledgerAt: number | null }[] };
   "lease:changed": { readonly leading: boolean };
+  /** With shards of leadership: this process took or lost the lease of `shard` (of `shards`). */
+  "shard:changed": { readonly shard: number; readonly leading: boolean; readonly shards: number };
+  /** With shards: this process led more than its share (`share` of them, `live` processes) and handed `shards` over. */
+  "shard:handed-over": { readonly shards: readonly number[]; readonly live: number; readonly share: number };
   /** A lease operation failed (Redis down, READONLY, WRONGTYPE: a corrupt lease key); `again` while it goes on. */
   "lease:error": { readonly op: LeaseOp; readonly error: Error; readonly again: boolean };
   /** A lease operation succeeded after failures. */

@@ -17,7 +17,8 @@ import { checkName, decodeEntry, encodeEntry, validateDefinition, writeChange } 
 import { ClashError, ClockError, ConfigError, NoLeaderError, NotFoundError, TriggerError, type FieldIssue } from "../errors.ts";
 import { Firer, manualJobId } from "../fire/fire.ts";
 import { closeRedis, connectRedis, describeRedisError, redactSecrets, resolveRedisTarget, type RedisTarget, type SentinelSettings } from "../redis/connection.ts";
-import { clockKeys, type ClockKeys } from "../redis/keys.ts";
+import { clockKeys, keysOfSchedule, type ClockKeys } from "../redis/keys.ts";
+import { readShardCount } from "../dynamic/shards.ts";
 import { withScripts } from "../redis/scripts.ts";
 import { parseInstant } from "../schedule/duration.ts";
 import { auditChange, defaultActor, readAudit, type AuditEntry, type AuditTarget, type ChangeAction } from "../history/audit.ts";
@@ -129,6 +130,8 @@ export class ClockClient {
   readonly #redis: Redis;
   readonly #ownsRedis: boolean;
   readonly #keys: ClockKeys;
+  /** The keys with the deployment's shard count (dynamic/shards.ts), read once: where each schedule's ledger is. */
+  #sharded: Promise<ClockKeys> | null = null;
   readonly #namespace: string;
   readonly #options: ClientOptions;
   /** Null for a given ioredis instance. */
@@ -361,7 +364,7 @@ export class ClockClient {
     // A BullMQ trigger writes where this client does: a duplicate of the given instance, or its URL.
     const connect = (overrides: RedisOptions): Redis => (this.#target !== null ? connectRedis(this.#target, overrides) : this.#redis.duplicate(overrides));
     const adapters = new AdapterRegistry(settings, { namespace: this.#namespace, connect }, [schedule.adapter]);
-    const firer = new Firer({ redis: withScripts(this.#redis), keys: this.#keys, adapters, token: () => "", now: () => Date.now() });
+    const firer = new Firer({ redis: withScripts(this.#redis), keys: keysOfSchedule(await this.#shardedKeys(), name), adapters, token: () => "", now: () => Date.now() });
     const adapter = firer.adapterFor(schedule);
     // Sidekiq-style adapters get a random 24-hex jid, as Sidekiq's own client makes; others a readable id.
     const jobId = adapter.jobIdFor === undefined ? manualJobId(name) : randomBytes(12).toString("hex");
@@ -450,11 +453,11 @@ export class ClockClient {
     if (issues.length > 0) throw new ConfigError(issues, `invalid backfill of "${name}"`);
     const range = { schedule: name, fromAt: fromAt as number, toAt: toAt as number, ratePerSecond: rate as number };
     if (options.dryRun === true) {
-      const { ledgerAt, pause } = await readSlotState(this.#redis, this.#keys, name);
+      const { ledgerAt, pause } = await readSlotState(this.#redis, await this.#shardedKeys(), name);
       const split = splitSlots(slotsUpTo(schedule, range.fromAt - 1, range.toAt, MAX_BACKFILL_SLOTS), ledgerAt, pause);
       return { dryRun: true, ...range, total, wouldFire: split.fire.length, skipped: split.skipped, paused: split.paused, firstSlots: split.fire.slice(0, 10) };
     }
-    const cluster = await readClusterStatus(this.#redis, this.#keys, nowMs);
+    const cluster = await readClusterStatus(this.#redis, await this.#shardedKeys(), nowMs);
     const leading =
       cluster.leader !== null &&
       cluster.peers.some((peer) => peer.role === "leader" && peer.host === cluster.leader?.host && peer.pid === cluster.leader.pid && nowMs - peer.seenAt <= LEADER_FRESH_MS);
@@ -494,13 +497,24 @@ export class ClockClient {
    * definition) and decodes only the page's entries, so a large deployment costs O(names) in one
    * HKEYS plus O(page); the invalid count is the leader's own (it decodes every entry anyway).
    */
+  #shardedKeys(): Promise<ClockKeys> {
+    this.#sharded ??= readShardCount(this.#redis, this.#namespace).then(
+      (count) => clockKeys(this.#namespace, count),
+      (error: unknown) => {
+        this.#sharded = null; // read again next time
+        throw error;
+      },
+    );
+    return this.#sharded;
+  }
+
   async status(page: StatusPage = {}, now = Date.now()): Promise<ClockStatus> {
     const { offset, limit } = pageBounds(page);
     const [{ defaults, adapters, configSchedules }, dynamicNames, pausedList, cluster] = await Promise.all([
       this.#defaults(),
       this.#redis.hkeys(this.#keys.schedules),
       this.#redis.smembers(this.#keys.paused),
-      readClusterStatus(this.#redis, this.#keys, now),
+      this.#shardedKeys().then((keys) => readClusterStatus(this.#redis, keys, now)),
     ]);
     const paused = new Set(pausedList);
     const configByName = new Map(configSchedules.map((schedule) => [schedule.name, schedule]));
@@ -524,7 +538,7 @@ export class ClockClient {
     return {
       namespace: this.#namespace,
       ...clusterFields,
-      schedules: await statusOfRows(this.#redis, this.#keys, rows, now),
+      schedules: await statusOfRows(this.#redis, await this.#shardedKeys(), rows, now),
       total: names.length,
       offset,
       limit,

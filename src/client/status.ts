@@ -11,7 +11,7 @@ import { leaderPeer, parsePeers } from "../lease/peers.ts";
 import { expectOf } from "../config/expect.ts";
 import type { ScheduleState } from "../events.ts";
 import { readStates } from "../history/states.ts";
-import type { ClockKeys } from "../redis/keys.ts";
+import { allShardKeys, type ClockKeys } from "../redis/keys.ts";
 import { describeSchedule } from "../schedule/describe.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import { nextSlotAfter } from "../schedule/slots.ts";
@@ -65,8 +65,17 @@ export interface ConfigMismatchStatus {
   readonly peers: readonly { readonly host: string; readonly pid: number; readonly role: "leader" | "standby"; readonly config: string }[];
 }
 
-export interface ClusterStatus {
+/** With shards of leadership: who leads one shard (null: nobody, the lease is free). */
+export interface ShardStatus {
+  readonly shard: number;
   readonly leader: { readonly host: string; readonly pid: number; readonly since: number; readonly ttlMs: number } | null;
+}
+
+export interface ClusterStatus {
+  /** The lease holder; with shards, shard 0's (the one whose config the others compare with). */
+  readonly leader: { readonly host: string; readonly pid: number; readonly since: number; readonly ttlMs: number } | null;
+  /** With shards above 1: every shard's leader, in shard order (absent with one shard). */
+  readonly shards?: readonly ShardStatus[];
   readonly peers: readonly PeerStatus[];
   readonly fenceRefusals: number;
   /** Null when every process runs the leader's config (or the leader's is not known). */
@@ -239,12 +248,18 @@ export async function statusOfRows(
 
 /** Who leads, the processes heard from lately, fence refusals and config mismatches: O(processes). */
 export async function readClusterStatus(redis: Redis, keys: ClockKeys, now: number): Promise<ClusterStatus> {
-  const [leaseValue, pttl, peersRaw, fenceRefusals] = await Promise.all([
-    redis.get(keys.lease),
-    redis.pttl(keys.lease),
+  const shardList = allShardKeys(keys);
+  const [leases, peersRaw, refusals] = await Promise.all([
+    Promise.all(shardList.map(async (shardKeys) => ({ value: await redis.get(shardKeys.lease), pttl: await redis.pttl(shardKeys.lease) }))),
     redis.hgetall(keys.peers),
-    redis.hget(keys.stats, "fenceRefusals"),
+    Promise.all(shardList.map((shardKeys) => redis.hget(shardKeys.stats, "fenceRefusals"))),
   ]);
+  const leaderOf = ({ value, pttl }: { value: string | null; pttl: number }): ShardStatus["leader"] => {
+    const holder = value === null ? null : holderOf(value);
+    return holder === null ? null : { ...holder, ttlMs: Math.max(0, pttl) };
+  };
+  const fenceRefusals = refusals.reduce((sum, value) => sum + (Number.isFinite(Number(value ?? 0)) ? Number(value ?? 0) : 0), 0);
+  const { value: leaseValue, pttl } = leases[0] ?? { value: null, pttl: -2 };
   const holder = leaseValue === null ? null : holderOf(leaseValue);
   const peerMap = parsePeers(peersRaw, now);
   const peers: PeerStatus[] = [...peerMap.values()].map(({ host, pid, role, seenAt, version, config }) => ({
@@ -260,8 +275,9 @@ export async function readClusterStatus(redis: Redis, keys: ClockKeys, now: numb
   const differing = leaderConfig === undefined ? [] : peers.filter((peer) => peer.config !== undefined && peer.config !== leaderConfig);
   return {
     leader: holder === null ? null : { ...holder, ttlMs: Math.max(0, pttl) },
+    ...(shardList.length > 1 ? { shards: leases.map((lease, shard) => ({ shard, leader: leaderOf(lease) })) } : {}),
     peers: peers.sort((a, b) => (a.role === b.role ? a.host.localeCompare(b.host) || a.pid - b.pid : a.role === "leader" ? -1 : 1)),
-    fenceRefusals: Number(fenceRefusals ?? 0),
+    fenceRefusals,
     configMismatch:
       leaderConfig === undefined || differing.length === 0
         ? null

@@ -62,6 +62,8 @@ export interface ClockConfig extends Defaults {
   readonly schedules: readonly Schedule[];
   /** The config's `redis` (REDIS_URL applies when absent). */
   readonly redis?: RedisTarget | undefined;
+  /** Shards of leadership (lease/shards.ts); absent: 1. */
+  readonly shards?: number | undefined;
   /** Opt-in WAIT after each fire batch; null or absent: none. */
   readonly durability?: { readonly replicas: number; readonly timeoutMs: number } | null | undefined;
   /** Fires kept per schedule in the history (0: none); absent: the default, 100. */
@@ -207,6 +209,7 @@ export function resolveConfig(config: ConfigOutput): ClockConfig {
     adapters: config.adapters,
     redis: config.redis === undefined ? undefined : resolveRedisTarget([config.redis, "redis"]),
     durability: config.durability ?? null,
+    shards: config.shards,
     history: { size: config.history.size },
     ...(config.alerts === undefined ? {} : { alerts: { webhook: config.alerts.webhook } }),
     schedules: Object.entries(config.schedules).map(([name, schedule]) => toSchedule(name, schedule, defaults)),

@@ -496,6 +496,17 @@ export const configSchema = z
       })
       .optional(),
     durability: durabilitySchema.optional(),
+    /**
+     * Shards of leadership (README "Growing past one machine"): schedules split by a hash of their
+     * name, each shard with its own lease, ledger and outbox; each process leads its share. 1 (the
+     * default) is one lease over everything, with the keys a clock always had.
+     */
+    shards: z
+      .number({ error: "expected how many shards of leadership to split the schedules into (1 to 1024)" })
+      .int({ error: "expected a whole number of shards" })
+      .min(1, { error: "at least 1" })
+      .max(1024, { error: "at most 1024" })
+      .default(1),
     /** Fires kept per schedule in Redis with their outcomes (history/store.ts); 0 turns history off. */
     history: z
       .object({ size: z.number({ error: "expected how many fires to keep per schedule (0 turns history off)" }).int().min(0).max(10_000).default(100) })

@@ -34,6 +34,7 @@ export class ClockMetrics {
     registers: [this.registry],
   });
   readonly leader = new Gauge({ name: "clock_leader", help: "1 while this process holds the lease.", registers: [this.registry] });
+  readonly shardsLed = new Gauge({ name: "clock_shards_led", help: "Shards of leadership this process leads (with shards above 1).", registers: [this.registry] });
   readonly leaseTransitions = new Counter({
     name: "clock_lease_transitions_total",
     help: "Leadership gained or lost, by direction.",

@@ -198,6 +198,11 @@ export function observe(
       metrics?.leader.set(leading ? 1 : 0);
       metrics?.leaseTransitions.inc({ to: leading ? "leader" : "standby" });
     },
+    "shard:changed": ({ shard, leading, shards }) => {
+      log.info({ shard, shards, ...(context.peer === undefined ? {} : { peer: context.peer }) }, leading ? "shard acquired" : "shard lost");
+      metrics?.shardsLed.inc(leading ? 1 : -1);
+    },
+    "shard:handed-over": ({ shards, live, share }) => log.info({ shards, live, share }, "shards handed over (this process led more than its share)"),
     "lease:error": ({ op, error, again }) => {
       // The first of a run is a warning (READONLY and WRONGTYPE say what is wrong in words); repeats are debug.
       if (again) log.debug({ op, err: redisErr(error) }, "lease operation failed again");

@@ -11,6 +11,9 @@ import type { HistoryEntry } from "../history/store.ts";
 import type { ClockEvents } from "../events.ts";
 import type { Leadership } from "../lease/lease.ts";
 import type { Planner } from "../planner/planner.ts";
+
+/** What the running clock reads of its planner: one Planner (a dry run), or the planners of its shards (planner/shards.ts). */
+export type PlannerView = Pick<Planner, "size" | "lastWakeAt" | "nextAtOf" | "quietFor" | "stop" | "upsert" | "remove" | "invalidate">;
 import type { ClockKeys } from "../redis/keys.ts";
 import type { Json, Schedule } from "../schedule/schedule.ts";
 import { SECOND, type Clock } from "../time.ts";
@@ -57,7 +60,7 @@ export interface RunningParts {
   readonly namespace: string;
   readonly clock: Clock;
   readonly events: ClockEvents;
-  readonly planner: Planner;
+  readonly planner: PlannerView;
   readonly leadership: Leadership;
   readonly metrics: ClockMetrics;
   readonly recentFires: readonly RecentFire[];
@@ -74,7 +77,7 @@ export class RunningClock {
   /** Every component's events: subscribe to fires, refusals, leadership, Redis state, ... */
   readonly events: ClockEvents;
   readonly metrics: ClockMetrics;
-  readonly planner: Planner;
+  readonly planner: PlannerView;
   readonly leadership: Leadership;
   readonly #parts: RunningParts;
   readonly #names = new SortedNames();

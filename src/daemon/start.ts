@@ -17,7 +17,7 @@ import { expirePauses, readPlannerLedger } from "../dynamic/pauses.ts";
 import { snapshotOf, writeSnapshot } from "../dynamic/snapshot.ts";
 import { DynamicSync } from "../dynamic/sync.ts";
 import { ClockEvents } from "../events.ts";
-import { Firer, type FireReport, type PreparedFire } from "../fire/fire.ts";
+import { Firer, type FireReport, type FireRequest, type PreparedFire } from "../fire/fire.ts";
 import { ExpectationWatch } from "../history/expect.ts";
 import { HistoryRecorder } from "../history/recorder.ts";
 import { DEFAULT_HISTORY_SIZE, publishHistorySize } from "../history/store.ts";
@@ -31,7 +31,10 @@ import { withSecrets, type Logger } from "../log.ts";
 import { Planner } from "../planner/planner.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import { connectRedis, redactRedisUrl, resolveRedisTarget, type RedisTarget } from "../redis/connection.ts";
-import { clockKeys } from "../redis/keys.ts";
+import { allShardKeys, clockKeys, shardOf } from "../redis/keys.ts";
+import { ShardBalance, ShardLeadership } from "../lease/shards.ts";
+import { ShardedPlanner } from "../planner/shards.ts";
+import { checkShardCount } from "../dynamic/shards.ts";
 import { isWrongType, repairKeys } from "../redis/repair.ts";
 import { MINUTE, ReferenceClock, SECOND, systemClock, type Clock } from "../time.ts";
 import { hostname } from "node:os";
@@ -82,6 +85,13 @@ const CONFIG_CHECK_MS = MINUTE;
 /** What cannot run on a Redis Cluster stops start-up, naming the schedule and field (adapters/index.ts clusterIssues). */
 function refuseOnCluster(config: ClockConfig, adapters: AdapterRegistry): void {
   const issues = clusterIssues(config.schedules, adapters.built, config.namespace);
+  if ((config.shards ?? 1) > 1) {
+    issues.push({
+      path: "shards",
+      message:
+        "shards of leadership are not supported on a Redis Cluster yet (each shard's fire script also reads the deployment's paused set, in another slot): use shards on one Redis or Sentinel, or shards: 1 on a cluster",
+    });
+  }
   if (config.durability !== null && config.durability !== undefined) {
     issues.push({
       path: "durability",
@@ -94,7 +104,10 @@ function refuseOnCluster(config: ClockConfig, adapters: AdapterRegistry): void {
 export async function startClock(options: StartOptions): Promise<RunningClock> {
   const { config } = options;
   const localClock = options.clock ?? systemClock;
-  const keys = clockKeys(config.namespace);
+  const shardCount = config.shards ?? 1;
+  const keys = clockKeys(config.namespace, shardCount);
+  /** Each shard's keys (one entry, the deployment's keys, for one shard). */
+  const shardKeyList = allShardKeys(keys);
   const adapterSettings = { ...config.adapters, ...options.adapters };
   // Adapters with a client of their own (BullMQ) connect to the clock's Redis, never to a default.
   let target: RedisTarget | null = null;
@@ -124,78 +137,106 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   const { recentFires, replication } = observe(events, log, metrics, { peer: peerLabel(peerId), redis: redactRedisUrl(target), inWords, now: () => clock.now() });
   await connection.connect();
   const { redis, subscriber } = connection;
+  // One listener per shard's lease and one for changes: more than Node's default warning count.
+  subscriber.setMaxListeners(shardCount + 20);
+  // A deployment's shard count cannot change under it (dynamic/shards.ts): refused here, before anything is planned.
+  if (!connection.down) await checkShardCount(redis, keys);
   const tasks = new Tasks(clock, events);
 
+  // With shards, shard 0's leader is the one whose config the others compare theirs with.
   const configWatch = new ConfigWatch({
     redis,
-    keys,
+    keys: shardKeyList[0] ?? keys,
     peerId,
     compute: () => fingerprintConfig(config, options.adapters),
-    isLeader: () => leadership.isLeader(),
+    isLeader: () => leadership.leads(0),
     now: () => clock.now(),
     events,
   });
   configWatch.prepare();
-  let planner: Planner | null = null;
-  /** The deployment's first start (ledger.ts): catch-up never reaches before it. */
-  let since = Number.NEGATIVE_INFINITY;
+  let planner: ShardedPlanner | null = null;
+  /** Per shard, the deployment's first start (ledger.ts): catch-up never reaches before it. */
+  const since = shardKeyList.map(() => Number.NEGATIVE_INFINITY);
   let sync: DynamicSync | null = null;
   const ttlMs = options.leaseTtlMs ?? config.lease.ttlMs ?? DEFAULT_LEASE_TTL_MS;
   const retryMs = options.leaseRetryMs ?? config.lease.retryMs ?? DEFAULT_LEASE_RETRY_MS;
   const liveness = new Liveness({ events, clock, peerId, isLeader: () => leadership.isLeader(), leaderlessMs: ttlMs + retryMs, inWords });
-  const leadership = new RedisLease({
-    redis,
-    subscriber,
-    keys,
-    clock,
-    ttlMs,
-    retryMs,
-    events,
-    onHeartbeat: (leader) => {
-      const record = {
-        host: hostname(),
-        pid: process.pid,
-        role: leader ? ("leader" as const) : ("standby" as const),
-        seenAt: clock.now(),
-        version: options.version ?? "",
-        schedules: planner?.size ?? 0,
-        invalid: sync?.invalidCount ?? 0,
-        ...(leader ? liveness.heartbeat() : {}),
-      };
-      void writeHeartbeat(redis, keys, peerId, configWatch.fingerprint === null ? record : { ...record, config: configWatch.fingerprint }).catch(() => undefined);
-    },
-  });
+  // The heartbeat (`{ns}:peers`), one per process: with shard 0's lease ticks (every process is a
+  // candidate for it), and once before the leases start, so the others count this process at once.
+  const heartbeat = async (): Promise<void> => {
+    const leader = leadership.isLeader();
+    const record = {
+      host: hostname(),
+      pid: process.pid,
+      role: leader ? ("leader" as const) : ("standby" as const),
+      seenAt: clock.now(),
+      version: options.version ?? "",
+      schedules: planner?.size ?? 0,
+      invalid: sync?.invalidCount ?? 0,
+      ...(shardCount > 1 ? { shards: leadership.led() } : {}),
+      ...(leader ? liveness.heartbeat() : {}),
+    };
+    await writeHeartbeat(redis, keys, peerId, configWatch.fingerprint === null ? record : { ...record, config: configWatch.fingerprint });
+  };
+  const balance = shardCount > 1 ? new ShardBalance(shardCount) : null;
+  const leases = shardKeyList.map(
+    (shardKeys, shard) =>
+      new RedisLease({
+        redis,
+        subscriber,
+        keys: shardKeys,
+        clock,
+        ttlMs,
+        retryMs,
+        events,
+        ...(shard === 0 ? { onHeartbeat: () => void heartbeat().catch(() => undefined) } : {}),
+        ...(balance === null ? {} : { acquireGate: balance.gate }),
+      }),
+  );
+  balance?.attach(leases);
+  const leadership = new ShardLeadership(leases);
+  if (shardCount > 1) leases.forEach((lease, shard) => lease.onChange((leading) => events.emit("shard:changed", { shard, leading, shards: shardCount })));
+  const leadsShardOf = (name: string): boolean => leadership.leads(shardOf(name, shardCount));
   // Spans only where @opentelemetry/api is installed; otherwise the firer is not even told of its fires.
   const openTelemetry = options.openTelemetry === undefined ? await loadOpenTelemetry() : options.openTelemetry;
   const traces =
     openTelemetry === null
       ? null
       : new FireTraces(openTelemetry, { version: options.version, onError: (error) => events.emit("task:failed", { task: "emit trace spans", error }) });
-  const firer = new Firer({
-    redis,
-    keys,
-    adapters,
-    token: () => leadership.token(),
-    now: () => clock.now(),
-    onEnqueueError: (outcome, error) => events.emit("fire:outboxed", { outcome, error }),
-    durability: config.durability ?? null,
-    onUnreplicated: (report) => events.emit("fire:unreplicated", report),
-    onReplicated: (batches) => events.emit("fire:replicated", { batches }),
-    redisTime: { monotonic: () => clock.monotonic(), sample: (sample) => clock.sample(sample) },
-    ...(traces === null ? {} : { onFired: (report: () => FireReport) => traces.emit(report) }),
-  });
-  planner = new Planner({
-    clock,
-    fire: (requests, prepared) => firer.fire(requests, prepared as PreparedFire | undefined),
-    prepare: (requests, instantAt) => firer.prepare(requests, instantAt),
-    readLedger: async () => {
-      if (since === Number.NEGATIVE_INFINITY) since = await deploymentSince(redis, keys);
-      return readPlannerLedger(redis, keys, since);
-    },
-    leadership,
-    spin: localClock === systemClock,
-    events,
-  });
+  const firers = shardKeyList.map(
+    (shardKeys, shard) =>
+      new Firer({
+        redis,
+        keys: shardKeys,
+        adapters,
+        token: () => (leases[shard] as RedisLease).token(),
+        now: () => clock.now(),
+        onEnqueueError: (outcome, error) => events.emit("fire:outboxed", { outcome, error }),
+        durability: config.durability ?? null,
+        onUnreplicated: (report) => events.emit("fire:unreplicated", report),
+        onReplicated: (batches) => events.emit("fire:replicated", { batches }),
+        redisTime: { monotonic: () => clock.monotonic(), sample: (sample) => clock.sample(sample) },
+        ...(traces === null ? {} : { onFired: (report: () => FireReport) => traces.emit(report) }),
+      }),
+  );
+  const firerOf = (name: string): Firer => firers[shardOf(name, shardCount)] as Firer;
+  planner = new ShardedPlanner(
+    shardKeyList.map((shardKeys, shard) => {
+      const firer = firers[shard] as Firer;
+      return new Planner({
+        clock,
+        fire: (requests, prepared) => firer.fire(requests, prepared as PreparedFire | undefined),
+        prepare: (requests, instantAt) => firer.prepare(requests, instantAt),
+        readLedger: async () => {
+          if (since[shard] === Number.NEGATIVE_INFINITY) since[shard] = await deploymentSince(redis, shardKeys);
+          return readPlannerLedger(redis, shardKeys, since[shard]);
+        },
+        leadership: leases[shard] as RedisLease,
+        spin: localClock === systemClock,
+        events,
+      });
+    }),
+  );
   const plannerRef = planner;
   // History is written off the slot's path, after each fire batch (history/recorder.ts).
   const historySize = config.history?.size ?? DEFAULT_HISTORY_SIZE;
@@ -220,21 +261,28 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
       : null;
   const alerts = config.alerts === undefined ? null : new WebhookAlerts({ url: config.alerts.webhook, namespace: config.namespace, events });
 
-  const drain = async (): Promise<void> => {
-    if (!leadership.isLeader()) return;
+  // Each shard's outbox is drained by that shard's leader.
+  const drainShard = async (shard: number): Promise<void> => {
+    if (!leadership.leads(shard)) return;
     try {
-      events.emit("outbox:drained", { count: await drainOutbox(redis, keys, adapters, (entry, reason) => events.emit("outbox:corrupt", { entry, reason })) });
+      const count = await drainOutbox(redis, shardKeyList[shard] ?? keys, adapters, (entry, reason) => events.emit("outbox:corrupt", { entry, reason }));
+      events.emit("outbox:drained", { count });
     } catch (error) {
       events.emit("outbox:failed", { error: error as Error });
     }
   };
+  const drain = async (): Promise<void> => {
+    for (const shard of leadership.led()) await drainShard(shard);
+  };
   // A corrupt key (WRONGTYPE) is moved aside by the leader: when it starts leading, and when a fire
-  // or a background task hits one (at most every few seconds).
+  // or a background task hits one (at most every few seconds). Each shard's keys by its leader,
+  // fenced by that shard's lease.
   let repairedAt = Number.NEGATIVE_INFINITY;
   const repair = async (): Promise<void> => {
     if (!leadership.isLeader() || clock.monotonic() - repairedAt < REPAIR_EVERY_MS) return;
     repairedAt = clock.monotonic();
-    const repaired = (await repairKeys(redis, keys, leadership.token())) ?? [];
+    const repaired = [];
+    for (const shard of leadership.led()) repaired.push(...((await repairKeys(redis, shardKeyList[shard] ?? keys, (leases[shard] as RedisLease).token())) ?? []));
     for (const key of repaired) events.emit("redis:repaired", key);
     if (repaired.length > 0) {
       plannerRef.invalidate();
@@ -248,14 +296,21 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   events.on("task:failed", ({ error }) => repairIfWrongType(error));
   leadership.onChange((leading) => {
     events.emit("lease:changed", { leading });
-    if (!leading) expectations?.reset();
-    if (leading) {
-      // Before this leader's first fire (the same connection): check-ins of its jobs are recorded from the first.
-      void tasks.once("publish history size", () => publishHistorySize(redis, keys, historySize));
-      void drain();
-      void tasks.once("repair", repair);
-    }
+    // Before this leader's first fire (the same connection): check-ins of its jobs are recorded from the first.
+    if (leading) void tasks.once("publish history size", () => publishHistorySize(redis, keys, historySize));
   });
+  // Expectations are judged by shard 0's leader (the only leader, with one shard).
+  (leases[0] as RedisLease).onChange((leading) => {
+    if (!leading) expectations?.reset();
+  });
+  leases.forEach((lease, shard) =>
+    lease.onChange((leading) => {
+      if (!leading) return;
+      void drainShard(shard);
+      repairedAt = Number.NEGATIVE_INFINITY;
+      void tasks.once("repair", repair);
+    }),
+  );
   const syncTime = async (): Promise<void> => {
     if (connection.down) return; // the outage is reported already
     const sentMono = clock.monotonic();
@@ -287,6 +342,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   const sweepOneShots = async (): Promise<void> => {
     if (!leadership.isLeader()) return;
     const oneShots = [...syncRef.dynamicSchedules.values()].flatMap((schedule) => {
+      if (!leadsShardOf(schedule.name)) return [];
       const slotAt = schedule.rule.kind === "once" ? nextSlotAfter(schedule, Number.NEGATIVE_INFINITY) : null;
       return slotAt === null ? [] : [{ schedule, slotAt }];
     });
@@ -333,6 +389,17 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   await tasks.once("time sync", syncTime);
 
   planner.start(schedules);
+  // With shards: this process is counted before its leases try, so it takes only its share.
+  const balanceShards = async (): Promise<void> => {
+    if (balance === null || connection.down) return;
+    const live = parsePeers(await redis.hgetall(keys.peers), clock.now(), ttlMs).size;
+    const released = await balance.note(live);
+    if (released.length > 0) events.emit("shard:handed-over", { shards: released, live: balance.live, share: balance.share });
+  };
+  if (balance !== null && !connection.down) {
+    await tasks.once("heartbeat", heartbeat);
+    await tasks.once("balance shards", balanceShards);
+  }
   await leadership.start();
   // Off the path to the first fire: clients read it, the planner does not.
   void tasks.once("publish config snapshot", () => writeSnapshot(redis, keys, snapshotOf(config, clock.now())));
@@ -354,9 +421,9 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     redis,
     keys,
     clock,
-    isLeader: () => leadership.isLeader(),
+    isLeader: (name) => (name === undefined ? leadership.isLeader() : leadsShardOf(name)),
     scheduleOf: (name) => syncRef.configSchedules.get(name) ?? syncRef.dynamicSchedules.get(name),
-    fire: (requests) => firer.fire(requests),
+    fire: async (requests) => (requests.length === 0 ? [] : await firerOf((requests[0] as FireRequest).schedule.name).fire(requests)),
     events,
     peer: peerLabel(peerId),
   });
@@ -365,19 +432,20 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   // ZRANGEBYSCORE) and expectations (bounded reads per round, history/expect.ts).
   tasks.together(SECOND, [
     ["change poll", () => syncRef.poll()],
+    ...(balance === null ? [] : [["balance shards", () => balanceShards()] as const]),
     ["leader watch", leaderWatch],
     ["backfill", () => backfills.poll()],
     [
       "pause expiry",
       async () => {
-        if (!leadership.isLeader() || connection.down) return;
+        if (!leadership.leads(0) || connection.down) return;
         for (const expired of await expirePauses(redis, keys)) events.emit("pause:expired", expired);
       },
     ],
     [
       "judge expectations",
       async () => {
-        if (expectations === null || !leadership.isLeader() || connection.down) return;
+        if (expectations === null || !leadership.leads(0) || connection.down) return;
         await expectations.tick();
       },
     ],

@@ -23,7 +23,7 @@ import type { Redis } from "ioredis";
 import { paceOf } from "../config/rate.ts";
 import type { BackfillReport, ClockEvents } from "../events.ts";
 import type { FireOutcome, FireRequest } from "../fire/fire.ts";
-import type { ClockKeys } from "../redis/keys.ts";
+import { keysOfSchedule, type ClockKeys } from "../redis/keys.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import { nextSlotAfter } from "../schedule/slots.ts";
 import { DAY, type Clock } from "../time.ts";
@@ -156,7 +156,7 @@ export function splitSlots(slots: readonly number[], ledgerAt: number | null, pa
 
 /** The schedule's ledger entry and pause record, as a backfill judges slots by them. */
 export async function readSlotState(redis: Redis, keys: ClockKeys, name: string): Promise<{ ledgerAt: number | null; pause: PauseRecord | null }> {
-  const [ledger, pause] = await Promise.all([redis.hget(keys.ledger, name), redis.hget(keys.pauses, name)]);
+  const [ledger, pause] = await Promise.all([redis.hget(keysOfSchedule(keys, name).ledger, name), redis.hget(keys.pauses, name)]);
   return { ledgerAt: numberOr(ledger ?? undefined, null), pause: parsePauseRecord(pause) };
 }
 
@@ -164,7 +164,8 @@ export interface BackfillRunnerOptions {
   readonly redis: Redis;
   readonly keys: ClockKeys;
   readonly clock: Clock;
-  readonly isLeader: () => boolean;
+  /** Whether this process leads (with a schedule's name: leads the shard that schedule belongs to). */
+  readonly isLeader: (schedule?: string) => boolean;
   /** The schedule of that name this clock knows (config or dynamic, enabled or not). */
   readonly scheduleOf: (name: string) => Schedule | undefined;
   /** The leader's fenced firer. */
@@ -228,6 +229,8 @@ export class BackfillRunner {
       await redis.srem(keys.backfills, id);
       return;
     }
+    // Another shard's: its leader runs it (with one shard, this process leads it, or poll returned).
+    if (!this.#options.isLeader(record.schedule)) return;
     if (record.cancelRequested) return await this.#finish(record, "cancelled");
     const schedule = this.#options.scheduleOf(record.schedule);
     if (schedule === undefined) return await this.#finish(record, "failed", { error: `schedule "${record.schedule}" is not known to the leader` });
@@ -238,7 +241,7 @@ export class BackfillRunner {
     const counts = { fired: record.fired, skipped: record.skipped, paused: record.paused };
     for (;;) {
       // Leadership lost or stopping: the record stays running, and the next leader goes on from the cursor.
-      if (this.#stopping || !this.#options.isLeader()) return;
+      if (this.#stopping || !this.#options.isLeader(record.schedule)) return;
       if ((await redis.hget(key, "cancel")) === "1") return await this.#finish(record, "cancelled");
       const slots = slotsUpTo(schedule, cursorAt, record.toAt, count);
       if (slots.length === 0) return await this.#finish(record, "done");

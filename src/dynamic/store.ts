@@ -6,7 +6,7 @@
 import type { Redis } from "ioredis";
 import { ConfigError, type FieldIssue } from "../errors.ts";
 import { parseSchedule, type Defaults } from "../config/resolve.ts";
-import type { ClockKeys } from "../redis/keys.ts";
+import { keysOfSchedule, type ClockKeys } from "../redis/keys.ts";
 import type { ScriptedRedis } from "../redis/scripts.ts";
 import { SCHEDULE_NAME, type Schedule } from "../schedule/schedule.ts";
 
@@ -111,7 +111,7 @@ export async function writeChange(redis: Redis, keys: ClockKeys, kind: Change["k
  * slot. True when it was removed.
  */
 export async function removeFiredOneShot(redis: ScriptedRedis, keys: ClockKeys, name: string, raw: string, slotAt: number): Promise<boolean> {
-  const version = await redis.clockRemoveFired(keys.schedules, keys.paused, keys.pauses, keys.changes, keys.ledger, name, raw, String(slotAt));
+  const version = await redis.clockRemoveFired(keys.schedules, keys.paused, keys.pauses, keys.changes, keysOfSchedule(keys, name).ledger, name, raw, String(slotAt));
   if (version === 0) return false;
   await redis.publish(keys.changes, `${version} remove ${name}`);
   return true;

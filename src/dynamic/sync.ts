@@ -9,7 +9,7 @@
 import type { Redis } from "ioredis";
 import type { Defaults } from "../config/resolve.ts";
 import type { ClockEvents } from "../events.ts";
-import type { ClockKeys } from "../redis/keys.ts";
+import { keysOfSchedule, type ClockKeys } from "../redis/keys.ts";
 import { subscribeAlways } from "../redis/subscribe.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import { slotsBetween } from "../schedule/slots.ts";
@@ -230,7 +230,7 @@ export class DynamicSync {
     // time), never from the ledger: the catch-up policy is for outages, and must not fire a slot
     // of the pause now.
     const { redis, keys } = this.#options;
-    const [ledger, record] = await Promise.all([redis.hget(keys.ledger, name), redis.hget(keys.pauses, name)]);
+    const [ledger, record] = await Promise.all([redis.hget(keysOfSchedule(keys, name).ledger, name), redis.hget(keys.pauses, name)]);
     const firedAt = ledger === null || !Number.isFinite(Number(ledger)) ? undefined : Number(ledger);
     const pause = parsePauseRecord(record);
     // A pause without a stamped resume (written by an older version): the resume is now.

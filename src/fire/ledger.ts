@@ -1,5 +1,7 @@
 /**
  * The clock's own records of what it fired, and their layout (nobody else reads it):
+ * With `shards` above 1, each shard has its own ledger, stats, outbox, pushed and runs under
+ * `{ns:s<k>}` (redis/keys.ts shardKeys): the same layouts, each holding its shard's schedules.
  * - `{ns}:ledger`, a hash: schedule name -> the newest slot fired (epoch ms, decimal). Only the
  *   fire script advances it, never backwards.
  * - `{ns}:stats`, a hash: `fenceRefusals` (the fire script counts them) and `since`, the Redis
@@ -21,7 +23,7 @@
  */
 import type { Redis } from "ioredis";
 import type { Adapter, Enqueue } from "../adapters/types.ts";
-import type { ClockKeys } from "../redis/keys.ts";
+import { shardKeys, shardOf, type ClockKeys } from "../redis/keys.ts";
 import type { ScriptedRedis } from "../redis/scripts.ts";
 
 /** Adapters by name, as the firer and the drain need them. */
@@ -36,16 +38,37 @@ export async function readLedger(redis: Redis, keys: ClockKeys): Promise<Map<str
 
 /** Some schedules' fire counts (`{ns}:runs`; 0 where none fired): for status of schedules with maxRuns. */
 export async function readRunsOf(redis: Redis, keys: ClockKeys, names: readonly string[]): Promise<number[]> {
-  if (names.length === 0) return [];
-  const values = await redis.hmget(keys.runs, ...names);
+  const values = await hmgetByShard(redis, keys, "runs", names);
   return values.map((value) => (value === null || !Number.isFinite(Number(value)) ? 0 : Number(value)));
 }
 
 /** Some schedules' newest fired slots (null where none fired): O(names), for a page of status. */
 export async function readLedgerOf(redis: Redis, keys: ClockKeys, names: readonly string[]): Promise<(number | null)[]> {
-  if (names.length === 0) return [];
-  const values = await redis.hmget(keys.ledger, ...names);
+  const values = await hmgetByShard(redis, keys, "ledger", names);
   return values.map((value) => (value === null || !Number.isFinite(Number(value)) ? null : Number(value)));
+}
+
+/** One HMGET per shard that holds some of `names` (one in all for a single shard), values in the order of `names`. */
+async function hmgetByShard(redis: Redis, keys: ClockKeys, hash: "ledger" | "runs", names: readonly string[]): Promise<(string | null)[]> {
+  if (names.length === 0) return [];
+  if (keys.shardCount <= 1) return await redis.hmget(keys[hash], ...names);
+  const byShard = new Map<number, number[]>();
+  names.forEach((name, index) => {
+    const shard = shardOf(name, keys.shardCount);
+    const indexes = byShard.get(shard);
+    if (indexes === undefined) byShard.set(shard, [index]);
+    else indexes.push(index);
+  });
+  const values: (string | null)[] = new Array<string | null>(names.length).fill(null);
+  await Promise.all(
+    [...byShard].map(async ([shard, indexes]) => {
+      const read = await redis.hmget(shardKeys(keys, shard)[hash], ...indexes.map((index) => names[index] as string));
+      indexes.forEach((index, at) => {
+        values[index] = read[at] ?? null;
+      });
+    }),
+  );
+  return values;
 }
 
 /**

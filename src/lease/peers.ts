@@ -26,6 +26,8 @@ export interface PeerRecord {
   readonly sinceFireMs?: number;
   /** A leader's: ms its fires have been failing (absent while they succeed). */
   readonly fireFailingMs?: number;
+  /** With shards of leadership: the shards it leads (absent with one shard). */
+  readonly shards?: readonly number[];
 }
 
 /** A peer is heard from every ~2 s; one silent this long is gone (the same bound as `clock status`). */
@@ -51,13 +53,13 @@ export async function readPeers(redis: Redis, keys: ClockKeys, now: number): Pro
   return parsePeers(await redis.hgetall(keys.peers), now);
 }
 
-/** The peers whose heartbeat is fresh by `now`, or (`now` null) every readable record, however old. */
-export function parsePeers(raw: Readonly<Record<string, string>>, now: number | null): Map<string, PeerRecord> {
+/** The peers whose heartbeat is fresh by `now` (within `freshMs`), or (`now` null) every readable record, however old. */
+export function parsePeers(raw: Readonly<Record<string, string>>, now: number | null, freshMs = PEER_FRESH_MS): Map<string, PeerRecord> {
   const peers = new Map<string, PeerRecord>();
   for (const [id, text] of Object.entries(raw)) {
     try {
       const peer = JSON.parse(text) as PeerRecord;
-      if (typeof peer.seenAt === "number" && (now === null || now - peer.seenAt <= PEER_FRESH_MS)) peers.set(id, peer);
+      if (typeof peer.seenAt === "number" && (now === null || now - peer.seenAt <= freshMs)) peers.set(id, peer);
     } catch {
       // a corrupt peer entry is skipped
     }

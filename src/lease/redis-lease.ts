@@ -37,6 +37,11 @@ export interface LeaseOptions {
   readonly events?: ClockEvents;
   /** Heard after each renew/try, for the peers list `clock status` shows. */
   readonly onHeartbeat?: (leader: boolean) => void;
+  /**
+   * Asked before each try to acquire (shards, lease/shards.ts): null skips this try; otherwise the
+   * returned function is called when the try has ended, won or not.
+   */
+  readonly acquireGate?: () => (() => void) | null;
 }
 
 /** 10 s: a crashed leader is replaced within ~11 s; renewing every 2 s leaves 4 chances before expiry. */
@@ -120,8 +125,31 @@ export class RedisLease implements Leadership {
     // connection that is down (it queues commands until Redis is back).
   }
 
+  /**
+   * Hands the lease over (shards: a process leading more than its share): stops leading, releases
+   * the key (its standbys hear it at once) and stays a candidate, ignoring release notifications,
+   * its own included, for a retry period.
+   */
+  async release(): Promise<void> {
+    if (!this.#leading || !this.#running) return;
+    this.#setLeading(false);
+    this.#quietUntil = this.#options.clock.monotonic() + this.#retryMs;
+    const { redis, keys } = this.#options;
+    try {
+      await redis.clockLeaseRelease(keys.lease, this.#token, keys.released);
+    } catch (error) {
+      this.#failed("release", error as Error);
+    }
+  }
+
   async #tick(): Promise<void> {
     if (this.#busy || !this.#running) return;
+    const gateDone = this.#leading || this.#options.acquireGate === undefined ? undefined : this.#options.acquireGate();
+    if (gateDone === null) {
+      this.#options.onHeartbeat?.(false);
+      this.#schedule(this.#retryMs);
+      return;
+    }
     this.#busy = true;
     const { redis, keys, clock } = this.#options;
     const sentAt = clock.monotonic();
@@ -152,10 +180,15 @@ export class RedisLease implements Leadership {
       if (this.#leading && clock.monotonic() >= this.#validUntil) this.#setLeading(false);
     } finally {
       this.#busy = false;
+      gateDone?.();
     }
     this.#options.onHeartbeat?.(this.#leading);
+    this.#schedule(this.#leading ? Math.max(10, Math.min(this.#ttlMs / 5, this.#validUntil - clock.monotonic() - SAFETY_MARGIN_MS)) : this.#retryMs);
+  }
+
+  #schedule(delay: number): void {
     if (!this.#running) return;
-    const delay = this.#leading ? Math.max(10, Math.min(this.#ttlMs / 5, this.#validUntil - clock.monotonic() - SAFETY_MARGIN_MS)) : this.#retryMs;
+    const { clock } = this.#options;
     if (this.#timer !== null) clock.clearTimeout(this.#timer);
     this.#timer = clock.setTimeout(() => {
       this.#timer = null;

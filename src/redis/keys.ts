@@ -6,6 +6,15 @@
 export interface ClockKeys {
   /** The namespace itself (not a key): derived ids hash it (job ids, traceparents). */
   readonly namespace: string;
+  /**
+   * How many shards of leadership the deployment runs (`shards`, default 1; `{ns}:shards` holds it
+   * when above 1). With one, every key is as below; with more, the shard keys (lease, ledger,
+   * outbox, pushed, stats, runs, released) of shard k are under `{ns:sk}` (shardKeys), the rest
+   * stay under `{ns}`.
+   */
+  readonly shardCount: number;
+  /** Which shard these keys are of (0 for the deployment's keys, and for the only shard of one). */
+  readonly shard: number;
   readonly lease: string;
   readonly ledger: string;
   readonly outbox: string;
@@ -38,12 +47,16 @@ export interface ClockKeys {
   readonly audit: string;
   /** Hash (history/states.ts): per schedule with `expect`, its state (ok, late, failed, missed) as the leader last judged it. */
   readonly states: string;
+  /** String: the shard count of a deployment with more than one (absent: one); a start with another count is refused. */
+  readonly shards: string;
 }
 
-export function clockKeys(namespace: string): ClockKeys {
+export function clockKeys(namespace: string, shardCount = 1): ClockKeys {
   const tag = `{${namespace}}`;
   return {
     namespace,
+    shardCount,
+    shard: 0,
     lease: `${tag}:lease`,
     ledger: `${tag}:ledger`,
     outbox: `${tag}:outbox`,
@@ -65,7 +78,51 @@ export function clockKeys(namespace: string): ClockKeys {
     outcomes: `${tag}:outcomes`,
     audit: `${tag}:audit`,
     states: `${tag}:states`,
+    shards: `${tag}:shards`,
   };
+}
+
+/**
+ * The keys of shard `shard`: its own lease, ledger, outbox, pushed, stats and runs under the tag
+ * `{ns:s<k>}`, the deployment's keys otherwise. With one shard: the deployment's keys, unchanged
+ * (a single-shard deployment's layout is the one it always had).
+ */
+export function shardKeys(keys: ClockKeys, shard: number): ClockKeys {
+  if (keys.shardCount <= 1) return keys;
+  const tag = `{${keys.namespace}:s${shard}}`;
+  return {
+    ...keys,
+    shard,
+    lease: `${tag}:lease`,
+    released: `${tag}:lease:released`,
+    ledger: `${tag}:ledger`,
+    outbox: `${tag}:outbox`,
+    pushed: `${tag}:pushed`,
+    stats: `${tag}:stats`,
+    runs: `${tag}:runs`,
+  };
+}
+
+/**
+ * The shard a schedule belongs to: FNV-1a (32 bits) of its name's UTF-8 bytes, mod the count. The
+ * same in every process and after every restart; never a runtime's own string hash.
+ */
+export function shardOf(name: string, shardCount: number): number {
+  if (shardCount <= 1) return 0;
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(name, "utf8")) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % shardCount;
+}
+
+/** The keys of the shard that holds schedule `name`'s ledger entry, outbox entries and counters. */
+export const keysOfSchedule = (keys: ClockKeys, name: string): ClockKeys => shardKeys(keys, shardOf(name, keys.shardCount));
+
+/** Every shard's keys, in shard order (one entry, the deployment's keys, for a single shard). */
+export function allShardKeys(keys: ClockKeys): ClockKeys[] {
+  return Array.from({ length: Math.max(1, keys.shardCount) }, (_, shard) => shardKeys(keys, shard));
 }
 
 /** Where the leader moves a key of the clock's that holds the wrong type (repair.ts): the same hash tag, so a person can look. */

@@ -12,7 +12,7 @@ import { asideOf } from "./keys.ts";
 import type { ScriptedRedis } from "./scripts.ts";
 
 /** The clock's keys and their types (the lease is the acquire script's; the config digests are read-only and expire). */
-const TYPED: readonly [keyof ClockKeys, string][] = [
+const TYPED: readonly [Exclude<keyof ClockKeys, "shardCount" | "shard">, string][] = [
   ["ledger", "hash"],
   ["outbox", "hash"],
   ["pushed", "hash"],

@@ -280,6 +280,16 @@ ${CLIENT_HELP}
           : `${s.leader.host} pid ${s.leader.pid}, since ${new Date(s.leader.since).toISOString()}, lease ${(s.leader.ttlMs / 1000).toFixed(1)} s left`;
       io.out(`namespace: ${s.namespace}\nleader:    ${leader}`);
       io.out(`processes: ${s.peers.length === 0 ? "none seen" : s.peers.map((p) => `${p.host}/${p.pid} (${p.role})`).join(", ")}`);
+      if (s.shards !== undefined) {
+        // Shards of leadership: which process leads which shards, then any shard nobody leads.
+        const byLeader = new Map<string, number[]>();
+        for (const { shard, leader } of s.shards) {
+          const who = leader === null ? "nobody" : `${leader.host}/${leader.pid}`;
+          byLeader.set(who, [...(byLeader.get(who) ?? []), shard]);
+        }
+        const lines = [...byLeader].sort(([a], [b]) => (a === "nobody" ? 1 : b === "nobody" ? -1 : a.localeCompare(b))).map(([who, shards]) => `${who}: ${shards.join(" ")}`);
+        io.out(`shards:    ${s.shards.length}; ${lines.join("; ")}`);
+      }
       if (s.fenceRefusals > 0) io.out(`fenced:    ${s.fenceRefusals} fire(s) refused to processes that had lost the lease`);
       if (s.configMismatch !== null) {
         const others = s.configMismatch.peers.map((p) => `${p.host}/${p.pid} (${p.role}) runs ${p.config}`).join(", ");
