@@ -250,11 +250,13 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
           keys,
           events,
           now: () => clock.now(),
+          // With shards: each leader judges the schedules of the shards it holds (sync keeps only those dynamic ones).
           schedules: function* () {
             if (sync === null) return;
-            yield* sync.configSchedules.values();
+            for (const schedule of sync.configSchedules.values()) if (shardCount === 1 || leadership.holds(shardOf(schedule.name, shardCount))) yield schedule;
             yield* sync.dynamicSchedules.values();
           },
+          ...(shardCount > 1 ? { owns: (name: string) => leadership.holds(shardOf(name, shardCount)) } : {}),
           version: () => sync?.appliedChanges ?? -1,
           plannedAt: (name) => plannerRef.nextAtOf(name),
         })
@@ -299,8 +301,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     // Before this leader's first fire (the same connection): check-ins of its jobs are recorded from the first.
     if (leading) void tasks.once("publish history size", () => publishHistorySize(redis, keys, historySize));
   });
-  // Expectations are judged by shard 0's leader (the only leader, with one shard).
-  (leases[0] as RedisLease).onChange((leading) => {
+  leadership.onChange((leading) => {
     if (!leading) expectations?.reset();
   });
   leases.forEach((lease, shard) =>
@@ -329,8 +330,18 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     adapters,
     events,
     now: () => clock.now(),
+    // With shards: only the dynamic schedules of the shards this process holds are kept.
+    ...(shardCount > 1 ? { shards: { count: shardCount, leads: (shard: number) => leadership.holds(shard) } } : {}),
   });
   const syncRef = sync;
+  if (shardCount > 1) {
+    leases.forEach((lease, shard) =>
+      lease.onChange((leading) => {
+        if (leading) void tasks.once("load a shard's schedules", () => syncRef.adopt(shard));
+        else syncRef.release(shard);
+      }),
+    );
+  }
   // A dynamic one-shot is done once its slot is in the ledger: the leader removes its entry. A clock
   // that dies between the fire and the removal leaves the entry behind; it fires nothing again (the
   // ledger has its slot), and the next leader's sweep (at a takeover, then every minute) removes it.
@@ -432,7 +443,6 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   // ZRANGEBYSCORE) and expectations (bounded reads per round, history/expect.ts).
   tasks.together(SECOND, [
     ["change poll", () => syncRef.poll()],
-    ...(balance === null ? [] : [["balance shards", () => balanceShards()] as const]),
     ["leader watch", leaderWatch],
     ["backfill", () => backfills.poll()],
     [
@@ -445,11 +455,14 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     [
       "judge expectations",
       async () => {
-        if (expectations === null || !leadership.leads(0) || connection.down) return;
+        if (expectations === null || !leadership.isLeader() || connection.down) return;
         await expectations.tick();
       },
     ],
   ]);
+  // With shards: the share is followed at the lease's retry pace, so a dead process's shards are
+  // taken within a TTL (its heartbeat and leases going stale) plus a retry or two.
+  if (balance !== null) tasks.every("balance shards", retryMs, balanceShards);
   void configWatch.check();
   tasks.every("config check", options.configCheckMs ?? CONFIG_CHECK_MS, () => configWatch.check());
 

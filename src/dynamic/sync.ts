@@ -9,7 +9,7 @@
 import type { Redis } from "ioredis";
 import type { Defaults } from "../config/resolve.ts";
 import type { ClockEvents } from "../events.ts";
-import { keysOfSchedule, type ClockKeys } from "../redis/keys.ts";
+import { keysOfSchedule, shardOf, type ClockKeys } from "../redis/keys.ts";
 import { subscribeAlways } from "../redis/subscribe.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import { slotsBetween } from "../schedule/slots.ts";
@@ -35,6 +35,12 @@ export interface SyncOptions {
   /** Where changes, invalid entries and name clashes are reported. */
   readonly events: ClockEvents;
   readonly now: () => number;
+  /**
+   * Shards of leadership: only the dynamic schedules of the shards this process leads are decoded
+   * and kept (the others cost nothing here); `adopt` loads a shard's when it is taken, `release`
+   * drops them when it is lost. Absent (one shard): every schedule is this process's.
+   */
+  readonly shards?: { readonly count: number; readonly leads: (shard: number) => boolean };
 }
 
 /** Counting the slots a resume skipped walks the calendar: this many at most. */
@@ -60,10 +66,80 @@ export class DynamicSync {
   #loaded = false;
   /** The last change notification could not be applied. */
   #applyFailing = false;
+  /** Shards taken whose schedules are still to be loaded (adopt), and the load in flight. */
+  readonly #adopting = new Set<number>();
+  #adoptRun: Promise<void> | null = null;
 
   constructor(options: SyncOptions) {
     this.#options = options;
     this.#configByName = new Map(options.configSchedules.map((schedule) => [schedule.name, schedule]));
+  }
+
+  /** Whether this process keeps schedule `name` (it leads its shard; always, with one shard). */
+  #owns(name: string): boolean {
+    const shards = this.#options.shards;
+    return shards === undefined || shards.leads(shardOf(name, shards.count));
+  }
+
+  /**
+   * Loads the dynamic schedules of shards just taken (one read of the entries for every shard taken
+   * meanwhile), plans them, and has the planner re-read the ledger, so their slots missed while no
+   * process led them follow the catch-up policy.
+   */
+  adopt(shard: number): Promise<void> {
+    this.#adopting.add(shard);
+    return this.#runAdopt();
+  }
+
+  /** Until loaded and started, shards taken wait (start and the late first read run this again). */
+  #runAdopt(): Promise<void> {
+    this.#adoptRun ??= (async () => {
+      // Past this turn first: the finally below must run after #adoptRun is assigned, never within it.
+      await Promise.resolve();
+      try {
+        while (this.#adopting.size > 0 && this.#loaded && this.#planner !== null) {
+          this.#adopting.clear();
+          const { redis, keys } = this.#options;
+          const [entries, pausedList] = await Promise.all([redis.hgetall(keys.schedules), redis.smembers(keys.paused)]);
+          const paused = new Set(pausedList);
+          const planner = this.#planner;
+          for (const [name, raw] of Object.entries(entries)) {
+            if (this.#raw.has(name) || this.#configByName.has(name) || !this.#owns(name)) continue;
+            if (paused.has(name)) this.#paused.add(name);
+            const schedule = this.#decode(name, raw);
+            if (schedule !== null && !paused.has(name)) planner.upsert(schedule);
+          }
+          planner.invalidate();
+        }
+      } finally {
+        this.#adoptRun = null;
+      }
+    })();
+    return this.#adoptRun;
+  }
+
+  /** A failed load of a shard's schedules: reported, and tried again at the next reconcile (which adopts what is owned and missing). */
+  #adoptFailed(error: unknown): void {
+    this.#options.events.emit("task:failed", { task: "load a shard's schedules", error: error instanceof Error ? error : new Error(String(error)) });
+  }
+
+  /** Drops the dynamic schedules of a shard lost (planned by its new leader). */
+  release(shard: number): void {
+    const shards = this.#options.shards;
+    if (shards === undefined) return;
+    this.#adopting.delete(shard);
+    this.#applied++;
+    for (const name of [...this.#raw.keys()]) {
+      if (shardOf(name, shards.count) !== shard || this.#owns(name)) continue;
+      this.#forget(name);
+      this.#planner?.remove(name);
+    }
+  }
+
+  #forget(name: string): void {
+    this.#raw.delete(name);
+    this.#invalid.delete(name);
+    this.#dynamic.delete(name);
   }
 
   get invalidCount(): number {
@@ -110,6 +186,7 @@ export class DynamicSync {
     this.#paused = new Set(paused);
     const schedules = this.#options.configSchedules.filter((schedule) => !this.#paused.has(schedule.name));
     for (const [name, raw] of Object.entries(entries)) {
+      if (!this.#configByName.has(name) && !this.#owns(name)) continue;
       const schedule = this.#decode(name, raw);
       if (schedule !== null && !this.#paused.has(name)) schedules.push(schedule);
     }
@@ -123,6 +200,7 @@ export class DynamicSync {
    */
   async start(planner: PlannerTarget): Promise<void> {
     this.#planner = planner;
+    if (this.#adopting.size > 0) void this.#runAdopt().catch((error: unknown) => this.#adoptFailed(error));
     this.#options.subscriber.on("message", (channel: string, message: string) => {
       if (channel !== this.#options.keys.changes) return;
       // A notification that cannot be applied (Redis failing, a corrupt key) is reported; the next
@@ -205,10 +283,9 @@ export class DynamicSync {
     const fromConfig = this.#configByName.get(name);
     let schedule: Schedule | null = fromConfig ?? null;
     if (fromConfig === undefined) {
-      if (raw === null) {
-        this.#raw.delete(name);
-        this.#invalid.delete(name);
-        this.#dynamic.delete(name);
+      if (raw === null || !this.#owns(name)) {
+        // Gone, or another shard's (its leader plans it): nothing of it is kept here.
+        this.#forget(name);
         planner.remove(name);
         return undefined;
       }
@@ -247,6 +324,7 @@ export class DynamicSync {
     planner.invalidate();
     for (const schedule of schedules) planner.upsert(schedule);
     this.#options.events.emit("sync:loaded", { schedules: schedules.length, paused: this.#paused.size, invalid: this.#invalid.size });
+    if (this.#adopting.size > 0) void this.#runAdopt().catch((error: unknown) => this.#adoptFailed(error));
   }
 
   async #reconcile(): Promise<void> {
@@ -267,6 +345,12 @@ export class DynamicSync {
     }
     const names = new Set([...Object.keys(entries), ...this.#raw.keys(), ...this.#configByName.keys(), ...this.#paused, ...paused]);
     for (const name of names) {
+      if (!this.#configByName.has(name) && !this.#raw.has(name) && !this.#owns(name)) {
+        // Another shard's, never kept here: only its paused flag is followed.
+        if (paused.has(name)) this.#paused.add(name);
+        else this.#paused.delete(name);
+        continue;
+      }
       const raw = this.#configByName.has(name) ? null : (entries[name] ?? null);
       const changed = paused.has(name) !== this.#paused.has(name) || (raw ?? null) !== (this.#raw.get(name) ?? null);
       if (changed) await this.#applyState(name, raw, paused.has(name));

@@ -89,6 +89,11 @@ export interface ExpectationOptions {
   readonly version: () => number;
   /** The planner's next slot of a schedule (undefined: not planned). */
   readonly plannedAt: (name: string) => number | undefined;
+  /**
+   * Shards of leadership: whether this process judges schedule `name` (it holds its shard). A
+   * schedule that leaves by a shard move keeps its state for its new judge; absent: all of them.
+   */
+  readonly owns?: (name: string) => boolean;
 }
 
 const settled = (outcome: Outcome | null): boolean => outcome?.result === "succeeded" || outcome?.result === "failed";
@@ -151,9 +156,10 @@ export class ExpectationWatch {
         tracked.expect = expect;
       }
     }
-    const removed = [...this.#tracked.keys()].filter((name) => !seen.has(name));
-    for (const name of removed) this.#tracked.delete(name);
-    return removed;
+    const gone = [...this.#tracked.keys()].filter((name) => !seen.has(name));
+    for (const name of gone) this.#tracked.delete(name);
+    const owns = this.#options.owns;
+    return owns === undefined ? gone : gone.filter(owns);
   }
 
   /** One round: follow the set, load new schedules, poll open outcomes, judge, write changes. Call it on the leader only. */
@@ -165,7 +171,8 @@ export class ExpectationWatch {
     if (!this.#cleaned) {
       // Once per leadership: states of schedules that lost their `expect` (or were removed) go.
       this.#cleaned = true;
-      removed.push(...(await statedNames(redis, keys)).filter((name) => !this.#tracked.has(name)));
+      const owns = this.#options.owns ?? (() => true);
+      removed.push(...(await statedNames(redis, keys)).filter((name) => !this.#tracked.has(name) && owns(name)));
     }
     await this.#load();
     await this.#poll();

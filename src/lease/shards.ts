@@ -116,6 +116,14 @@ export class ShardLeadership implements Leadership {
     return this.#leases[shard]?.isLeader() === true;
   }
 
+  /**
+   * Whether this process holds shard `shard`'s lease, as the lease last said: true through a
+   * validity gap (a late renewal), when `leads` is false. What it keeps in memory follows this.
+   */
+  holds(shard: number): boolean {
+    return this.#held[shard] === true;
+  }
+
   /** Shard 0's token (a single shard's, the one the fire script fences with); each shard fences with its own. */
   token(): string {
     return this.#leases[0]?.token() ?? "";

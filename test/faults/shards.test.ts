@@ -10,6 +10,8 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { DEFAULT_CATCH_UP, parseSchedule } from "../../src/config/resolve.ts";
+import { encodeEntry } from "../../src/dynamic/store.ts";
+import { parsePeers } from "../../src/lease/peers.ts";
 import { holderOf } from "../../src/lease/lease.ts";
 import { clockKeys, shardKeys, shardOf } from "../../src/redis/keys.ts";
 import { SECOND } from "../../src/schedule/duration.ts";
@@ -75,20 +77,42 @@ test("3 processes x 8 shards: one SIGKILLed, one joins; shards rebalance and eve
   assertBuilt();
   const scope = testScope(t);
   const names = scheduleNames();
+  // Half in the config (every process plans them in its shards' planners), half dynamic (each
+  // process keeps only those of the shards it holds, loaded when it takes a shard).
+  const configNames = names.filter((_, index) => index % 2 === 0);
+  const dynamicNames = names.filter((_, index) => index % 2 === 1);
   const config = {
     shards: SHARDS,
     lease: { ttl: `${TTL_MS}ms`, retry: `${RETRY_MS}ms` },
-    schedules: Object.fromEntries(names.map((name) => [name, SCHEDULE_INPUT])),
+    schedules: Object.fromEntries(configNames.map((name) => [name, SCHEDULE_INPUT])),
   };
   const redis = await scope.redis();
   const fleet = new ClockFleet(scope, scope.configFile(config), redis.url);
   const client = scope.client(redis.url);
+  for (const name of dynamicNames) await client.hset("{clock}:schedules", name, encodeEntry(SCHEDULE_INPUT, Date.now()));
+  /** Each live process plans the config's schedules and only the dynamic ones of the shards it leads (its heartbeat's count). */
+  const assertDivided = async (holders: readonly (number | null)[]): Promise<void> => {
+    await pollUntil(
+      "each process planning only its shards' dynamic schedules",
+      async () => {
+        const peers = [...parsePeers(await client.hgetall("{clock}:peers"), null).values()];
+        return fleet.alive.every((proc) => {
+          const led = dynamicNames.filter((name) => holders[shardOf(name, SHARDS)] === proc.pid).length;
+          return peers.some((peer) => peer.pid === proc.pid && peer.schedules === configNames.length + led);
+        });
+      },
+      WAIT_MS,
+      async () =>
+        JSON.stringify([...parsePeers(await client.hgetall("{clock}:peers"), null).values()].map((peer) => ({ pid: peer.pid, schedules: peer.schedules, shards: peer.shards }))),
+    );
+  };
   try {
     const spawnedAt = Date.now();
     for (let i = 0; i < 3; i++) fleet.spawn();
     let holders = await waitBalanced(client, fleet, "8 shards led by 3 processes, at most 3 each");
     const balancedMs = Date.now() - spawnedAt;
     console.log(`[shards] 3 processes: every shard led ${balancedMs} ms after spawn: ${layout(holders)}`);
+    await assertDivided(holders);
 
     // Let every shard fire a few slots, then SIGKILL the process that leads the most.
     await sleep(3 * SECOND);
@@ -105,6 +129,7 @@ test("3 processes x 8 shards: one SIGKILLed, one joins; shards rebalance and eve
       `[shards] SIGKILL of pid ${victimPid} (${counts.get(victimPid)} shards): all 8 led again by 2 processes after ${takeoverMs} ms (TTL ${TTL_MS} + retry ${RETRY_MS}): ${layout(holders)}`,
     );
     assert.ok(takeoverMs <= TTL_MS + RETRY_MS + 10 * SECOND, `takeover took ${takeoverMs} ms`);
+    await assertDivided(holders);
 
     await sleep(2 * SECOND);
     const handoversBefore = fleet.heard("shards handed over (this process led more than its share)").length;
@@ -119,6 +144,7 @@ test("3 processes x 8 shards: one SIGKILLed, one joins; shards rebalance and eve
     assert.ok(holders.filter((pid) => pid === joiner.pid).length >= 2, `the joiner leads ${holders.filter((pid) => pid === joiner.pid).length} shards`);
     // By handover: the others released the shards (an expiry would have taken a TTL with no such line).
     assert.ok(handovers.length > 0, "no process handed shards over to the joiner");
+    await assertDivided(holders);
 
     await sleep(3 * SECOND);
     const untilAt = Math.floor(Date.now() / SECOND) * SECOND - 2 * SECOND;
