@@ -43,6 +43,8 @@ export interface SyncOptions {
   readonly shards?: { readonly count: number; readonly leads: (shard: number) => boolean };
 }
 
+/** Entries read per HSCAN page with shards (sync's reads of every entry). */
+const SCAN_PAGE = 2000;
 /** Counting the slots a resume skipped walks the calendar: this many at most. */
 const SKIPPED_COUNT_CAP = 10_000;
 
@@ -100,15 +102,14 @@ export class DynamicSync {
         while (this.#adopting.size > 0 && this.#loaded && this.#planner !== null) {
           this.#adopting.clear();
           const { redis, keys } = this.#options;
-          const [entries, pausedList] = await Promise.all([redis.hgetall(keys.schedules), redis.smembers(keys.paused)]);
-          const paused = new Set(pausedList);
+          const paused = new Set(await redis.smembers(keys.paused));
           const planner = this.#planner;
-          for (const [name, raw] of Object.entries(entries)) {
-            if (this.#raw.has(name) || this.#configByName.has(name) || !this.#owns(name)) continue;
+          await this.#readEntries((name, raw) => {
+            if (this.#raw.has(name) || this.#configByName.has(name) || !this.#owns(name)) return;
             if (paused.has(name)) this.#paused.add(name);
             const schedule = this.#decode(name, raw);
             if (schedule !== null && !paused.has(name)) planner.upsert(schedule);
-          }
+          });
           planner.invalidate();
         }
       } finally {
@@ -134,6 +135,25 @@ export class DynamicSync {
       this.#forget(name);
       this.#planner?.remove(name);
     }
+  }
+
+  /**
+   * Every stored entry, to `each`: one HGETALL with one shard (it needs them all); with shards, an
+   * HSCAN in pages, so a process that keeps a quarter of a million entries never holds a reply of
+   * all of them at once.
+   */
+  async #readEntries(each: (name: string, raw: string) => void): Promise<void> {
+    const { redis, keys } = this.#options;
+    if (this.#options.shards === undefined) {
+      for (const [name, raw] of Object.entries(await redis.hgetall(keys.schedules))) each(name, raw);
+      return;
+    }
+    let cursor = "0";
+    do {
+      const [next, flat] = await redis.hscan(keys.schedules, cursor, "COUNT", SCAN_PAGE);
+      for (let index = 0; index + 1 < flat.length; index += 2) each(flat[index] as string, flat[index + 1] as string);
+      cursor = next;
+    } while (cursor !== "0");
   }
 
   #forget(name: string): void {
@@ -181,15 +201,17 @@ export class DynamicSync {
   /** The schedules to plan at start: config ones, then valid dynamic ones, without the paused. */
   async load(): Promise<Schedule[]> {
     const { redis, keys } = this.#options;
-    const [version, entries, paused] = await Promise.all([redis.get(keys.changes), redis.hgetall(keys.schedules), redis.smembers(keys.paused)]);
+    // The counter before the entries: a change made while they are read shows as a newer counter.
+    const [version, paused] = await Promise.all([redis.get(keys.changes), redis.smembers(keys.paused)]);
     this.#version = Number(version ?? 0);
     this.#paused = new Set(paused);
     const schedules = this.#options.configSchedules.filter((schedule) => !this.#paused.has(schedule.name));
-    for (const [name, raw] of Object.entries(entries)) {
-      if (!this.#configByName.has(name) && !this.#owns(name)) continue;
+    await this.#readEntries((name, raw) => {
+      // HSCAN may return an entry twice: decoded once.
+      if (this.#raw.has(name) || (!this.#configByName.has(name) && !this.#owns(name))) return;
       const schedule = this.#decode(name, raw);
       if (schedule !== null && !this.#paused.has(name)) schedules.push(schedule);
-    }
+    });
     this.#loaded = true;
     return schedules;
   }
@@ -333,17 +355,22 @@ export class DynamicSync {
       return;
     }
     const { redis, keys } = this.#options;
-    const [version, entries, pausedList] = await Promise.all([redis.get(keys.changes), redis.hgetall(keys.schedules), redis.smembers(keys.paused)]);
+    const [version, pausedList] = await Promise.all([redis.get(keys.changes), redis.smembers(keys.paused)]);
     const paused = new Set(pausedList);
     const counter = Number(version ?? 0);
+    // The entries this process keeps (all of them, with one shard; those of its shards, with more).
+    const entries = new Map<string, string>();
+    await this.#readEntries((name, raw) => {
+      if (this.#configByName.has(name) || this.#raw.has(name) || this.#owns(name)) entries.set(name, raw);
+    });
     if (counter < this.#version) {
       // The change counter only grows: Redis lost data (a restart without persistence, a failover
       // to a replica behind) or the key was reset by hand. Whatever went with it is said here.
-      const vanished = [...this.#raw.keys()].filter((name) => !(name in entries));
+      const vanished = [...this.#raw.keys()].filter((name) => !entries.has(name));
       const unpaused = [...this.#paused].filter((name) => !paused.has(name));
       this.#options.events.emit("sync:reset", { fromVersion: this.#version, toVersion: counter, vanished, unpaused });
     }
-    const names = new Set([...Object.keys(entries), ...this.#raw.keys(), ...this.#configByName.keys(), ...this.#paused, ...paused]);
+    const names = new Set([...entries.keys(), ...this.#raw.keys(), ...this.#configByName.keys(), ...this.#paused, ...paused]);
     for (const name of names) {
       if (!this.#configByName.has(name) && !this.#raw.has(name) && !this.#owns(name)) {
         // Another shard's, never kept here: only its paused flag is followed.
@@ -351,7 +378,7 @@ export class DynamicSync {
         else this.#paused.delete(name);
         continue;
       }
-      const raw = this.#configByName.has(name) ? null : (entries[name] ?? null);
+      const raw = this.#configByName.has(name) ? null : (entries.get(name) ?? null);
       const changed = paused.has(name) !== this.#paused.has(name) || (raw ?? null) !== (this.#raw.get(name) ?? null);
       if (changed) await this.#applyState(name, raw, paused.has(name));
     }
