@@ -1,0 +1,113 @@
+/**
+ * Shards of leadership, in process (the fault test test/faults/shards.test.ts runs real processes):
+ * the hash that places a schedule (shardOf), the keys a single-shard deployment keeps, the count a
+ * deployment cannot change, schedules spread over the shards of two clocks with each slot in its own
+ * shard's ledger as status and `clock status` read them, and ShardBalance on fake leases. Every
+ * Redis is a throwaway redis-server of the test's own.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { Redis } from "ioredis";
+import { createClient, parseConfig, startClock, type RunningClock } from "../src/index.ts";
+import { allShardKeys, clockKeys, keysOfSchedule, shardOf } from "../src/redis/keys.ts";
+import { pollUntil } from "./helpers/fired.ts";
+import { LogSink } from "./helpers/logs.ts";
+import { testScope, type Scope } from "./helpers/scope.ts";
+import { readListSlots } from "./helpers/verifier.ts";
+
+/** Real-time bounds only for waiting (never asserted as speed): a shared machine, other files beside. */
+const WAIT_MS = 15_000;
+const EVERY_SECOND = (queue: string) => ({ every: "1s", adapter: "list", job: { class: "Tick", queue } }) as const;
+
+/** FNV-1a, 32 bits, written from the spec apart from src: UTF-8 bytes, BigInt arithmetic mod 2^32. */
+function fnv1a32(text: string): number {
+  let hash = 0x811c9dc5n;
+  for (const byte of new TextEncoder().encode(text)) {
+    hash ^= BigInt(byte);
+    hash = (hash * 0x01000193n) % 0x1_0000_0000n;
+  }
+  return Number(hash);
+}
+
+/** Every key in the Redis, by SCAN. */
+async function allKeys(redis: Redis): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, batch] = await redis.scan(cursor, "COUNT", 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== "0");
+  return keys.sort();
+}
+
+async function started(scope: Scope, url: string, raw: Record<string, unknown>, options: { leaseTtlMs?: number; leaseRetryMs?: number } = {}): Promise<RunningClock> {
+  const clock = await startClock({ config: parseConfig(raw), logger: new LogSink().logger, redisUrl: url, ...options });
+  scope.defer(() => clock.stop());
+  return clock;
+}
+
+test("shardOf: FNV-1a of the UTF-8 bytes mod the count, fixed values, every shard reachable, one shard is 0", () => {
+  // The published FNV-1a 32-bit vectors: the independent implementation is FNV-1a.
+  assert.equal(fnv1a32(""), 0x811c9dc5);
+  assert.equal(fnv1a32("a"), 0xe40c292c);
+  assert.equal(fnv1a32("foobar"), 0xbf9cf968);
+  // Fixed values: a change of the hash would move a running deployment's schedules between ledgers.
+  const known: [string, number, number][] = [
+    ["", 8, 5],
+    ["a", 16, 12],
+    ["foobar", 1024, 360],
+    ["tick", 3, 2],
+    ["nightly-report", 4, 3],
+    ["tenant-42", 1024, 450],
+    ["café", 16, 9], // UTF-8 bytes, not UTF-16 code units
+    ["日報", 1024, 43],
+  ];
+  for (const [name, count, shard] of known) {
+    assert.equal(shardOf(name, count), shard, `shardOf(${JSON.stringify(name)}, ${count})`);
+    assert.equal(fnv1a32(name) % count, shard, `FNV-1a(${JSON.stringify(name)}) mod ${count}`);
+  }
+  const names = Array.from({ length: 2000 }, (_, i) => (i % 3 === 0 ? `tenant-${i}` : i % 3 === 1 ? `rapport-été-${i}` : `報告-${i}`));
+  for (const name of names.slice(0, 200)) for (const count of [2, 5, 7, 64, 1000]) assert.equal(shardOf(name, count), fnv1a32(name) % count, `${name} mod ${count}`);
+  for (let count = 1; count <= 16; count++) {
+    const seen = new Set(names.map((name) => shardOf(name, count)));
+    assert.deepEqual(
+      [...seen].sort((a, b) => a - b),
+      Array.from({ length: count }, (_, shard) => shard),
+      `shards reached with ${count}`,
+    );
+  }
+  for (const name of ["", "a", "tick", "日報", ...names.slice(0, 50)]) assert.equal(shardOf(name, 1), 0);
+});
+
+test("one shard (the default): the keys a clock always had; no {clock:sK} key, no {clock}:shards", async (t) => {
+  const scope = testScope(t);
+  const server = await scope.redis();
+  const redis = scope.client(server.url);
+  const raw = { schedules: { tick: EVERY_SECOND("single") } };
+  await started(scope, server.url, raw);
+  const keys = clockKeys("clock");
+  await pollUntil("tick in {clock}:ledger", async () => (await redis.hget("{clock}:ledger", "tick")) !== null, WAIT_MS);
+  assert.deepEqual(allShardKeys(keys), [keys], "one shard: the deployment's keys");
+  assert.equal(keysOfSchedule(keys, "tick"), keys);
+  const present = await allKeys(redis);
+  assert.deepEqual(
+    present.filter((key) => key.startsWith("{clock:s")),
+    [],
+  );
+  assert.ok(!present.includes("{clock}:shards"), `{clock}:shards written: ${present.join(" ")}`);
+  assert.deepEqual(
+    present.filter((key) => !key.startsWith("{clock}:") && key !== "jobs:single"),
+    [],
+    "every key of the clock's under {clock}",
+  );
+  for (const key of ["{clock}:ledger", "{clock}:lease", "{clock}:peers", "{clock}:stats"]) assert.ok(present.includes(key), `${key} missing: ${present.join(" ")}`);
+  const [slotAt] = await readListSlots(redis, "jobs:single", "tick");
+  assert.ok(slotAt !== undefined && Number(await redis.hget("{clock}:ledger", "tick")) >= slotAt);
+  const client = createClient({ redis, config: parseConfig(raw) });
+  const status = await client.status();
+  assert.equal(status.shards, undefined, "no shards in a single-shard status");
+  assert.ok(status.leader !== null);
+  assert.ok(status.schedules.find((s) => s.name === "tick")?.lastFiredAt !== null);
+  await client.close();
+});
