@@ -8,9 +8,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
-import { createClient, parseConfig, startClock, type RunningClock } from "../src/index.ts";
+import { ConfigError, createClient, parseConfig, startClock, type RunningClock } from "../src/index.ts";
 import { allShardKeys, clockKeys, keysOfSchedule, shardOf } from "../src/redis/keys.ts";
-import { pollUntil } from "./helpers/fired.ts";
+import { pollUntil, sleep } from "./helpers/fired.ts";
 import { LogSink } from "./helpers/logs.ts";
 import { testScope, type Scope } from "./helpers/scope.ts";
 import { readListSlots } from "./helpers/verifier.ts";
@@ -45,6 +45,21 @@ async function started(scope: Scope, url: string, raw: Record<string, unknown>, 
   const clock = await startClock({ config: parseConfig(raw), logger: new LogSink().logger, redisUrl: url, ...options });
   scope.defer(() => clock.stop());
   return clock;
+}
+
+/** The refusal a start with another shard count gets: a ConfigError on `shards`, with both counts and the way out. */
+function assertCountRefused(error: unknown, running: number, wanted: number): true {
+  assert.ok(error instanceof ConfigError, `not a ConfigError: ${String(error)}`);
+  assert.deepEqual(
+    error.issues.map((issue) => issue.path),
+    ["shards"],
+  );
+  const message = error.issues[0]?.message ?? "";
+  assert.match(message, new RegExp(`runs with ${running} shards?\\b`), message);
+  assert.match(message, new RegExp(`\\b${wanted}\\b`), `the count asked for (${wanted}) is not named: ${message}`);
+  assert.match(message, new RegExp(`keep shards: ${running}\\b`), message);
+  assert.match(message, /new namespace/, message);
+  return true;
 }
 
 test("shardOf: FNV-1a of the UTF-8 bytes mod the count, fixed values, every shard reachable, one shard is 0", () => {
@@ -110,4 +125,44 @@ test("one shard (the default): the keys a clock always had; no {clock:sK} key, n
   assert.ok(status.leader !== null);
   assert.ok(status.schedules.find((s) => s.name === "tick")?.lastFiredAt !== null);
   await client.close();
+});
+
+test("the shard count cannot change: recorded at 4, a start with 2 or 1 is refused; a single-shard deployment refuses 4; a refused start fires nothing", async (t) => {
+  const scope = testScope(t);
+  const server = await scope.redis();
+  const redis = scope.client(server.url);
+  const four = { shards: 4, schedules: { tick: EVERY_SECOND("four") } };
+  const first = await started(scope, server.url, four);
+  assert.equal(await redis.get("{clock}:shards"), "4");
+  const tickLedger = keysOfSchedule(clockKeys("clock", 4), "tick").ledger;
+  assert.match(tickLedger, /^\{clock:s\d\}:ledger$/);
+  await pollUntil(`tick in ${tickLedger}`, async () => (await redis.hget(tickLedger, "tick")) !== null, WAIT_MS);
+  await first.stop();
+  const before = { keys: await allKeys(redis), ledger: await redis.hget(tickLedger, "tick") };
+
+  // Nobody leads now: a refused start that went on to plan or lead would fire `refused` within a second.
+  const refused = (shards: number) => parseConfig({ shards, schedules: { refused: EVERY_SECOND("refused") } });
+  for (const shards of [2, 1]) {
+    await assert.rejects(startClock({ config: refused(shards), logger: new LogSink().logger, redisUrl: server.url }), (error) => assertCountRefused(error, 4, shards));
+  }
+  await sleep(1500);
+  assert.equal(await redis.get("{clock}:shards"), "4", "the recorded count stays");
+  assert.deepEqual(await allKeys(redis), before.keys, "a refused start wrote nothing (no lease, heartbeat, ledger or job)");
+  assert.equal(await redis.hget(tickLedger, "tick"), before.ledger);
+  // The same count starts again.
+  await (await started(scope, server.url, four)).stop();
+
+  // A deployment that ran with one shard: its ledger is {clock}:ledger, which shards: 4 would not read.
+  const single = await scope.redis();
+  const singleRedis = scope.client(single.url);
+  const one = await started(scope, single.url, { schedules: { tick: EVERY_SECOND("one") } });
+  await pollUntil("tick in {clock}:ledger", async () => (await singleRedis.hget("{clock}:ledger", "tick")) !== null, WAIT_MS);
+  await one.stop();
+  const singleBefore = { keys: await allKeys(singleRedis), ledger: await singleRedis.hgetall("{clock}:ledger") };
+  const fourOnSingle = parseConfig({ shards: 4, schedules: { tick: EVERY_SECOND("one") } });
+  await assert.rejects(startClock({ config: fourOnSingle, logger: new LogSink().logger, redisUrl: single.url }), (error) => assertCountRefused(error, 1, 4));
+  await sleep(1500);
+  assert.equal(await singleRedis.get("{clock}:shards"), null, "no count recorded by the refused start");
+  assert.deepEqual(await allKeys(singleRedis), singleBefore.keys, "no {clock:sK} key, nothing fired");
+  assert.deepEqual(await singleRedis.hgetall("{clock}:ledger"), singleBefore.ledger);
 });
