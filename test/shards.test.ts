@@ -41,6 +41,12 @@ async function allKeys(redis: Redis): Promise<string[]> {
   return keys.sort();
 }
 
+/** Clients connected to the server, the asking one included. */
+async function connectedClients(redis: Redis): Promise<number> {
+  const list = (await redis.client("LIST")) as string;
+  return list.split("\n").filter((line) => line.trim() !== "").length;
+}
+
 async function started(scope: Scope, url: string, raw: Record<string, unknown>, options: { leaseTtlMs?: number; leaseRetryMs?: number } = {}): Promise<RunningClock> {
   const clock = await startClock({ config: parseConfig(raw), logger: new LogSink().logger, redisUrl: url, ...options });
   scope.defer(() => clock.stop());
@@ -127,7 +133,7 @@ test("one shard (the default): the keys a clock always had; no {clock:sK} key, n
   await client.close();
 });
 
-test("the shard count cannot change: recorded at 4, a start with 2 or 1 is refused; a single-shard deployment refuses 4; a refused start fires nothing", async (t) => {
+test("the shard count cannot change: recorded at 4, a start with 2 or 1 is refused; a single-shard deployment refuses 4; a refused start fires nothing and leaves no connection open", async (t) => {
   const scope = testScope(t);
   const server = await scope.redis();
   const redis = scope.client(server.url);
@@ -138,7 +144,7 @@ test("the shard count cannot change: recorded at 4, a start with 2 or 1 is refus
   assert.match(tickLedger, /^\{clock:s\d\}:ledger$/);
   await pollUntil(`tick in ${tickLedger}`, async () => (await redis.hget(tickLedger, "tick")) !== null, WAIT_MS);
   await first.stop();
-  const before = { keys: await allKeys(redis), ledger: await redis.hget(tickLedger, "tick") };
+  const before = { keys: await allKeys(redis), ledger: await redis.hget(tickLedger, "tick"), clients: await connectedClients(redis) };
 
   // Nobody leads now: a refused start that went on to plan or lead would fire `refused` within a second.
   const refused = (shards: number) => parseConfig({ shards, schedules: { refused: EVERY_SECOND("refused") } });
@@ -149,6 +155,8 @@ test("the shard count cannot change: recorded at 4, a start with 2 or 1 is refus
   assert.equal(await redis.get("{clock}:shards"), "4", "the recorded count stays");
   assert.deepEqual(await allKeys(redis), before.keys, "a refused start wrote nothing (no lease, heartbeat, ledger or job)");
   assert.equal(await redis.hget(tickLedger, "tick"), before.ledger);
+  // A library caller that catches the refusal must be able to exit: no connection left reconnecting.
+  assert.equal(await connectedClients(redis), before.clients, "connections the refused starts left open");
   // The same count starts again.
   await (await started(scope, server.url, four)).stop();
 
@@ -158,11 +166,12 @@ test("the shard count cannot change: recorded at 4, a start with 2 or 1 is refus
   const one = await started(scope, single.url, { schedules: { tick: EVERY_SECOND("one") } });
   await pollUntil("tick in {clock}:ledger", async () => (await singleRedis.hget("{clock}:ledger", "tick")) !== null, WAIT_MS);
   await one.stop();
-  const singleBefore = { keys: await allKeys(singleRedis), ledger: await singleRedis.hgetall("{clock}:ledger") };
+  const singleBefore = { keys: await allKeys(singleRedis), ledger: await singleRedis.hgetall("{clock}:ledger"), clients: await connectedClients(singleRedis) };
   const fourOnSingle = parseConfig({ shards: 4, schedules: { tick: EVERY_SECOND("one") } });
   await assert.rejects(startClock({ config: fourOnSingle, logger: new LogSink().logger, redisUrl: single.url }), (error) => assertCountRefused(error, 1, 4));
   await sleep(1500);
   assert.equal(await singleRedis.get("{clock}:shards"), null, "no count recorded by the refused start");
   assert.deepEqual(await allKeys(singleRedis), singleBefore.keys, "no {clock:sK} key, nothing fired");
   assert.deepEqual(await singleRedis.hgetall("{clock}:ledger"), singleBefore.ledger);
+  assert.equal(await connectedClients(singleRedis), singleBefore.clients, "connections the refused start left open");
 });
