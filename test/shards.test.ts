@@ -8,8 +8,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
+import { main } from "../src/cli/main.ts";
 import { ConfigError, createClient, parseConfig, startClock, type RunningClock } from "../src/index.ts";
-import { allShardKeys, clockKeys, keysOfSchedule, shardOf } from "../src/redis/keys.ts";
+import { ShardLeadership } from "../src/lease/shards.ts";
+import { allShardKeys, clockKeys, keysOfSchedule, shardKeys, shardOf } from "../src/redis/keys.ts";
 import { pollUntil, sleep } from "./helpers/fired.ts";
 import { LogSink } from "./helpers/logs.ts";
 import { testScope, type Scope } from "./helpers/scope.ts";
@@ -174,4 +176,95 @@ test("the shard count cannot change: recorded at 4, a start with 2 or 1 is refus
   assert.deepEqual(await allKeys(singleRedis), singleBefore.keys, "no {clock:sK} key, nothing fired");
   assert.deepEqual(await singleRedis.hgetall("{clock}:ledger"), singleBefore.ledger);
   assert.equal(await connectedClients(singleRedis), singleBefore.clients, "connections the refused start left open");
+});
+
+test("shards: 4 on two clocks: each leads 2, every fired slot is in its own shard's ledger, status and `clock status` read the shards", async (t) => {
+  const scope = testScope(t);
+  const server = await scope.redis();
+  const redis = scope.client(server.url);
+  const SHARDS = 4;
+  const keys = clockKeys("clock", SHARDS);
+  // Names until every shard holds two schedules (the hash decides), and one that never fires.
+  const names: string[] = [];
+  const perShard = new Array<number>(SHARDS).fill(0);
+  for (let i = 0; perShard.some((count) => count < 2); i++) {
+    const name = `tenant-${i}`;
+    names.push(name);
+    perShard[shardOf(name, SHARDS)]! += 1;
+  }
+  const never = "yearly";
+  const raw = {
+    shards: SHARDS,
+    redis: server.url,
+    schedules: {
+      ...Object.fromEntries(names.map((name) => [name, EVERY_SECOND("spread")])),
+      [never]: { once: "2099-01-01T00:00:00Z", adapter: "list", job: { class: "Y", queue: "spread" } },
+    },
+  };
+  const lease = { leaseTtlMs: 2000, leaseRetryMs: 100 };
+  const a = await started(scope, server.url, raw, lease);
+  const b = await started(scope, server.url, raw, lease);
+  const firedBy = new Map<RunningClock, Set<string>>([
+    [a, new Set()],
+    [b, new Set()],
+  ]);
+  for (const [clock, fired] of firedBy) clock.events.on("fire:fired", ({ outcome }) => fired.add(outcome.request.schedule.name));
+  const ledOf = (clock: RunningClock): number[] => {
+    assert.ok(clock.leadership instanceof ShardLeadership);
+    return clock.leadership.led();
+  };
+  const ledgerOf = async (name: string): Promise<string | null> => redis.hget(keysOfSchedule(keys, name).ledger, name);
+  await pollUntil(
+    "2 shards led by each clock, every schedule fired, both clocks firing",
+    async () =>
+      ledOf(a).length === 2 &&
+      ledOf(b).length === 2 &&
+      (await Promise.all(names.map(ledgerOf))).every((at) => at !== null) &&
+      [...firedBy.values()].every((fired) => fired.size > 0),
+    WAIT_MS,
+    () => `a leads ${ledOf(a).join(",")}, b leads ${ledOf(b).join(",")}; fired by a ${[...(firedBy.get(a) ?? [])].join(",")}, by b ${[...(firedBy.get(b) ?? [])].join(",")}`,
+  );
+  assert.deepEqual([...ledOf(a), ...ledOf(b)].sort(), [0, 1, 2, 3], "every shard led by exactly one clock");
+
+  const client = createClient({ redis, config: parseConfig(raw) });
+  scope.defer(() => client.close());
+  const status = await client.status();
+  assert.deepEqual(
+    status.shards?.map(({ shard, leader }) => [shard, leader?.pid, (leader?.ttlMs ?? 0) > 0]),
+    Array.from({ length: SHARDS }, (_, shard) => [shard, process.pid, true]),
+    `every shard led: ${JSON.stringify(status.shards)}`,
+  );
+  const out: string[] = [];
+  const io = { out: (text: string) => out.push(text), err: (text: string) => out.push(text), now: () => Date.now() };
+  assert.equal(await main(["status", "--config", scope.configFile(raw)], io), 0, out.join("\n"));
+  const shardLine = out.join("\n").match(/^shards: {4}(\d+); (.*)$/m);
+  assert.ok(shardLine !== null, `no shards line in:\n${out.join("\n")}`);
+  assert.equal(shardLine[1], "4");
+  assert.ok(!shardLine[2]?.includes("nobody"), shardLine[0]);
+  assert.deepEqual(shardLine[2]?.match(/\b\d\b/g)?.sort(), ["0", "1", "2", "3"], shardLine[0]);
+
+  await Promise.all([a.stop(), b.stop()]);
+  // Stopped: the ledgers and the queue stay as they are now.
+  const deploymentLedger = await redis.hgetall("{clock}:ledger");
+  assert.deepEqual(deploymentLedger, {}, "nothing in the deployment's ledger with shards");
+  const ledgers = await Promise.all(allShardKeys(keys).map((shard) => redis.hgetall(shard.ledger)));
+  const lastFired = new Map((await client.status({ limit: 1000 })).schedules.map((s) => [s.name, s.lastFiredAt]));
+  for (const name of names) {
+    const own = shardOf(name, SHARDS);
+    assert.equal(keysOfSchedule(keys, name).ledger, shardKeys(keys, own).ledger);
+    assert.deepEqual(
+      ledgers.flatMap((ledger, shard) => (ledger[name] === undefined ? [] : [shard])),
+      [own],
+      `${name} (shard ${own}): in the ledgers of`,
+    );
+    const slots = await readListSlots(redis, "jobs:spread", name);
+    assert.equal(new Set(slots).size, slots.length, `${name}: a slot enqueued twice`);
+    assert.equal(Number(ledgers[own]?.[name]), Math.max(...slots), `${name}: its shard's ledger holds its newest enqueued slot`);
+    assert.equal(lastFired.get(name), Number(ledgers[own]?.[name]), `${name}: status lastFiredAt from shard ${own}'s ledger`);
+  }
+  assert.equal(lastFired.get(never), null);
+  assert.ok(
+    ledgers.every((ledger) => ledger[never] === undefined),
+    "the schedule that never fired is in no ledger",
+  );
 });
