@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
 import { main } from "../src/cli/main.ts";
 import { ConfigError, createClient, parseConfig, startClock, type RunningClock } from "../src/index.ts";
-import { ShardLeadership } from "../src/lease/shards.ts";
+import { ShardBalance, ShardLeadership, type ShardLease } from "../src/lease/shards.ts";
 import { allShardKeys, clockKeys, keysOfSchedule, shardKeys, shardOf } from "../src/redis/keys.ts";
 import { pollUntil, sleep } from "./helpers/fired.ts";
 import { LogSink } from "./helpers/logs.ts";
@@ -267,4 +267,100 @@ test("shards: 4 on two clocks: each leads 2, every fired slot is in its own shar
     ledgers.every((ledger) => ledger[never] === undefined),
     "the schedule that never fired is in no ledger",
   );
+});
+
+/** A shard's lease as ShardBalance and ShardLeadership see it, led or not by hand. */
+class FakeLease implements ShardLease {
+  leading = false;
+  releases = 0;
+  readonly #listeners: ((leader: boolean) => void)[] = [];
+  token(): string {
+    return "";
+  }
+  isLeader(): boolean {
+    return this.leading;
+  }
+  onChange(listener: (leader: boolean) => void): void {
+    this.#listeners.push(listener);
+  }
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  async release(): Promise<void> {
+    this.releases++;
+    this.lead(false);
+  }
+  lead(leading: boolean): void {
+    this.leading = leading;
+    for (const listener of this.#listeners) listener(leading);
+  }
+}
+
+test("ShardBalance: the gate refuses past the share counting tries in flight; note(live) releases the highest-numbered extra shards", async () => {
+  const leases = Array.from({ length: 8 }, () => new FakeLease());
+  const balance = new ShardBalance(8);
+  balance.attach(leases);
+  assert.equal(balance.share, 8, "alone: every shard");
+  assert.deepEqual(await balance.note(3), []);
+  assert.equal(balance.share, 3, "ceil(8 / 3)");
+
+  // Tries in flight count: a fourth try while three are out is refused, whatever has been won yet.
+  const tries = [balance.gate(), balance.gate(), balance.gate()];
+  assert.ok(tries.every((done) => done !== null));
+  assert.equal(balance.gate(), null, "a try beyond the share");
+  tries[0]?.();
+  tries[0]?.(); // done twice counts once
+  const again = balance.gate();
+  assert.ok(again !== null, "a finished try frees its place");
+  assert.equal(balance.gate(), null, "a done called twice freed two places");
+  for (const done of [again, tries[1], tries[2]]) done?.();
+
+  // Leases led count as the tries did.
+  leases[0]?.lead(true);
+  leases[5]?.lead(true);
+  const third = balance.gate();
+  assert.ok(third !== null);
+  assert.equal(balance.gate(), null, "2 led + 1 trying = the share");
+  third?.();
+
+  // More live processes: the share shrinks, the newest-numbered extras are handed over.
+  leases[2]?.lead(true);
+  leases[7]?.lead(true);
+  assert.deepEqual(await balance.note(3), [7], "leads 0 2 5 7, share 3");
+  assert.deepEqual(
+    leases.map((lease) => lease.releases),
+    [0, 0, 0, 0, 0, 0, 0, 1],
+  );
+  assert.deepEqual(await balance.note(4), [5], "leads 0 2 5, share 2");
+  assert.equal(balance.live, 4);
+  assert.equal(balance.gate(), null, "at its share: no try");
+  assert.deepEqual(await balance.note(8), [2], "share 1");
+  assert.deepEqual(await balance.note(20), [], "share 1 (ceil): the last shard is kept");
+  assert.equal(balance.share, 1);
+  assert.ok(leases[0]?.isLeader());
+  // Fewer live: the share grows again, nothing is released, tries are let through.
+  assert.deepEqual(await balance.note(0), [], "no process seen: this one is counted");
+  assert.equal(balance.live, 1);
+  assert.equal(balance.share, 8);
+  assert.ok(balance.gate() !== null);
+  assert.deepEqual(
+    leases.map((lease) => lease.releases),
+    [0, 0, 1, 0, 0, 1, 0, 1],
+  );
+});
+
+test("ShardLeadership: leads while it leads any shard, says so once on the first gain and once on the last loss", async () => {
+  const leases = Array.from({ length: 3 }, () => new FakeLease());
+  const leadership = new ShardLeadership(leases);
+  const heard: boolean[] = [];
+  leadership.onChange((leading) => heard.push(leading));
+  assert.equal(leadership.isLeader(), false);
+  leases[1]?.lead(true);
+  leases[2]?.lead(true);
+  assert.deepEqual(leadership.led(), [1, 2]);
+  assert.ok(leadership.leads(2) && !leadership.leads(0) && !leadership.leads(3));
+  await leases[1]?.release();
+  assert.equal(leadership.isLeader(), true, "one shard still led");
+  leases[2]?.lead(false);
+  assert.equal(leadership.isLeader(), false);
+  assert.deepEqual(heard, [true, false]);
 });
