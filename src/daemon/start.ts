@@ -140,7 +140,15 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   // One listener per shard's lease and one for changes: more than Node's default warning count.
   subscriber.setMaxListeners(shardCount + 20);
   // A deployment's shard count cannot change under it (dynamic/shards.ts): refused here, before anything is planned.
-  if (!connection.down) await checkShardCount(redis, keys);
+  if (!connection.down) {
+    try {
+      await checkShardCount(redis, keys);
+    } catch (error) {
+      // Refused: nothing is left connected (a library caller's process can still exit).
+      await connection.close();
+      throw error;
+    }
+  }
   const tasks = new Tasks(clock, events);
 
   // With shards, shard 0's leader is the one whose config the others compare theirs with.

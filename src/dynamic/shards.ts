@@ -29,7 +29,7 @@ export async function checkShardCount(redis: Redis, keys: ClockKeys): Promise<vo
       [
         {
           path: "shards",
-          message: `this deployment (namespace "${keys.namespace}") runs with ${running} shard${running === 1 ? "" : "s"}; changing the count of a running deployment is not supported (its ledgers would no longer match its schedules): keep shards: ${running}, or start the new count under a new namespace`,
+          message: `this deployment (namespace "${keys.namespace}") runs with ${running} shard${running === 1 ? "" : "s"}, this config asks for ${wanted}; changing the count of a running deployment is not supported (its ledgers would no longer match its schedules): keep shards: ${running}, or start the new count under a new namespace`,
         },
       ],
       "the shard count cannot change",
