@@ -107,6 +107,8 @@ export interface ClockEventMap {
   "lease:changed": { readonly leading: boolean };
   /** With shards of leadership: this process took or lost the lease of `shard` (of `shards`). */
   "shard:changed": { readonly shard: number; readonly leading: boolean; readonly shards: number };
+  /** Started while Redis was unreachable, then found the deployment runs with another shard count: this process does not lead. */
+  "shard:count-refused": { readonly error: Error };
   /** With shards: this process led more than its share (`share` of them, `live` processes) and handed `shards` over. */
   "shard:handed-over": { readonly shards: readonly number[]; readonly live: number; readonly share: number };
   /** A lease operation failed (Redis down, READONLY, WRONGTYPE: a corrupt lease key); `again` while it goes on. */

@@ -364,3 +364,39 @@ test("ShardLeadership: leads while it leads any shard, says so once on the first
   assert.equal(leadership.isLeader(), false);
   assert.deepEqual(heard, [true, false]);
 });
+
+test("started while Redis is down, a clock with another shard count than the deployment's never leads once Redis answers: it says so", async (t) => {
+  const scope = testScope(t);
+  // Persistence on: the recorded count survives the server's restart.
+  const server = await scope.redis(["--appendonly", "yes", "--appendfsync", "always"]);
+  const redis = scope.client(server.url, { lazyConnect: true });
+  await redis.connect();
+  await redis.set("{clock}:shards", "4");
+  await server.stop();
+  const sink = new LogSink();
+  const clock = await startClock({
+    config: parseConfig({ shards: 2, schedules: { tick: EVERY_SECOND("late") } }),
+    logger: sink.logger,
+    redisUrl: server.url,
+    leaseTtlMs: 2000,
+    leaseRetryMs: 100,
+  });
+  scope.defer(() => clock.stop());
+  await server.start();
+  await pollUntil(
+    "the refusal said",
+    async () => sink.lines.some((line) => line.msg === "shard count differs from the deployment's: this process will not lead (fix shards in the config and restart it)"),
+    WAIT_MS,
+    () => sink.lines.map((line) => String(line.msg)).join(" | "),
+  );
+  // Leases are tried every 100 ms: a clock that went on would lead and fire within this wait.
+  await sleep(1500);
+  const keys = await allKeys(redis);
+  assert.deepEqual(
+    keys.filter((key) => /lease|ledger|jobs/.test(key)),
+    [],
+    `no lease taken, nothing fired: ${keys.join(" ")}`,
+  );
+  assert.equal(clock.leadership.isLeader(), false);
+  assert.equal(await redis.get("{clock}:shards"), "4");
+});

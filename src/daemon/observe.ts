@@ -202,6 +202,8 @@ export function observe(
       log.info({ shard, shards, ...(context.peer === undefined ? {} : { peer: context.peer }) }, leading ? "shard acquired" : "shard lost");
       metrics?.shardsLed.inc(leading ? 1 : -1);
     },
+    "shard:count-refused": ({ error }) =>
+      log.error({ reason: error.message }, "shard count differs from the deployment's: this process will not lead (fix shards in the config and restart it)"),
     "shard:handed-over": ({ shards, live, share }) => log.info({ shards, live, share }, "shards handed over (this process led more than its share)"),
     "lease:error": ({ op, error, again }) => {
       // The first of a run is a warning (READONLY and WRONGTYPE say what is wrong in words); repeats are debug.

@@ -140,6 +140,8 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   // One listener per shard's lease and one for changes: more than Node's default warning count.
   subscriber.setMaxListeners(shardCount + 20);
   // A deployment's shard count cannot change under it (dynamic/shards.ts): refused here, before anything is planned.
+  // With Redis unreachable at start, no lease is tried until the count has been checked (below).
+  let shardCountChecked = !connection.down;
   if (!connection.down) {
     try {
       await checkShardCount(redis, keys);
@@ -198,7 +200,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
         retryMs,
         events,
         ...(shard === 0 ? { onHeartbeat: () => void heartbeat().catch(() => undefined) } : {}),
-        ...(balance === null ? {} : { acquireGate: balance.gate }),
+        acquireGate: () => (!shardCountChecked ? null : balance === null ? () => undefined : balance.gate()),
       }),
   );
   balance?.attach(leases);
@@ -449,7 +451,22 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   // The once-a-second work, on one timer (one wake-up, its commands in one turn): the change-counter
   // poll; a standby's leader watch; the leader's backfills, pause ends (by Redis time: one
   // ZRANGEBYSCORE) and expectations (bounded reads per round, history/expect.ts).
+  // Started while Redis was unreachable: the shard count is checked once it answers, before any
+  // lease is tried; a count that differs from the deployment's keeps this process from leading.
+  let countRefused = false;
+  const lateShardCheck = async (): Promise<void> => {
+    if (shardCountChecked || connection.down) return;
+    try {
+      await checkShardCount(redis, keys);
+      shardCountChecked = true;
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      if (!countRefused) events.emit("shard:count-refused", { error });
+      countRefused = true;
+    }
+  };
   tasks.together(SECOND, [
+    ["check shard count", lateShardCheck],
     ["change poll", () => syncRef.poll()],
     ["leader watch", leaderWatch],
     ["backfill", () => backfills.poll()],
