@@ -44,9 +44,9 @@ import {
 export const BURST = 10_000;
 /** The scaling curve's points (--curve changes them); BURST is the one beside the peers. */
 export const CURVE = [1_000, BURST, 100_000] as const;
-const KEY = "bench:burst";
-/** Our clocks push to bench:{queue}: the burst's jobs to KEY, the tick's beside them. */
-const OURS_KEY = "bench:{queue}";
+export const KEY = "bench:burst";
+/** Our clocks push to bench:{queue}: the burst's jobs to KEY (queue "burst"), the tick's beside them. */
+export const OURS_KEY = "bench:{queue}";
 const TICK = "tick";
 /** Tick slots read before each burst (the tick's lag p99 over so few is about its max). */
 const LAG_SLOTS = 5;
@@ -80,7 +80,7 @@ else
 end
 return { t[1], t[2], count }`;
 
-interface Arrival {
+export interface Arrival {
   /** Redis time of the first poll that saw a job / all jobs (upper bounds), and of the poll before all. */
   readonly firstAt: number;
   readonly allAt: number;
@@ -89,7 +89,8 @@ interface Arrival {
   readonly polls: number;
 }
 
-async function watchArrivals(redis: Redis, instantAt: number, expected: number, args: readonly string[], key: string): Promise<Arrival> {
+/** Polls from 20 ms before the instant until `expected` jobs have arrived, or `timeoutMs` after the instant (then `count` is what arrived). */
+export async function watchArrivals(redis: Redis, instantAt: number, expected: number, args: readonly string[], key: string, timeoutMs = BURST_TIMEOUT_MS): Promise<Arrival> {
   const poll = async (): Promise<[number, number]> => {
     const [seconds, micros, count] = (await redis.eval(POLL_SCRIPT, 1, key, ...args)) as [string, string, number];
     return [Number(seconds) * 1000 + Number(micros) / 1000, count];
@@ -98,7 +99,7 @@ async function watchArrivals(redis: Redis, instantAt: number, expected: number, 
   let firstAt = Number.NaN;
   let beforeAllAt = Number.NaN;
   let polls = 0;
-  const deadline = instantAt + BURST_TIMEOUT_MS;
+  const deadline = instantAt + timeoutMs;
   for (;;) {
     const [at, count] = await poll();
     polls++;
@@ -109,9 +110,9 @@ async function watchArrivals(redis: Redis, instantAt: number, expected: number, 
   }
 }
 
-function describe(name: string, arrival: Arrival, instantAt: number): string {
+export function describeArrival(name: string, arrival: Arrival, instantAt: number, timeoutMs = BURST_TIMEOUT_MS): string {
   const all = Number.isNaN(arrival.allAt)
-    ? `only ${arrival.count} within ${BURST_TIMEOUT_MS / SECOND} s`
+    ? `only ${arrival.count} within ${timeoutMs / SECOND} s`
     : `all in by ${ms(arrival.allAt - instantAt)} (between ${ms(arrival.beforeAllAt - instantAt)} and ${ms(arrival.allAt - instantAt)})`;
   return `${name.padEnd(22)} first job by ${ms(arrival.firstAt - instantAt).padStart(9)}, ${all}; ${arrival.polls} polls`;
 }
@@ -173,7 +174,7 @@ async function oursAt(dir: string, count: number, profileDir: string | null): Pr
     .flatMap((line) => firedOf(line) ?? [])
     .filter((tick) => tick.slotAt >= settledAt && tick.slotAt < instantAt)
     .map((tick) => tick.lagMs);
-  note(describe(`ours, ${count.toLocaleString("en")}`, arrival, instantAt));
+  note(describeArrival(`ours, ${count.toLocaleString("en")}`, arrival, instantAt));
   note(`ours: Redis TIME at the start of the last batch's script: ${ms(lastWriteAt - instantAt)} after the instant`);
   const benchmarkMs = runBenchmark(server.port, count);
   await stopProc(clock);
@@ -189,7 +190,7 @@ async function oursAt(dir: string, count: number, profileDir: string | null): Pr
 }
 
 /** The ceiling: redis-benchmark's pipelined LPUSH (50 clients, 64 deep) on the same server; median of 3, ms. */
-function runBenchmark(port: number, count: number): number {
+export function runBenchmark(port: number, count: number): number {
   const runs: number[] = [];
   try {
     for (let i = 0; i < 3; i++) {
@@ -283,11 +284,11 @@ export async function benchBurst(dir: string, profileDir: string | null, curve: 
   for (const count of counts) points.push(await oursAt(dir, count, count === BURST ? profileDir : null));
   const ours = points.find((point) => point.count === BURST) as Point;
   const bull = await bullmqBurst();
-  note(describe("BullMQ", bull.arrival, bull.instantAt));
+  note(describeArrival("BullMQ", bull.arrival, bull.instantAt));
   note(`BullMQ: the Worker had processed all ${BURST} by ${ms(bull.processedMs)}`);
   const croner = await cronerBurst();
   note(`croner: ${BURST} new Cron(...) took ${ms(croner.setupMs)}, process RSS ${croner.rssMb.toFixed(0)} MB${croner.ready ? "" : " (NOT READY before the instant)"}`);
-  note(describe("croner + ioredis", croner.arrival, croner.instantAt));
+  note(describeArrival("croner + ioredis", croner.arrival, croner.instantAt));
   note("the curve (ours; tick: a one-second schedule beside the burst's, its lag in Redis over the seconds before the burst):");
   curveTable(points);
 

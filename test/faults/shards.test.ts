@@ -12,12 +12,12 @@ import type { Redis } from "ioredis";
 import { DEFAULT_CATCH_UP, parseSchedule } from "../../src/config/resolve.ts";
 import { encodeEntry } from "../../src/dynamic/store.ts";
 import { parsePeers } from "../../src/lease/peers.ts";
-import { holderOf } from "../../src/lease/lease.ts";
 import { clockKeys, shardKeys, shardOf } from "../../src/redis/keys.ts";
 import { SECOND } from "../../src/schedule/duration.ts";
 import { pollUntil } from "../helpers/fired.ts";
-import { assertBuilt, type LoggedProcess } from "../helpers/process.ts";
+import { assertBuilt } from "../helpers/process.ts";
 import { testScope } from "../helpers/scope.ts";
+import { balanced, layout, shardHolders, shardsPerPid } from "../helpers/shards.ts";
 import { ClockFleet, readListSlots, verifySlots } from "../helpers/verifier.ts";
 
 const SHARDS = 8;
@@ -40,38 +40,22 @@ function scheduleNames(): string[] {
   return names;
 }
 
-/** pid of each shard's lease holder (null where the lease is free). */
-async function shardHolders(redis: Redis): Promise<(number | null)[]> {
-  const keys = clockKeys("clock", SHARDS);
-  const values = await Promise.all(Array.from({ length: SHARDS }, (_, shard) => redis.get(shardKeys(keys, shard).lease)));
-  return values.map((value) => (value === null ? null : (holderOf(value)?.pid ?? null)));
-}
-
-/** Every shard led, by exactly the live processes, none leading more than its share. */
-function balanced(holders: readonly (number | null)[], live: readonly LoggedProcess[]): boolean {
-  if (holders.includes(null)) return false;
-  const share = Math.ceil(SHARDS / live.length);
-  const pids = new Set(live.map((proc) => proc.pid));
-  const counts = new Map<number, number>();
-  for (const pid of holders as number[]) counts.set(pid, (counts.get(pid) ?? 0) + 1);
-  return [...counts].every(([pid, count]) => pids.has(pid) && count <= share) && counts.size === live.length;
-}
-
 async function waitBalanced(redis: Redis, fleet: ClockFleet, what: string): Promise<(number | null)[]> {
   let holders: (number | null)[] = [];
   await pollUntil(
     what,
     async () => {
-      holders = await shardHolders(redis);
-      return balanced(holders, fleet.alive);
+      holders = await shardHolders(redis, SHARDS);
+      return balanced(
+        holders,
+        fleet.alive.map((proc) => proc.pid),
+      );
     },
     WAIT_MS,
     () => `shard:pid ${layout(holders)}; live ${fleet.alive.map((proc) => proc.pid).join(" ")}`,
   );
   return holders;
 }
-
-const layout = (holders: readonly (number | null)[]): string => holders.map((pid, shard) => `${shard}:${pid ?? "-"}`).join(" ");
 
 test("3 processes x 8 shards: one SIGKILLed, one joins; shards rebalance and every slot fires exactly once", async (t) => {
   assertBuilt();
@@ -116,8 +100,7 @@ test("3 processes x 8 shards: one SIGKILLed, one joins; shards rebalance and eve
 
     // Let every shard fire a few slots, then SIGKILL the process that leads the most.
     await sleep(3 * SECOND);
-    const counts = new Map<number, number>();
-    for (const pid of holders as number[]) counts.set(pid, (counts.get(pid) ?? 0) + 1);
+    const counts = shardsPerPid(holders);
     const victimPid = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
     const victim = fleet.alive.find((proc) => proc.pid === victimPid)!;
     const killedAt = Date.now();
