@@ -75,6 +75,8 @@ export function observe(
   context: { peer?: string; redis?: string; inWords?: (error: Error) => string; now?: () => number } = {},
 ): Observed {
   const recentFires: RecentFire[] = [];
+  /** An outbox retry failed and none has gone through since. */
+  let outboxFailing = false;
   const replication: ReplicationTally = { unreplicatedFires: 0, unreplicatedBatches: 0, lastUnreplicatedAt: null };
   // Errors from Redis in words ("cannot reach Redis at ...: connection refused"); the logger's err serializer redacts.
   const redisErr = (error: Error) => ({ message: context.inWords?.(error) ?? error.message });
@@ -157,10 +159,16 @@ export function observe(
     },
     "fire:replicated": ({ batches }) => log.info({ batches }, "replicas acknowledge fire batches again"),
     "outbox:drained": ({ count }) => {
+      outboxFailing = false;
       if (count > 0) log.info({ count }, "outbox enqueues retried");
     },
     "outbox:corrupt": ({ entry, reason }) => log.warn({ entry: describeOutboxField(entry), reason }, "corrupt outbox entry removed"),
-    "outbox:failed": ({ error }) => log.warn({ err: redisErr(error) }, "outbox retry failed; will try again"),
+    "outbox:failed": ({ error }) => {
+      // Retried every second while it fails: said once per run of failures.
+      if (outboxFailing) log.debug({ err: redisErr(error) }, "outbox retry failed again");
+      else log.warn({ err: redisErr(error) }, "outbox retry failed; will try again");
+      outboxFailing = true;
+    },
     "planner:skipped": ({ schedule, count, capped, expired = 0 }) => {
       metrics?.skippedSlots.inc(count);
       if (expired > 0) {

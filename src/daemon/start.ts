@@ -465,8 +465,25 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
       countRefused = true;
     }
   };
+  // An enqueue that failed after its ledger advance waits in the outbox: retried every second
+  // until a retry goes through (a queue's node back from a restart), besides the 30 s sweep.
+  let outboxWaiting = false;
+  events.on("fire:outboxed", () => {
+    outboxWaiting = true;
+  });
+  events.on("outbox:failed", () => {
+    outboxWaiting = true;
+  });
   tasks.together(SECOND, [
     ["check shard count", lateShardCheck],
+    [
+      "outbox retry",
+      async () => {
+        if (!outboxWaiting || !leadership.isLeader() || connection.down) return;
+        outboxWaiting = false;
+        await drain();
+      },
+    ],
     ["change poll", () => syncRef.poll()],
     ["leader watch", leaderWatch],
     ["backfill", () => backfills.poll()],

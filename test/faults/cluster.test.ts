@@ -305,7 +305,7 @@ test(
       const bullRestart = restarts.find((r) => r.port === bullNode && r.what.startsWith("{bull}"));
       if (bullRestart !== undefined && outboxedIds.length > 0)
         console.log(
-          `[cluster restart] the ${outboxedIds.length} outboxed slots performed ${outboxDoneAt - bullRestart.okAt} ms after {bull}'s master was ok (the outbox drain runs every 30 s)`,
+          `[cluster restart] the ${outboxedIds.length} outboxed slots performed ${outboxDoneAt - bullRestart.okAt} ms after {bull}'s master was ok (the outbox is retried every second while entries wait)`,
         );
       console.log(`[cluster restart] ${listVerdict.summary}`);
       console.log(`[cluster restart] ${bullVerdict.summary}`);
