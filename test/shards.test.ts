@@ -16,6 +16,7 @@ import { pollUntil, sleep } from "./helpers/fired.ts";
 import { LogSink } from "./helpers/logs.ts";
 import { testScope, type Scope } from "./helpers/scope.ts";
 import { readListSlots } from "./helpers/verifier.ts";
+import { namesCoveringShards } from "./helpers/shards.ts";
 
 /** Real-time bounds only for waiting (never asserted as speed): a shared machine, other files beside. */
 const WAIT_MS = 15_000;
@@ -185,13 +186,7 @@ test("shards: 4 on two clocks: each leads 2, every fired slot is in its own shar
   const SHARDS = 4;
   const keys = clockKeys("clock", SHARDS);
   // Names until every shard holds two schedules (the hash decides), and one that never fires.
-  const names: string[] = [];
-  const perShard = new Array<number>(SHARDS).fill(0);
-  for (let i = 0; perShard.some((count) => count < 2); i++) {
-    const name = `tenant-${i}`;
-    names.push(name);
-    perShard[shardOf(name, SHARDS)]! += 1;
-  }
+  const names = namesCoveringShards(SHARDS);
   const never = "yearly";
   const raw = {
     shards: SHARDS,

@@ -17,7 +17,7 @@ import { SECOND } from "../../src/schedule/duration.ts";
 import { pollUntil } from "../helpers/fired.ts";
 import { assertBuilt } from "../helpers/process.ts";
 import { testScope } from "../helpers/scope.ts";
-import { balanced, layout, shardHolders, shardsPerPid } from "../helpers/shards.ts";
+import { balanced, layout, namesCoveringShards, shardHolders, shardsPerPid } from "../helpers/shards.ts";
 import { ClockFleet, readListSlots, verifySlots } from "../helpers/verifier.ts";
 
 const SHARDS = 8;
@@ -27,18 +27,6 @@ const RETRY_MS = 200;
 const SCHEDULE_INPUT = { every: "1s", adapter: "list", catchUp: { policy: "all", window: "5m", max: 1000 }, job: { class: "Tick", queue: QUEUE } } as const;
 /** Generous: a shared 2-core machine, node boots slowly, and takeovers wait out a TTL. */
 const WAIT_MS = 30 * SECOND;
-
-/** Names until every shard holds at least two schedules (the hash decides where each goes). */
-function scheduleNames(): string[] {
-  const names: string[] = [];
-  const perShard = new Array<number>(SHARDS).fill(0);
-  for (let i = 0; perShard.some((count) => count < 2); i++) {
-    const name = `tenant-${i}`;
-    names.push(name);
-    perShard[shardOf(name, SHARDS)]! += 1;
-  }
-  return names;
-}
 
 async function waitBalanced(redis: Redis, fleet: ClockFleet, what: string): Promise<(number | null)[]> {
   let holders: (number | null)[] = [];
@@ -60,7 +48,7 @@ async function waitBalanced(redis: Redis, fleet: ClockFleet, what: string): Prom
 test("3 processes x 8 shards: one SIGKILLed, one joins; shards rebalance and every slot fires exactly once", async (t) => {
   assertBuilt();
   const scope = testScope(t);
-  const names = scheduleNames();
+  const names = namesCoveringShards(SHARDS);
   // Half in the config (every process plans them in its shards' planners), half dynamic (each
   // process keeps only those of the shards it holds, loaded when it takes a shard).
   const configNames = names.filter((_, index) => index % 2 === 0);

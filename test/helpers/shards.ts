@@ -4,7 +4,7 @@
  */
 import type { Redis } from "ioredis";
 import { holderOf } from "../../src/lease/lease.ts";
-import { clockKeys, shardKeys } from "../../src/redis/keys.ts";
+import { clockKeys, shardKeys, shardOf } from "../../src/redis/keys.ts";
 
 /** pid of each shard's lease holder, in shard order (null where the lease is free). */
 export async function shardHolders(redis: Redis, shards: number, namespace = "clock"): Promise<(number | null)[]> {
@@ -31,3 +31,15 @@ export function shardsPerPid(holders: readonly (number | null)[]): Map<number, n
 
 /** "0:pid 1:pid 2:- ...": each shard's holder, for a message. */
 export const layout = (holders: readonly (number | null)[]): string => holders.map((pid, shard) => `${shard}:${pid ?? "-"}`).join(" ");
+
+/** Names `tenant-0`, `tenant-1`, ... until every one of `shards` shards holds at least `perShard` of them (the hash decides). */
+export function namesCoveringShards(shards: number, perShard = 2): string[] {
+  const names: string[] = [];
+  const counts = new Array<number>(shards).fill(0);
+  for (let i = 0; counts.some((count) => count < perShard); i++) {
+    const name = `tenant-${i}`;
+    names.push(name);
+    counts[shardOf(name, shards)]! += 1;
+  }
+  return names;
+}
