@@ -173,7 +173,7 @@ async function main(): Promise<number> {
   if (parts.includes("scale") && idleClock !== null) await attempt("3 scale", () => benchScale(dir, idleClock, profilesFor("scale")));
   if (parts.includes("failover")) await attempt("4 failover", () => benchFailover(dir));
   if (parts.includes("status")) await attempt("5 status", () => benchStatus(dir));
-  if (parts.includes("shards")) await attempt("6 shards", () => benchShards(dir, shardsCount));
+  if (parts.includes("shards")) await attempt("6 shards", () => benchShards(dir, shardsCount, profilesFor("shards")));
 
   await cleanupAll();
   printResults(startedAt, "");

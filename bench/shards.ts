@@ -20,15 +20,19 @@ import { clockKeys } from "../src/redis/keys.ts";
 import { nextSlotAfter } from "../src/schedule/slots.ts";
 import type { LoggedProcess } from "../test/helpers/process.ts";
 import { balanced, layout, shardHolders, shardsPerPid } from "../test/helpers/shards.ts";
+import { join } from "node:path";
 import { describeArrival, KEY, OURS_KEY, runBenchmark, watchArrivals } from "./burst.ts";
+import { formatProfile, newestProfile, summariseProfile } from "./profile.ts";
 import {
   calibrate,
   connect,
   memoryMb,
+  monotonicUs,
   ms,
   note,
   ratio,
   redisServer,
+  ROOT,
   section,
   SECOND,
   sleep,
@@ -174,7 +178,7 @@ async function untilBalanced(redis: Redis, live: readonly LoggedProcess[], deadl
 
 const mb = (value: number): string => value.toFixed(0);
 
-export async function benchShards(dir: string, count = SHARDS_SCHEDULES): Promise<Row[]> {
+export async function benchShards(dir: string, count = SHARDS_SCHEDULES, profileDir: string | null = null): Promise<Row[]> {
   section(
     `6. Shards: ${count.toLocaleString("en")} dynamic schedules due at one instant, ${PROCESSES} clock processes, shards: ${SHARDS}, lease { ttl: "${TTL_MS / SECOND}s", retry: "${RETRY_MS}ms" }, one redis-server`,
   );
@@ -196,7 +200,12 @@ export async function benchShards(dir: string, count = SHARDS_SCHEDULES): Promis
     lease: { ttl: `${TTL_MS / SECOND}s`, retry: `${RETRY_MS}ms` },
     schedules: {},
   });
-  const clocks = Array.from({ length: PROCESSES }, (_, n) => spawnClock(config, { label: `clock ${n + 1} (shards)`, redisUrl: server.url }));
+  // --profile: each clock with --cpu-prof in a directory of its own (the SIGKILLed one writes none).
+  const profileDirOf = (n: number): string | null => (profileDir === null ? null : join(profileDir, `clock-${n + 1}`));
+  const clocks = Array.from({ length: PROCESSES }, (_, n) => {
+    const own = profileDirOf(n);
+    return spawnClock(config, { label: `clock ${n + 1} (shards)`, redisUrl: server.url, nodeArgs: own === null ? [] : ["--cpu-prof", "--cpu-prof-dir", own] });
+  });
   const spawnedAt = Math.min(...clocks.map((clock) => clock.startedAt));
   const startedLines = clocks.map((clock) => waitMessage(clock, "clock started", instantAt - wallNow()).catch(() => null));
 
@@ -219,7 +228,10 @@ export async function benchShards(dir: string, count = SHARDS_SCHEDULES): Promis
 
   const early = await redis.llen(KEY);
   if (early > 0) note(`warning: ${early} jobs in ${KEY} before T (the rules were checked due at T first): the burst's figures include them`);
+  const monoAt = (wall: number): number => monotonicUs() - (wallNow() - wall) * 1000;
+  const instantMonoUs = monoAt(instantAt);
   const arrival = await watchArrivals(connect(server.url), instantAt, count, ["llen"], KEY, BURST_TIMEOUT_MS);
+  const doneMonoUs = monoAt(Number.isNaN(arrival.allAt) ? wallNow() : arrival.allAt);
   note(describeArrival(`burst, ${count.toLocaleString("en")}`, arrival, instantAt, BURST_TIMEOUT_MS));
   const firstMs = arrival.firstAt - instantAt;
   const allMs = arrival.allAt - instantAt;
@@ -261,6 +273,13 @@ export async function benchShards(dir: string, count = SHARDS_SCHEDULES): Promis
   );
   await Promise.all(left.map((clock) => stopProc(clock)));
   await server.close();
+  for (const [n, clock] of clocks.entries()) {
+    const own = profileDirOf(n);
+    const file = own === null || clock === victim ? null : newestProfile(own);
+    if (file === null) continue;
+    note(`clock ${n + 1}: where its time goes from T until the last job is in (node --cpu-prof, ${file}):`);
+    console.log(formatProfile(summariseProfile(file, ROOT, 12, { fromUs: instantMonoUs, toUs: doneMonoUs })));
+  }
   note(
     "measured from outside: the 16 leases {clock:s<k>}:lease polled every 20 ms (holder pid from the token); RSS/peak from /proc (VmRSS once every process used < 5% CPU over 500 ms, VmHWM after the burst); " +
       `the burst by burst.ts's poller (Redis TIME and LLEN ${KEY} in one script, about every ms from T - 20 ms); the ceiling is redis-benchmark -t lpush -P 64 -n ${count} (median of 3) on the same server after the burst`,

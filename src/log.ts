@@ -45,5 +45,9 @@ export function createLogger(options: { level?: LevelWithSilent; pretty?: boolea
       pretty({ colorize: process.stdout.isTTY === true, sync: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname", destination: options.destination ?? 1 }),
     );
   }
-  return pino(base, options.destination ?? pino.destination({ dest: 1, sync: true }));
+  // Asynchronous writes: a burst's thousands of "fired" lines, or a slow reader of stdout (a log
+  // shipper, a full pipe), never hold up the event loop, and with it the fires still going out and
+  // the lease renewals. What is buffered is written out at exit (pino flushes it); a SIGKILL can lose
+  // the lines of the last moment.
+  return pino(base, options.destination ?? pino.destination({ dest: 1, sync: false }));
 }

@@ -1,5 +1,5 @@
 /**
- * The running clock's two Redis connections (commands, and SUBSCRIBE) and their state: down or
+ * The running clock's three Redis connections (commands, leases, and SUBSCRIBE) and their state: down or
  * up, reported once per outage ("redis:down" then "redis:restored"), with the connection's last
  * error kept so a failed command can be told in words (ioredis says only "max retries"). Through
  * Sentinel, a reconnect lands on the current primary; a move is reported ("redis:primary-changed").
@@ -13,6 +13,12 @@ import { SECOND } from "../time.ts";
 export class ClockConnection {
   readonly target: RedisTarget;
   readonly redis: ScriptedRedis;
+  /**
+   * For the leases and the heartbeat only: a renewal never queues behind a burst's pipelined fire
+   * scripts (hundreds of them at 100,000 schedules), in this process's socket or in Redis's reply
+   * order, so a burst longer than the lease's validity does not cost the lease.
+   */
+  readonly lease: ScriptedRedis;
   /** For SUBSCRIBE: a subscribed connection cannot run other commands. */
   readonly subscriber: Redis;
   #down = false;
@@ -25,6 +31,7 @@ export class ClockConnection {
   constructor(target: RedisTarget, events: ClockEvents) {
     this.target = target;
     this.redis = withScripts(connectRedis(target));
+    this.lease = withScripts(connectRedis(target));
     this.subscriber = connectRedis(target, { enableOfflineQueue: true });
     this.redis.on("error", (error: Error) => {
       this.#lastError = error;
@@ -46,14 +53,16 @@ export class ClockConnection {
       // A new primary may lack the old one's last writes (async replication): the ledger is re-read.
       if (wasDown || moved) for (const listener of this.#onRestored) listener();
     });
-    this.subscriber.on("error", () => {
-      // reported through the main connection
-    });
+    for (const other of [this.lease, this.subscriber]) {
+      other.on("error", () => {
+        // reported through the main connection (and by the lease as its own errors)
+      });
+    }
   }
 
-  /** Connects both; an unreachable Redis is reported by the error handler and retried with backoff. */
+  /** Connects all three; an unreachable Redis is reported by the error handler and retried with backoff. */
   async connect(): Promise<void> {
-    await settleConnect(this.redis);
+    await Promise.all([settleConnect(this.redis), settleConnect(this.lease)]);
     await settleConnect(this.subscriber);
   }
 
@@ -86,6 +95,6 @@ export class ClockConnection {
   }
 
   async close(): Promise<void> {
-    for (const connection of [this.redis, this.subscriber]) await closeRedis(connection);
+    for (const connection of [this.redis, this.lease, this.subscriber]) await closeRedis(connection);
   }
 }

@@ -33,7 +33,7 @@ import type { Schedule } from "../schedule/schedule.ts";
 import { connectRedis, redactRedisUrl, resolveRedisTarget, type RedisTarget } from "../redis/connection.ts";
 import { allShardKeys, clockKeys, shardOf } from "../redis/keys.ts";
 import { ShardBalance, ShardLeadership } from "../lease/shards.ts";
-import { ShardedPlanner } from "../planner/shards.ts";
+import { FiresInFlight, ShardedPlanner } from "../planner/shards.ts";
 import { checkShardCount } from "../dynamic/shards.ts";
 import { isWrongType, repairKeys } from "../redis/repair.ts";
 import { MINUTE, ReferenceClock, SECOND, systemClock, type Clock } from "../time.ts";
@@ -186,13 +186,13 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
       ...(shardCount > 1 ? { shards: leadership.led() } : {}),
       ...(leader ? liveness.heartbeat() : {}),
     };
-    await writeHeartbeat(redis, keys, peerId, configWatch.fingerprint === null ? record : { ...record, config: configWatch.fingerprint });
+    await writeHeartbeat(connection.lease, keys, peerId, configWatch.fingerprint === null ? record : { ...record, config: configWatch.fingerprint });
   };
   const balance = shardCount > 1 ? new ShardBalance(shardCount) : null;
   const leases = shardKeyList.map(
     (shardKeys, shard) =>
       new RedisLease({
-        redis,
+        redis: connection.lease,
         subscriber,
         keys: shardKeys,
         clock,
@@ -230,12 +230,17 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
       }),
   );
   const firerOf = (name: string): Firer => firers[shardOf(name, shardCount)] as Firer;
+  const inFlight = shardCount > 1 ? new FiresInFlight() : null;
   planner = new ShardedPlanner(
     shardKeyList.map((shardKeys, shard) => {
       const firer = firers[shard] as Firer;
       return new Planner({
         clock,
-        fire: (requests, prepared) => firer.fire(requests, prepared as PreparedFire | undefined),
+        fire: (requests, prepared) => {
+          const fire = firer.fire(requests, prepared as PreparedFire | undefined);
+          return inFlight === null ? fire : inFlight.track(fire);
+        },
+        ...(inFlight === null ? {} : { othersReplied: () => inFlight.othersReplied() }),
         prepare: (requests, instantAt) => firer.prepare(requests, instantAt),
         readLedger: async () => {
           if (since[shard] === Number.NEGATIVE_INFINITY) since[shard] = await deploymentSince(redis, shardKeys);
@@ -413,7 +418,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   // With shards: this process is counted before its leases try, so it takes only its share.
   const balanceShards = async (): Promise<void> => {
     if (balance === null || connection.down) return;
-    const live = parsePeers(await redis.hgetall(keys.peers), clock.now(), ttlMs).size;
+    const live = parsePeers(await connection.lease.hgetall(keys.peers), clock.now(), ttlMs).size;
     const released = await balance.note(live);
     if (released.length > 0) events.emit("shard:handed-over", { shards: released, live: balance.live, share: balance.share });
   };

@@ -39,6 +39,12 @@ export interface PlannerOptions {
   readonly tickMs?: number;
   /** Busy-wait the last stretch before a slot for sub-millisecond lag (system clock only). */
   readonly spin?: boolean;
+  /**
+   * Resolves once the process's other fires in flight have their replies (shards: FiresInFlight in
+   * planner/shards.ts). A big fire waits for it before it is told, so that the telling (CPU-heavy at
+   * thousands of outcomes) does not slow the other shards' fires of the same instant.
+   */
+  readonly othersReplied?: () => Promise<void>;
 }
 
 interface Entry {
@@ -63,6 +69,10 @@ const FENCED_BACKOFF_MS = SECOND;
 /** No rule yields two slots closer than this (cron and every both have one-second resolution). */
 const MIN_SLOT_GAP_MS = SECOND;
 const RESYNC_YIELD_EVERY = 5_000;
+/** Outcomes told per turn of the event loop after a big fire (and the size from which it waits for the others, see othersReplied). */
+const REPORT_YIELD_EVERY = 1_000;
+/** The longest a big fire's telling waits for the other fires in flight. */
+const OTHERS_WAIT_MAX_MS = 5 * SECOND;
 /** A burst of at least this many slots at one instant is built ahead of it (fewer build in well under a millisecond). */
 const PREPARE_MIN = 50;
 /** How long before a burst it is built: time for 100,000 payloads; a change within it drops the prepared fire. */
@@ -386,6 +396,12 @@ export class Planner {
       this.#failed(error as Error, requests.length, this.#options.clock.now());
       return;
     }
+    if (outcomes.length >= REPORT_YIELD_EVERY && this.#options.othersReplied !== undefined) {
+      const { clock } = this.#options;
+      let timer: unknown = null;
+      await Promise.race([this.#options.othersReplied(), new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, OTHERS_WAIT_MAX_MS)))]);
+      clock.clearTimeout(timer);
+    }
     const retry = new Set<Entry>();
     /** Schedules whose maxRuns the script says is reached: no more slots to plan. */
     const done = new Set<Entry>();
@@ -393,7 +409,15 @@ export class Planner {
     let errors = 0;
     let firstError: Error | undefined;
     const byName = new Map(due.map((entry) => [entry.schedule.name, entry]));
+    let sinceYield = 0;
     for (const outcome of outcomes) {
+      // A big burst's outcomes are told (log lines, metrics, history) in parts, yielding between
+      // them: the socket writes still queued (this shard's or another's fire), the lease renewals
+      // and the other shards' fires are not held up behind the telling.
+      if (++sinceYield >= REPORT_YIELD_EVERY) {
+        sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
       const entry = byName.get(outcome.request.schedule.name);
       if (entry !== undefined && IN_LEDGER.has(outcome.status) && outcome.request.manual === undefined) {
         entry.knownAt = Math.max(entry.knownAt ?? outcome.request.slotAt, outcome.request.slotAt);

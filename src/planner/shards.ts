@@ -64,3 +64,28 @@ export class ShardedPlanner {
     await Promise.all(this.#planners.map((planner) => planner.quietFor(windowMs)));
   }
 }
+
+/**
+ * The fires in flight in this process, over its shards' planners: `track` each fire, and
+ * `othersReplied` resolves when none is left (for the planner that awaited its own fire first).
+ */
+export class FiresInFlight {
+  #count = 0;
+  #waiting: (() => void)[] = [];
+
+  track<T>(fire: Promise<T>): Promise<T> {
+    this.#count++;
+    return fire.finally(() => {
+      this.#count--;
+      if (this.#count > 0) return;
+      const waiting = this.#waiting;
+      this.#waiting = [];
+      for (const resolve of waiting) resolve();
+    });
+  }
+
+  othersReplied(): Promise<void> {
+    if (this.#count === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+}
