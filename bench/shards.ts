@@ -178,6 +178,12 @@ async function untilBalanced(redis: Redis, live: readonly LoggedProcess[], deadl
 
 const mb = (value: number): string => value.toFixed(0);
 
+/** INFO memory's used_memory, bytes. */
+async function usedMemory(redis: Redis): Promise<number> {
+  const info = await redis.info("memory");
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN);
+}
+
 export async function benchShards(dir: string, count = SHARDS_SCHEDULES, profileDir: string | null = null): Promise<Row[]> {
   section(
     `6. Shards: ${count.toLocaleString("en")} dynamic schedules due at one instant, ${PROCESSES} clock processes, shards: ${SHARDS}, lease { ttl: "${TTL_MS / SECOND}s", retry: "${RETRY_MS}ms" }, one redis-server`,
@@ -188,7 +194,10 @@ export async function benchShards(dir: string, count = SHARDS_SCHEDULES, profile
   const chosenAt = wallNow();
   const instantAt = Math.ceil((chosenAt + allowanceMs(count)) / SECOND) * SECOND;
   checkRules(count, instantAt, chosenAt);
+  const schedules = count.toLocaleString("en");
+  const memoryBefore = await usedMemory(redis);
   const writeMs = await writeSchedules(redis, count, instantAt);
+  const memoryWritten = await usedMemory(redis);
   note(
     `wrote ${count.toLocaleString("en")} entries to {clock}:schedules (HSET, pipelines of ${WRITE_CHUNK.toLocaleString("en")}) in ${ms(writeMs)}; T = ${new Date(instantAt).toISOString()}, ${ms(instantAt - wallNow())} from now`,
   );
@@ -244,6 +253,16 @@ export async function benchShards(dir: string, count = SHARDS_SCHEDULES, profile
   note(
     `per process: shards led / "fired" lines / RSS settled / peak MB: ${clocks.map((clock, n) => `${perPid.get(clock.pid) ?? 0} / ${fired[n]} / ${mb(rss[n] as number)} / ${mb(peaks[n] as number)}`).join("; ")}`,
   );
+  // Redis memory per schedule: its entry (written), then what the clock keeps for it once it has
+  // fired (ledger, history, stats: the growth since, less the burst's own queue list).
+  const memoryFired = await usedMemory(redis);
+  const burstList = Number(await redis.call("MEMORY", "USAGE", KEY, "SAMPLES", "0"));
+  const entryBytes = (memoryWritten - memoryBefore) / count;
+  const firedCount = Math.max(1, arrival.count);
+  const firedBytes = (memoryFired - memoryWritten - burstList) / firedCount;
+  note(
+    `Redis used_memory: +${mb((memoryWritten - memoryBefore) / 2 ** 20)} MB for the ${schedules} entries (${entryBytes.toFixed(0)} B each), then +${mb((memoryFired - memoryWritten - burstList) / 2 ** 20)} MB once ${arrival.count.toLocaleString("en")} fired (${firedBytes.toFixed(0)} B per fired schedule: ledger, history, stats; the burst's list of ${mb(burstList / 2 ** 20)} MB left out)`,
+  );
   const lostAfterT = clocks.map((clock) => clock.log.entries.filter((heard) => heard.receivedAt >= instantAt && heard.line.msg === "shard lost").length);
   if (lostAfterT.some((lost) => lost > 0)) note(`"shard lost" lines since T, per process: ${lostAfterT.join(", ")} (a lease not renewed in time during the burst)`);
   const benchmarkMs = runBenchmark(server.port, count);
@@ -286,7 +305,6 @@ export async function benchShards(dir: string, count = SHARDS_SCHEDULES, profile
   );
 
   const maxRss = Math.max(...rss);
-  const schedules = count.toLocaleString("en");
   const row = (measure: string, ours: string, target: string, met: boolean | null, peers = "", ratioText = ""): Row => ({
     section: "6 shards",
     measure,
@@ -298,6 +316,7 @@ export async function benchShards(dir: string, count = SHARDS_SCHEDULES, profile
   });
   return [
     row(`write ${schedules} dynamic schedules (HSET pipelines)`, ms(writeMs), "", null),
+    row("Redis memory per schedule: entry / state once fired", `${entryBytes.toFixed(0)} B / ${firedBytes.toFixed(0)} B`, "", null),
     row(
       `spawn ${PROCESSES} -> all ${SHARDS} shards led (<= ${Math.ceil(SHARDS / PROCESSES)} each)`,
       led.ok ? ms(ledMs) : "not before T",

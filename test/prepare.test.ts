@@ -24,7 +24,7 @@ const defaults = { timezone: "UTC", adapter: "list", catchUp: DEFAULT_CATCH_UP }
 const hourly = (count: number): Schedule[] =>
   Array.from({ length: count }, (_, i) => parseSchedule(`tenant-${i}`, { cron: "0 * * * *", job: { class: "HourlyJob", args: [i], queue: "q" } }, defaults));
 
-async function plannerWith(schedules: Schedule[]) {
+async function plannerWith(schedules: Schedule[], onPrepare?: () => void) {
   const clock = new FakeClock(T0 + 30 * 60 * SECOND);
   const prepared: { at: number; instantAt: number; count: number; handle: object }[] = [];
   const fires: { at: number; requests: readonly FireRequest[]; handle: unknown }[] = [];
@@ -38,6 +38,7 @@ async function plannerWith(schedules: Schedule[]) {
     prepare: (requests, instantAt) => {
       const handle = { requests };
       prepared.push({ at: clock.now(), instantAt, count: requests.length, handle });
+      onPrepare?.();
       return handle;
     },
     fire: async (requests, handle) => {
@@ -68,7 +69,8 @@ test("a burst of 200 slots at one instant is built a second ahead; at the instan
   const fire = h.fires[0];
   assert.equal(fire?.at, instantAt, "fired at the instant");
   assert.equal(fire?.handle, h.prepared[0]?.handle, "with what was built");
-  assert.equal(fire?.requests, (h.prepared[0]?.handle as { requests: unknown }).requests, "the same requests, first");
+  const built = (h.prepared[0]?.handle as { requests: readonly FireRequest[] }).requests;
+  assert.ok(fire !== undefined && fire.requests.length === built.length && built.every((request, i) => fire.requests[i] === request), "the same requests, first");
   await h.planner.stop();
 });
 
@@ -131,5 +133,70 @@ test("the Firer: a prepared fire writes exactly what a fire built at the instant
     results.push(await redis.lrange("jobs:q", 0, -1));
   }
   assert.equal(results[0]?.length, 120);
+  assert.deepEqual(results[1], results[0]);
+});
+
+test("a burst of 20,000 is built from 4 s ahead, 5,000 at a time (the event loop turns between parts); the fire gets all of it", async () => {
+  let partsAtNextTurn = -1;
+  const h = await plannerWith(hourly(20_000), () => {
+    // At the first part: how many are built by the next turn of the event loop.
+    if (h.prepared.length === 1) setImmediate(() => (partsAtNextTurn = h.prepared.length));
+  });
+  const instantAt = T0 + HOUR;
+  await h.clock.advance(instantAt - h.clock.now() - 4500);
+  assert.equal(h.prepared.length, 0, "not built earlier than 4 s ahead");
+  await h.clock.advance(1000);
+  for (let turns = 0; h.prepared.length < 4 && turns < 100; turns++) await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(
+    h.prepared.map((part) => part.count),
+    [5000, 5000, 5000, 5000],
+  );
+  assert.ok(partsAtNextTurn >= 1 && partsAtNextTurn < 4, `${partsAtNextTurn} of 4 parts built before the event loop turned`);
+  assert.ok(h.prepared.every((part) => part.instantAt === instantAt && part.at <= instantAt - 3000));
+  await h.clock.advance(instantAt - h.clock.now() + 100);
+  assert.equal(h.fires.length, 1);
+  const fire = h.fires[0];
+  assert.equal(fire?.handle, h.prepared[3]?.handle, "with the last part's handle (the parts extend the first)");
+  assert.equal(fire?.requests.length, 20_000);
+  await h.planner.stop();
+});
+
+test("the Firer: a burst prepared in parts writes exactly what a fire built at the instant writes; a big fire lets the event loop turn every 10 script calls", async (t) => {
+  const scope = testScope(t);
+  const server = await scope.redis();
+  const adapters = buildAdapters(new Set(["list"]), {}, { namespace: "clock", connect: () => scope.client(server.url) } as never);
+  const schedules = hourly(1300);
+  const slotAt = Date.now() - 1000;
+  const results: string[][] = [];
+  for (const way of ["at the instant", "prepared in parts"] as const) {
+    const redis = withScripts(scope.client(server.url));
+    await redis.flushdb(); // the throwaway server of this test only
+    let calls = 0;
+    const counted = new Proxy(redis, {
+      get: (target, property, receiver) => {
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (property !== "clockFire" || typeof value !== "function") return typeof value === "function" ? value.bind(target) : value;
+        return (...args: unknown[]) => {
+          calls++;
+          return (value as (...args: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const firer = new Firer({ redis: counted, keys: clockKeys("clock"), adapters, token: () => "", now: () => slotAt, batchSize: 50 });
+    const requests = schedules.map((schedule) => ({ schedule, slotAt }));
+    let prepared;
+    if (way === "prepared in parts") for (let from = 0; from < 1000; from += 250) prepared = firer.prepare(requests.slice(from, from + 250), slotAt, prepared);
+    let callsAtNextTurn = -1;
+    setImmediate(() => (callsAtNextTurn = calls));
+    const outcomes = await firer.fire(requests, prepared);
+    assert.ok(
+      outcomes.every((outcome) => outcome.status === "fired"),
+      way,
+    );
+    assert.equal(calls, 26, `${way}: 1,300 slots in script calls of 50`);
+    assert.equal(callsAtNextTurn, 10, `${way}: script calls sent before the event loop turned`);
+    results.push(await redis.lrange("jobs:q", 0, -1));
+  }
+  assert.equal(results[0]?.length, 1300);
   assert.deepEqual(results[1], results[0]);
 });

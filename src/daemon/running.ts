@@ -228,13 +228,20 @@ export class RunningClock {
     return client;
   }
 
-  /** Pauses a schedule (`reason` for status, `until` when the leader resumes it by itself); `actor`: who, in the audit of changes. */
-  pause(name: string, options: { reason?: string; until?: string | number | Date; actor?: string } = {}): Promise<void> {
-    return this.#client().schedules.pause(name, options);
+  /**
+   * Pauses a schedule (`reason` for status, `until` when the leader resumes it by itself); `actor`:
+   * who, in the audit of changes. Resolved once this process's own view (status, planner) has it,
+   * not only Redis: a status read right after shows it paused.
+   */
+  async pause(name: string, options: { reason?: string; until?: string | number | Date; actor?: string } = {}): Promise<void> {
+    await this.#client().schedules.pause(name, options);
+    await this.#parts.redis?.sync.refresh(name);
   }
 
-  resume(name: string, options: { actor?: string } = {}): Promise<void> {
-    return this.#client().schedules.resume(name, options);
+  /** Resumes a schedule; like `pause`, resolved once this process's own view (status, planner) has it. */
+  async resume(name: string, options: { actor?: string } = {}): Promise<void> {
+    await this.#client().schedules.resume(name, options);
+    await this.#parts.redis?.sync.refresh(name);
   }
 
   /** The schedule's last fires with their outcomes, newest first (empty in a dry run). */

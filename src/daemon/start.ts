@@ -241,7 +241,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
           return inFlight === null ? fire : inFlight.track(fire);
         },
         ...(inFlight === null ? {} : { othersReplied: () => inFlight.othersReplied() }),
-        prepare: (requests, instantAt) => firer.prepare(requests, instantAt),
+        prepare: (requests, instantAt, previous) => firer.prepare(requests, instantAt, previous as PreparedFire | undefined),
         readLedger: async () => {
           if (since[shard] === Number.NEGATIVE_INFINITY) since[shard] = await deploymentSince(redis, shardKeys);
           return readPlannerLedger(redis, shardKeys, since[shard]);
@@ -426,10 +426,12 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     await tasks.once("heartbeat", heartbeat);
     await tasks.once("balance shards", balanceShards);
   }
+  // Changes are heard before this process can lead: a pause written the moment it leads is applied
+  // (one round trip on the subscriber connection; a leader's own view never misses a change).
+  await tasks.once("subscribe", () => syncRef.start(plannerRef));
   await leadership.start();
   // Off the path to the first fire: clients read it, the planner does not.
   void tasks.once("publish config snapshot", () => writeSnapshot(redis, keys, snapshotOf(config, clock.now())));
-  await tasks.once("subscribe", () => syncRef.start(plannerRef));
   // Catches entries written around the API (by hand, by an older version) that bumped no counter.
   tasks.every("reconcile", RECONCILE_MS, async () => {
     await syncRef.reconcile();

@@ -288,6 +288,15 @@ export class DynamicSync {
     this.#options.events.emit("schedule:changed", { name: change.name, kind: change.kind, fields: fields ?? {} });
   }
 
+  /**
+   * Re-reads one schedule and its paused flag now (after a change this process wrote itself, so its
+   * own view has it without waiting for the notification, which applies the same state again).
+   */
+  async refresh(name: string): Promise<void> {
+    if (this.#planner === null) return;
+    await this.#apply(name);
+  }
+
   /** Re-reads one schedule and its paused flag, and updates the planner. */
   async #apply(name: string): Promise<Record<string, unknown> | undefined> {
     const { redis, keys } = this.#options;

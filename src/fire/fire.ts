@@ -56,6 +56,8 @@ const MODE = { allow: "s", skip: "k", replace: "r" } as const;
 
 /** Entries per script call: big enough to amortise a round trip, small enough not to block Redis long. */
 export const BATCH_SIZE = 500;
+/** Script calls sent per turn of the event loop in a big fire. */
+const YIELD_EVERY_BATCHES = 10;
 
 /** Opt-in (config `durability`): after each fire batch, WAIT until this many replicas have it, at most `timeoutMs`. */
 export interface Durability {
@@ -117,8 +119,8 @@ interface BuiltBatch {
 
 /** A fire built ahead of its instant (Firer.prepare): handed back to `fire` with the same requests. */
 export interface PreparedFire {
-  readonly requests: readonly FireRequest[];
-  readonly batches: readonly BuiltBatch[];
+  readonly requests: FireRequest[];
+  readonly batches: BuiltBatch[];
 }
 
 export interface FirerOptions {
@@ -175,13 +177,17 @@ export class Firer {
    * batches): all that does not depend on the moment of firing, so that at the instant only the
    * script calls go out. `enqueuedAt` is the instant they are meant for. The lease token is put in
    * at the instant; the fence, ledger and never-early checks stay in the script. Throws as `fire`
-   * would (a schedule whose adapter cannot do what it asks).
+   * would (a schedule whose adapter cannot do what it asks). With `into` (built for the same
+   * instant), the requests are added to it, in parts of whole batches.
    */
-  prepare(requests: readonly FireRequest[], enqueuedAt: number): PreparedFire {
+  prepare(requests: readonly FireRequest[], enqueuedAt: number, into?: PreparedFire): PreparedFire {
     const size = this.#options.batchSize ?? BATCH_SIZE;
     const batches: BuiltBatch[] = [];
     for (let start = 0; start < requests.length; start += size) batches.push(this.#build(requests.slice(start, start + size), enqueuedAt));
-    return { requests, batches };
+    if (into === undefined) return { requests: [...requests], batches };
+    for (const request of requests) into.requests.push(request);
+    for (const batch of batches) into.batches.push(batch);
+    return into;
   }
 
   /** Fires `requests`; with `prepared` (from `prepare` of requests it begins with) those are not built again. */
@@ -204,6 +210,9 @@ export class Firer {
     const repliedAt: number[] = [];
     const count = ready.length + Math.ceil(rest.length / size);
     for (let b = 0; b < count; b++) {
+      // A big fire lets the event loop turn now and then: the scripts sent so far leave the socket
+      // (what the kernel's buffer does not take waits for a turn), and the lease renewals run.
+      if (b > 0 && b % YIELD_EVERY_BATCHES === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const r = b - ready.length;
       const built = ready[b] ?? this.#build(rest.slice(r * size, (r + 1) * size), enqueuedAt);
       built.args[0] = token;

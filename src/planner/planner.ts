@@ -23,10 +23,11 @@ export interface PlannerOptions {
   readonly clock: Clock;
   readonly fire: (requests: readonly FireRequest[], prepared?: unknown) => Promise<FireOutcome[]>;
   /**
-   * Builds the fire of a burst ahead of its instant (fire.ts `Firer.prepare`); what it returns is
-   * handed to `fire` with the same requests first. Absent: every fire is built at its instant.
+   * Builds the fire of a burst ahead of its instant (fire.ts `Firer.prepare`), in parts: `previous`
+   * is what the last call for the same instant returned, and the result extends it. The last result
+   * is handed to `fire` with the requests of every part first. Absent: every fire is built at its instant.
    */
-  readonly prepare?: (requests: readonly FireRequest[], instantAt: number) => unknown;
+  readonly prepare?: (requests: readonly FireRequest[], instantAt: number, previous?: unknown) => unknown;
   /**
    * The ledger: latest fired slot per schedule name, or the instant before its resume when that is
    * later (a pause's slots are skipped, never caught up: see dynamic/pauses.ts).
@@ -60,6 +61,15 @@ interface Entry {
   heapIndex: number;
 }
 
+/** A burst built ahead (Planner.#prepared). */
+interface PreparedBurst {
+  readonly instantAt: number;
+  readonly entries: Entry[];
+  readonly names: Set<string>;
+  readonly requests: FireRequest[];
+  handle: unknown;
+}
+
 const LATE_WAKE_WARN_MS = 100;
 const JUMP_WARN_MS = SECOND;
 /** Wake this long before a slot and busy-wait the rest: timers fire up to a few ms late. */
@@ -75,6 +85,11 @@ const REPORT_YIELD_EVERY = 1_000;
 const OTHERS_WAIT_MAX_MS = 5 * SECOND;
 /** A burst of at least this many slots at one instant is built ahead of it (fewer build in well under a millisecond). */
 const PREPARE_MIN = 50;
+/** Entries built per part of a prepared burst (then the event loop turns). */
+const PREPARE_CHUNK = 5_000;
+/** A burst this big is built from BIG_BURST_AHEAD_MS before its instant instead of PREPARE_AHEAD_MS. */
+const BIG_BURST = 20_000;
+const BIG_BURST_AHEAD_MS = 4 * SECOND;
 /** How long before a burst it is built: time for 100,000 payloads; a change within it drops the prepared fire. */
 const PREPARE_AHEAD_MS = SECOND;
 /** Outcomes after which the ledger holds the slot (fired, found fired, outboxed, or handled by the overlap policy). */
@@ -107,8 +122,13 @@ export class Planner {
   #lastWakeAt = 0;
   /** A fire failed and none has succeeded since: the next failure is the same outage. */
   #failing = false;
-  /** The burst at `instantAt`, built ahead (entries as they were then); null when none is. */
-  #prepared: { instantAt: number; entries: Entry[]; requests: FireRequest[]; handle: unknown } | null = null;
+  /**
+   * The burst at `instantAt`, built ahead (entries as they were then), part by part: `entries` and
+   * `requests` are those built so far, in heap order. Null when none is.
+   */
+  #prepared: PreparedBurst | null = null;
+  /** The instant whose burst size was looked at BIG_BURST_AHEAD_MS ahead. */
+  #lookedAheadFor = Number.NaN;
   /** The instant last looked at for preparing (so a small one is not counted at every wake). */
   #preparedFor = Number.NaN;
 
@@ -241,9 +261,11 @@ export class Planner {
     const lead = this.#options.spin === true ? SPIN_MS : 0;
     let delay = Math.max(0, Math.min(target - now - lead, this.#tickMs));
     // A wake a second before the next instant (at once if it is nearer), where the burst due then
-    // (if any) is built. Not while a retry holds the timer: the instant is not the one it waits for.
+    // (if any) is built; and one a few seconds before it, where a big burst starts to be built. Not
+    // while a retry holds the timer: the instant is not the one it waits for.
     if (leading && this.#options.prepare !== undefined && this.#preparedFor !== target && target === this.#heap.peek()?.nextAt) {
-      delay = Math.min(delay, Math.max(0, target - now - PREPARE_AHEAD_MS));
+      const aheadMs = this.#lookedAheadFor === target ? PREPARE_AHEAD_MS : BIG_BURST_AHEAD_MS;
+      delay = Math.min(delay, Math.max(0, target - now - aheadMs));
     }
     // Lateness is measured against when the timer was asked to fire, never against the target: a
     // target already past when armed (a resume heard after its first slot) is not a late timer.
@@ -282,7 +304,7 @@ export class Planner {
     }
     const top = this.#heap.peek();
     if (this.#synced && (top === undefined || top.nextAt > now)) {
-      if (top !== undefined && top.nextAt - now <= PREPARE_AHEAD_MS) this.#prepare(top.nextAt);
+      if (top !== undefined) this.#lookAhead(top.nextAt, top.nextAt - now);
       this.#arm();
       return;
     }
@@ -484,23 +506,61 @@ export class Planner {
    * is still due then, unchanged.
    */
   #prepare(instantAt: number): void {
-    const prepare = this.#options.prepare;
-    if (prepare === undefined || this.#preparedFor === instantAt || !this.#options.leadership.isLeader()) return;
+    if (this.#options.prepare === undefined || this.#preparedFor === instantAt || !this.#options.leadership.isLeader()) return;
     this.#preparedFor = instantAt;
     this.#prepared = null;
     const entries = this.#heap.dueBy(instantAt).filter((entry) => !entry.paced);
     if (entries.length < PREPARE_MIN) return;
-    const requests = entries.map((entry) => ({ schedule: entry.schedule, slotAt: instantAt }));
-    try {
-      this.#prepared = { instantAt, entries, requests, handle: prepare(requests, instantAt) };
-    } catch {
-      // Built at the instant instead, where the same error is reported as a fire's.
+    const prepared: PreparedBurst = { instantAt, entries: [], names: new Set(), requests: [], handle: undefined };
+    this.#prepared = prepared;
+    void this.#buildPrepared(prepared, entries);
+  }
+
+  /**
+   * Builds a prepared burst PREPARE_CHUNK entries at a time, yielding between parts: the lease
+   * renewals, the socket writes and the other shards' fires go on meanwhile. The first part is
+   * built at once. Stops when the burst is taken at its instant (what is built by then goes out as
+   * built, the rest is built at the instant) or dropped.
+   */
+  async #buildPrepared(prepared: PreparedBurst, entries: readonly Entry[]): Promise<void> {
+    const prepare = this.#options.prepare;
+    if (prepare === undefined) return;
+    for (let from = 0; from < entries.length; from += PREPARE_CHUNK) {
+      if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.#prepared !== prepared) return;
+      const part = entries.slice(from, from + PREPARE_CHUNK);
+      const requests = part.map((entry) => ({ schedule: entry.schedule, slotAt: prepared.instantAt }));
+      try {
+        prepared.handle = prepare(requests, prepared.instantAt, prepared.handle);
+      } catch {
+        // Built at the instant instead, where the same error is reported as a fire's.
+        this.#prepared = null;
+        return;
+      }
+      for (const entry of part) {
+        prepared.entries.push(entry);
+        prepared.names.add(entry.schedule.name);
+      }
+      for (const request of requests) prepared.requests.push(request);
+    }
+  }
+
+  /**
+   * At a wake before the next instant: within PREPARE_AHEAD_MS its burst is built; within
+   * BIG_BURST_AHEAD_MS it is counted once, and built from then on when it is big (building
+   * hundreds of thousands of slots takes seconds).
+   */
+  #lookAhead(instantAt: number, untilMs: number): void {
+    if (untilMs <= PREPARE_AHEAD_MS) this.#prepare(instantAt);
+    else if (untilMs <= BIG_BURST_AHEAD_MS && this.#lookedAheadFor !== instantAt && this.#options.prepare !== undefined) {
+      this.#lookedAheadFor = instantAt;
+      if (this.#heap.dueBy(instantAt).length >= BIG_BURST) this.#prepare(instantAt);
     }
   }
 
   /** A change to a schedule of the prepared burst: built again at the instant, whole. */
   #dropPrepared(name: string): void {
-    if (this.#prepared?.entries.some((entry) => entry.schedule.name === name) === true) this.#prepared = null;
+    if (this.#prepared?.names.has(name) === true) this.#prepared = null;
   }
 
   /**
@@ -511,12 +571,12 @@ export class Planner {
     const prepared = this.#prepared;
     this.#prepared = null;
     if (prepared === null) return null;
+    if (prepared.entries.length === 0) return null;
     const dueSet = new Set(due);
     const current = prepared.entries.every((entry) => dueSet.has(entry) && entry.nextAt === prepared.instantAt && this.#entries.get(entry.schedule.name) === entry);
     if (!current) return null;
-    const preparedNames = new Set(prepared.entries.map((entry) => entry.schedule.name));
     // The same slots, built at the instant in `requests` too: swap in the prepared ones, in front.
-    const rest = requests.filter((request) => !(preparedNames.has(request.schedule.name) && request.slotAt === prepared.instantAt));
+    const rest = requests.filter((request) => !(prepared.names.has(request.schedule.name) && request.slotAt === prepared.instantAt));
     if (rest.length !== requests.length - prepared.requests.length) return null;
     return { requests: rest.length === 0 ? prepared.requests : [...prepared.requests, ...rest], handle: prepared.handle };
   }
