@@ -20,6 +20,7 @@ import { clockKeys } from "../src/redis/keys.ts";
 import { nextSlotAfter } from "../src/schedule/slots.ts";
 import type { LoggedProcess } from "../test/helpers/process.ts";
 import { balanced, layout, shardHolders, shardsPerPid } from "../test/helpers/shards.ts";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describeArrival, KEY, OURS_KEY, runBenchmark, watchArrivals } from "./burst.ts";
 import { formatProfile, newestProfile, summariseProfile } from "./profile.ts";
@@ -202,6 +203,11 @@ export async function benchShards(dir: string, count = SHARDS_SCHEDULES, profile
     `wrote ${count.toLocaleString("en")} entries to {clock}:schedules (HSET, pipelines of ${WRITE_CHUNK.toLocaleString("en")}) in ${ms(writeMs)}; T = ${new Date(instantAt).toISOString()}, ${ms(instantAt - wallNow())} from now`,
   );
 
+  // The ceiling before the clocks start, on the quiet server (after the burst the clocks are still
+  // writing history and log lines, and the ceiling measured then is theirs too); its list removed.
+  const benchmarkMs = runBenchmark(server.port, count);
+  await redis.del("mylist");
+
   const config = writeConfig(dir, "shards", {
     shards: SHARDS,
     adapter: "list",
@@ -263,9 +269,25 @@ export async function benchShards(dir: string, count = SHARDS_SCHEDULES, profile
   note(
     `Redis used_memory: +${mb((memoryWritten - memoryBefore) / 2 ** 20)} MB for the ${schedules} entries (${entryBytes.toFixed(0)} B each), then +${mb((memoryFired - memoryWritten - burstList) / 2 ** 20)} MB once ${arrival.count.toLocaleString("en")} fired (${firedBytes.toFixed(0)} B per fired schedule: ledger, history, stats; the burst's list of ${mb(burstList / 2 ** 20)} MB left out)`,
   );
+  // Why a lease went: each process's lease and timing lines since T (the first few).
+  const TROUBLE = [
+    "shard lost",
+    "shard acquired",
+    "timer woke late (event loop blocked or process paused)",
+    "lease renewal came back after the lease's validity ran out (slow Redis replies); no fires in that gap, due slots fire now",
+  ];
+  for (const [n, clock] of clocks.entries()) {
+    const lines = clock.log.entries.filter((heard) => heard.receivedAt >= instantAt && TROUBLE.includes(String(heard.line.msg)));
+    if (lines.length === 0) continue;
+    const shown = lines.slice(0, 8).map(({ line }) => {
+      const at = Date.parse(String(line["time"])) - instantAt;
+      const detail = line["shard"] ?? line["lateMs"] ?? line["lapsedMs"] ?? "";
+      return `T+${ms(at)} ${String(line.msg).split(" (")[0] ?? ""} ${String(detail)}`;
+    });
+    note(`clock ${n + 1}, since T (${lines.length} lease/timer lines): ${shown.join("; ")}`);
+  }
   const lostAfterT = clocks.map((clock) => clock.log.entries.filter((heard) => heard.receivedAt >= instantAt && heard.line.msg === "shard lost").length);
   if (lostAfterT.some((lost) => lost > 0)) note(`"shard lost" lines since T, per process: ${lostAfterT.join(", ")} (a lease not renewed in time during the burst)`);
-  const benchmarkMs = runBenchmark(server.port, count);
 
   // Rebalance from a steady state: the 4 balanced and idle again after the burst (bounded), then
   // shard 0's leader (the one the others compare their config with) is killed.
@@ -290,11 +312,12 @@ export async function benchShards(dir: string, count = SHARDS_SCHEDULES, profile
       ? `SIGKILL of pid ${victim.pid} (it led ${heldBefore} shards${before[0] === victim.pid ? ", shard 0 among them" : ""}): all ${SHARDS} led by the ${left.length} left (<= ${Math.ceil(SHARDS / left.length)} each) after ${ms(rebalanceMs)}: ${layout(again.holders)}`
       : `SIGKILL of pid ${victim.pid} (it led ${heldBefore} shards; before: ${layout(before)}): NOT rebalanced over the ${left.length} left within ${REBALANCE_TIMEOUT_MS / SECOND} s: ${layout(again.holders)}`,
   );
-  await Promise.all(left.map((clock) => stopProc(clock)));
+  // The clock's own stop deadline is 10 s (a 1,000,000 burst's history and log lines may still be going out).
+  await Promise.all(left.map((clock) => stopProc(clock, 12 * SECOND)));
   await server.close();
   for (const [n, clock] of clocks.entries()) {
     const own = profileDirOf(n);
-    const file = own === null || clock === victim ? null : newestProfile(own);
+    const file = own === null || clock === victim || !existsSync(own) ? null : newestProfile(own);
     if (file === null) continue;
     note(`clock ${n + 1}: where its time goes from T until the last job is in (node --cpu-prof, ${file}):`);
     console.log(formatProfile(summariseProfile(file, ROOT, 12, { fromUs: instantMonoUs, toUs: doneMonoUs })));

@@ -17,6 +17,11 @@ import { LogSink } from "./helpers/logs.ts";
 import { testScope, type Scope } from "./helpers/scope.ts";
 import { readListSlots } from "./helpers/verifier.ts";
 import { namesCoveringShards } from "./helpers/shards.ts";
+import { DEFAULT_CATCH_UP } from "../src/config/resolve.ts";
+import { DynamicSync } from "../src/dynamic/sync.ts";
+import { encodeEntry } from "../src/dynamic/store.ts";
+import { ClockEvents } from "../src/events.ts";
+import type { Schedule } from "../src/schedule/schedule.ts";
 
 /** Real-time bounds only for waiting (never asserted as speed): a shared machine, other files beside. */
 const WAIT_MS = 15_000;
@@ -394,4 +399,52 @@ test("started while Redis is down, a clock with another shard count than the dep
   );
   assert.equal(clock.leadership.isLeader(), false);
   assert.equal(await redis.get("{clock}:shards"), "4");
+});
+
+test("a shard lost and taken again is adopted without decoding its unchanged entries again; a changed one is decoded", async (t) => {
+  const scope = testScope(t);
+  const server = await scope.redis();
+  const redis = scope.client(server.url);
+  const subscriber = scope.client(server.url);
+  const keys = clockKeys("kept", 2);
+  const names = namesCoveringShards(2, 3);
+  for (const name of names) await redis.hset(keys.schedules, name, encodeEntry({ every: "1h", job: { class: "Report", queue: "kept" } }, Date.now()));
+  const held = new Set([0, 1]);
+  const sync = new DynamicSync({
+    redis,
+    subscriber,
+    keys,
+    configSchedules: [],
+    defaults: { timezone: "UTC", adapter: "list", catchUp: DEFAULT_CATCH_UP },
+    adapterCheck: { settings: {}, namespace: "kept" },
+    adapters: { ensure: () => undefined },
+    events: new ClockEvents(),
+    now: () => Date.now(),
+    shards: { count: 2, leads: (shard) => held.has(shard) },
+  });
+  const planned = new Map<string, Schedule>();
+  const planner = { upsert: (schedule: Schedule) => planned.set(schedule.name, schedule), remove: (name: string) => planned.delete(name), invalidate: () => undefined };
+  for (const schedule of await sync.load()) planner.upsert(schedule);
+  await sync.start(planner);
+  const inShard0 = names.filter((name) => shardOf(name, 2) === 0);
+  const before = new Map(inShard0.map((name) => [name, sync.dynamicSchedules.get(name)]));
+  assert.equal(before.size, 3);
+  assert.ok([...before.values()].every((schedule) => schedule !== undefined && planned.get(schedule.name) === schedule));
+
+  held.delete(0);
+  sync.release(0);
+  assert.ok(
+    inShard0.every((name) => !sync.dynamicSchedules.has(name) && !planned.has(name)),
+    "a lost shard's schedules are dropped at once",
+  );
+  const changed = inShard0[0] as string;
+  await redis.hset(keys.schedules, changed, encodeEntry({ every: "2h", job: { class: "Report", queue: "kept" } }, Date.now()));
+  held.add(0);
+  await sync.adopt(0);
+  for (const name of inShard0) {
+    const again = sync.dynamicSchedules.get(name);
+    assert.ok(again !== undefined && planned.get(name) === again, `${name} planned again`);
+    if (name === changed) assert.notEqual(again, before.get(name), "the changed entry is decoded again");
+    else assert.equal(again, before.get(name), `${name}: the schedule decoded before, not decoded again`);
+  }
 });

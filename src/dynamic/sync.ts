@@ -12,6 +12,7 @@ import type { ClockEvents } from "../events.ts";
 import { keysOfSchedule, shardOf, type ClockKeys } from "../redis/keys.ts";
 import { subscribeAlways } from "../redis/subscribe.ts";
 import type { Schedule } from "../schedule/schedule.ts";
+import { SECOND } from "../schedule/duration.ts";
 import { slotsBetween } from "../schedule/slots.ts";
 import { parsePauseRecord, resumeFloor } from "./pauses.ts";
 import { decodeEntry, parseChange, type AdapterCheck } from "./store.ts";
@@ -45,6 +46,8 @@ export interface SyncOptions {
 
 /** Entries read per HSCAN page with shards (sync's reads of every entry). */
 const SCAN_PAGE = 2000;
+/** How long a lost shard's decoded schedules are kept for the case it is taken again. */
+const RELEASED_KEEP_MS = 30 * SECOND;
 /** Counting the slots a resume skipped walks the calendar: this many at most. */
 const SKIPPED_COUNT_CAP = 10_000;
 
@@ -70,6 +73,9 @@ export class DynamicSync {
   #applyFailing = false;
   /** Shards taken whose schedules are still to be loaded (adopt), and the load in flight. */
   readonly #adopting = new Set<number>();
+  /** The decoded schedules of shards lost lately, by name, with the entry they came from (see release). */
+  readonly #released = new Map<string, { raw: string; schedule: Schedule }>();
+  #releasedTimer: NodeJS.Timeout | null = null;
   #adoptRun: Promise<void> | null = null;
 
   constructor(options: SyncOptions) {
@@ -124,7 +130,11 @@ export class DynamicSync {
     this.#options.events.emit("task:failed", { task: "load a shard's schedules", error: error instanceof Error ? error : new Error(String(error)) });
   }
 
-  /** Drops the dynamic schedules of a shard lost (planned by its new leader). */
+  /**
+   * Drops the dynamic schedules of a shard lost (planned by its new leader). Their decoded forms
+   * are kept for RELEASED_KEEP_MS: a shard lost and taken again (a lease that lapsed in a burst) is
+   * adopted without decoding its entries again, each unchanged entry reusing its schedule.
+   */
   release(shard: number): void {
     const shards = this.#options.shards;
     if (shards === undefined) return;
@@ -132,9 +142,19 @@ export class DynamicSync {
     this.#applied++;
     for (const name of [...this.#raw.keys()]) {
       if (shardOf(name, shards.count) !== shard || this.#owns(name)) continue;
+      const schedule = this.#dynamic.get(name);
+      const raw = this.#raw.get(name);
+      if (schedule !== undefined && raw !== undefined) this.#released.set(name, { raw, schedule });
       this.#forget(name);
       this.#planner?.remove(name);
     }
+    if (this.#releasedTimer !== null) clearTimeout(this.#releasedTimer);
+    this.#releasedTimer = this.#released.size === 0 ? null : setTimeout(() => this.#dropReleased(), RELEASED_KEEP_MS).unref();
+  }
+
+  #dropReleased(): void {
+    this.#releasedTimer = null;
+    this.#released.clear();
   }
 
   /**
@@ -259,6 +279,16 @@ export class DynamicSync {
     if (this.#configByName.has(name)) {
       this.#options.events.emit("schedule:clash", { name });
       return null;
+    }
+    const kept = this.#released.get(name);
+    if (kept !== undefined) {
+      this.#released.delete(name);
+      if (kept.raw === raw) {
+        this.#invalid.delete(name);
+        this.#dynamic.set(name, kept.schedule);
+        this.#raw.set(name, raw);
+        return kept.schedule;
+      }
     }
     const decoded = decodeEntry(name, raw, this.#options.defaults, this.#options.adapterCheck);
     if (!decoded.ok) {
