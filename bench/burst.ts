@@ -19,7 +19,7 @@ import {
   firedOf,
   median,
   memoryMb,
-  monotonicUs,
+  monoAt,
   ms,
   note,
   ratio,
@@ -150,7 +150,6 @@ async function oursAt(dir: string, count: number, profileDir: string | null): Pr
   note(
     `ours, ${count.toLocaleString("en")}: clock started ${ms((await waitMessage(clock, "clock started", 0)).receivedAt - clock.startedAt)} after spawn; ${ready ? `settled ${ms(instantAt - settledAt)} before the instant` : "STILL BUSY at the instant (start-up not over)"}`,
   );
-  const monoAt = (wall: number): number => monotonicUs() - (wallNow() - wall) * 1000;
   const instantMonoUs = monoAt(instantAt);
   const arrival = await watchArrivals(connect(server.url), instantAt, count, ["llen"], KEY);
   const doneMonoUs = monoAt(Number.isNaN(arrival.allAt) ? wallNow() : arrival.allAt);

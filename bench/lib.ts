@@ -60,6 +60,11 @@ export function monotonicUs(): number {
   return Number(process.hrtime.bigint() / 1000n);
 }
 
+/** A wall-clock instant (wallNow's ms) as CLOCK_MONOTONIC µs, the time base of .cpuprofile samples. */
+export function monoAt(wall: number): number {
+  return monotonicUs() - (wallNow() - wall) * 1000;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }

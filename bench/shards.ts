@@ -28,7 +28,7 @@ import {
   calibrate,
   connect,
   memoryMb,
-  monotonicUs,
+  monoAt,
   ms,
   note,
   ratio,
@@ -243,7 +243,6 @@ export async function benchShards(dir: string, count = SHARDS_SCHEDULES, profile
 
   const early = await redis.llen(KEY);
   if (early > 0) note(`warning: ${early} jobs in ${KEY} before T (the rules were checked due at T first): the burst's figures include them`);
-  const monoAt = (wall: number): number => monotonicUs() - (wallNow() - wall) * 1000;
   const instantMonoUs = monoAt(instantAt);
   const arrival = await watchArrivals(connect(server.url), instantAt, count, ["llen"], KEY, BURST_TIMEOUT_MS);
   const doneMonoUs = monoAt(Number.isNaN(arrival.allAt) ? wallNow() : arrival.allAt);
@@ -324,7 +323,7 @@ export async function benchShards(dir: string, count = SHARDS_SCHEDULES, profile
   }
   note(
     "measured from outside: the 16 leases {clock:s<k>}:lease polled every 20 ms (holder pid from the token); RSS/peak from /proc (VmRSS once every process used < 5% CPU over 500 ms, VmHWM after the burst); " +
-      `the burst by burst.ts's poller (Redis TIME and LLEN ${KEY} in one script, about every ms from T - 20 ms); the ceiling is redis-benchmark -t lpush -P 64 -n ${count} (median of 3) on the same server after the burst`,
+      `the burst by burst.ts's poller (Redis TIME and LLEN ${KEY} in one script, about every ms from T - 20 ms); the ceiling is redis-benchmark -t lpush -P 64 -n ${count} (median of 3) on the same server before the clocks start`,
   );
 
   const maxRss = Math.max(...rss);

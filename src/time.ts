@@ -4,6 +4,9 @@ export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
+
+/** Resolves at the next turn of the event loop (after pending I/O): long loops await it now and then so timers, sockets and lease renewals run. */
+export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 export interface Clock {
   /** Wall-clock time, epoch ms. */
   now(): number;

@@ -12,6 +12,7 @@
 import type { ConfigDiff } from "../events.ts";
 import { createHash } from "node:crypto";
 import type { ClockConfig } from "../config/resolve.ts";
+import { nextTurn } from "../time.ts";
 
 export interface ConfigFingerprint {
   /** 16 hex digits: the config as a whole. */
@@ -80,7 +81,7 @@ export async function fingerprintConfig(config: ClockConfig, extraAdapters: Read
   for (const schedule of config.schedules) {
     if (++sinceYield >= YIELD_EVERY) {
       sinceYield = 0;
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await nextTurn();
     }
     schedules[schedule.name] = hash(canonicalJson(schedule, NOT_FIRING), 8);
   }

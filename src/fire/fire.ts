@@ -12,7 +12,7 @@ import type { ClockKeys } from "../redis/keys.ts";
 import { clearOutboxEntry, drainOutbox, encodeOutboxMessage, type AdapterLookup } from "./ledger.ts";
 import type { ScriptedRedis } from "../redis/scripts.ts";
 import type { Job, Schedule } from "../schedule/schedule.ts";
-import type { TimeSample } from "../time.ts";
+import { nextTurn, type TimeSample } from "../time.ts";
 
 export interface FireRequest {
   readonly schedule: Schedule;
@@ -212,7 +212,7 @@ export class Firer {
     for (let b = 0; b < count; b++) {
       // A big fire lets the event loop turn now and then: the scripts sent so far leave the socket
       // (what the kernel's buffer does not take waits for a turn), and the lease renewals run.
-      if (b > 0 && b % YIELD_EVERY_BATCHES === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (b > 0 && b % YIELD_EVERY_BATCHES === 0) await nextTurn();
       const r = b - ready.length;
       const built = ready[b] ?? this.#build(rest.slice(r * size, (r + 1) * size), enqueuedAt);
       built.args[0] = token;

@@ -14,7 +14,7 @@ import type { Leadership } from "../lease/lease.ts";
 import { SECOND } from "../schedule/duration.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import { nextSlotAfter } from "../schedule/slots.ts";
-import type { Clock } from "../time.ts";
+import { nextTurn, type Clock } from "../time.ts";
 import { paceOf } from "../config/rate.ts";
 import { SlotHeap } from "./heap.ts";
 import { ON_TIME_MS, selectDueSlots } from "./catch-up.ts";
@@ -330,7 +330,7 @@ export class Planner {
       // Yield now and then: a long synchronous pass would starve the lease renewal (and lose the lease).
       if (++sinceYield >= RESYNC_YIELD_EVERY) {
         sinceYield = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await nextTurn();
         if (this.#entries.get(entry.schedule.name) !== entry) continue;
       }
       const ledgerAt = ledger.get(entry.schedule.name);
@@ -438,7 +438,7 @@ export class Planner {
       // and the other shards' fires are not held up behind the telling.
       if (++sinceYield >= REPORT_YIELD_EVERY) {
         sinceYield = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await nextTurn();
       }
       const entry = byName.get(outcome.request.schedule.name);
       if (entry !== undefined && IN_LEDGER.has(outcome.status) && outcome.request.manual === undefined) {
@@ -526,7 +526,7 @@ export class Planner {
     const prepare = this.#options.prepare;
     if (prepare === undefined) return;
     for (let from = 0; from < entries.length; from += PREPARE_CHUNK) {
-      if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (from > 0) await nextTurn();
       if (this.#prepared !== prepared) return;
       const part = entries.slice(from, from + PREPARE_CHUNK);
       const requests = part.map((entry) => ({ schedule: entry.schedule, slotAt: prepared.instantAt }));
@@ -570,8 +570,7 @@ export class Planner {
   #takePrepared(due: readonly Entry[], requests: FireRequest[]): { requests: FireRequest[]; handle: unknown } | null {
     const prepared = this.#prepared;
     this.#prepared = null;
-    if (prepared === null) return null;
-    if (prepared.entries.length === 0) return null;
+    if (prepared === null || prepared.entries.length === 0) return null;
     const dueSet = new Set(due);
     const current = prepared.entries.every((entry) => dueSet.has(entry) && entry.nextAt === prepared.instantAt && this.#entries.get(entry.schedule.name) === entry);
     if (!current) return null;
