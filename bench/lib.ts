@@ -3,7 +3,7 @@
  * processes (the tests' harness, each line timestamped on arrival), /proc readings, and cleanup.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
@@ -291,6 +291,19 @@ export function cpuMs(pid: number): number {
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   return ((utime + stime) * SECOND) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** Time on a CPU of all of a process's threads, ms, from each /proc/PID/task/TID/schedstat (ns resolution, not ticks). */
+export function onCpuMs(pid: number): number {
+  let ns = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return ns / 1e6;
 }
 
 /** Resident set size now and its peak, MB. */

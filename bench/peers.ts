@@ -6,6 +6,8 @@
  *   croner-burst URL KEY AT N     N crons due at instant AT, each LPUSHes once
  *   bullmq-lag URL                upsertJobScheduler("s", { every: 1000 }) and a Worker
  *   bullmq-burst URL AT N         N job schedulers with a cron pattern due at AT, and a Worker
+ *   lease-floor URL MS            one PING every MS: what holding a lease costs at the least (an
+ *                                 idle process with one Redis round trip per renewal, nothing else)
  */
 import { Cron } from "croner";
 import { Queue, Worker, type Job } from "bullmq";
@@ -118,7 +120,21 @@ async function bullmqBurst(instantAt: number, count: number): Promise<void> {
   report({ type: "ready", setupMs, pattern });
 }
 
+/** The least a process that renews a lease every `everyMs` can cost: one round trip, nothing else. */
+function leaseFloor(everyMs: number): void {
+  const redis = new Redis(url);
+  const timer = setInterval(() => void redis.ping(), everyMs);
+  stops.unshift(async () => {
+    clearInterval(timer);
+    redis.disconnect();
+  });
+  report({ type: "ready" });
+}
+
 switch (mode) {
+  case "lease-floor":
+    leaseFloor(Number(rest[0]));
+    break;
   case "croner-lag":
     await cronerLag(rest[0] ?? "bench:croner");
     break;

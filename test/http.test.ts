@@ -64,6 +64,7 @@ test("a flood of /api/status polls (no token needed to read) builds at most one 
     builds++;
     return status(page);
   };
+  const startedAt = Date.now();
   const answers = await Promise.all(
     Array.from({ length: 200 }, () =>
       fetch(`${base}/api/status`).then(async (response) => ({ status: response.status, body: (await response.json()) as { schedules: unknown[] } })),
@@ -73,7 +74,9 @@ test("a flood of /api/status polls (no token needed to read) builds at most one 
     answers.every((answer) => answer.status === 200 && answer.body.schedules.length === 2),
     "every poll is answered in full",
   );
-  assert.ok(builds <= 2, `${builds} status builds for 200 polls`);
+  // At most one build per half second of the flood (a loaded machine stretches the flood past one).
+  const allowed = 1 + Math.ceil((Date.now() - startedAt) / 500);
+  assert.ok(builds <= allowed, `${builds} status builds for 200 polls in ${Date.now() - startedAt} ms`);
   await new Promise((resolve) => setTimeout(resolve, 600));
   await fetch(`${base}/api/status`);
   assert.ok(builds >= 2, "a poll after the half second sees a fresh page");

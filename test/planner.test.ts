@@ -397,3 +397,28 @@ test("catchUp.rate is validated with the schedule and field named", () => {
   );
   assert.equal(schedule("report", { every: "1m", catchUp: { policy: "all", rate: "600/m" } }).catchUp.ratePerSecond, 10);
 });
+
+test("overdueMs: 0 through a long sleep, growing while a fire does not end (what /healthz calls stuck)", async () => {
+  const clock = new FakeClock(T0);
+  const leadership = new AlwaysLeader();
+  let release = (): void => undefined;
+  const fire = (requests: readonly FireRequest[]): Promise<FireOutcome[]> =>
+    new Promise((resolve) => {
+      release = () => resolve(requests.map((request) => ({ request, status: "fired" as const, jobId: "j", redisAt: clock.now() })));
+    });
+  const planner = new Planner({ clock, fire, readLedger: async () => new Map(), leadership, events: new ClockEvents(), tickMs: MINUTE });
+  planner.start([schedule("daily", { cron: "0 0 * * *" })]);
+  await leadership.start();
+  await clock.advance(10 * MINUTE);
+  assert.equal(planner.overdueMs, 0, "asleep on time, a minute at a time");
+  planner.upsert(schedule("tick", { every: "1s" }));
+  await clock.advance(1500);
+  await clock.advance(6 * SECOND);
+  assert.ok(planner.overdueMs >= 6 * SECOND, `${planner.overdueMs} ms overdue with a fire in flight for 6 s`);
+  release();
+  await clock.advance(10);
+  assert.ok(planner.overdueMs < SECOND, `${planner.overdueMs} ms overdue after the fire ended`);
+  const stopped = planner.stop();
+  release();
+  await stopped;
+});

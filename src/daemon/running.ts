@@ -13,7 +13,7 @@ import type { Leadership } from "../lease/lease.ts";
 import type { Planner } from "../planner/planner.ts";
 
 /** What the running clock reads of its planner: one Planner (a dry run), or the planners of its shards (planner/shards.ts). */
-export type PlannerView = Pick<Planner, "size" | "lastWakeAt" | "nextAtOf" | "quietFor" | "stop" | "upsert" | "remove" | "invalidate">;
+export type PlannerView = Pick<Planner, "size" | "lastWakeAt" | "overdueMs" | "nextAtOf" | "quietFor" | "stop" | "upsert" | "remove" | "invalidate">;
 import type { ClockKeys } from "../redis/keys.ts";
 import type { Json, Schedule } from "../schedule/schedule.ts";
 import { SECOND, type Clock } from "../time.ts";
@@ -26,7 +26,7 @@ import type { RecentFire, ReplicationTally } from "./observe.ts";
 const QUIET_MS = 100;
 const QUIET_AFTER_CHANGE_MS = 300;
 
-/** The planner wakes at least once a second; this long without a wake-up means it is stuck. */
+/** The planner this long past its own timer (or in one fire) is stuck: a blocked event loop or a fire that never ends. */
 const STALL_MS = 5 * SECOND;
 
 export interface Health {
@@ -187,9 +187,10 @@ export class RunningClock {
   async health(): Promise<Health> {
     const redis = await this.ping();
     const sinceWakeMs = this.#parts.clock.now() - this.planner.lastWakeAt;
+    const overdueMs = this.planner.overdueMs;
     const reasons: string[] = [];
     if (!redis) reasons.push("redis does not answer");
-    if (sinceWakeMs > STALL_MS) reasons.push(`planner has not run for ${Math.round(sinceWakeMs)} ms`);
+    if (overdueMs > STALL_MS) reasons.push(`planner is ${Math.round(overdueMs)} ms behind its timer (a fire that does not end, or a blocked event loop)`);
     // With Redis down, that is the reason: the lease and the fires fail because of it.
     const liveness = this.#parts.redis?.liveness.report() ?? null;
     if (redis && liveness !== null) reasons.push(...liveness.reasons);

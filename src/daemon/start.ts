@@ -14,6 +14,7 @@ import { BackfillRunner } from "../dynamic/backfill.ts";
 import { ConfigWatch } from "../dynamic/config-watch.ts";
 import { fingerprintConfig } from "../dynamic/fingerprint.ts";
 import { expirePauses, readPlannerLedger } from "../dynamic/pauses.ts";
+import { nextPauseEnd, PauseEndTimer } from "../dynamic/pause-ends.ts";
 import { snapshotOf, writeSnapshot } from "../dynamic/snapshot.ts";
 import { DynamicSync } from "../dynamic/sync.ts";
 import { ClockEvents } from "../events.ts";
@@ -36,6 +37,7 @@ import { ShardBalance, ShardLeadership } from "../lease/shards.ts";
 import { FiresInFlight, ShardedPlanner } from "../planner/shards.ts";
 import { checkShardCount } from "../dynamic/shards.ts";
 import { isWrongType, repairKeys } from "../redis/repair.ts";
+import { subscribeAlways } from "../redis/subscribe.ts";
 import { MINUTE, ReferenceClock, SECOND, systemClock, type Clock } from "../time.ts";
 import { hostname } from "node:os";
 import { ClockConnection } from "./connection.ts";
@@ -70,16 +72,23 @@ export interface StartOptions {
   readonly openTelemetry?: OpenTelemetryApi | null;
 }
 
-/**
- * How often Redis TIME is read when nothing fires (each fire's reply is a reading too): the offset
- * that lets a host whose clock is off decide slots by Redis time, and a local NTP slew, are
- * followed this closely. A step of the local clock is seen at once (time.ts) and read again then.
- */
-const TIME_SYNC_MS = 10 * SECOND;
-const OUTBOX_DRAIN_MS = 30 * SECOND;
 /** A corrupt key is looked for at most this often (each look is one fenced script of TYPEs). */
 const REPAIR_EVERY_MS = 5 * SECOND;
 const RECONCILE_MS = MINUTE;
+/**
+ * The planner's longest sleep while nothing is due. Sleeps end on a monotonic timer, and the
+ * planner also wakes 4 s and 1 s before each slot and whenever the offset to Redis time (read
+ * every 10 s) changes, so a long sleep costs no precision: it only saves wake-ups (idle CPU).
+ */
+const PLANNER_TICK_MS = MINUTE;
+/**
+ * Every 10 s, on one timer: Redis TIME is read (each fire's reply is a reading too: the offset that
+ * lets a host whose clock is off decide slots by Redis time, and a local NTP slew, are followed
+ * this closely; a step of the local clock is seen at once, time.ts, and read again then), and what
+ * notifications may have missed: the change counter, backfill requests, the earliest pause end.
+ * Changes, backfills and lease releases are heard at once on their channels.
+ */
+const SAFETY_POLL_MS = 10 * SECOND;
 const CONFIG_CHECK_MS = MINUTE;
 
 /** What cannot run on a Redis Cluster stops start-up, naming the schedule and field (adapters/index.ts clusterIssues). */
@@ -248,11 +257,14 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
         },
         leadership: leases[shard] as RedisLease,
         spin: localClock === systemClock,
+        tickMs: PLANNER_TICK_MS,
         events,
       });
     }),
   );
   const plannerRef = planner;
+  // A sleep armed before the offset to Redis changed is off by the change: armed again at once.
+  events.on("time:offset", () => plannerRef.rearm());
   // History is written off the slot's path, after each fire batch (history/recorder.ts).
   const historySize = config.history?.size ?? DEFAULT_HISTORY_SIZE;
   const recorder = historySize > 0 ? new HistoryRecorder({ redis, keys, events, size: historySize, adapters, isLeader: () => leadership.isLeader() }) : null;
@@ -433,12 +445,18 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   // Off the path to the first fire: clients read it, the planner does not.
   void tasks.once("publish config snapshot", () => writeSnapshot(redis, keys, snapshotOf(config, clock.now())));
   // Catches entries written around the API (by hand, by an older version) that bumped no counter.
-  tasks.every("reconcile", RECONCILE_MS, async () => {
-    await syncRef.reconcile();
-    await sweepOneShots();
-  });
-  tasks.every("time sync", TIME_SYNC_MS, syncTime);
-  tasks.every("outbox drain", OUTBOX_DRAIN_MS, drain);
+  // Once a minute, on one timer: the reconcile, and the outbox sweep (an enqueue that failed is
+  // retried every second by itself, below; a leader that takes a shard drains it at once).
+  tasks.together(RECONCILE_MS, [
+    [
+      "reconcile",
+      async () => {
+        await syncRef.reconcile();
+        await sweepOneShots();
+      },
+    ],
+    ["outbox drain", drain],
+  ]);
   // A standby's health says whether a leader's heartbeat still moves: one HGETALL of the peers a second.
   const leaderWatch = async (): Promise<void> => {
     if (connection.down) return; // the outage is reported already
@@ -455,9 +473,6 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     events,
     peer: peerLabel(peerId),
   });
-  // The once-a-second work, on one timer (one wake-up, its commands in one turn): the change-counter
-  // poll; a standby's leader watch; the leader's backfills, pause ends (by Redis time: one
-  // ZRANGEBYSCORE) and expectations (bounded reads per round, history/expect.ts).
   // Started while Redis was unreachable: the shard count is checked once it answers, before any
   // lease is tried; a count that differs from the deployment's keeps this process from leading.
   let countRefused = false;
@@ -472,43 +487,79 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
       countRefused = true;
     }
   };
+  tasks.loop("check shard count", SECOND, lateShardCheck, () => !shardCountChecked);
   // An enqueue that failed after its ledger advance waits in the outbox: retried every second
   // until a retry goes through (a queue's node back from a restart), besides the 30 s sweep.
   let outboxWaiting = false;
-  events.on("fire:outboxed", () => {
+  const outboxRetry = tasks.loop(
+    "outbox retry",
+    SECOND,
+    async () => {
+      if (!leadership.isLeader() || connection.down) return;
+      outboxWaiting = false;
+      await drain();
+    },
+    () => outboxWaiting,
+  );
+  const outboxNeedsRetry = (): void => {
     outboxWaiting = true;
+    outboxRetry.wake();
+  };
+  events.on("fire:outboxed", outboxNeedsRetry);
+  events.on("outbox:failed", outboxNeedsRetry);
+  // A standby's leader watch, every second while it does not lead (a leader wakes for nothing here).
+  const watchLeader = tasks.loop("leader watch", SECOND, leaderWatch, () => !leadership.isLeader());
+  // The leader's expectations (bounded reads per round, history/expect.ts), every second while it
+  // leads and some schedule has `expect`.
+  const judge = tasks.loop(
+    "judge expectations",
+    SECOND,
+    async () => {
+      if (connection.down) return;
+      await expectations?.tick();
+    },
+    () => expectations !== null && expectations.busy && leadership.isLeader(),
+  );
+  leadership.onChange(() => {
+    watchLeader.wake();
+    judge.wake();
   });
-  events.on("outbox:failed", () => {
-    outboxWaiting = true;
+  // Pauses end by themselves at their `until`: a timer for the earliest end (read again after each
+  // expiry and each change heard), not a read every second.
+  const pauseEnds = new PauseEndTimer({
+    clock,
+    active: () => leadership.leads(0) && !connection.down,
+    nextEnd: () => nextPauseEnd(redis, keys),
+    expire: async () => {
+      const expired = await expirePauses(redis, keys);
+      for (const pause of expired) events.emit("pause:expired", pause);
+      return expired.length;
+    },
+    run: (name, task) => void tasks.once(name, task),
   });
-  tasks.together(SECOND, [
-    ["check shard count", lateShardCheck],
-    [
-      "outbox retry",
-      async () => {
-        if (!outboxWaiting || !leadership.isLeader() || connection.down) return;
-        outboxWaiting = false;
-        await drain();
-      },
-    ],
+  // Backfills asked for by clients are heard on their channel; changes on theirs.
+  subscriber.on("message", (channel: string) => {
+    if (channel === keys.changes) pauseEnds.check();
+    else if (channel === keys.backfills) void tasks.once("backfill", () => backfills.poll());
+  });
+  void tasks.once("subscribe", () => subscribeAlways(subscriber, keys.backfills, (error) => events.emit("task:failed", { task: "subscribe", error })));
+  leadership.onChange((leading) => {
+    if (!leading) return;
+    void tasks.once("backfill", () => backfills.poll());
+    pauseEnds.check();
+  });
+  // What a notification may have missed (a writer that died before its PUBLISH, a subscriber
+  // reconnecting), every SAFETY_POLL_MS, in one wake-up: the change counter, the backfill
+  // requests, and the earliest pause end.
+  tasks.together(SAFETY_POLL_MS, [
+    ["time sync", syncTime],
     ["change poll", () => syncRef.poll()],
-    ["leader watch", leaderWatch],
     ["backfill", () => backfills.poll()],
-    [
-      "pause expiry",
-      async () => {
-        if (!leadership.leads(0) || connection.down) return;
-        for (const expired of await expirePauses(redis, keys)) events.emit("pause:expired", expired);
-      },
-    ],
-    [
-      "judge expectations",
-      async () => {
-        if (expectations === null || !leadership.isLeader() || connection.down) return;
-        await expectations.tick();
-      },
-    ],
+    ["pause expiry", () => pauseEnds.refresh()],
+    // A schedule with `expect` added since (the judge sleeps while no schedule has one).
+    ["judge expectations", async () => judge.wake()],
   ]);
+  subscriber.on("ready", () => void tasks.once("change poll", () => syncRef.poll()));
   // With shards: the share is followed at the lease's retry pace, so a dead process's shards are
   // taken within a TTL (its heartbeat and leases going stale) plus a retry or two.
   if (balance !== null) tasks.every("balance shards", retryMs, balanceShards);
@@ -527,7 +578,10 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     schedules: config.schedules,
     redis: { connection, keys, sync, configWatch, liveness, client: new ClockClient({ redis, config, adapters: options.adapters ?? {}, actor: `clock@${hostname()}` }) },
     stopSteps: [
-      async () => tasks.stop(),
+      async () => {
+        tasks.stop();
+        pauseEnds.stop();
+      },
       () => backfills.stop(),
       () => plannerRef.stop(),
       async () => recorder?.stop(),

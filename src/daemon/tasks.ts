@@ -47,6 +47,33 @@ export class Tasks {
     loop();
   }
 
+  /**
+   * Runs `task` every `ms` while `active()` holds. Once it does not, no timer is kept (an idle
+   * process wakes for nothing); `wake()` starts the loop again when `active()` may hold once more.
+   */
+  loop(name: string, ms: number, task: () => Promise<void>, active: () => boolean): { wake(): void } {
+    let armed = false;
+    let failing = false;
+    const arm = (): void => {
+      if (this.#stopping || armed || !active()) return;
+      armed = true;
+      const timer = this.#clock.setTimeout(() => {
+        this.#timers.delete(timer);
+        void this.once(name, task, failing)
+          .then((failed) => {
+            failing = failed;
+          })
+          .finally(() => {
+            armed = false;
+            arm();
+          });
+      }, ms);
+      this.#timers.add(timer);
+    };
+    arm();
+    return { wake: arm };
+  }
+
   /** Runs `task` now; reports its failure unless `quiet` (a repeat of the last failure). Resolves true when it failed. */
   async once(name: string, task: () => Promise<void>, quiet = false): Promise<boolean> {
     try {

@@ -116,6 +116,8 @@ export async function requestBackfill(
       paused: "0",
     })
     .sadd(keys.backfills, id)
+    // The leader hears it at once (its poll of the set is only a safety net).
+    .publish(keys.backfills, id)
     .exec();
   return id;
 }

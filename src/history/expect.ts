@@ -139,6 +139,11 @@ export class ExpectationWatch {
     return this.#tracked.size;
   }
 
+  /** Whether a tick has anything to do: schedules with `expect` are followed, or the set changed since the last tick. */
+  get busy(): boolean {
+    return this.#tracked.size > 0 || this.#options.version() !== this.#version;
+  }
+
   /** The schedules with `expect`, followed when the set changes (O(schedules) then, not per tick). */
   #refresh(): string[] {
     const version = this.#options.version();

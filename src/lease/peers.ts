@@ -1,6 +1,6 @@
 /**
  * The peers record, `{ns}:peers` (a hash: peer id -> JSON), and its layout: every clock process
- * writes its heartbeat there every ~2 s (with the lease's renew or try), `clock status` and the
+ * writes its heartbeat there with each of its lease ticks (a leader's renew every TTL/3, a standby's try every retry), `clock status` and the
  * config check read it, and a process removes its own field when it stops.
  */
 import { hostname } from "node:os";
@@ -30,7 +30,7 @@ export interface PeerRecord {
   readonly shards?: readonly number[];
 }
 
-/** A peer is heard from every ~2 s; one silent this long is gone (the same bound as `clock status`). */
+/** A peer is heard from every few seconds; one silent this long is gone (the same bound as `clock status`). */
 export const PEER_FRESH_MS = 30 * SECOND;
 /** This process's field in the peers hash: host, pid and a random part (two processes never share it). */
 export function newPeerId(): string {

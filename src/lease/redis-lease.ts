@@ -1,17 +1,17 @@
 /**
  * Leadership through one Redis key: SET NX PX to acquire (a script that also moves aside a lease
- * key of the wrong type, said loudly, rather than let nobody lead), compare-the-token scripts to renew and release. The leader renews every ttl/5 and stops counting itself leader at acquire-time + ttl -
+ * key of the wrong type, said loudly, rather than let nobody lead), compare-the-token scripts to renew and release. The leader renews every ttl/3 and stops counting itself leader at acquire-time + ttl -
  * margin on the monotonic clock, so it stops firing before the lease can have expired in Redis.
  * Standbys retry every `retryMs`, and at once when the leader announces a release.
  *
- * The default ratio (TTL 10 s, renewed every 2 s) and the latency it tolerates: validity runs from
- * a renewal's *send* to send + ttl - 500 ms, and the next renewal leaves ttl/5 after the last reply.
- * So the lease stays valid without a gap while a round trip r satisfies ttl/5 + 2r < ttl - 500 ms:
- * r < 3.75 s by default (with `ttl: "2s"`: r < 550 ms). Slower than that, each cycle has a gap in
+ * The default ratio (TTL 10 s, renewed every 3.3 s) and the latency it tolerates: validity runs from
+ * a renewal's *send* to send + ttl - 500 ms, and the next renewal leaves ttl/3 after the last reply.
+ * So the lease stays valid without a gap while a round trip r satisfies ttl/3 + 2r < ttl - 500 ms:
+ * r < 3.08 s by default (with `ttl: "2s"`: r < 415 ms). Slower than that, each cycle has a gap in
  * which the leader holds the key but may not fire; a renewal that comes back ends the gap and wakes
  * the planner at once (`onValid`), so slots wait out the gap instead of a planner tick that can
  * alias with it. A renewal slower than ttl - 500 ms can never make the lease valid: the leader
- * steps down and releases the key, so a standby with a better path to Redis can lead. Four
+ * steps down and releases the key, so a standby with a better path to Redis can lead. Three
  * renewals per TTL also mean one lost reply never costs the lease.
  */
 import { randomBytes } from "node:crypto";
@@ -44,11 +44,16 @@ export interface LeaseOptions {
   readonly acquireGate?: () => (() => void) | null;
 }
 
-/** 10 s: a crashed leader is replaced within ~11 s; renewing every 2 s leaves 4 chances before expiry. */
+/** 10 s: a crashed leader is replaced within ~11 s; renewing every 3.3 s leaves 3 chances before expiry. */
 export const DEFAULT_LEASE_TTL_MS = 10 * SECOND;
 export const DEFAULT_LEASE_RETRY_MS = SECOND;
 /** Stop firing this long before the lease could expire: covers clock-rate drift and Redis latency. */
 const SAFETY_MARGIN_MS = 500;
+/**
+ * A leader renews three times a TTL (Redisson's watchdog pace): a renewal that fails or is slow
+ * leaves two more chances before the lease lapses, and an idle leader wakes every TTL/3, not more.
+ */
+const RENEWALS_PER_TTL = 3;
 
 export class RedisLease implements Leadership {
   readonly #options: LeaseOptions;
@@ -152,6 +157,10 @@ export class RedisLease implements Leadership {
     }
     this.#busy = true;
     const { redis, keys, clock } = this.#options;
+    // The heartbeat leaves in the same turn as the lease command: one wait for both replies. When
+    // the role changes, another follows at once, so peers see a new leader without waiting a tick.
+    const wasLeading = this.#leading;
+    this.#options.onHeartbeat?.(wasLeading);
     const sentAt = clock.monotonic();
     const op = this.#leading ? "renew" : "acquire";
     try {
@@ -182,8 +191,8 @@ export class RedisLease implements Leadership {
       this.#busy = false;
       gateDone?.();
     }
-    this.#options.onHeartbeat?.(this.#leading);
-    this.#schedule(this.#leading ? Math.max(10, Math.min(this.#ttlMs / 5, this.#validUntil - clock.monotonic() - SAFETY_MARGIN_MS)) : this.#retryMs);
+    if (this.#leading !== wasLeading) this.#options.onHeartbeat?.(this.#leading);
+    this.#schedule(this.#leading ? Math.max(10, Math.min(this.#ttlMs / RENEWALS_PER_TTL, this.#validUntil - clock.monotonic() - SAFETY_MARGIN_MS)) : this.#retryMs);
   }
 
   #schedule(delay: number): void {

@@ -120,6 +120,8 @@ export class Planner {
   #lastWall = 0;
   #lastMono = 0;
   #lastWakeAt = 0;
+  /** Monotonic: when the armed timer is due, or when the fire in flight began (null: neither). */
+  #dueMono: number | null = null;
   /** A fire failed and none has succeeded since: the next failure is the same outage. */
   #failing = false;
   /**
@@ -157,7 +159,20 @@ export class Planner {
     }
   }
 
-  /** Last time the loop ran, wall-clock ms (for health checks). */
+  /**
+   * How long the planner is behind itself (for health checks): past its timer's due time, or how
+   * long the fire in flight has taken. 0 while on time; a stuck fire or a starved event loop grows it.
+   */
+  get overdueMs(): number {
+    return this.#dueMono === null ? 0 : Math.max(0, this.#options.clock.monotonic() - this.#dueMono);
+  }
+
+  /** Plans the timer again now (the clock's offset to Redis changed: a sleep armed before is off by that). */
+  rearm(): void {
+    if (this.#firing === null) this.#wakeSoon();
+  }
+
+  /** Last time the loop ran, wall-clock ms (for status). */
   get lastWakeAt(): number {
     return this.#lastWakeAt;
   }
@@ -228,6 +243,7 @@ export class Planner {
     this.#running = false;
     if (this.#timer !== null) this.#options.clock.clearTimeout(this.#timer);
     this.#timer = null;
+    this.#dueMono = null;
     await this.#firing;
   }
 
@@ -247,6 +263,7 @@ export class Planner {
   #wakeSoon(): void {
     if (!this.#running) return;
     if (this.#timer !== null) this.#options.clock.clearTimeout(this.#timer);
+    if (this.#firing === null) this.#dueMono = this.#options.clock.monotonic();
     this.#timer = this.#options.clock.setTimeout(() => this.#wake(), 0);
   }
 
@@ -270,6 +287,7 @@ export class Planner {
     // Lateness is measured against when the timer was asked to fire, never against the target: a
     // target already past when armed (a resume heard after its first slot) is not a late timer.
     const dueMono = clock.monotonic() + delay;
+    this.#dueMono = dueMono;
     this.#timer = clock.setTimeout(() => this.#wake(target, dueMono), delay);
   }
 
@@ -308,8 +326,10 @@ export class Planner {
       this.#arm();
       return;
     }
+    this.#dueMono = clock.monotonic();
     this.#firing = this.#fireDue(now).finally(() => {
       this.#firing = null;
+      this.#dueMono = null;
       this.#arm();
     });
   }

@@ -34,6 +34,16 @@ export class ShardedPlanner {
     return at;
   }
 
+  get overdueMs(): number {
+    let ms = 0;
+    for (const planner of this.#planners) ms = Math.max(ms, planner.overdueMs);
+    return ms;
+  }
+
+  rearm(): void {
+    for (const planner of this.#planners) planner.rearm();
+  }
+
   nextAtOf(name: string): number | undefined {
     return this.#of(name).nextAtOf(name);
   }

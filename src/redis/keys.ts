@@ -35,7 +35,7 @@ export interface ClockKeys {
   readonly config: string;
   /** Prefix of `<prefix>:<fingerprint>`: each running config's per-schedule digests. */
   readonly configs: string;
-  /** Set (dynamic/backfill.ts): ids of backfills not finished; `<backfills>:<id>` is each one's hash (request and progress). */
+  /** Set (dynamic/backfill.ts): ids of backfills not finished; `<backfills>:<id>` is each one's hash (request and progress). Also the channel a new request is published on. */
   readonly backfills: string;
   /** Prefix of `<prefix>:<schedule>` (history/store.ts): a list of the schedule's last fires, newest first. */
   readonly history: string;
