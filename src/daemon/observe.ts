@@ -7,7 +7,7 @@ import { EXPECT_STATES, type BackfillReport, type ClockEventMap, type ClockEvent
 import { describeOutboxField } from "../fire/ledger.ts";
 import type { Logger } from "../log.ts";
 import { formatSlot } from "../schedule/format.ts";
-import type { ClockMetrics } from "./metrics.ts";
+import { MAX_SCHEDULE_SERIES, OTHER_SCHEDULES, type ClockMetrics } from "./metrics.ts";
 
 export interface RecentFire {
   readonly schedule: string;
@@ -82,11 +82,19 @@ export function observe(
   const redisErr = (error: Error) => ({ message: context.inWords?.(error) ?? error.message });
   // The newest success per schedule: check-ins and the expectation watch may report out of order.
   const lastSuccess = new Map<string, number>();
+  // Past the per-schedule series cap, no last-success series: "some other schedule succeeded" alerts on nothing.
   const noteSuccess = (schedule: string, atMs: number): void => {
-    if (atMs <= (lastSuccess.get(schedule) ?? 0)) return;
+    if (metrics === null || metrics.scheduleLabel(schedule) === OTHER_SCHEDULES || atMs <= (lastSuccess.get(schedule) ?? 0)) return;
     lastSuccess.set(schedule, atMs);
-    metrics?.lastSuccess.set({ schedule }, atMs / 1000);
+    metrics.lastSuccess.set({ schedule }, atMs / 1000);
   };
+  if (metrics !== null) {
+    metrics.onSeriesCapped = () =>
+      log.warn(
+        { max: MAX_SCHEDULE_SERIES },
+        `metrics: more than ${MAX_SCHEDULE_SERIES.toLocaleString("en")} schedules fired in this process; the fires of the others are counted under schedule="${OTHER_SCHEDULES}" (per-schedule series would cost memory and slow every scrape)`,
+      );
+  }
   const table: Table = {
     "fire:fired": ({ outcome, lagMs, catchUp }) => {
       const { schedule, slotAt } = outcome.request;
@@ -105,7 +113,7 @@ export function observe(
         },
         "fired",
       );
-      metrics?.fires.inc({ schedule: schedule.name, adapter: schedule.adapter });
+      metrics?.fires.inc({ schedule: metrics.scheduleLabel(schedule.name), adapter: schedule.adapter });
       // A backfill's lag is the age of the range it was asked for, not the clock's timeliness.
       if (outcome.request.backfill !== true) metrics?.lag.observe(Math.max(0, lagMs) / 1000);
       if (catchUp) metrics?.catchUpFires.inc();
@@ -126,7 +134,7 @@ export function observe(
     },
     "fire:overlap-skipped": ({ outcome }) => {
       const { schedule, slotAt } = outcome.request;
-      metrics?.overlapSkips.inc({ schedule: schedule.name });
+      metrics?.overlapSkips.inc({ schedule: metrics.scheduleLabel(schedule.name) });
       log.info(
         {
           schedule: schedule.name,
