@@ -180,6 +180,12 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   const ttlMs = options.leaseTtlMs ?? config.lease.ttlMs ?? DEFAULT_LEASE_TTL_MS;
   const retryMs = options.leaseRetryMs ?? config.lease.retryMs ?? DEFAULT_LEASE_RETRY_MS;
   const liveness = new Liveness({ events, clock, peerId, isLeader: () => leadership.isLeader(), leaderlessMs: ttlMs + retryMs, inWords });
+  // A standby's health says whether a leader's heartbeat still moves: one HGETALL of the peers with
+  // each of its lease tries (every retry period), in the same turn on the same connection.
+  const leaderWatch = async (): Promise<void> => {
+    if (connection.down || leadership.isLeader()) return; // an outage is reported already
+    liveness.notePeers(parsePeers(await connection.lease.hgetall(keys.peers), null));
+  };
   // The heartbeat (`{ns}:peers`), one per process: with shard 0's lease ticks (every process is a
   // candidate for it), and once before the leases start, so the others count this process at once.
   const heartbeat = async (): Promise<void> => {
@@ -208,7 +214,14 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
         ttlMs,
         retryMs,
         events,
-        ...(shard === 0 ? { onHeartbeat: () => void heartbeat().catch(() => undefined) } : {}),
+        ...(shard === 0
+          ? {
+              onHeartbeat: () => {
+                void heartbeat().catch(() => undefined);
+                void tasks.once("leader watch", leaderWatch);
+              },
+            }
+          : {}),
         acquireGate: () => (!shardCountChecked ? null : balance === null ? () => undefined : balance.gate()),
       }),
   );
@@ -457,11 +470,6 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     ],
     ["outbox drain", drain],
   ]);
-  // A standby's health says whether a leader's heartbeat still moves: one HGETALL of the peers a second.
-  const leaderWatch = async (): Promise<void> => {
-    if (connection.down) return; // the outage is reported already
-    liveness.notePeers(leadership.isLeader() ? null : parsePeers(await redis.hgetall(keys.peers), null));
-  };
   // Backfills asked for by clients (dynamic/backfill.ts): the leader runs them through its fenced firer.
   const backfills = new BackfillRunner({
     redis,
@@ -507,8 +515,6 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   };
   events.on("fire:outboxed", outboxNeedsRetry);
   events.on("outbox:failed", outboxNeedsRetry);
-  // A standby's leader watch, every second while it does not lead (a leader wakes for nothing here).
-  const watchLeader = tasks.loop("leader watch", SECOND, leaderWatch, () => !leadership.isLeader());
   // The leader's expectations (bounded reads per round, history/expect.ts), every second while it
   // leads and some schedule has `expect`.
   const judge = tasks.loop(
@@ -520,10 +526,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     },
     () => expectations !== null && expectations.busy && leadership.isLeader(),
   );
-  leadership.onChange(() => {
-    watchLeader.wake();
-    judge.wake();
-  });
+  leadership.onChange(() => judge.wake());
   // Pauses end by themselves at their `until`: a timer for the earliest end (read again after each
   // expiry and each change heard), not a read every second.
   const pauseEnds = new PauseEndTimer({
