@@ -1,7 +1,7 @@
 /**
  * Keeps a running clock's planner in step with the dynamic schedules and paused set in Redis: a
  * change notification applies one change (O(1)); a missed notification is caught by polling the
- * change counter every second and reconciling everything. Until the paused set and the entries
+ * change counter (every 10 s, and when the subscriber reconnects) and reconciling everything. Until the paused set and the entries
  * have been read once (`load`), the planner gets no schedule at all: a clock that starts while
  * Redis is unreachable must not plan a schedule that is paused there. The first reconcile after
  * Redis answers does that first read.
