@@ -37,6 +37,9 @@ export class PauseEndTimer {
   readonly #options: PauseEndTimerOptions;
   #timer: unknown = null;
   #stopped = false;
+  /** A check in flight, and whether another was asked for meanwhile (a burst of changes is a read or two, not one each). */
+  #checking = false;
+  #again = false;
 
   constructor(options: PauseEndTimerOptions) {
     this.#options = options;
@@ -44,7 +47,21 @@ export class PauseEndTimer {
 
   /** Reads the earliest end again and arms the timer for it (in the background, failures reported). */
   check(): void {
-    this.#options.run("pause expiry", () => this.refresh());
+    if (this.#checking) {
+      this.#again = true;
+      return;
+    }
+    this.#checking = true;
+    this.#options.run("pause expiry", async () => {
+      try {
+        do {
+          this.#again = false;
+          await this.refresh();
+        } while (this.#again && !this.#stopped);
+      } finally {
+        this.#checking = false;
+      }
+    });
   }
 
   /** Resumes what has ended, then arms the timer for the earliest end left. */
