@@ -1,4 +1,8 @@
-/** Plain JSON pushed to a list, for consumers of one's own (BLPOP it for FIFO order). */
+/**
+ * Plain JSON pushed to a list, for consumers of one's own (BLPOP it for FIFO order). The key may
+ * name the queue (`{queue}`) and, with shards, the shard that fires (`{shard}`: on a Redis Cluster
+ * a shard's fire script writes only keys of its own slot, e.g. `{clock:s{shard}}:jobs:{queue}`).
+ */
 import { traceField } from "./ids.ts";
 import { listOverlap } from "./pending.ts";
 import type { AdapterFactory } from "./types.ts";
@@ -8,7 +12,7 @@ export const listAdapter: AdapterFactory = (settings) => {
   const push = settings["push"] ?? "rpush";
   // Every bad setting at once, one per line (adapterIssues splits them).
   const problems: string[] = [];
-  if (typeof key !== "string" || key === "") problems.push('adapters.list.key: expected a key, "{queue}" is replaced by the queue name');
+  if (typeof key !== "string" || key === "") problems.push('adapters.list.key: expected a key, "{queue}" is replaced by the queue name and "{shard}" by the shard\'s number');
   if (push !== "rpush" && push !== "lpush") problems.push('adapters.list.push: expected "rpush" or "lpush"');
   for (const name of Object.keys(settings)) {
     if (name !== "key" && name !== "push") problems.push(`adapters.list.${name}: unknown setting`);
@@ -36,7 +40,13 @@ export const listAdapter: AdapterFactory = (settings) => {
         ...(enqueue.expiresAt === undefined ? {} : { expiresAt: enqueue.expiresAt }),
         ...traceField(enqueue),
       };
-      return [{ command: push === "rpush" ? "RPUSH" : "LPUSH", key: key.replaceAll("{queue}", job.queue), args: [JSON.stringify(message)] }];
+      return [
+        {
+          command: push === "rpush" ? "RPUSH" : "LPUSH",
+          key: key.replaceAll("{queue}", job.queue).replaceAll("{shard}", String(enqueue.shard ?? 0)),
+          args: [JSON.stringify(message)],
+        },
+      ];
     },
   };
 };
