@@ -52,8 +52,9 @@ export async function repairKeys(redis: ScriptedRedis, keys: ClockKeys, token: s
   const own = keys.shardCount <= 1 ? TYPED : TYPED.filter(([name]) => hashTagOf(keys[name]) === shardTagOf(keys));
   const repaired = await repairTyped(redis, keys.lease, own, keys, token);
   if (repaired === null || keys.shardCount <= 1 || keys.shard !== 0) return repaired;
-  const deployment = TYPED.filter(([name]) => hashTagOf(keys[name]) !== shardTagOf(keys));
-  return [...repaired, ...((await repairTyped(redis, clockKeys(keys.namespace).lease, deployment, keys, "")) ?? [])];
+  const base = clockKeys(keys.namespace, keys.shardCount);
+  const deployment = TYPED.filter(([name]) => hashTagOf(base[name]) === keys.namespace);
+  return [...repaired, ...((await repairTyped(redis, base.lease, deployment, base, "")) ?? [])];
 }
 
 async function repairTyped(redis: ScriptedRedis, fence: string, typed: typeof TYPED, keys: ClockKeys, token: string): Promise<RepairedKey[] | null> {
