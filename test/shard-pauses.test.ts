@@ -21,7 +21,7 @@ import { SECOND } from "../src/schedule/duration.ts";
 import { pollUntil } from "./helpers/fired.ts";
 import { LogSink } from "./helpers/logs.ts";
 import type { TestRedis } from "./helpers/redis.ts";
-import { suiteScope, testScope } from "./helpers/scope.ts";
+import { suiteScope, testScope, type Scope } from "./helpers/scope.ts";
 
 const suite = suiteScope();
 const SHARDS = 4;
@@ -43,6 +43,15 @@ const always = async (): Promise<boolean> => true;
 /** A fresh sharded deployment's keys. */
 function deployment(): ClockKeys {
   return clockKeys(`sp${++n}`, SHARDS);
+}
+
+/** A fresh sharded deployment (its count recorded, as a clock records it) and a client of it, closed by `scope`. */
+async function shardedClient(scope: Scope): Promise<{ keys: ClockKeys; client: ReturnType<typeof createClient> }> {
+  const keys = deployment();
+  await redis.set(keys.shards, String(SHARDS));
+  const client = createClient({ redis, namespace: keys.namespace });
+  scope.defer(() => client.close());
+  return { keys, client };
 }
 
 /** Fires one scheduled slot of `name` through its shard's fire script (unfenced, as a client's firer): the script's status. */
@@ -129,11 +138,7 @@ test("a pause's until with shards: the shard resumes it at until, then the deplo
 });
 
 test("removing a paused dynamic schedule forgets its shard's pause (made again, it fires); a shard pause of a schedule gone is dropped by the reconcile", async (t) => {
-  const scope = testScope(t);
-  const keys = deployment();
-  await redis.set(keys.shards, String(SHARDS));
-  const client = createClient({ redis: redis, namespace: keys.namespace });
-  scope.defer(() => client.close());
+  const { keys, client } = await shardedClient(testScope(t));
   const definition = { every: "10s", adapter: "list", job: { class: "S" } } as const;
   await client.schedules.set("dyn", definition);
   await client.schedules.pause("dyn");
@@ -152,11 +157,7 @@ test("removing a paused dynamic schedule forgets its shard's pause (made again, 
 });
 
 test("a group pause with shards: every member's shard refuses its slots, the deployment lists them paused; the resume fires them all again", async (t) => {
-  const scope = testScope(t);
-  const keys = deployment();
-  await redis.set(keys.shards, String(SHARDS));
-  const client = createClient({ redis: redis, namespace: keys.namespace });
-  scope.defer(() => client.close());
+  const { keys, client } = await shardedClient(testScope(t));
   const names = ["g-a", "g-b", "g-c", "g-d", "g-e", "g-f"];
   assert.ok(new Set(names.map((name) => shardOf(name, SHARDS))).size > 1, "members in more than one shard");
   for (const name of names) await client.schedules.set(name, { every: "10s", adapter: "list", group: "g", job: { class: "S" } });

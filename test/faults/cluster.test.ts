@@ -46,6 +46,21 @@ const connectCluster = (options: Record<string, unknown> = {}, on: TestCluster =
   return client;
 };
 
+/** A real BullMQ Worker on the suite's cluster, closed by `scope`: the ids of the jobs it performed, in order. */
+async function performingWorker(scope: Scope, queue: string, prefix: string): Promise<string[]> {
+  const performed: string[] = [];
+  const worker = new Worker(
+    queue,
+    async (job: Job) => {
+      performed.push(job.id ?? "");
+    },
+    { connection: connectCluster({ maxRetriesPerRequest: null }) as never, prefix },
+  );
+  scope.defer(() => worker.close(true));
+  await worker.waitUntilReady();
+  return performed;
+}
+
 test(
   "redis+cluster://: a list schedule in the clock's slot and a BullMQ schedule through the outbox fire every slot once; a real Worker performs them",
   { timeout: 60 * SECOND },
@@ -58,16 +73,7 @@ test(
         bull: { every: "1s", adapter: "bullmq", job: { class: "BullJob", args: [{ n: 1 }], queue: "clq" } },
       },
     });
-    const performed: string[] = [];
-    const worker = new Worker(
-      "clq",
-      async (job: Job) => {
-        performed.push(job.id ?? "");
-      },
-      { connection: connectCluster({ maxRetriesPerRequest: null }) as never, prefix: "{bull}" },
-    );
-    scope.defer(() => worker.close(true));
-    await worker.waitUntilReady();
+    const performed = await performingWorker(scope, "clq", "{bull}");
 
     const clock = startClockProcess(scope, "clock", configPath, cluster.url);
     await clock.waitFor(() => countFired(clock.lines, "tick") >= 4 && countFired(clock.lines, "bull") >= 4, { what: "4 fires of each", timeoutMs: 20 * SECOND });
@@ -355,16 +361,7 @@ test(
     });
     const nodes = new Set(await Promise.all(Array.from({ length: SHARD_COUNT }, (_, shard) => cluster.nodeOf(shardKeys(keys, shard).ledger))));
     assert.ok(nodes.size > 1, `every shard's keys on one node (${[...nodes].join(", ")}): the test would not show them spread`);
-    const performed: string[] = [];
-    const worker = new Worker(
-      "sq",
-      async (job: Job) => {
-        performed.push(job.id ?? "");
-      },
-      { connection: connectCluster({ maxRetriesPerRequest: null }) as never, prefix: "{sbull}" },
-    );
-    scope.defer(() => worker.close(true));
-    await worker.waitUntilReady();
+    const performed = await performingWorker(scope, "sq", "{sbull}");
     const redis = connectCluster();
     const listOf = (name: string): string => `{${SHARDED}:s${shardOf(name, SHARD_COUNT)}}:jobs:default`;
     const slotsOf = (name: string): Promise<number[]> => readListSlots(redis as unknown as Redis, listOf(name), name);

@@ -81,6 +81,15 @@ local function answer(changed, record)
   result[#result + 1] = changed
   result[#result + 1] = record or ''
 end
+-- Takes `record` for `name` when `take`; answers either way.
+local function takeIf(take, name, record, previous)
+  if take then
+    put(name, record)
+    answer(1, record)
+  else
+    answer(0, previous)
+  end
+end
 
 if action == 'pause' or action == 'pause-keep' then
   for i = 5, #ARGV do
@@ -114,38 +123,22 @@ elseif action == 'resume' then
   for i = 5, #ARGV do
     local name = ARGV[i]
     local record = current(name)
-    if isPaused(record) then
-      record = resumed(record, nowMs)
-      put(name, record)
-      answer(1, record)
-    else
-      answer(0, record)
-    end
+    takeIf(isPaused(record), name, isPaused(record) and resumed(record, nowMs), record)
   end
 elseif action == 'expire' then
   for i = 5, #ARGV - 1, 2 do
     local name = ARGV[i]
     local untilMs = tonumber(ARGV[i + 1])
     local record = current(name)
-    if isPaused(record) and field(record, 'until') == untilMs and untilMs <= nowMs then
-      record = resumed(record, untilMs)
-      put(name, record)
-      answer(1, record)
-    else
-      answer(0, record)
-    end
+    local due = isPaused(record) and field(record, 'until') == untilMs and untilMs <= nowMs
+    takeIf(due, name, due and resumed(record, untilMs), record)
   end
 elseif action == 'merge' then
   for i = 5, #ARGV - 1, 2 do
     local name = ARGV[i]
     local incoming = ARGV[i + 1]
     local record = current(name)
-    if newer(incoming, record) then
-      put(name, incoming)
-      answer(1, incoming)
-    else
-      answer(0, record)
-    end
+    takeIf(newer(incoming, record), name, incoming, record)
   end
 elseif action == 'delete' then
   for i = 5, #ARGV do
