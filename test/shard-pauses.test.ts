@@ -54,6 +54,21 @@ async function shardedClient(scope: Scope): Promise<{ keys: ClockKeys; client: R
   return { keys, client };
 }
 
+/** A clock of `keys`' deployment with schedules `held` and `free` (every second, a list per shard), stopped by `scope`: its log. */
+async function startSharded(scope: Scope, keys: ClockKeys): Promise<LogSink> {
+  const sink = new LogSink();
+  const config = parseConfig({
+    namespace: keys.namespace,
+    shards: SHARDS,
+    adapters: { list: { key: `{${keys.namespace}:s{shard}}:jobs:{queue}` } },
+    schedules: { held: { every: "1s", adapter: "list", job: { class: "H" } }, free: { every: "1s", adapter: "list", job: { class: "F" } } },
+    lease: { ttl: "2s", retry: "200ms" },
+  });
+  const clock = await startClock({ config, logger: sink.logger, redisUrl: server.url });
+  scope.defer(() => clock.stop());
+  return sink;
+}
+
 /** Fires one scheduled slot of `name` through its shard's fire script (unfenced, as a client's firer): the script's status. */
 async function fireOnce(keys: ClockKeys, name: string, slotAt: number): Promise<string | undefined> {
   const list: Adapter = { name: "list", writes: (e) => [{ command: "RPUSH", key: `{${keys.namespace}:s${e.shard ?? 0}}:jobs`, args: [String(e.slotAt)] }] };
@@ -177,16 +192,7 @@ test("a sharded deployment from before each shard kept its pauses (only {ns}:pau
   await redis.set(keys.shards, String(SHARDS));
   // The last release's pause: one script on the deployment's keys only.
   await scripted.clockPause(keys.paused, keys.pauses, keys.changes, keys.pauseEnds, "held", "pause", "", "", "");
-  const sink = new LogSink();
-  const config = parseConfig({
-    namespace: keys.namespace,
-    shards: SHARDS,
-    adapters: { list: { key: `{${keys.namespace}:s{shard}}:jobs:{queue}` } },
-    schedules: { held: { every: "1s", adapter: "list", job: { class: "H" } }, free: { every: "1s", adapter: "list", job: { class: "F" } } },
-    lease: { ttl: "2s", retry: "200ms" },
-  });
-  const clock = await startClock({ config, logger: sink.logger, redisUrl: server.url });
-  scope.defer(() => clock.stop());
+  const sink = await startSharded(scope, keys);
   const held = keysOfSchedule(keys, "held");
   assert.equal(await redis.sismember(held.paused, "held"), 1, "in its shard's paused set once started");
   assert.equal(await redis.hget(held.pauses, "held"), await redis.hget(keys.pauses, "held"), "the same record");
@@ -200,6 +206,18 @@ test("a sharded deployment from before each shard kept its pauses (only {ns}:pau
   const heldJobs = (await redis.lrange(heldList, 0, -1)).filter((raw) => raw.includes('"schedule":"held"'));
   assert.deepEqual(heldJobs, []);
   assert.equal(await redis.hget(held.ledger, "held"), null, "no slot of the paused schedule fired");
+});
+
+test("a pause by an older client (the deployment's set only) on a running sharded clock reaches the shard's paused set when the change is heard, not at the minute", async (t) => {
+  const scope = testScope(t);
+  const keys = deployment();
+  const sink = await startSharded(scope, keys);
+  await sink.waitFor((line) => line.msg === "leadership acquired", 15_000);
+  const [version] = await scripted.clockPause(keys.paused, keys.pauses, keys.changes, keys.pauseEnds, "held", "pause", "", "", "");
+  await redis.publish(keys.changes, `${version} pause held`);
+  // Well under the minute's reconcile; generous for a loaded machine.
+  await pollUntil("the shard's paused set has the older client's pause", async () => (await redis.sismember(keysOfSchedule(keys, "held").paused, "held")) === 1, 20_000);
+  assert.equal(await fireOnce(keys, "held", T0), "paused");
 });
 
 test("repair with shards: a shard's corrupt paused set is moved aside fenced by its lease, the deployment's keys by shard 0's leader", async () => {

@@ -345,15 +345,21 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   const syncRef = sync;
   // With shards, a shard's pause state and the deployment's copy agree again (dynamic/shard-pauses.ts):
   // a change whose second write never happened, or pauses from before the shards kept their own.
-  const repairPauses = async (shard: number): Promise<void> => {
+  const repairPauses = async (shard: number, only?: readonly string[]): Promise<void> => {
     if (shardCount === 1 || connection.down) return;
     const exists = async (name: string): Promise<boolean> => syncRef.configSchedules.has(name) || (await redis.hexists(keys.schedules, name)) === 1;
-    const repair = await reconcilePauses(redis, keys, shard, exists);
+    const repair = await reconcilePauses(redis, keys, shard, exists, only);
     if (repair.toShard.length + repair.toDeployment.length + repair.dropped.length > 0) events.emit("pause:repaired", { shard, ...repair });
   };
   const repairAllPauses = async (): Promise<void> => {
     for (let shard = 0; shard < shardCount; shard++) await repairPauses(shard);
   };
+  // A pause or resume heard, by its shard's leader: two reads when both sides agree; a pause by an
+  // older client (the deployment's set only) reaches the shard's paused set now, not at the minute.
+  events.on("schedule:changed", ({ name, kind }) => {
+    const shard = shardOf(name, shardCount);
+    if (shardCount > 1 && (kind === "pause" || kind === "resume") && leadership.leads(shard)) void tasks.once("repair a shard's pauses", () => repairPauses(shard, [name]));
+  });
   if (shardCount > 1) {
     leases.forEach((lease, shard) =>
       lease.onChange((leading) => {

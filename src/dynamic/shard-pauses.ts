@@ -165,11 +165,22 @@ export interface PauseRepair {
  * Makes a shard's pause state and the deployment's agree, each record the newer of the two. Safe
  * beside concurrent pauses, resumes and other repairs: each copy is applied by a script that takes
  * it only when newer. `exists`: whether a schedule still exists (config or dynamic), asked only for
- * a shard record the deployment does not have.
+ * a shard record the deployment does not have. `only`: just these schedules (a change heard).
  */
-export async function reconcilePauses(redis: ScriptedRedis, keys: ClockKeys, shard: number, exists: (name: string) => Promise<boolean>): Promise<PauseRepair> {
+export async function reconcilePauses(
+  redis: ScriptedRedis,
+  keys: ClockKeys,
+  shard: number,
+  exists: (name: string) => Promise<boolean>,
+  only?: readonly string[],
+): Promise<PauseRepair> {
   const own = shardKeys(keys, shard);
-  const [shardRaw, deploymentRaw] = await Promise.all([redis.hgetall(own.pauses), redis.hgetall(keys.pauses)]);
+  const read = async (hash: string): Promise<Record<string, string>> => {
+    if (only === undefined) return await redis.hgetall(hash);
+    const values = only.length === 0 ? [] : await redis.hmget(hash, ...only);
+    return Object.fromEntries(only.flatMap((name, index) => (values[index] === null || values[index] === undefined ? [] : [[name, values[index]]])));
+  };
+  const [shardRaw, deploymentRaw] = await Promise.all([read(own.pauses), read(keys.pauses)]);
   const deployment = new Map(Object.entries(deploymentRaw).filter(([name]) => shardOf(name, keys.shardCount) === shard));
   const records = new Map(Object.entries(shardRaw));
   const repair: PauseRepair = { toShard: [], toDeployment: [], dropped: [] };
