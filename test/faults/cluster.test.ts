@@ -437,3 +437,58 @@ test(
     }
   },
 );
+
+test(
+  "redis+cluster:// with shards: 4 through a node restart (AOF): the master of the most shards SIGTERMed and started again while every shard fires; the outage's slots fire by catch-up, every slot once",
+  { timeout: 90 * SECOND },
+  async (t) => {
+    const scope = testScope(t);
+    const persisted = await startCluster(3, { appendonly: true });
+    scope.defer(() => persisted.close());
+    const keys = clockKeys(SHARDED, SHARD_COUNT);
+    const tenants = namesCoveringShards(SHARD_COUNT, 1);
+    const tick = { every: "1s", adapter: "list", catchUp: CATCH_UP_ALL, job: { class: "TenantJob" } } as const;
+    const configPath = scope.configFile({
+      namespace: SHARDED,
+      shards: SHARD_COUNT,
+      lease: { ttl: "2s", retry: "200ms" },
+      adapters: { list: { key: `{${SHARDED}:s{shard}}:jobs:{queue}` } },
+      schedules: Object.fromEntries(tenants.map((name) => [name, tick])),
+    });
+    const nodeOfShard = await Promise.all(Array.from({ length: SHARD_COUNT }, (_, shard) => persisted.nodeOf(shardKeys(keys, shard).ledger)));
+    const busiest = [...new Set(nodeOfShard)].sort((a, b) => nodeOfShard.filter((port) => port === b).length - nodeOfShard.filter((port) => port === a).length)[0] as number;
+    const redis = connectCluster({}, persisted, scope) as unknown as Redis;
+    const slotsOf = (name: string): Promise<number[]> => readListSlots(redis, `{${SHARDED}:s${shardOf(name, SHARD_COUNT)}}:jobs:default`, name);
+    const clock = startClockProcess(scope, "clock", configPath, persisted.url);
+    try {
+      await clock.waitFor(() => tenants.every((name) => countFired(clock.lines, name) >= 2), { what: "2 fires of every schedule", timeoutMs: WAIT_MS });
+      await persisted.stopNode(busiest);
+      await sleep(DOWN_MS);
+      const spawnedAt = Date.now();
+      await persisted.startNode(busiest);
+      const due = floorSecond(Date.now()) + SECOND;
+      for (const name of tenants)
+        await clock.waitFor((line) => line.msg === "fired" && line["schedule"] === name && Date.parse(String(line["slot"])) >= due, {
+          timeoutMs: WAIT_MS,
+          what: `a fire of ${name} at ${new Date(due).toISOString()} or later`,
+        });
+      assert.deepEqual(await clock.stop("SIGTERM"), { code: 0, signal: null }, clock.tail());
+      const caughtUp = firedLines(clock.lines).filter((fire) => fire.catchUp && fire.line.time !== undefined && timeOf(fire.line) >= spawnedAt).length;
+      const schedule = parseSchedule(tenants[0] as string, tick, SCHEDULE_DEFAULTS);
+      for (const name of tenants) {
+        const listed = (await slotsOf(name)).filter((at) => at <= due);
+        const verdict = verifySlots(schedule, listed, Math.min(...listed), due);
+        assert.ok(verdict.expected >= 5, `${name}: only ${verdict.expected} slots`);
+        assert.deepEqual(verdict.duplicates, [], `${name}: ${verdict.summary}`);
+        assert.deepEqual(verdict.missing, [], `${name}: ${verdict.summary}`);
+        assert.deepEqual(verdict.unexpected, [], `${name}: ${verdict.summary}`);
+      }
+      console.log(
+        `[cluster shards restart] shards on nodes ${nodeOfShard.join(", ")}; restarted ${busiest} (${nodeOfShard.filter((port) => port === busiest).length} shards); ${caughtUp} slots caught up after the respawn; every slot once`,
+      );
+    } catch (error) {
+      console.error(`[cluster shards restart] clock log at failure:\n${clock.tail(80)}`);
+      throw error;
+    }
+  },
+);
