@@ -119,7 +119,7 @@ export function overlapProblem(adapter: Adapter, overlap: Overlap): string | nul
  * their own client after the script, so their keys go where they will.
  */
 export function clusterIssues(
-  schedules: readonly { readonly name: string; readonly adapter: string; readonly job: import("../schedule/schedule.ts").Job }[],
+  schedules: readonly { readonly name: string; readonly adapter: string; readonly job: import("../schedule/schedule.ts").Job; readonly overlap?: Overlap | undefined }[],
   adapters: { get(name: string): Adapter | undefined },
   keys: ClockKeys,
 ): { path: string; message: string }[] {
@@ -136,7 +136,19 @@ export function clusterIssues(
     const shard = keysOfSchedule(keys, schedule.name);
     const tag = shardTagOf(shard);
     const probe = { schedule: schedule.name, slotAt: 0, jobId: "cluster-check", job: schedule.job, enqueuedAt: 0, ...(keys.shardCount > 1 ? { shard: shard.shard } : {}) };
-    const outside = adapter.writes?.(probe).find((write) => hashTagOf(write.key) !== tag)?.key;
+    const writes = adapter.writes?.(probe) ?? [];
+    const outside = writes.find((write) => hashTagOf(write.key) !== tag)?.key;
+    // An overlap check reads where the previous job waits, inside the fire script: those keys too.
+    const overlap = overlapOf(schedule);
+    const pending = overlap === "allow" ? undefined : adapter.overlap?.pending(probe, writes);
+    const checked = pending === undefined ? [] : [...pending.waitingLists, ...(pending.waitingSets ?? []), ...(pending.runningLists ?? [])];
+    const unreadable = checked.find((key) => hashTagOf(key) !== tag);
+    if (outside === undefined && unreadable !== undefined) {
+      issues.push({
+        path: `schedules.${schedule.name}.overlap`,
+        message: `"${overlap}" cannot be kept on a Redis Cluster with the ${schedule.adapter} adapter: the fire script would read "${unreadable}", outside the slot of {${tag}} (use "allow", or a queue in that slot)`,
+      });
+    }
     if (outside !== undefined) {
       const example = keys.shardCount > 1 ? `{${keys.namespace}:s{shard}}:jobs:{queue}` : `{${keys.namespace}}:jobs:{queue}`;
       issues.push({

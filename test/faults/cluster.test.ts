@@ -123,6 +123,31 @@ test("redis+cluster://: a Sidekiq schedule and a list key outside the clock's sl
   assert.match(output, /schedules\.feed\.adapter: on a Redis Cluster the list adapter's key "jobs:default" must carry the clock's hash tag \{clock\}/);
 });
 
+test("redis+cluster:// with shards: a list key outside the schedule's shard's slot, and an overlap check that would read BullMQ's slot, are refused at start, naming the field", async (t) => {
+  const scope = testScope(t);
+  const configPath = scope.configFile({
+    namespace: "refused",
+    shards: 4,
+    adapters: { list: { key: "{refused}:jobs:{queue}" }, bullmq: { prefix: "{rbull}" } },
+    schedules: {
+      feed: { every: "1h", adapter: "list", job: { class: "FeedJob" } },
+      single: { every: "1h", adapter: "bullmq", overlap: "skip", job: { class: "SingleJob" } },
+    },
+  });
+  const result = await runClock(["start", "--config", configPath], { env: { REDIS_URL: cluster.url } });
+  assert.equal(result.code, 2, result.stdout + result.stderr);
+  const output = result.stdout + result.stderr;
+  const shard = shardOf("feed", 4);
+  assert.match(
+    output,
+    new RegExp(
+      `schedules\\.feed\\.adapter: on a Redis Cluster the list adapter's key "\\{refused\\}:jobs:default" must carry the hash tag \\{refused:s${shard}\\} of the schedule's shard \\(${shard}\\)`,
+    ),
+  );
+  assert.match(output, /adapters\.list\.key "\{refused:s\{shard\}\}:jobs:\{queue\}"/);
+  assert.match(output, /schedules\.single\.overlap: "skip" cannot be kept on a Redis Cluster with the bullmq adapter: the fire script would read "\{rbull\}:default:wait"/);
+});
+
 const CATCH_UP_ALL = { policy: "all", window: "5m", max: 1000 } as const;
 const RESTART_TICK = { every: "1s", adapter: "list", catchUp: CATCH_UP_ALL, job: { class: "TickJob", queue: "cl" } } as const;
 const RESTART_BULL = { every: "1s", adapter: "bullmq", catchUp: CATCH_UP_ALL, job: { class: "BullJob", args: [{ n: 1 }], queue: "clq" } } as const;
