@@ -12,7 +12,7 @@ export const listAdapter: AdapterFactory = (settings) => {
   const push = settings["push"] ?? "rpush";
   // Every bad setting at once, one per line (adapterIssues splits them).
   const problems: string[] = [];
-  if (typeof key !== "string" || key === "") problems.push('adapters.list.key: expected a key, "{queue}" is replaced by the queue name and "{shard}" by the shard\'s number');
+  if (typeof key !== "string" || key === "") problems.push('adapters.list.key: expected a key, "{queue}" is replaced by the queue name');
   if (push !== "rpush" && push !== "lpush") problems.push('adapters.list.push: expected "rpush" or "lpush"');
   for (const name of Object.keys(settings)) {
     if (name !== "key" && name !== "push") problems.push(`adapters.list.${name}: unknown setting`);

@@ -363,9 +363,12 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   if (shardCount > 1) {
     leases.forEach((lease, shard) =>
       lease.onChange((leading) => {
-        if (leading) void tasks.once("load a shard's schedules", () => syncRef.adopt(shard));
-        if (leading) void tasks.once("repair a shard's pauses", () => repairPauses(shard));
-        else syncRef.release(shard);
+        if (!leading) {
+          syncRef.release(shard);
+          return;
+        }
+        void tasks.once("load a shard's schedules", () => syncRef.adopt(shard));
+        void tasks.once("repair a shard's pauses", () => repairPauses(shard));
       }),
     );
   }
