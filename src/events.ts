@@ -150,6 +150,8 @@ export interface ClockEventMap {
   "config:check-failed": { readonly error: Error };
   /** The leader ended a pause at its `until` (Redis time): a resume stamped at that instant. */
   "pause:expired": { readonly name: string; readonly untilAt: number };
+  /** With shards: a shard's pause state and the deployment's copy made to agree (dynamic/shard-pauses.ts), names per direction. */
+  "pause:repaired": { readonly shard: number; readonly toShard: readonly string[]; readonly toDeployment: readonly string[]; readonly dropped: readonly string[] };
   /** The leader began (or, `resumed`, went on with) a backfill. */
   "backfill:started": { readonly record: BackfillReport; readonly resumed: boolean };
   /** A backfill ended: done, cancelled or failed, with its counts. */

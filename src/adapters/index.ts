@@ -4,6 +4,7 @@ import { listAdapter } from "./list.ts";
 import { resqueAdapter } from "./resque.ts";
 import { rqAdapter } from "./rq.ts";
 import { sidekiqAdapter } from "./sidekiq.ts";
+import { hashTagOf, keysOfSchedule, shardTagOf, type ClockKeys } from "../redis/keys.ts";
 import { overlapOf, type Adapter, type AdapterContext, type AdapterFactory, type Overlap } from "./types.ts";
 
 export const BUILT_IN_ADAPTERS: Readonly<Record<string, AdapterFactory>> = {
@@ -110,23 +111,17 @@ export function overlapProblem(adapter: Adapter, overlap: Overlap): string | nul
   return null;
 }
 
-/** The hash tag of a Redis key (`{clock}` of `{clock}:ledger`), as Redis Cluster picks the slot by it; null when it has none. */
-export function hashTagOf(key: string): string | null {
-  const open = key.indexOf("{");
-  const close = open < 0 ? -1 : key.indexOf("}", open + 1);
-  return close > open + 1 ? key.slice(open + 1, close) : null;
-}
-
 /**
  * On a Redis Cluster, what the schedules' adapters cannot do, as config issues: a queue system that
  * needs one Redis instance (Sidekiq, Resque, Celery, RQ), and writes whose keys would leave the
- * clock's slot (the fire script may touch keys of one slot only: the ledger's). Enqueue-style
- * adapters (BullMQ) write through their own client after the script, so their keys go where they will.
+ * slot of the schedule's shard (the fire script may touch keys of one slot only: its ledger's,
+ * `{ns}` with one shard, `{ns:s<k>}` with shards). Enqueue-style adapters (BullMQ) write through
+ * their own client after the script, so their keys go where they will.
  */
 export function clusterIssues(
-  schedules: readonly { readonly name: string; readonly adapter: string; readonly job: import("../schedule/schedule.ts").Job }[],
+  schedules: readonly { readonly name: string; readonly adapter: string; readonly job: import("../schedule/schedule.ts").Job; readonly overlap?: Overlap | undefined }[],
   adapters: { get(name: string): Adapter | undefined },
-  clockTag: string,
+  keys: ClockKeys,
 ): { path: string; message: string }[] {
   const issues: { path: string; message: string }[] = [];
   const seen = new Set<string>();
@@ -138,12 +133,27 @@ export function clusterIssues(
       seen.add(schedule.adapter);
       continue;
     }
-    const keys = adapter.writes?.({ schedule: schedule.name, slotAt: 0, jobId: "cluster-check", job: schedule.job, enqueuedAt: 0 }).map((write) => write.key) ?? [];
-    const outside = keys.find((key) => hashTagOf(key) !== clockTag);
+    const shard = keysOfSchedule(keys, schedule.name);
+    const tag = shardTagOf(shard);
+    const probe = { schedule: schedule.name, slotAt: 0, jobId: "cluster-check", job: schedule.job, enqueuedAt: 0, ...(keys.shardCount > 1 ? { shard: shard.shard } : {}) };
+    const writes = adapter.writes?.(probe) ?? [];
+    const outside = writes.find((write) => hashTagOf(write.key) !== tag)?.key;
+    // An overlap check reads where the previous job waits, inside the fire script: those keys too.
+    const overlap = overlapOf(schedule);
+    const pending = overlap === "allow" ? undefined : adapter.overlap?.pending(probe, writes);
+    const checked = pending === undefined ? [] : [...pending.waitingLists, ...(pending.waitingSets ?? []), ...(pending.runningLists ?? [])];
+    const unreadable = checked.find((key) => hashTagOf(key) !== tag);
+    if (outside === undefined && unreadable !== undefined) {
+      issues.push({
+        path: `schedules.${schedule.name}.overlap`,
+        message: `"${overlap}" cannot be kept on a Redis Cluster with the ${schedule.adapter} adapter: the fire script would read "${unreadable}", outside the slot of {${tag}} (use "allow", or a queue in that slot)`,
+      });
+    }
     if (outside !== undefined) {
+      const example = keys.shardCount > 1 ? `{${keys.namespace}:s{shard}}:jobs:{queue}` : `{${keys.namespace}}:jobs:{queue}`;
       issues.push({
         path: `schedules.${schedule.name}.adapter`,
-        message: `on a Redis Cluster the ${schedule.adapter} adapter's key "${outside}" must carry the clock's hash tag {${clockTag}} (the fire script writes it with the ledger, in one slot)${schedule.adapter === "list" ? `: e.g. adapters.list.key "{${clockTag}}:jobs:{queue}"` : ""}`,
+        message: `on a Redis Cluster the ${schedule.adapter} adapter's key "${outside}" must carry ${keys.shardCount > 1 ? `the hash tag {${tag}} of the schedule's shard (${shard.shard})` : `the clock's hash tag {${tag}}`} (the fire script writes it with the ledger, in one slot)${schedule.adapter === "list" ? `: e.g. adapters.list.key "${example}"` : ""}`,
       });
     }
   }

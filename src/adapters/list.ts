@@ -1,4 +1,8 @@
-/** Plain JSON pushed to a list, for consumers of one's own (BLPOP it for FIFO order). */
+/**
+ * Plain JSON pushed to a list, for consumers of one's own (BLPOP it for FIFO order). The key may
+ * name the queue (`{queue}`) and, with shards, the shard that fires (`{shard}`: on a Redis Cluster
+ * a shard's fire script writes only keys of its own slot, e.g. `{clock:s{shard}}:jobs:{queue}`).
+ */
 import { traceField } from "./ids.ts";
 import { listOverlap } from "./pending.ts";
 import type { AdapterFactory } from "./types.ts";
@@ -36,7 +40,13 @@ export const listAdapter: AdapterFactory = (settings) => {
         ...(enqueue.expiresAt === undefined ? {} : { expiresAt: enqueue.expiresAt }),
         ...traceField(enqueue),
       };
-      return [{ command: push === "rpush" ? "RPUSH" : "LPUSH", key: key.replaceAll("{queue}", job.queue), args: [JSON.stringify(message)] }];
+      return [
+        {
+          command: push === "rpush" ? "RPUSH" : "LPUSH",
+          key: key.replaceAll("{queue}", job.queue).replaceAll("{shard}", String(enqueue.shard ?? 0)),
+          args: [JSON.stringify(message)],
+        },
+      ];
     },
   };
 };

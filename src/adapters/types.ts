@@ -22,6 +22,12 @@ export interface Enqueue {
    * traceparentFor): the clock's fires always carry it; absent only in an Enqueue made by hand.
    */
   readonly traceparent?: string;
+  /**
+   * With shards of leadership (`shards` above 1): the shard whose leader fires the slot, whose keys
+   * are in the slot of hash tag `{<namespace>:s<shard>}` (the list adapter's `{shard}`). Absent
+   * with one shard.
+   */
+  readonly shard?: number;
 }
 
 /** The commands the fire script runs for adapters (its `allowed` table; a test holds the two equal). */

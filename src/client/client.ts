@@ -12,6 +12,7 @@ import type { ScheduleInput } from "../config/schema.ts";
 import { parseRate } from "../config/rate.ts";
 import { cancelBackfill, isFinished, MAX_BACKFILL_SLOTS, readBackfill, readSlotState, requestBackfill, slotsUpTo, splitSlots, type BackfillRecord } from "../dynamic/backfill.ts";
 import { setPaused } from "../dynamic/pauses.ts";
+import { deleteShardPauses, setShardGroupPaused } from "../dynamic/shard-pauses.ts";
 import { FALLBACK_DEFAULTS, readSnapshot, snapshotOf, type ConfigSnapshot } from "../dynamic/snapshot.ts";
 import { checkName, decodeEntry, encodeEntry, validateDefinition, writeChange } from "../dynamic/store.ts";
 import { ClashError, ClockError, ConfigError, NoLeaderError, NotFoundError, TriggerError, type FieldIssue } from "../errors.ts";
@@ -236,6 +237,8 @@ export class ClockClient {
       const { configSchedules } = await this.#defaults();
       if (configSchedules.some((schedule) => schedule.name === name)) throw new ClashError(name, "remove");
       if ((await this.#redis.hexists(this.#keys.schedules, name)) === 0) return false;
+      // With shards, the shard's pause state first: a crash before the removal below leaves the schedule with its pause.
+      await deleteShardPauses(withScripts(this.#redis), await this.#shardedKeys(), [name]);
       await writeChange(this.#redis, this.#keys, "remove", name, (multi) => {
         multi.hdel(this.#keys.schedules, name).srem(this.#keys.paused, name).hdel(this.#keys.pauses, name).zrem(this.#keys.pauseEnds, name);
         // Its history goes with it: a schedule made again under the name starts afresh.
@@ -267,7 +270,7 @@ export class ClockClient {
         else untilAt = at;
       }
       if (issues.length > 0) throw new ConfigError(issues, `invalid pause of "${name}"`);
-      const { changed } = await setPaused(withScripts(this.#redis), this.#keys, name, true, undefined, {
+      const { changed } = await setPaused(withScripts(this.#redis), await this.#shardedKeys(), name, true, undefined, {
         ...(options.reason === undefined || options.reason === "" ? {} : { reason: options.reason }),
         ...(untilAt === undefined ? {} : { untilAt }),
       });
@@ -276,7 +279,7 @@ export class ClockClient {
     /** Continues from now (Redis time): slots inside the pause never fire; the next slot fires normally. */
     resume: async (name: string, options: ChangeOptions = {}): Promise<void> => {
       await this.#requireExists(name);
-      const { changed } = await setPaused(withScripts(this.#redis), this.#keys, name, false);
+      const { changed } = await setPaused(withScripts(this.#redis), await this.#shardedKeys(), name, false);
       await this.#auditNow(options, "resume", name, { changed });
     },
   };
@@ -311,6 +314,7 @@ export class ClockClient {
       const dynamic = members.filter((info) => info.source === "dynamic").map((info) => info.name);
       const kept = members.filter((info) => info.source === "config").map((info) => info.name);
       if (dynamic.length > 0) {
+        await deleteShardPauses(withScripts(this.#redis), await this.#shardedKeys(), dynamic);
         await writeChange(this.#redis, this.#keys, "group", group, (multi) =>
           multi
             .hdel(this.#keys.schedules, ...dynamic)
@@ -327,15 +331,26 @@ export class ClockClient {
     if (members.length === 0)
       throw new ClockError("not-found", `group "${group}" has no schedules`, { issues: [{ path: "group", message: `no schedule is in group "${group}"` }] });
     const redis = withScripts(this.#redis);
-    const [version, changed] = await redis.clockPauseGroup(
-      this.#keys.paused,
-      this.#keys.pauses,
-      this.#keys.changes,
-      this.#keys.pauseEnds,
-      action,
-      atMs === undefined ? "" : String(atMs),
-      ...members,
-    );
+    const keys = await this.#shardedKeys();
+    // With shards: one atomic write per shard first (shard-pauses.ts), then the deployment's copy.
+    const sharded = keys.shardCount > 1 ? await setShardGroupPaused(redis, keys, members, action === "pause", atMs) : null;
+    // Without: one write for all. With: a resume of members no shard had paused (pauses from before the shards' own state).
+    const rest = sharded === null ? members : action === "resume" ? sharded.untouched : [];
+    let version = sharded?.version ?? 0;
+    let changed = sharded?.changed ?? 0;
+    if (sharded === null || rest.length > 0) {
+      const [after, count] = await redis.clockPauseGroup(
+        this.#keys.paused,
+        this.#keys.pauses,
+        this.#keys.changes,
+        this.#keys.pauseEnds,
+        action,
+        atMs === undefined ? "" : String(atMs),
+        ...rest,
+      );
+      version = after;
+      changed += count;
+    }
     await redis.publish(this.#keys.changes, `${version} group ${group}`);
     return { group, members, changed };
   }

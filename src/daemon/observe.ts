@@ -297,6 +297,11 @@ export function observe(
     "config:check-failed": ({ error }) => log.debug({ err: redisErr(error) }, "config check failed; will try again"),
     "pause:expired": ({ name, untilAt }) =>
       log.info({ schedule: name, until: new Date(untilAt).toISOString() }, "pause ended at its until; the schedule resumes as if resumed then"),
+    "pause:repaired": ({ shard, toShard, toDeployment, dropped }) =>
+      log.info(
+        { shard, toShard: toShard.length, toDeployment: toDeployment.length, dropped: dropped.length, examples: [...toShard, ...toDeployment, ...dropped].slice(0, 10) },
+        "pause state of a shard and the deployment made to agree (pauses moved into the shard, or a pause or resume that stopped halfway completed)",
+      ),
     "backfill:started": ({ record, resumed }) => log.info(backfillFields(record), resumed ? "backfill resumed from where the last leader left it" : "backfill started"),
     "backfill:finished": ({ record }) => {
       const fields = backfillFields(record);

@@ -15,6 +15,7 @@ import { ConfigWatch } from "../dynamic/config-watch.ts";
 import { fingerprintConfig } from "../dynamic/fingerprint.ts";
 import { expirePauses, readPlannerLedger } from "../dynamic/pauses.ts";
 import { nextPauseEnd, PauseEndTimer } from "../dynamic/pause-ends.ts";
+import { reconcilePauses } from "../dynamic/shard-pauses.ts";
 import { snapshotOf, writeSnapshot } from "../dynamic/snapshot.ts";
 import { DynamicSync } from "../dynamic/sync.ts";
 import { ClockEvents } from "../events.ts";
@@ -32,7 +33,7 @@ import { withSecrets, type Logger } from "../log.ts";
 import { Planner } from "../planner/planner.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import { connectRedis, redactRedisUrl, resolveRedisTarget, type RedisTarget } from "../redis/connection.ts";
-import { allShardKeys, clockKeys, shardOf } from "../redis/keys.ts";
+import { allShardKeys, clockKeys, shardOf, type ClockKeys } from "../redis/keys.ts";
 import { ShardBalance, ShardLeadership } from "../lease/shards.ts";
 import { FiresInFlight, ShardedPlanner } from "../planner/shards.ts";
 import { checkShardCount } from "../dynamic/shards.ts";
@@ -92,15 +93,8 @@ const SAFETY_POLL_MS = 10 * SECOND;
 const CONFIG_CHECK_MS = MINUTE;
 
 /** What cannot run on a Redis Cluster stops start-up, naming the schedule and field (adapters/index.ts clusterIssues). */
-function refuseOnCluster(config: ClockConfig, adapters: AdapterRegistry): void {
-  const issues = clusterIssues(config.schedules, adapters.built, config.namespace);
-  if ((config.shards ?? 1) > 1) {
-    issues.push({
-      path: "shards",
-      message:
-        "shards of leadership are not supported on a Redis Cluster yet (each shard's fire script also reads the deployment's paused set, in another slot): use shards on one Redis or Sentinel, or shards: 1 on a cluster",
-    });
-  }
+function refuseOnCluster(config: ClockConfig, adapters: AdapterRegistry, keys: ClockKeys): void {
+  const issues = clusterIssues(config.schedules, adapters.built, keys);
   if (config.durability !== null && config.durability !== undefined) {
     issues.push({
       path: "durability",
@@ -127,7 +121,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   // A malformed address stops start-up here, naming the setting (REDIS_URL, redis) and never its value.
   target = resolveRedisTarget([options.redisUrl, "redisUrl"], [config.redis, "redis"]);
   const log = withSecrets(options.logger, [target]);
-  if (target.kind === "cluster") refuseOnCluster(config, adapters);
+  if (target.kind === "cluster") refuseOnCluster(config, adapters, keys);
 
   const events = new ClockEvents();
   let readRedisTime = (): void => undefined;
@@ -374,11 +368,32 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     ...(shardCount > 1 ? { shards: { count: shardCount, leads: (shard: number) => leadership.holds(shard) } } : {}),
   });
   const syncRef = sync;
+  // With shards, a shard's pause state and the deployment's copy agree again (dynamic/shard-pauses.ts):
+  // a change whose second write never happened, or pauses from before the shards kept their own.
+  const repairPauses = async (shard: number, only?: readonly string[]): Promise<void> => {
+    if (shardCount === 1 || connection.down) return;
+    const exists = async (name: string): Promise<boolean> => syncRef.configSchedules.has(name) || (await redis.hexists(keys.schedules, name)) === 1;
+    const repair = await reconcilePauses(redis, keys, shard, exists, only);
+    if (repair.toShard.length + repair.toDeployment.length + repair.dropped.length > 0) events.emit("pause:repaired", { shard, ...repair });
+  };
+  const repairAllPauses = async (): Promise<void> => {
+    for (let shard = 0; shard < shardCount; shard++) await repairPauses(shard);
+  };
+  // A pause or resume heard, by its shard's leader: two reads when both sides agree; a pause by an
+  // older client (the deployment's set only) reaches the shard's paused set now, not at the minute.
+  events.on("schedule:changed", ({ name, kind }) => {
+    const shard = shardOf(name, shardCount);
+    if (shardCount > 1 && (kind === "pause" || kind === "resume") && leadership.leads(shard)) void tasks.once("repair a shard's pauses", () => repairPauses(shard, [name]));
+  });
   if (shardCount > 1) {
     leases.forEach((lease, shard) =>
       lease.onChange((leading) => {
-        if (leading) void tasks.once("load a shard's schedules", () => syncRef.adopt(shard));
-        else syncRef.release(shard);
+        if (!leading) {
+          syncRef.release(shard);
+          return;
+        }
+        void tasks.once("load a shard's schedules", () => syncRef.adopt(shard));
+        void tasks.once("repair a shard's pauses", () => repairPauses(shard));
       }),
     );
   }
@@ -454,18 +469,23 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   // Changes are heard before this process can lead: a pause written the moment it leads is applied
   // (one round trip on the subscriber connection; a leader's own view never misses a change).
   await tasks.once("subscribe", () => syncRef.start(plannerRef));
+  // Before any lease: every shard's paused set holds the deployment's pauses (a deployment that ran
+  // shards before they kept their own had them only in {ns}:paused), so no fire of this process misses one.
+  if (shardCount > 1 && shardCountChecked) await tasks.once("move pauses into the shards", repairAllPauses);
   await leadership.start();
   // Off the path to the first fire: clients read it, the planner does not.
   void tasks.once("publish config snapshot", () => writeSnapshot(redis, keys, snapshotOf(config, clock.now())));
   // Catches entries written around the API (by hand, by an older version) that bumped no counter.
-  // Once a minute, on one timer: the reconcile, and the outbox sweep (an enqueue that failed is
-  // retried every second by itself, below; a leader that takes a shard drains it at once).
+  // Once a minute, on one timer: the reconcile (and each led shard's pauses against the
+  // deployment's), and the outbox sweep (an enqueue that failed is retried every second by itself,
+  // below; a leader that takes a shard drains it at once).
   tasks.together(RECONCILE_MS, [
     [
       "reconcile",
       async () => {
         await syncRef.reconcile();
         await sweepOneShots();
+        for (const shard of leadership.led()) await repairPauses(shard);
       },
     ],
     ["outbox drain", drain],
@@ -488,6 +508,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     if (shardCountChecked || connection.down) return;
     try {
       await checkShardCount(redis, keys);
+      await repairAllPauses();
       shardCountChecked = true;
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;

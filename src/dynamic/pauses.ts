@@ -12,6 +12,7 @@ import type { Redis } from "ioredis";
 import { parseLedger } from "../fire/ledger.ts";
 import type { ClockKeys } from "../redis/keys.ts";
 import type { ScriptedRedis } from "../redis/scripts.ts";
+import { expireShardPause, setShardPaused } from "./shard-pauses.ts";
 
 export interface PauseRecord {
   /** Null for a pause written by a version that did not stamp it. */
@@ -48,7 +49,8 @@ export function parsePauseRecord(raw: string | null | undefined): PauseRecord | 
 
 /**
  * Pauses or resumes a schedule, stamped with Redis time, and announces the change. `atMs` is for
- * tests on a fake clock only; everything else lets Redis stamp it.
+ * tests on a fake clock only; everything else lets Redis stamp it. With shards (`keys.shardCount`
+ * above 1) the shard's pause state is written first (shard-pauses.ts).
  */
 export async function setPaused(
   redis: ScriptedRedis,
@@ -59,6 +61,12 @@ export async function setPaused(
   options: PauseOptions = {},
 ): Promise<{ version: number; changed: boolean; atMs: number }> {
   const kind = paused ? "pause" : "resume";
+  if (keys.shardCount > 1) {
+    const sharded = await setShardPaused(redis, keys, name, paused, atMs, { reason: options.reason, untilAt: options.untilAt });
+    const record = parsePauseRecord(sharded.record);
+    // A resume no shard had paused: a pause from before the shards' own state, resumed in the deployment's below.
+    if (paused || sharded.changed) return { version: sharded.version, changed: sharded.changed, atMs: (paused ? record?.pausedAt : record?.resumedAt) ?? sharded.atMs };
+  }
   const [version, changed, stampedAt] = await redis.clockPause(
     keys.paused,
     keys.pauses,
@@ -89,9 +97,17 @@ export async function expirePauses(redis: ScriptedRedis, keys: ClockKeys, nowMs?
     const [seconds, micros] = await redis.time();
     now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
   }
-  const due = await redis.zrangebyscore(keys.pauseEnds, "-inf", String(now), "LIMIT", 0, EXPIRE_BATCH);
+  const due = await redis.zrangebyscore(keys.pauseEnds, "-inf", String(now), "WITHSCORES", "LIMIT", 0, EXPIRE_BATCH);
   const resumed: { name: string; untilAt: number }[] = [];
-  for (const name of due) {
+  for (let at = 0; at + 1 < due.length; at += 2) {
+    const name = due[at] as string;
+    if (keys.shardCount > 1) {
+      // The shard first: its pause ends there, at its until; the deployment's copy follows.
+      const sharded = await expireShardPause(redis, keys, name, Number(due[at + 1]), nowMs);
+      if (sharded.expired) resumed.push({ name, untilAt: Number(due[at + 1]) });
+      // Still paused in the shard (its end moved): the copy above took the shard's end; else a pause from before the shards' own state.
+      if (sharded.expired || sharded.paused) continue;
+    }
     const [version, changed, untilAt] = await redis.clockPause(
       keys.paused,
       keys.pauses,

@@ -7,6 +7,7 @@ import type { Redis } from "ioredis";
 import { ConfigError, type FieldIssue } from "../errors.ts";
 import { parseSchedule, type Defaults } from "../config/resolve.ts";
 import { keysOfSchedule, type ClockKeys } from "../redis/keys.ts";
+import { deleteShardPauses } from "./shard-pauses.ts";
 import type { ScriptedRedis } from "../redis/scripts.ts";
 import { SCHEDULE_NAME, type Schedule } from "../schedule/schedule.ts";
 
@@ -111,6 +112,18 @@ export async function writeChange(redis: Redis, keys: ClockKeys, kind: Change["k
  * slot. True when it was removed.
  */
 export async function removeFiredOneShot(redis: ScriptedRedis, keys: ClockKeys, name: string, raw: string, slotAt: number): Promise<boolean> {
+  if (keys.shardCount > 1) {
+    // The ledger is in the shard's slot, the entry in the deployment's: read first (it never goes
+    // back), then removed; the shard's pause state after (a crash between: the shard leader's pause
+    // reconcile forgets it, its schedule being gone).
+    const fired = Number(await redis.hget(keysOfSchedule(keys, name).ledger, name));
+    if (!(fired >= slotAt)) return false;
+    const version = await redis.clockRemoveFired(keys.schedules, keys.paused, keys.pauses, keys.changes, keys.ledger, name, raw, "");
+    if (version === 0) return false;
+    await deleteShardPauses(redis, keys, [name]);
+    await redis.publish(keys.changes, `${version} remove ${name}`);
+    return true;
+  }
   const version = await redis.clockRemoveFired(keys.schedules, keys.paused, keys.pauses, keys.changes, keysOfSchedule(keys, name).ledger, name, raw, String(slotAt));
   if (version === 0) return false;
   await redis.publish(keys.changes, `${version} remove ${name}`);

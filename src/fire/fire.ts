@@ -430,6 +430,7 @@ export class Firer {
       ...(schedule.expireAfterMs === undefined ? {} : { expiresAt: request.slotAt + schedule.expireAfterMs }),
       ...marks,
       traceparent: traceparentFor(this.#options.keys.namespace, { schedule: schedule.name, slotAt: request.slotAt, jobId, ...marks }),
+      ...(this.#options.keys.shardCount > 1 ? { shard: this.#options.keys.shard } : {}),
     };
   }
 

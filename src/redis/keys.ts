@@ -9,8 +9,8 @@ export interface ClockKeys {
   /**
    * How many shards of leadership the deployment runs (`shards`, default 1; `{ns}:shards` holds it
    * when above 1). With one, every key is as below; with more, the shard keys (lease, ledger,
-   * outbox, pushed, stats, runs, released) of shard k are under `{ns:sk}` (shardKeys), the rest
-   * stay under `{ns}`.
+   * outbox, pushed, stats, runs, released, paused, pauses) of shard k are under `{ns:sk}`
+   * (shardKeys), the rest stay under `{ns}`.
    */
   readonly shardCount: number;
   /** Which shard these keys are of (0 for the deployment's keys, and for the only shard of one). */
@@ -26,8 +26,13 @@ export interface ClockKeys {
   readonly peers: string;
   readonly released: string;
   readonly schedules: string;
+  /**
+   * Set: names of paused schedules, the one the fire script refuses slots by. A shard's (shardKeys,
+   * with shards) holds its own schedules' and is written first (dynamic/shard-pauses.ts); the
+   * deployment's is then the copy the clients, sync and status read.
+   */
   readonly paused: string;
-  /** Hash: when each paused schedule was paused and resumed (Redis time), so a pause skips its slots. */
+  /** Hash: when each paused schedule was paused and resumed (Redis time), so a pause skips its slots; a shard's beside its paused set. */
   readonly pauses: string;
   /** Sorted set (dynamic/pauses.ts): paused schedule name -> the `until` its pause ends at by itself. */
   readonly pauseEnds: string;
@@ -83,8 +88,8 @@ export function clockKeys(namespace: string, shardCount = 1): ClockKeys {
 }
 
 /**
- * The keys of shard `shard`: its own lease, ledger, outbox, pushed, stats and runs under the tag
- * `{ns:s<k>}`, the deployment's keys otherwise. With one shard: the deployment's keys, unchanged
+ * The keys of shard `shard`: its own lease, ledger, outbox, pushed, stats, runs and pause state
+ * (paused, pauses) under the tag `{ns:s<k>}`, the deployment's keys otherwise. With one shard: the deployment's keys, unchanged
  * (a single-shard deployment's layout is the one it always had).
  */
 export function shardKeys(keys: ClockKeys, shard: number): ClockKeys {
@@ -100,8 +105,21 @@ export function shardKeys(keys: ClockKeys, shard: number): ClockKeys {
     pushed: `${tag}:pushed`,
     stats: `${tag}:stats`,
     runs: `${tag}:runs`,
+    // The fire script reads the paused set in the shard's own slot (on a Redis Cluster, the only one it may touch).
+    paused: `${tag}:paused`,
+    pauses: `${tag}:pauses`,
   };
 }
+
+/** The hash tag of a Redis key (`clock` of `{clock}:ledger`), as Redis Cluster picks the slot by it; null when it has none. */
+export function hashTagOf(key: string): string | null {
+  const open = key.indexOf("{");
+  const close = open < 0 ? -1 : key.indexOf("}", open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : null;
+}
+
+/** The hash tag every key of `keys`' shard carries (`ns` with one shard, `ns:s<k>` with more). */
+export const shardTagOf = (keys: ClockKeys): string => (keys.shardCount <= 1 ? keys.namespace : `${keys.namespace}:s${keys.shard}`);
 
 /**
  * The shard a schedule belongs to: FNV-1a (32 bits) of its name's UTF-8 bytes, mod the count. The

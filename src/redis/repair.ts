@@ -8,7 +8,7 @@
  * acquire script's to move (nobody leads while it is corrupt, so no leader could run this).
  */
 import type { ClockKeys } from "./keys.ts";
-import { asideOf } from "./keys.ts";
+import { asideOf, clockKeys, hashTagOf, shardTagOf } from "./keys.ts";
 import type { ScriptedRedis } from "./scripts.ts";
 
 /** The clock's keys and their types (the lease is the acquire script's; the config digests are read-only and expire). */
@@ -41,10 +41,25 @@ export interface RepairedKey {
 /** Whether an error is Redis saying a key holds the wrong type. */
 export const isWrongType = (error: unknown): boolean => error instanceof Error && /WRONGTYPE/.test(error.message);
 
-/** Moves aside the keys that hold the wrong type; null when the caller does not lead (nothing is touched then). */
+/**
+ * Moves aside the keys that hold the wrong type; null when the caller does not lead (nothing is
+ * touched then). With shards, one script may touch one slot (a Redis Cluster's rule): a shard's own
+ * keys are checked fenced by its lease, and the deployment's (`{ns}`) by shard 0's leader in a
+ * script of their own, unfenced (no lease lives in their slot; TYPE and RENAME in one script only
+ * ever move a key that holds the wrong type, so a deposed leader's late run does no harm).
+ */
 export async function repairKeys(redis: ScriptedRedis, keys: ClockKeys, token: string): Promise<RepairedKey[] | null> {
-  const checked = TYPED.map(([name]) => keys[name]);
-  const reply = await redis.clockRepair(1 + 2 * checked.length, keys.lease, ...checked, ...checked.map(asideOf), token, ...TYPED.map(([, type]) => type));
+  const own = keys.shardCount <= 1 ? TYPED : TYPED.filter(([name]) => hashTagOf(keys[name]) === shardTagOf(keys));
+  const repaired = await repairTyped(redis, keys.lease, own, keys, token);
+  if (repaired === null || keys.shardCount <= 1 || keys.shard !== 0) return repaired;
+  const base = clockKeys(keys.namespace, keys.shardCount);
+  const deployment = TYPED.filter(([name]) => hashTagOf(base[name]) === keys.namespace);
+  return [...repaired, ...((await repairTyped(redis, base.lease, deployment, base, "")) ?? [])];
+}
+
+async function repairTyped(redis: ScriptedRedis, fence: string, typed: typeof TYPED, keys: ClockKeys, token: string): Promise<RepairedKey[] | null> {
+  const checked = typed.map(([name]) => keys[name]);
+  const reply = await redis.clockRepair(1 + 2 * checked.length, fence, ...checked, ...checked.map(asideOf), token, ...typed.map(([, type]) => type));
   if (!Array.isArray(reply)) return null;
   const repaired: RepairedKey[] = [];
   for (let i = 0; i + 1 < reply.length; i += 2) repaired.push({ key: String(reply[i]), found: String(reply[i + 1]), aside: asideOf(String(reply[i])) });

@@ -34,6 +34,16 @@ export interface ClockCommands {
     atMs: string,
     ...names: string[]
   ): Promise<[version: number, changed: number, atMs: number]>;
+  clockShardPause(
+    paused: string,
+    pauses: string,
+    action: "pause" | "pause-keep" | "resume" | "expire" | "merge" | "delete",
+    atMs: string,
+    reason: string,
+    untilAt: string,
+    ...namesOrPairs: string[]
+  ): Promise<(number | string)[]>;
+  clockPauseMerge(paused: string, pauses: string, changes: string, pauseEnds: string, ...pairs: string[]): Promise<[version: number, changed: number]>;
   clockRemoveFired(schedules: string, paused: string, pauses: string, changes: string, ledger: string, name: string, raw: string, slotAt: string): Promise<number>;
 }
 
@@ -53,6 +63,8 @@ export function withScripts(redis: Redis): ScriptedRedis {
     redis.defineCommand("clockHistoryAppend", { lua: lua.historyAppend });
     redis.defineCommand("clockCheckIn", { lua: lua.checkIn2, numberOfKeys: 2 });
     redis.defineCommand("clockPauseGroup", { lua: lua.pauseGroup4, numberOfKeys: 4 });
+    redis.defineCommand("clockShardPause", { lua: lua.shardPause2, numberOfKeys: 2 });
+    redis.defineCommand("clockPauseMerge", { lua: lua.pauseMerge4, numberOfKeys: 4 });
     redis.defineCommand("clockRemoveFired", { lua: lua.removeFired5, numberOfKeys: 5 });
     defined.add(redis);
   }

@@ -17,6 +17,10 @@ import { SECOND } from "../../src/schedule/duration.ts";
 import { assertConsecutive, countFired, firedLines, parseJson, pollUntil, sleep, startClockProcess } from "../helpers/fired.ts";
 import { timeOf, type LogLine } from "../helpers/logs.ts";
 import { startCluster, type TestCluster } from "../helpers/cluster.ts";
+import { layout, namesCoveringShards, shardHolders } from "../helpers/shards.ts";
+import { createClient } from "../../src/index.ts";
+import { parsePauseRecord } from "../../src/dynamic/pauses.ts";
+import { clockKeys, keysOfSchedule, shardKeys, shardOf } from "../../src/redis/keys.ts";
 import { runClock } from "../helpers/process.ts";
 import { suiteScope, testScope, type Scope } from "../helpers/scope.ts";
 import { readListSlots, verifySlots } from "../helpers/verifier.ts";
@@ -42,6 +46,21 @@ const connectCluster = (options: Record<string, unknown> = {}, on: TestCluster =
   return client;
 };
 
+/** A real BullMQ Worker on the suite's cluster, closed by `scope`: the ids of the jobs it performed, in order. */
+async function performingWorker(scope: Scope, queue: string, prefix: string): Promise<string[]> {
+  const performed: string[] = [];
+  const worker = new Worker(
+    queue,
+    async (job: Job) => {
+      performed.push(job.id ?? "");
+    },
+    { connection: connectCluster({ maxRetriesPerRequest: null }) as never, prefix },
+  );
+  scope.defer(() => worker.close(true));
+  await worker.waitUntilReady();
+  return performed;
+}
+
 test(
   "redis+cluster://: a list schedule in the clock's slot and a BullMQ schedule through the outbox fire every slot once; a real Worker performs them",
   { timeout: 60 * SECOND },
@@ -54,16 +73,7 @@ test(
         bull: { every: "1s", adapter: "bullmq", job: { class: "BullJob", args: [{ n: 1 }], queue: "clq" } },
       },
     });
-    const performed: string[] = [];
-    const worker = new Worker(
-      "clq",
-      async (job: Job) => {
-        performed.push(job.id ?? "");
-      },
-      { connection: connectCluster({ maxRetriesPerRequest: null }) as never, prefix: "{bull}" },
-    );
-    scope.defer(() => worker.close(true));
-    await worker.waitUntilReady();
+    const performed = await performingWorker(scope, "clq", "{bull}");
 
     const clock = startClockProcess(scope, "clock", configPath, cluster.url);
     await clock.waitFor(() => countFired(clock.lines, "tick") >= 4 && countFired(clock.lines, "bull") >= 4, { what: "4 fires of each", timeoutMs: 20 * SECOND });
@@ -111,6 +121,31 @@ test("redis+cluster://: a Sidekiq schedule and a list key outside the clock's sl
   const output = result.stdout + result.stderr;
   assert.match(output, /schedules\.report\.adapter: sidekiq: Sidekiq does not support Redis Cluster/);
   assert.match(output, /schedules\.feed\.adapter: on a Redis Cluster the list adapter's key "jobs:default" must carry the clock's hash tag \{clock\}/);
+});
+
+test("redis+cluster:// with shards: a list key outside the schedule's shard's slot, and an overlap check that would read BullMQ's slot, are refused at start, naming the field", async (t) => {
+  const scope = testScope(t);
+  const configPath = scope.configFile({
+    namespace: "refused",
+    shards: 4,
+    adapters: { list: { key: "{refused}:jobs:{queue}" }, bullmq: { prefix: "{rbull}" } },
+    schedules: {
+      feed: { every: "1h", adapter: "list", job: { class: "FeedJob" } },
+      single: { every: "1h", adapter: "bullmq", overlap: "skip", job: { class: "SingleJob" } },
+    },
+  });
+  const result = await runClock(["start", "--config", configPath], { env: { REDIS_URL: cluster.url } });
+  assert.equal(result.code, 2, result.stdout + result.stderr);
+  const output = result.stdout + result.stderr;
+  const shard = shardOf("feed", 4);
+  assert.match(
+    output,
+    new RegExp(
+      `schedules\\.feed\\.adapter: on a Redis Cluster the list adapter's key "\\{refused\\}:jobs:default" must carry the hash tag \\{refused:s${shard}\\} of the schedule's shard \\(${shard}\\)`,
+    ),
+  );
+  assert.match(output, /adapters\.list\.key "\{refused:s\{shard\}\}:jobs:\{queue\}"/);
+  assert.match(output, /schedules\.single\.overlap: "skip" cannot be kept on a Redis Cluster with the bullmq adapter: the fire script would read "\{rbull\}:default:wait"/);
 });
 
 const CATCH_UP_ALL = { policy: "all", window: "5m", max: 1000 } as const;
@@ -321,6 +356,163 @@ test(
       assert.equal(new Set(performed).size, performed.length, "a BullMQ job performed twice");
     } catch (error) {
       console.error(`[cluster restart] clock log at failure:\n${clock.tail(80)}`);
+      throw error;
+    }
+  },
+);
+
+const SHARDED = "sharded";
+const SHARD_COUNT = 4;
+
+test(
+  "redis+cluster:// with shards: 4 on two processes: shard keys on more than one node, every list and BullMQ slot once; a pause made while firing holds from its write, a resume fires again",
+  { timeout: 90 * SECOND },
+  async (t) => {
+    const scope = testScope(t);
+    const keys = clockKeys(SHARDED, SHARD_COUNT);
+    const tenants = namesCoveringShards(SHARD_COUNT, 1);
+    const paused = tenants[0] as string;
+    const tenantSchedule = { every: "1s", adapter: "list", job: { class: "TenantJob" } } as const;
+    const configPath = scope.configFile({
+      namespace: SHARDED,
+      shards: SHARD_COUNT,
+      lease: { ttl: "2s", retry: "200ms" },
+      // A shard's fire script writes only its own slot: each list under its shard's tag.
+      adapters: { list: { key: `{${SHARDED}:s{shard}}:jobs:{queue}` }, bullmq: { prefix: "{sbull}" } },
+      schedules: {
+        ...Object.fromEntries(tenants.map((name) => [name, tenantSchedule])),
+        bull: { every: "1s", adapter: "bullmq", job: { class: "BullJob", queue: "sq" } },
+      },
+    });
+    const nodes = new Set(await Promise.all(Array.from({ length: SHARD_COUNT }, (_, shard) => cluster.nodeOf(shardKeys(keys, shard).ledger))));
+    assert.ok(nodes.size > 1, `every shard's keys on one node (${[...nodes].join(", ")}): the test would not show them spread`);
+    const performed = await performingWorker(scope, "sq", "{sbull}");
+    const redis = connectCluster();
+    const listOf = (name: string): string => `{${SHARDED}:s${shardOf(name, SHARD_COUNT)}}:jobs:default`;
+    const slotsOf = (name: string): Promise<number[]> => readListSlots(redis as unknown as Redis, listOf(name), name);
+
+    const clocks = [startClockProcess(scope, "clock#1", configPath, cluster.url), startClockProcess(scope, "clock#2", configPath, cluster.url)];
+    try {
+      await pollUntil(
+        "every shard led, by both processes",
+        async () => {
+          const holders = await shardHolders(redis as unknown as Redis, SHARD_COUNT, SHARDED);
+          return !holders.includes(null) && new Set(holders).size === 2;
+        },
+        WAIT_MS,
+        async () => layout(await shardHolders(redis as unknown as Redis, SHARD_COUNT, SHARDED)),
+      );
+      await pollUntil("3 slots of the schedule to pause", async () => (await slotsOf(paused)).length >= 3, WAIT_MS);
+
+      // Paused mid-second, while every schedule fires: no slot after the pause's instant (its shard's Redis time) is enqueued.
+      const client = createClient({ redis: cluster.url, namespace: SHARDED });
+      scope.defer(() => client.close());
+      await sleep(SECOND / 2 - (Date.now() % SECOND) + SECOND);
+      await client.schedules.pause(paused, { reason: "cluster test" });
+      const pausedAt = parsePauseRecord(await redis.hget(keysOfSchedule(keys, paused).pauses, paused))?.pausedAt ?? Number.NaN;
+      assert.ok(Number.isFinite(pausedAt), "the shard's record has the pause's instant");
+      assert.equal(await redis.sismember(keys.paused, paused), 1, "the deployment's copy follows");
+      await sleep(3 * SECOND);
+      const duringPause = await slotsOf(paused);
+      assert.deepEqual(
+        duringPause.filter((at) => at > pausedAt),
+        [],
+        `slots after the pause at ${new Date(pausedAt).toISOString()} were enqueued`,
+      );
+      await client.schedules.resume(paused);
+      const resumedAt = parsePauseRecord(await redis.hget(keys.pauses, paused))?.resumedAt ?? Number.NaN;
+      assert.ok(resumedAt > pausedAt, "the resume is stamped after the pause");
+      await pollUntil("a slot after the resume fires", async () => (await slotsOf(paused)).some((at) => at >= resumedAt), WAIT_MS);
+
+      const untilAt = floorSecond(Date.now()) - SECOND;
+      await pollUntil(
+        "every list schedule enqueued through untilAt",
+        async () => (await Promise.all(tenants.map(async (name) => (await slotsOf(name)).some((at) => at >= untilAt)))).every(Boolean),
+        WAIT_MS,
+      );
+      for (const clock of clocks) assert.deepEqual(await clock.stop("SIGTERM"), { code: 0, signal: null }, clock.tail());
+
+      const tenant = parseSchedule(tenants[1] as string, tenantSchedule, SCHEDULE_DEFAULTS);
+      for (const name of tenants) {
+        const listed = await slotsOf(name);
+        const fromAt = Math.min(...listed);
+        const inRange = listed.filter((at) => at <= untilAt);
+        // The paused schedule: every slot once outside the pause, none inside it (pause means skip).
+        const expected = name === paused ? inRange.filter((at) => at <= pausedAt || at >= resumedAt) : inRange;
+        assert.deepEqual(expected, inRange, `${name}: slots inside the pause were enqueued`);
+        const verdict = verifySlots(tenant, inRange, fromAt, untilAt);
+        const missing = name === paused ? verdict.missing.filter((at) => at <= pausedAt || at >= resumedAt) : verdict.missing;
+        assert.deepEqual(verdict.duplicates, [], `${name}: ${verdict.summary}`);
+        assert.deepEqual(missing, [], `${name}: ${verdict.summary}`);
+        assert.deepEqual(verdict.unexpected, [], `${name}: ${verdict.summary}`);
+      }
+      const bullFired = [...new Set(clocks.flatMap((clock) => firedLines(clock.lines, "bull").map((fire) => fire.jobId)))];
+      assert.equal(bullFired.length, clocks.flatMap((clock) => firedLines(clock.lines, "bull")).length, "a BullMQ slot logged as fired twice");
+      await pollUntil("the Worker performs every BullMQ slot", async () => bullFired.every((id) => performed.includes(id)), WAIT_MS);
+      await sleep(500); // a duplicate would show up now
+      assert.equal(new Set(performed).size, performed.length, "a BullMQ job performed twice");
+      assertConsecutive(bullFired.map(slotOfJobId), SECOND, "the BullMQ schedule's slots");
+      console.log(
+        `[cluster shards] shard ledgers on nodes ${[...nodes].join(", ")}; ${tenants.length} list schedules + BullMQ (${performed.length} performed); ` +
+          `paused ${paused} at ${new Date(pausedAt).toISOString()}, resumed at ${new Date(resumedAt).toISOString()}`,
+      );
+    } catch (error) {
+      for (const clock of clocks) console.error(`[cluster shards] ${clock.name} log at failure:\n${clock.tail(60)}`);
+      throw error;
+    }
+  },
+);
+
+test(
+  "redis+cluster:// with shards: 4 through a node restart (AOF): the master of the most shards SIGTERMed and started again while every shard fires; the outage's slots fire by catch-up, every slot once",
+  { timeout: 90 * SECOND },
+  async (t) => {
+    const scope = testScope(t);
+    const persisted = await startCluster(3, { appendonly: true });
+    scope.defer(() => persisted.close());
+    const keys = clockKeys(SHARDED, SHARD_COUNT);
+    const tenants = namesCoveringShards(SHARD_COUNT, 1);
+    const tick = { every: "1s", adapter: "list", catchUp: CATCH_UP_ALL, job: { class: "TenantJob" } } as const;
+    const configPath = scope.configFile({
+      namespace: SHARDED,
+      shards: SHARD_COUNT,
+      lease: { ttl: "2s", retry: "200ms" },
+      adapters: { list: { key: `{${SHARDED}:s{shard}}:jobs:{queue}` } },
+      schedules: Object.fromEntries(tenants.map((name) => [name, tick])),
+    });
+    const nodeOfShard = await Promise.all(Array.from({ length: SHARD_COUNT }, (_, shard) => persisted.nodeOf(shardKeys(keys, shard).ledger)));
+    const busiest = [...new Set(nodeOfShard)].sort((a, b) => nodeOfShard.filter((port) => port === b).length - nodeOfShard.filter((port) => port === a).length)[0] as number;
+    const redis = connectCluster({}, persisted, scope) as unknown as Redis;
+    const slotsOf = (name: string): Promise<number[]> => readListSlots(redis, `{${SHARDED}:s${shardOf(name, SHARD_COUNT)}}:jobs:default`, name);
+    const clock = startClockProcess(scope, "clock", configPath, persisted.url);
+    try {
+      await clock.waitFor(() => tenants.every((name) => countFired(clock.lines, name) >= 2), { what: "2 fires of every schedule", timeoutMs: WAIT_MS });
+      await persisted.stopNode(busiest);
+      await sleep(DOWN_MS);
+      const spawnedAt = Date.now();
+      await persisted.startNode(busiest);
+      const due = floorSecond(Date.now()) + SECOND;
+      for (const name of tenants)
+        await clock.waitFor((line) => line.msg === "fired" && line["schedule"] === name && Date.parse(String(line["slot"])) >= due, {
+          timeoutMs: WAIT_MS,
+          what: `a fire of ${name} at ${new Date(due).toISOString()} or later`,
+        });
+      assert.deepEqual(await clock.stop("SIGTERM"), { code: 0, signal: null }, clock.tail());
+      const caughtUp = firedLines(clock.lines).filter((fire) => fire.catchUp && fire.line.time !== undefined && timeOf(fire.line) >= spawnedAt).length;
+      const schedule = parseSchedule(tenants[0] as string, tick, SCHEDULE_DEFAULTS);
+      for (const name of tenants) {
+        const listed = (await slotsOf(name)).filter((at) => at <= due);
+        const verdict = verifySlots(schedule, listed, Math.min(...listed), due);
+        assert.ok(verdict.expected >= 5, `${name}: only ${verdict.expected} slots`);
+        assert.deepEqual(verdict.duplicates, [], `${name}: ${verdict.summary}`);
+        assert.deepEqual(verdict.missing, [], `${name}: ${verdict.summary}`);
+        assert.deepEqual(verdict.unexpected, [], `${name}: ${verdict.summary}`);
+      }
+      console.log(
+        `[cluster shards restart] shards on nodes ${nodeOfShard.join(", ")}; restarted ${busiest} (${nodeOfShard.filter((port) => port === busiest).length} shards); ${caughtUp} slots caught up after the respawn; every slot once`,
+      );
+    } catch (error) {
+      console.error(`[cluster shards restart] clock log at failure:\n${clock.tail(80)}`);
       throw error;
     }
   },

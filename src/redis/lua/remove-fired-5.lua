@@ -13,14 +13,18 @@
 
   ARGV[1]  schedule name
   ARGV[2]  the stored entry as the clock decoded it
-  ARGV[3]  the one-shot's slot, epoch ms
+  ARGV[3]  the one-shot's slot, epoch ms; "" when the caller has read the ledger itself (with
+           shards the ledger is in the shard's slot, which a script here may not touch on a
+           cluster; the ledger never goes back, so a read before this is as good)
 
   Returns  the change counter after the removal, or 0 when nothing was removed
 ]]
 local name = ARGV[1]
 if redis.call('HGET', KEYS[1], name) ~= ARGV[2] then return 0 end
-local fired = tonumber(redis.call('HGET', KEYS[5], name))
-if fired == nil or fired < tonumber(ARGV[3]) then return 0 end
+if ARGV[3] ~= '' then
+  local fired = tonumber(redis.call('HGET', KEYS[5], name))
+  if fired == nil or fired < tonumber(ARGV[3]) then return 0 end
+end
 redis.call('HDEL', KEYS[1], name)
 redis.call('SREM', KEYS[2], name)
 redis.call('HDEL', KEYS[3], name)
