@@ -99,7 +99,9 @@ export async function startIdleClock(dir: string): Promise<IdleClock> {
   const proc = spawnClock(config, { label: "clock (one schedule)", redisUrl: server.url });
   const floor = spawnPeer("lease-floor", [server.url, RENEW_EVERY_MS]);
   await waitMessage(proc, "leadership acquired", 15 * SECOND);
-  await waitIdle(proc.pid, 10 * SECOND);
+  // The floor loads bench/peers.ts's imports (BullMQ, croner) first: settled once it has pinged and gone quiet.
+  await floor.waitFor((line) => line["type"] === "ready", { timeoutMs: 15 * SECOND, what: "ready" });
+  await Promise.all([waitIdle(proc.pid, 10 * SECOND), waitIdle(floor.pid, 10 * SECOND)]);
   return { proc, settledCpuMs: cpuMs(proc.pid), settledAt: wallNow(), settledOnCpuMs: onCpuMs(proc.pid), floor, floorSettledMs: onCpuMs(floor.pid) };
 }
 
