@@ -137,8 +137,9 @@ export function fastSchedules(schedules: unknown): Record<string, ScheduleOutput
   if (!isPlain(schedules) || Object.getOwnPropertySymbols(schedules).length > 0) return undefined;
   const out: Record<string, ScheduleOutput> = {};
   const intern = interner();
-  for (const name in schedules) {
-    if (name === "__proto__" || !Object.hasOwn(schedules, name) || !SCHEDULE_NAME.test(name)) return undefined;
+  // Own enumerable string keys, as zod's record reads them (symbols: left to zod, above).
+  for (const name of Object.keys(schedules)) {
+    if (name === "__proto__" || !SCHEDULE_NAME.test(name)) return undefined;
     const schedule = fastSchedule(schedules[name], intern);
     if (schedule === undefined) return undefined;
     out[name] = schedule;
