@@ -1,10 +1,21 @@
 /**
  * Start-up work that the first fire does not need (the config fingerprint, the config snapshot
- * clients read) waits for it: at 100,000 schedules that work is seconds of CPU on the one thread
- * that also has to read the ledger and fire what is due.
+ * clients read) waits for it in a big config: at 100,000 schedules that work is seconds of CPU on
+ * the one thread that also has to read the ledger and fire what is due. Clients find the snapshot
+ * a moment after the first fire then, not before startClock returns.
  */
 import type { ClockEvents } from "../events.ts";
 import type { Clock } from "../time.ts";
+
+/**
+ * From this many config schedules on, the work waits. Below it, it costs well under 50 ms and goes
+ * where it always did: before startClock returns (a client started right after finds the snapshot).
+ */
+export const DEFER_FROM_SCHEDULES = 10_000;
+
+export function defersStartupWork(schedules: number): boolean {
+  return schedules >= DEFER_FROM_SCHEDULES;
+}
 
 /** Past this, a leader whose planner has not read the ledger yet (Redis slow or away) runs the deferred work anyway. */
 export const FIRST_FIRE_WAIT_MS = 5_000;

@@ -40,7 +40,7 @@ import { MINUTE, ReferenceClock, SECOND, systemClock, type Clock } from "../time
 import { hostname } from "node:os";
 import { ClockConnection } from "./connection.ts";
 import { WebhookAlerts } from "./alerts.ts";
-import { FirstFire } from "./first-fire.ts";
+import { defersStartupWork, FirstFire } from "./first-fire.ts";
 import { Liveness } from "./liveness.ts";
 import { startDryRun } from "./dry-run.ts";
 import { ClockMetrics } from "./metrics.ts";
@@ -164,6 +164,9 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     now: () => clock.now(),
     events,
   });
+  // A big config's fingerprint and snapshot wait for the first fire (first-fire.ts); a small one's go as they always did.
+  const deferred = defersStartupWork(config.schedules.length);
+  if (!deferred) configWatch.prepare();
   let planner: ShardedPlanner | null = null;
   /** Per shard, the deployment's first start (ledger.ts): catch-up never reaches before it. */
   const since = shardKeyList.map(() => Number.NEGATIVE_INFINITY);
@@ -431,12 +434,16 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   await tasks.once("subscribe", () => syncRef.start(plannerRef));
   const firstFire = new FirstFire(events);
   await leadership.start();
-  // After the first fire: clients read the snapshot and peers the fingerprint, the planner neither.
-  void firstFire.passed(leadership.isLeader(), plannerRef, clock).then(async () => {
-    configWatch.prepare();
-    await tasks.once("publish config snapshot", () => writeSnapshot(redis, keys, snapshotOf(config, clock.now())));
-    await configWatch.check();
-  });
+  // Off the path to the first fire: clients read it, the planner does not.
+  const publishSnapshot = (): Promise<boolean> => tasks.once("publish config snapshot", () => writeSnapshot(redis, keys, snapshotOf(config, clock.now())));
+  if (!deferred) void publishSnapshot();
+  else {
+    void firstFire.passed(leadership.isLeader(), plannerRef, clock).then(async () => {
+      configWatch.prepare();
+      await publishSnapshot();
+      await configWatch.check();
+    });
+  }
   // Catches entries written around the API (by hand, by an older version) that bumped no counter.
   tasks.every("reconcile", RECONCILE_MS, async () => {
     await syncRef.reconcile();
@@ -517,6 +524,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   // With shards: the share is followed at the lease's retry pace, so a dead process's shards are
   // taken within a TTL (its heartbeat and leases going stale) plus a retry or two.
   if (balance !== null) tasks.every("balance shards", retryMs, balanceShards);
+  if (!deferred) void configWatch.check();
   tasks.every("config check", options.configCheckMs ?? CONFIG_CHECK_MS, () => configWatch.check());
 
   return new RunningClock({
