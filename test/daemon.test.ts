@@ -1,6 +1,8 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { loadConfig, parseConfig, startClock, systemClock, type Clock } from "../src/index.ts";
+import { DEFER_FROM_SCHEDULES } from "../src/daemon/first-fire.ts";
+import { pollUntil } from "./helpers/fired.ts";
 import { LogSink } from "./helpers/logs.ts";
 import { runClock } from "./helpers/process.ts";
 import type { TestRedis } from "./helpers/redis.ts";
@@ -90,4 +92,29 @@ test("clock status shows the leader (never the token), the processes and each sc
   assert.match(text.stdout, /^leader: {4}\S+ pid \d+, since .*, lease \d+\.\d s left$/m);
   const lease = (await scope.client(server.url).get("{st}:lease")) ?? "";
   assert.ok(!text.stdout.includes(lease.split("|").at(-1) ?? "???") && !json.stdout.includes(lease.split("|").at(-1) ?? "???"), "the token's random part is never shown");
+});
+
+test("a config of 10,000 schedules or more publishes its snapshot and fingerprint after the first fire, not on the way to it", async (t) => {
+  const scope = testScope(t);
+  const redis = scope.client(server.url);
+  const schedules: Record<string, unknown> = { tick: { every: "1s", job: { class: "T", queue: "deferred" } } };
+  for (let i = 0; i < DEFER_FROM_SCHEDULES; i++) schedules[`tenant-${i}:report`] = { cron: `${i % 60} 3 * * *`, timezone: "Europe/Berlin", job: { class: "Report", args: [i] } };
+  const sink = new LogSink();
+  const config = parseConfig({ namespace: "deferred", adapter: "list", schedules });
+  const clock = await startClock({ config, logger: sink.logger, redisUrl: server.url });
+  scope.defer(() => clock.stop());
+  // Not assert.equal: a failure would diff the whole snapshot (megabytes) against null.
+  assert.ok((await redis.get("{deferred}:config")) === null, "no snapshot yet when startClock returns");
+  await pollUntil("the config snapshot is published", async () => (await redis.get("{deferred}:config")) !== null, 20_000);
+  assert.ok(
+    sink.lines.some((line) => line.msg === "fired"),
+    "the first fire went before the snapshot",
+  );
+  const snapshot = JSON.parse((await redis.get("{deferred}:config")) ?? "{}") as { schedules: unknown[] };
+  assert.equal(snapshot.schedules.length, DEFER_FROM_SCHEDULES + 1);
+  await pollUntil(
+    "the heartbeat carries the config fingerprint",
+    async () => Object.values(await redis.hgetall("{deferred}:peers")).some((record) => /"config":"[0-9a-f]{16}"/.test(record)),
+    20_000,
+  );
 });

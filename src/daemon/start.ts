@@ -43,6 +43,7 @@ import { MINUTE, ReferenceClock, SECOND, systemClock, type Clock } from "../time
 import { hostname } from "node:os";
 import { ClockConnection } from "./connection.ts";
 import { WebhookAlerts } from "./alerts.ts";
+import { defersStartupWork, FirstFire } from "./first-fire.ts";
 import { Liveness } from "./liveness.ts";
 import { startDryRun } from "./dry-run.ts";
 import { ClockMetrics } from "./metrics.ts";
@@ -166,7 +167,9 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     now: () => clock.now(),
     events,
   });
-  configWatch.prepare();
+  // A big config's fingerprint and snapshot wait for the first fire (first-fire.ts); a small one's go as they always did.
+  const deferred = defersStartupWork(config.schedules.length);
+  if (!deferred) configWatch.prepare();
   let planner: ShardedPlanner | null = null;
   /** Per shard, the deployment's first start (ledger.ts): catch-up never reaches before it. */
   const since = shardKeyList.map(() => Number.NEGATIVE_INFINITY);
@@ -472,9 +475,18 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   // Before any lease: every shard's paused set holds the deployment's pauses (a deployment that ran
   // shards before they kept their own had them only in {ns}:paused), so no fire of this process misses one.
   if (shardCount > 1 && shardCountChecked) await tasks.once("move pauses into the shards", repairAllPauses);
+  const firstFire = new FirstFire(events);
   await leadership.start();
   // Off the path to the first fire: clients read it, the planner does not.
-  void tasks.once("publish config snapshot", () => writeSnapshot(redis, keys, snapshotOf(config, clock.now())));
+  const publishSnapshot = (): Promise<boolean> => tasks.once("publish config snapshot", () => writeSnapshot(redis, keys, snapshotOf(config, clock.now())));
+  if (!deferred) void publishSnapshot();
+  else {
+    void firstFire.passed(leadership.isLeader(), plannerRef, clock).then(async () => {
+      configWatch.prepare();
+      await publishSnapshot();
+      await configWatch.check();
+    });
+  }
   // Catches entries written around the API (by hand, by an older version) that bumped no counter.
   // Once a minute, on one timer: the reconcile (and each led shard's pauses against the
   // deployment's), and the outbox sweep (an enqueue that failed is retried every second by itself,
@@ -587,7 +599,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
   // With shards: the share is followed at the lease's retry pace, so a dead process's shards are
   // taken within a TTL (its heartbeat and leases going stale) plus a retry or two.
   if (balance !== null) tasks.every("balance shards", retryMs, balanceShards);
-  void configWatch.check();
+  if (!deferred) void configWatch.check();
   tasks.every("config check", options.configCheckMs ?? CONFIG_CHECK_MS, () => configWatch.check());
 
   return new RunningClock({

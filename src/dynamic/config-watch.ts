@@ -10,7 +10,7 @@
 import type { Redis } from "ioredis";
 import { holderOf } from "../lease/lease.ts";
 import { leaderPeer, parsePeers } from "../lease/peers.ts";
-import type { ClockEvents, ConfigMismatch } from "../events.ts";
+import type { ClockEvents, ConfigDiff, ConfigMismatch } from "../events.ts";
 
 export type { ConfigMismatch };
 import type { ClockKeys } from "../redis/keys.ts";
@@ -36,11 +36,17 @@ export interface ConfigWatchOptions {
 
 export class ConfigWatch {
   readonly #options: ConfigWatchOptions;
-  #mine: ConfigFingerprint | null = null;
+  /**
+   * This clock's fingerprint without its per-schedule digests: those (100,000 names and digests,
+   * ~8 MB) are computed again when needed (written to Redis again, or a diff with a new leader
+   * config), never kept. `#digests` holds them from the first computation to the first check.
+   */
+  #mine: Omit<ConfigFingerprint, "schedules"> | null = null;
+  #digests: ConfigFingerprint | null = null;
   #computing: Promise<ConfigFingerprint> | null = null;
   #mismatch: ConfigMismatch | null = null;
-  /** The leader's digests, by fingerprint: read once per leader config, not every check. */
-  #theirs: { fingerprint: string; digests: Pick<ConfigFingerprint, "schedules" | "settings"> | null } | null = null;
+  /** The diff with the leader's config, by its fingerprint: computed once per leader config, not every check. */
+  #theirs: { fingerprint: string; diff: ConfigDiff | null } | null = null;
 
   constructor(options: ConfigWatchOptions) {
     this.#options = options;
@@ -62,6 +68,8 @@ export class ConfigWatch {
       await this.#check();
     } catch (error) {
       this.#options.events.emit("config:check-failed", { error: error as Error });
+    } finally {
+      this.#digests = null;
     }
   }
 
@@ -70,11 +78,21 @@ export class ConfigWatch {
     void this.#ensureMine().catch(() => undefined);
   }
 
-  async #ensureMine(): Promise<ConfigFingerprint> {
+  async #ensureMine(): Promise<Omit<ConfigFingerprint, "schedules">> {
     if (this.#mine !== null) return this.#mine;
     this.#computing ??= this.#options.compute();
-    this.#mine = await this.#computing;
+    const full = await this.#computing;
+    this.#computing = null;
+    this.#digests ??= full;
+    this.#mine ??= { fingerprint: full.fingerprint, settings: full.settings };
     return this.#mine;
+  }
+
+  /** The per-schedule digests: the ones computed first, once; then computed again. */
+  async #takeDigests(): Promise<ConfigFingerprint> {
+    const digests = this.#digests ?? (await this.#options.compute());
+    this.#digests = null;
+    return digests;
   }
 
   async #check(): Promise<void> {
@@ -83,7 +101,8 @@ export class ConfigWatch {
     const digestsKey = `${keys.configs}:${mine.fingerprint}`;
     // Kept alive by its owner; written again when it expired (or never was).
     if ((await redis.pexpire(digestsKey, DIGESTS_TTL_MS)) === 0) {
-      await redis.set(digestsKey, JSON.stringify({ v: 1, settings: mine.settings, schedules: mine.schedules }), "PX", DIGESTS_TTL_MS);
+      const { schedules } = await this.#takeDigests();
+      await redis.set(digestsKey, JSON.stringify({ v: 1, settings: mine.settings, schedules }), "PX", DIGESTS_TTL_MS);
     }
     if (this.#options.isLeader()) {
       this.#clear("this clock leads now: its config is the one that fires");
@@ -103,10 +122,10 @@ export class ConfigWatch {
       return;
     }
     if (this.#theirs?.fingerprint !== leaderFingerprint) {
-      this.#theirs = { fingerprint: leaderFingerprint, digests: parseDigests(await redis.get(`${keys.configs}:${leaderFingerprint}`)) };
+      const digests = parseDigests(await redis.get(`${keys.configs}:${leaderFingerprint}`));
+      this.#theirs = { fingerprint: leaderFingerprint, diff: digests === null ? null : diffConfigs(await this.#takeDigests(), digests, DIFF_NAMES) };
     }
-    const digests = this.#theirs.digests;
-    const diff = digests === null ? null : diffConfigs(mine, digests, DIFF_NAMES);
+    const diff = this.#theirs.diff;
     const since = this.#mismatch?.leaderFingerprint === leaderFingerprint ? this.#mismatch.since : this.#options.now();
     this.#mismatch = { fingerprint: mine.fingerprint, leaderFingerprint, leader: { host: leader.host, pid: leader.pid }, diff, since };
     events.emit("config:mismatch", { mismatch: this.#mismatch });

@@ -182,6 +182,32 @@ function nextCronSlotAfter(compiled: CronRule, timezone: string, afterAt: number
   return best;
 }
 
+/**
+ * The last instant asked about, and each (rule, zone)'s answer for it: a planner starting asks
+ * for the next slot after the same instant for every schedule, and 60,000 per-tenant crons share
+ * a few hundred (expression, zone) pairs, each walked once. Any other instant clears it.
+ */
+let memoAt = Number.NaN;
+const memo = new Map<CronRule, Map<string, number | null>>();
+
+function nextCronSlotAfterMemo(compiled: CronRule, timezone: string, afterAt: number): number | null {
+  if (afterAt !== memoAt) {
+    memo.clear();
+    memoAt = afterAt;
+  }
+  let byZone = memo.get(compiled);
+  if (byZone === undefined) {
+    byZone = new Map();
+    memo.set(compiled, byZone);
+  }
+  let next = byZone.get(timezone);
+  if (next === undefined) {
+    next = nextCronSlotAfter(compiled, timezone, afterAt);
+    byZone.set(timezone, next);
+  }
+  return next;
+}
+
 function nextRuleSlotAfter(rule: Rule, timezone: string, afterAt: number): number | null {
   if (rule.kind === "once") return rule.at > afterAt ? rule.at : null;
   if (rule.kind === "every") {
@@ -190,7 +216,7 @@ function nextRuleSlotAfter(rule: Rule, timezone: string, afterAt: number): numbe
   }
   let best: number | null = null;
   for (const expression of rule.expressions) {
-    const next = nextCronSlotAfter(compileCron(expression), timezone, afterAt);
+    const next = nextCronSlotAfterMemo(compileCron(expression), timezone, afterAt);
     if (next !== null && (best === null || next < best)) best = next;
   }
   return best;

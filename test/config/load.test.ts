@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CONFIG_FILES, findConfigPath, importConfig, loadConfig } from "../../src/config/load.ts";
+import { CONFIG_FILES, findConfigPath, importConfig, loadConfig, readDataModule } from "../../src/config/load.ts";
 import { parseConfig } from "../../src/config/resolve.ts";
 import { configError, configErrorAsync, lines } from "../helpers/config-errors.ts";
 import { suiteScope } from "../helpers/scope.ts";
@@ -93,6 +93,38 @@ export default defineConfig({ timezone: zone, schedules: { ts: { cron: "0 9 * * 
       parseConfig(await importConfig(join(mjsDir, "clock.config.mjs"))).schedules.map((schedule) => schedule.name),
       ["mjs"],
     );
+  });
+
+  test("a data-only module (export default <JSON>) gives the value importing it gives", async () => {
+    const value = {
+      timezone: "UTC",
+      schedules: { "a:b": { cron: "0 9 * * *", timezone: "Europe/Berlin", job: { class: "J", args: [1, -0, 1e21, "\u2028", { deep: [null, true] }], queue: "q" } } },
+    };
+    const texts = [`export default ${JSON.stringify(value)};\n`, `\n  export default ${JSON.stringify(value, null, 2)}\n`];
+    for (const [index, text] of texts.entries()) {
+      const jsDir = tempDir({ "clock.config.mjs": text });
+      const imported = (await import(`${new URL(`file://${join(jsDir, "clock.config.mjs")}`).href}?as-module`)) as { default: unknown };
+      assert.deepEqual(readDataModule(text), { value: imported.default }, `text ${index}`);
+      assert.deepEqual(await importConfig(join(jsDir, "clock.config.mjs")), imported.default, `text ${index}`);
+    }
+  });
+
+  test("a module that is more than a JSON default export (code, comments, a __proto__ key, a TypeScript suffix) is imported, not read as JSON", async () => {
+    for (const text of [
+      "export default { schedules: {} };",
+      '// a comment\nexport default {"schedules":{}};',
+      'export default {"schedules":{}}; export const other = 1;',
+      'export default {"schedules":{}} satisfies object;',
+      'export default {"schedules":{},"__proto__":{"timezone":"Europe/Paris"}};',
+      'export default "text";',
+    ]) {
+      assert.equal(readDataModule(text), undefined, text);
+    }
+    // Imported, a literal's "__proto__" sets the prototype: the value has no such own key.
+    const dir = tempDir({ "clock.config.ts": 'export default {"schedules":{},"__proto__":{"timezone":"Europe/Paris"}};\n' });
+    const imported = (await importConfig(join(dir, "clock.config.ts"))) as Record<string, unknown>;
+    assert.equal(Object.hasOwn(imported, "__proto__"), false);
+    assert.equal(imported["timezone"], "Europe/Paris");
   });
 
   test("returns a plain object default export unvalidated", async () => {
