@@ -113,7 +113,11 @@ test("the leader reports its last fire and a standby the leader's heartbeat; fir
   const leaderHealth = await healthUntil(leader.base, "the leader", ok);
   assert.equal(leaderHealth.body["role"], "leader");
   assert.ok(typeof leaderHealth.body["lastFireMsAgo"] === "number" && leaderHealth.body["lastFireMsAgo"] < 3 * SECOND, JSON.stringify(leaderHealth.body));
-  const standbyHealth = await healthUntil(standby.base, "the standby", (answer) => answer.status === 200 && (answer.body["leader"] as { alive?: boolean } | null)?.alive === true);
+  // Until the standby has read a heartbeat written after the first fire (one comes every TTL/3).
+  const standbyHealth = await healthUntil(standby.base, "the standby", (answer) => {
+    const heard = answer.body["leader"] as { alive?: boolean; lastFireMsAgo?: number | null } | null;
+    return answer.status === 200 && heard?.alive === true && heard.lastFireMsAgo !== null;
+  });
   const seen = standbyHealth.body["leader"] as { pid: number; heartbeatMsAgo: number; lastFireMsAgo: number | null };
   assert.equal(seen.pid, process.pid);
   assert.ok(seen.heartbeatMsAgo < 2200, JSON.stringify(seen));

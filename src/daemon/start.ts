@@ -591,7 +591,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     ["time sync", syncTime],
     ["change poll", () => syncRef.poll()],
     ["backfill", () => backfills.poll()],
-    ["pause expiry", () => pauseEnds.refresh()],
+    ["pause expiry", async () => pauseEnds.check()],
     // A schedule with `expect` added since (the judge sleeps while no schedule has one).
     ["judge expectations", async () => judge.wake()],
   ]);

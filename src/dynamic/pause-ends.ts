@@ -45,7 +45,10 @@ export class PauseEndTimer {
     this.#options = options;
   }
 
-  /** Reads the earliest end again and arms the timer for it (in the background, failures reported). */
+  /**
+   * Reads the earliest end again and arms the timer for it (in the background, failures reported;
+   * asked for while one is in flight: one more read after it).
+   */
   check(): void {
     if (this.#checking) {
       this.#again = true;
@@ -56,7 +59,7 @@ export class PauseEndTimer {
       try {
         do {
           this.#again = false;
-          await this.refresh();
+          await this.#refresh();
         } while (this.#again && !this.#stopped);
       } finally {
         this.#checking = false;
@@ -65,7 +68,7 @@ export class PauseEndTimer {
   }
 
   /** Resumes what has ended, then arms the timer for the earliest end left. */
-  async refresh(): Promise<void> {
+  async #refresh(): Promise<void> {
     if (this.#stopped || !this.#options.active()) return this.#disarm();
     const { clock } = this.#options;
     let endAt = await this.#options.nextEnd();
