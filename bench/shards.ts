@@ -16,6 +16,7 @@ import { DateTime } from "luxon";
 import type { Redis } from "ioredis";
 import { DEFAULT_CATCH_UP, parseSchedule } from "../src/config/resolve.ts";
 import { encodeEntry } from "../src/dynamic/store.ts";
+import { indexAdd } from "../src/dynamic/schedule-index.ts";
 import { clockKeys } from "../src/redis/keys.ts";
 import { nextSlotAfter } from "../src/schedule/slots.ts";
 import type { LoggedProcess } from "../test/helpers/process.ts";
@@ -143,13 +144,20 @@ function checkRules(count: number, instantAt: number, fromAt: number): void {
 }
 
 async function writeSchedules(redis: Redis, count: number, instantAt: number): Promise<number> {
-  const key = clockKeys("clock").schedules;
+  const keys = clockKeys("clock", SHARDS);
+  const key = keys.schedules;
   const startedAt = wallNow();
   for (let from = 0; from < count; from += WRITE_CHUNK) {
     const pipeline = redis.pipeline();
     const now = Date.now();
-    for (let i = from; i < Math.min(count, from + WRITE_CHUNK); i++)
-      pipeline.hset(key, `tenant-${String(i).padStart(7, "0")}-report`, encodeEntry(definitionOf(i, instantAt), now));
+    const names: string[] = [];
+    for (let i = from; i < Math.min(count, from + WRITE_CHUNK); i++) {
+      const name = `tenant-${String(i).padStart(7, "0")}-report`;
+      names.push(name);
+      pipeline.hset(key, name, encodeEntry(definitionOf(i, instantAt), now));
+    }
+    // Each entry's name in its shard's index, as the client writes it (schedule-index.ts).
+    indexAdd(pipeline, keys, names);
     for (const [error] of (await pipeline.exec()) ?? []) if (error !== null) throw error;
   }
   const written = await redis.hlen(key);

@@ -20,6 +20,7 @@ import { Firer, manualJobId } from "../fire/fire.ts";
 import { closeRedis, connectRedis, describeRedisError, redactSecrets, resolveRedisTarget, type RedisTarget, type SentinelSettings } from "../redis/connection.ts";
 import { clockKeys, keysOfSchedule, type ClockKeys } from "../redis/keys.ts";
 import { readShardCount } from "../dynamic/shards.ts";
+import { indexAdd, indexRemove } from "../dynamic/schedule-index.ts";
 import { withScripts } from "../redis/scripts.ts";
 import { parseInstant } from "../schedule/duration.ts";
 import { auditChange, defaultActor, readAudit, type AuditEntry, type AuditTarget, type ChangeAction } from "../history/audit.ts";
@@ -207,8 +208,10 @@ export class ClockClient {
       if (configSchedules.some((schedule) => schedule.name === name)) throw new ClashError(name, "replace");
       const schedule = validateDefinition(name, definition, defaults, { settings: adapters, namespace: this.#namespace });
       const encoded = encodeEntry(definition as Record<string, unknown>, Date.now());
+      const sharded = await this.#shardedKeys();
       await writeChange(this.#redis, this.#keys, "set", name, (multi) => {
         multi.hset(this.#keys.schedules, name, encoded);
+        indexAdd(multi, sharded, [name]);
         this.#audit(multi, options, "set", name, definition);
       });
       return schedule;
@@ -238,9 +241,11 @@ export class ClockClient {
       if (configSchedules.some((schedule) => schedule.name === name)) throw new ClashError(name, "remove");
       if ((await this.#redis.hexists(this.#keys.schedules, name)) === 0) return false;
       // With shards, the shard's pause state first: a crash before the removal below leaves the schedule with its pause.
-      await deleteShardPauses(withScripts(this.#redis), await this.#shardedKeys(), [name]);
+      const sharded = await this.#shardedKeys();
+      await deleteShardPauses(withScripts(this.#redis), sharded, [name]);
       await writeChange(this.#redis, this.#keys, "remove", name, (multi) => {
         multi.hdel(this.#keys.schedules, name).srem(this.#keys.paused, name).hdel(this.#keys.pauses, name).zrem(this.#keys.pauseEnds, name);
+        indexRemove(multi, sharded, [name]);
         // Its history goes with it: a schedule made again under the name starts afresh.
         deleteHistory(multi, this.#keys, name);
         this.#audit(multi, options, "remove", name);
@@ -314,13 +319,15 @@ export class ClockClient {
       const dynamic = members.filter((info) => info.source === "dynamic").map((info) => info.name);
       const kept = members.filter((info) => info.source === "config").map((info) => info.name);
       if (dynamic.length > 0) {
-        await deleteShardPauses(withScripts(this.#redis), await this.#shardedKeys(), dynamic);
-        await writeChange(this.#redis, this.#keys, "group", group, (multi) =>
+        const sharded = await this.#shardedKeys();
+        await deleteShardPauses(withScripts(this.#redis), sharded, dynamic);
+        await writeChange(this.#redis, this.#keys, "group", group, (multi) => {
           multi
             .hdel(this.#keys.schedules, ...dynamic)
             .srem(this.#keys.paused, ...dynamic)
-            .hdel(this.#keys.pauses, ...dynamic),
-        );
+            .hdel(this.#keys.pauses, ...dynamic);
+          indexRemove(multi, sharded, dynamic);
+        });
       }
       return { group, members: members.map((info) => info.name), changed: dynamic.length, kept };
     },

@@ -107,7 +107,7 @@ export async function writeChange(redis: Redis, keys: ClockKeys, kind: Change["k
 }
 
 /**
- * A dynamic one-shot is done once it fired: the leader removes it (remove-fired-5.lua), only while
+ * A dynamic one-shot is done once it fired: the leader removes it (remove-fired-6.lua), only while
  * its stored entry is still `raw` (a replacement written meanwhile stays) and the ledger holds its
  * slot. True when it was removed.
  */
@@ -118,13 +118,23 @@ export async function removeFiredOneShot(redis: ScriptedRedis, keys: ClockKeys, 
     // reconcile forgets it, its schedule being gone).
     const fired = Number(await redis.hget(keysOfSchedule(keys, name).ledger, name));
     if (!(fired >= slotAt)) return false;
-    const version = await redis.clockRemoveFired(keys.schedules, keys.paused, keys.pauses, keys.changes, keys.ledger, name, raw, "");
+    const version = await redis.clockRemoveFired(keys.schedules, keys.paused, keys.pauses, keys.changes, keys.ledger, keysOfSchedule(keys, name).scheduleIndex, name, raw, "");
     if (version === 0) return false;
     await deleteShardPauses(redis, keys, [name]);
     await redis.publish(keys.changes, `${version} remove ${name}`);
     return true;
   }
-  const version = await redis.clockRemoveFired(keys.schedules, keys.paused, keys.pauses, keys.changes, keysOfSchedule(keys, name).ledger, name, raw, String(slotAt));
+  const version = await redis.clockRemoveFired(
+    keys.schedules,
+    keys.paused,
+    keys.pauses,
+    keys.changes,
+    keysOfSchedule(keys, name).ledger,
+    keys.scheduleIndex,
+    name,
+    raw,
+    String(slotAt),
+  );
   if (version === 0) return false;
   await redis.publish(keys.changes, `${version} remove ${name}`);
   return true;

@@ -15,6 +15,7 @@ import type { Schedule } from "../schedule/schedule.ts";
 import { SECOND } from "../schedule/duration.ts";
 import { slotsBetween } from "../schedule/slots.ts";
 import { parsePauseRecord, resumeFloor } from "./pauses.ts";
+import { checkIndex, readIndexed } from "./schedule-index.ts";
 import { decodeEntry, parseChange, type AdapterCheck } from "./store.ts";
 
 export interface PlannerTarget {
@@ -106,6 +107,7 @@ export class DynamicSync {
       await Promise.resolve();
       try {
         while (this.#adopting.size > 0 && this.#loaded && this.#planner !== null) {
+          const taken = [...this.#adopting];
           this.#adopting.clear();
           const { redis, keys } = this.#options;
           const paused = new Set(await redis.smembers(keys.paused));
@@ -115,7 +117,7 @@ export class DynamicSync {
             if (paused.has(name)) this.#paused.add(name);
             const schedule = this.#decode(name, raw);
             if (schedule !== null && !paused.has(name)) planner.upsert(schedule);
-          });
+          }, taken);
           planner.invalidate();
         }
       } finally {
@@ -158,14 +160,22 @@ export class DynamicSync {
   }
 
   /**
-   * Every stored entry, to `each`: one HGETALL with one shard (it needs them all); with shards, an
-   * HSCAN in pages, so a process that keeps a quarter of a million entries never holds a reply of
-   * all of them at once.
+   * The stored entries this process may keep, to `each`: with one shard, every entry (one HGETALL:
+   * it needs them all); with shards, those of `shards` (default: the shards it leads now) through
+   * the index (schedule-index.ts), or, while the index is rebuilt elsewhere, every entry by HSCAN in
+   * pages, so a process never holds a reply of all of them at once. Callers still filter by owner
+   * (a shard may be lost meanwhile) and by name (a name may come twice).
    */
-  async #readEntries(each: (name: string, raw: string) => void): Promise<void> {
+  async #readEntries(each: (name: string, raw: string) => void, shards?: Iterable<number>): Promise<void> {
     const { redis, keys } = this.#options;
-    if (this.#options.shards === undefined) {
+    const sharding = this.#options.shards;
+    if (sharding === undefined) {
       for (const [name, raw] of Object.entries(await redis.hgetall(keys.schedules))) each(name, raw);
+      return;
+    }
+    if ((await checkIndex(redis, keys)) !== "elsewhere") {
+      const led = shards ?? Array.from({ length: sharding.count }, (_, shard) => shard).filter((shard) => sharding.leads(shard));
+      await readIndexed(redis, keys, led, each);
       return;
     }
     let cursor = "0";

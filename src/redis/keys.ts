@@ -27,6 +27,15 @@ export interface ClockKeys {
   readonly released: string;
   readonly schedules: string;
   /**
+   * Set (dynamic/schedule-index.ts), with shards only: the names of this shard's dynamic schedules,
+   * `{ns}:schedules:s<k>` (the deployment's tag, beside the schedules hash, so a writer changes both
+   * in one MULTI), so a process reads only the entries of the shards it leads. Written beside every
+   * entry with more than one shard; never with one (a single-shard deployment's keys are unchanged).
+   */
+  readonly scheduleIndex: string;
+  /** String (dynamic/schedule-index.ts): held (SET NX PX) by the one process building the index of a deployment whose entries lack it. */
+  readonly scheduleIndexBuild: string;
+  /**
    * Set: names of paused schedules, the one the fire script refuses slots by. A shard's (shardKeys,
    * with shards) holds its own schedules' and is written first (dynamic/shard-pauses.ts); the
    * deployment's is then the copy the clients, sync and status read.
@@ -71,6 +80,8 @@ export function clockKeys(namespace: string, shardCount = 1): ClockKeys {
     peers: `${tag}:peers`,
     released: `${tag}:lease:released`,
     schedules: `${tag}:schedules`,
+    scheduleIndex: `${tag}:schedules:s0`,
+    scheduleIndexBuild: `${tag}:schedules:indexing`,
     paused: `${tag}:paused`,
     pauses: `${tag}:pauses`,
     pauseEnds: `${tag}:pause-ends`,
@@ -108,6 +119,8 @@ export function shardKeys(keys: ClockKeys, shard: number): ClockKeys {
     // The fire script reads the paused set in the shard's own slot (on a Redis Cluster, the only one it may touch).
     paused: `${tag}:paused`,
     pauses: `${tag}:pauses`,
+    // The deployment's tag: the entries' hash and their index change together.
+    scheduleIndex: `{${keys.namespace}}:schedules:s${shard}`,
   };
 }
 

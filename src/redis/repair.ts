@@ -20,6 +20,7 @@ const TYPED: readonly [Exclude<keyof ClockKeys, "shardCount" | "shard">, string]
   ["stats", "hash"],
   ["peers", "hash"],
   ["schedules", "hash"],
+  ["scheduleIndex", "set"],
   ["paused", "set"],
   ["pauses", "hash"],
   ["pauseEnds", "zset"],
@@ -51,8 +52,10 @@ export const isWrongType = (error: unknown): boolean => error instanceof Error &
 export async function repairKeys(redis: ScriptedRedis, keys: ClockKeys, token: string): Promise<RepairedKey[] | null> {
   const own = keys.shardCount <= 1 ? TYPED : TYPED.filter(([name]) => hashTagOf(keys[name]) === shardTagOf(keys));
   const repaired = await repairTyped(redis, keys.lease, own, keys, token);
-  if (repaired === null || keys.shardCount <= 1 || keys.shard !== 0) return repaired;
+  if (repaired === null || keys.shardCount <= 1) return repaired;
   const base = clockKeys(keys.namespace, keys.shardCount);
+  // The shard's index of names is in the deployment's slot (beside the entries): unfenced, as below.
+  if (keys.shard !== 0) return [...repaired, ...((await repairTyped(redis, base.lease, [["scheduleIndex", "set"]], keys, "")) ?? [])];
   const deployment = TYPED.filter(([name]) => hashTagOf(base[name]) === keys.namespace);
   return [...repaired, ...((await repairTyped(redis, base.lease, deployment, base, "")) ?? [])];
 }

@@ -44,7 +44,8 @@ export interface ClockCommands {
     ...namesOrPairs: string[]
   ): Promise<(number | string)[]>;
   clockPauseMerge(paused: string, pauses: string, changes: string, pauseEnds: string, ...pairs: string[]): Promise<[version: number, changed: number]>;
-  clockRemoveFired(schedules: string, paused: string, pauses: string, changes: string, ledger: string, name: string, raw: string, slotAt: string): Promise<number>;
+  clockRemoveFired(schedules: string, paused: string, pauses: string, changes: string, ledger: string, index: string, name: string, raw: string, slotAt: string): Promise<number>;
+  clockIndexClean(schedules: string, index: string, ...names: string[]): Promise<number>;
 }
 
 export type ScriptedRedis = Redis & ClockCommands;
@@ -65,7 +66,8 @@ export function withScripts(redis: Redis): ScriptedRedis {
     redis.defineCommand("clockPauseGroup", { lua: lua.pauseGroup4, numberOfKeys: 4 });
     redis.defineCommand("clockShardPause", { lua: lua.shardPause2, numberOfKeys: 2 });
     redis.defineCommand("clockPauseMerge", { lua: lua.pauseMerge4, numberOfKeys: 4 });
-    redis.defineCommand("clockRemoveFired", { lua: lua.removeFired5, numberOfKeys: 5 });
+    redis.defineCommand("clockRemoveFired", { lua: lua.removeFired6, numberOfKeys: 6 });
+    redis.defineCommand("clockIndexClean", { lua: lua.indexClean2, numberOfKeys: 2 });
     defined.add(redis);
   }
   return redis as ScriptedRedis;

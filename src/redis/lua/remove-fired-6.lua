@@ -10,6 +10,8 @@
   KEYS[3]  pauses     hash: name -> pause record
   KEYS[4]  changes    string: the change counter
   KEYS[5]  ledger     hash: name -> newest fired slot (epoch ms)
+  KEYS[6]  index      set: the names of its shard's dynamic schedules (with shards; with one shard
+                      the key is absent and SREM leaves it so)
 
   ARGV[1]  schedule name
   ARGV[2]  the stored entry as the clock decoded it
@@ -26,6 +28,7 @@ if ARGV[3] ~= '' then
   if fired == nil or fired < tonumber(ARGV[3]) then return 0 end
 end
 redis.call('HDEL', KEYS[1], name)
+redis.call('SREM', KEYS[6], name)
 redis.call('SREM', KEYS[2], name)
 redis.call('HDEL', KEYS[3], name)
 return redis.call('INCR', KEYS[4])
