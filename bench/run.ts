@@ -19,7 +19,8 @@
  * but shards)   --profile (spawn our clocks with --cpu-prof and print where the burst and the
  * start-up spend their time; slows them down)   --curve 1000,10000 (the curve's points; 10,000 is
  * always one)   --sidekiq-cron-poll 1 (sidekiq-cron's cron_poll_interval, seconds)
- * --shards-schedules 100000 (part 6's schedule count, default 1,000,000).
+ * --shards-schedules 100000 (part 6's schedule count, default 1,000,000)   --shards-ttl 10 (part 6's
+ * lease TTL in seconds, default 5; the rebalance goal is TTL + 2 s).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
@@ -32,7 +33,7 @@ import { benchLag } from "./lag.ts";
 import { cleanupAll, errorText, printTable, ROOT, section, SECOND, tempDir, type Row } from "./lib.ts";
 import { benchScale, startIdleClock, type IdleClock } from "./scale.ts";
 import { DEFAULT_POLL_S, notMeasured, probeSidekiqCron, startSidekiqCron, type SidekiqCron } from "./sidekiq-cron.ts";
-import { benchShards, SHARDS_SCHEDULES } from "./shards.ts";
+import { benchShards, SHARDS_SCHEDULES, SHARDS_TTL_MS } from "./shards.ts";
 import { benchStatus } from "./status.ts";
 
 const PARTS = ["lag", "sidekiq-cron", "burst", "scale", "failover", "status", "shards"] as const;
@@ -83,6 +84,7 @@ async function main(): Promise<number> {
       curve: { type: "string" },
       "sidekiq-cron-poll": { type: "string" },
       "shards-schedules": { type: "string" },
+      "shards-ttl": { type: "string" },
     },
   });
   const curve = values.curve?.split(",").map(Number) ?? [...CURVE];
@@ -91,6 +93,8 @@ async function main(): Promise<number> {
   if (!(pollS > 0)) throw new Error(`--sidekiq-cron-poll: expected seconds > 0, got ${values["sidekiq-cron-poll"] ?? ""}`);
   const shardsCount = Number(values["shards-schedules"] ?? SHARDS_SCHEDULES);
   if (!Number.isInteger(shardsCount) || shardsCount < 1) throw new Error(`--shards-schedules: expected a schedule count like 100000, got ${values["shards-schedules"] ?? ""}`);
+  const shardsTtlS = Number(values["shards-ttl"] ?? SHARDS_TTL_MS / 1000);
+  if (!Number.isInteger(shardsTtlS) || shardsTtlS < 2) throw new Error(`--shards-ttl: expected whole seconds >= 2, like 10, got ${values["shards-ttl"] ?? ""}`);
   const parts = (values.only?.split(",") ?? [...DEFAULT_PARTS]) as Part[];
   const unknown = parts.filter((part) => !PARTS.includes(part));
   if (unknown.length > 0) throw new Error(`--only: unknown part(s) ${unknown.join(", ")}; parts are ${PARTS.join(", ")}`);
@@ -173,7 +177,7 @@ async function main(): Promise<number> {
   if (parts.includes("scale") && idleClock !== null) await attempt("3 scale", () => benchScale(dir, idleClock, profilesFor("scale")));
   if (parts.includes("failover")) await attempt("4 failover", () => benchFailover(dir));
   if (parts.includes("status")) await attempt("5 status", () => benchStatus(dir));
-  if (parts.includes("shards")) await attempt("6 shards", () => benchShards(dir, shardsCount, profilesFor("shards")));
+  if (parts.includes("shards")) await attempt("6 shards", () => benchShards(dir, shardsCount, profilesFor("shards"), shardsTtlS * 1000));
 
   await cleanupAll();
   printResults(startedAt, "");

@@ -14,12 +14,10 @@ import { allShardKeys, clockKeys, keysOfSchedule, shardOf, type ClockKeys } from
 import { withScripts } from "../src/redis/scripts.ts";
 import { checkIndex } from "../src/dynamic/schedule-index.ts";
 import { encodeEntry, removeFiredOneShot } from "../src/dynamic/store.ts";
-import { DynamicSync } from "../src/dynamic/sync.ts";
-import { DEFAULT_CATCH_UP } from "../src/config/resolve.ts";
-import { ClockEvents } from "../src/events.ts";
 import type { Schedule } from "../src/schedule/schedule.ts";
 import { namesCoveringShards } from "./helpers/shards.ts";
 import { testScope, type Scope } from "./helpers/scope.ts";
+import { testSync } from "./helpers/sync.ts";
 import { pollUntil } from "./helpers/fired.ts";
 
 const SHARDS = 4;
@@ -33,21 +31,6 @@ async function indexOf(redis: Redis, keys: ClockKeys): Promise<string[][]> {
 /** What each shard's index must hold for these names. */
 function expected(names: readonly string[], shards = SHARDS): string[][] {
   return Array.from({ length: shards }, (_, shard) => names.filter((name) => shardOf(name, shards) === shard).sort());
-}
-
-function syncOf(redis: Redis, subscriber: Redis, keys: ClockKeys, leads: (shard: number) => boolean, events = new ClockEvents()): DynamicSync {
-  return new DynamicSync({
-    redis,
-    subscriber,
-    keys,
-    configSchedules: [],
-    defaults: { timezone: "UTC", adapter: "list", catchUp: DEFAULT_CATCH_UP },
-    adapterCheck: { settings: {}, namespace: keys.namespace },
-    adapters: { ensure: () => undefined },
-    events,
-    now: () => Date.now(),
-    shards: { count: keys.shardCount, leads },
-  });
 }
 
 function plannerOf(): { planned: Map<string, Schedule>; upsert: (s: Schedule) => void; remove: (n: string) => void; invalidate: () => void } {
@@ -129,17 +112,7 @@ test("one shard (the default): the client and the sync write no index key", asyn
   scope.defer(() => client.close());
   for (const name of ["a", "b", "c"]) await client.schedules.set(name, HOURLY);
   await client.schedules.remove("b");
-  const sync = new DynamicSync({
-    redis,
-    subscriber,
-    keys: clockKeys("clock"),
-    configSchedules: [],
-    defaults: { timezone: "UTC", adapter: "list", catchUp: DEFAULT_CATCH_UP },
-    adapterCheck: { settings: {}, namespace: "clock" },
-    adapters: { ensure: () => undefined },
-    events: new ClockEvents(),
-    now: () => Date.now(),
-  });
+  const sync = testSync(redis, subscriber, clockKeys("clock"));
   assert.deepEqual((await sync.load()).map((schedule) => schedule.name).sort(), ["a", "c"]);
   assert.deepEqual((await redis.keys("*schedules*")).sort(), ["{clock}:schedules"]);
 });
@@ -155,12 +128,12 @@ test("entries written without the index (an older writer, by hand) are indexed a
 
   // While another process holds the build lock, a reader reads every entry (nothing is missed).
   await redis.set(keys.scheduleIndexBuild, "other", "PX", 60_000);
-  const early = syncOf(redis, scope.client(server.url), keys, (shard) => shard === 1);
+  const early = testSync(redis, scope.client(server.url), keys, (shard) => shard === 1);
   assert.deepEqual((await early.load()).map((schedule) => schedule.name).sort(), expected(names)[1]);
   assert.deepEqual(await indexOf(redis, keys), expected([]), "the lock's holder builds, not this reader");
   await redis.del(keys.scheduleIndexBuild);
 
-  const sync = syncOf(redis, scope.client(server.url), keys, (shard) => shard === 2);
+  const sync = testSync(redis, scope.client(server.url), keys, (shard) => shard === 2);
   const planner = plannerOf();
   for (const schedule of await sync.load()) planner.upsert(schedule);
   assert.deepEqual(await indexOf(redis, keys), expected(names), "built from the entries at the first read");
@@ -188,7 +161,7 @@ test("a name whose entry is gone is skipped and dropped; one whose entry was wri
   const [gone, back] = names as [string, string, string];
   // Removed by hand (HDEL only): its name stays in the set, stale.
   await redis.hdel(keys.schedules, gone);
-  const sync = syncOf(redis, scope.client(server.url), keys, (shard) => shard === 0);
+  const sync = testSync(redis, scope.client(server.url), keys, (shard) => shard === 0);
   const loaded = (await sync.load()).map((schedule) => schedule.name).sort();
   assert.deepEqual(loaded, names.filter((name) => name !== gone).sort());
   assert.deepEqual((await redis.smembers(keys.scheduleIndex)).sort(), loaded, "the stale name is dropped");
@@ -203,7 +176,7 @@ test("a shard taken reads its own entries only (MONITOR): no HSCAN of the deploy
   const names = namesCoveringShards(SHARDS, 25);
   for (const name of names) await client.schedules.set(name, HOURLY);
   const held = new Set<number>();
-  const sync = syncOf(redis, scope.client(server.url), keys, (shard) => held.has(shard));
+  const sync = testSync(redis, scope.client(server.url), keys, (shard) => held.has(shard));
   const planner = plannerOf();
   const commands = await monitored(scope, server.url, async () => {
     for (const schedule of await sync.load()) planner.upsert(schedule);

@@ -52,12 +52,42 @@ const RELEASED_KEEP_MS = 30 * SECOND;
 /** Counting the slots a resume skipped walks the calendar: this many at most. */
 const SKIPPED_COUNT_CAP = 10_000;
 
+/**
+ * What a process keeps of a stored entry, to tell at the next read whether it changed: the entry
+ * itself for a one-shot (its removal after the fire compares the stored entry whole), a 53-bit
+ * digest for every other. The entries' text was a fifth of a clock's memory at 250,000 held
+ * schedules; a digest is a number.
+ */
+type KeptEntry = string | number;
+
+function keptOf(raw: string, schedule: Schedule | null): KeptEntry {
+  return schedule?.rule.kind === "once" ? raw : entryDigest(raw);
+}
+
+/**
+ * A 53-bit digest of an entry's text (two 32-bit multiply-xor lanes over its UTF-16 code units,
+ * mixed at the end). Not cryptographic: entries come from this deployment's own writers, and a
+ * collision (odds 2^-53 for a changed entry) would leave one change to the next write of it.
+ */
+export function entryDigest(text: string): number {
+  let a = 0x9e3779b9;
+  let b = 0x85ebca6b;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    a = Math.imul(a ^ code, 0x01000193);
+    b = Math.imul(b ^ code, 0x5bd1e995);
+  }
+  a = Math.imul(a ^ (a >>> 16), 0x85ebca6b) ^ Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
+  b = Math.imul(b ^ (b >>> 16), 0x85ebca6b) ^ Math.imul(a ^ (a >>> 13), 0xc2b2ae35);
+  return (b >>> 11) * 0x100000000 + (a >>> 0);
+}
+
 export class DynamicSync {
   readonly #options: SyncOptions;
   /** Config schedules by name: a change is applied without scanning them. */
   readonly #configByName: Map<string, Schedule>;
-  /** Raw stored entry per dynamic schedule name, to tell a real change from a re-read. */
-  readonly #raw = new Map<string, string>();
+  /** What is kept of each stored entry read (see KeptEntry), to tell a real change from a re-read. */
+  readonly #kept = new Map<string, KeptEntry>();
   /** Valid dynamic schedules by name, paused ones included (the status page lists them all). */
   readonly #dynamic = new Map<string, Schedule>();
   /** Stored entries that could not be decoded, with the reason. */
@@ -75,7 +105,7 @@ export class DynamicSync {
   /** Shards taken whose schedules are still to be loaded (adopt), and the load in flight. */
   readonly #adopting = new Set<number>();
   /** The decoded schedules of shards lost lately, by name, with the entry they came from (see release). */
-  readonly #released = new Map<string, { raw: string; schedule: Schedule }>();
+  readonly #released = new Map<string, { kept: KeptEntry; schedule: Schedule }>();
   #releasedTimer: NodeJS.Timeout | null = null;
   #adoptRun: Promise<void> | null = null;
 
@@ -113,7 +143,7 @@ export class DynamicSync {
           const paused = new Set(await redis.smembers(keys.paused));
           const planner = this.#planner;
           await this.#readEntries((name, raw) => {
-            if (this.#raw.has(name) || this.#configByName.has(name) || !this.#owns(name)) return;
+            if (this.#kept.has(name) || this.#configByName.has(name) || !this.#owns(name)) return;
             if (paused.has(name)) this.#paused.add(name);
             const schedule = this.#decode(name, raw);
             if (schedule !== null && !paused.has(name)) planner.upsert(schedule);
@@ -142,11 +172,11 @@ export class DynamicSync {
     if (shards === undefined) return;
     this.#adopting.delete(shard);
     this.#applied++;
-    for (const name of [...this.#raw.keys()]) {
+    for (const name of [...this.#kept.keys()]) {
       if (shardOf(name, shards.count) !== shard || this.#owns(name)) continue;
       const schedule = this.#dynamic.get(name);
-      const raw = this.#raw.get(name);
-      if (schedule !== undefined && raw !== undefined) this.#released.set(name, { raw, schedule });
+      const kept = this.#kept.get(name);
+      if (schedule !== undefined && kept !== undefined) this.#released.set(name, { kept, schedule });
       this.#forget(name);
       this.#planner?.remove(name);
     }
@@ -187,7 +217,7 @@ export class DynamicSync {
   }
 
   #forget(name: string): void {
-    this.#raw.delete(name);
+    this.#kept.delete(name);
     this.#invalid.delete(name);
     this.#dynamic.delete(name);
   }
@@ -215,7 +245,19 @@ export class DynamicSync {
 
   /** The stored entry a valid dynamic schedule was decoded from (what a one-shot's removal compares against). */
   rawOf(name: string): string | undefined {
-    return this.#dynamic.has(name) ? this.#raw.get(name) : undefined;
+    const kept = this.#kept.get(name);
+    return this.#dynamic.has(name) && typeof kept === "string" ? kept : undefined;
+  }
+
+  /** Whether `raw` is the entry this process last read for `name`. */
+  #same(name: string, raw: string | null): boolean {
+    const kept = this.#kept.get(name);
+    if (kept === undefined || raw === null) return kept === undefined && raw === null;
+    return typeof kept === "string" ? kept === raw : kept === entryDigest(raw);
+  }
+
+  #keep(name: string, raw: string, schedule: Schedule | null): void {
+    this.#kept.set(name, keptOf(raw, schedule));
   }
 
   /** Stored entries skipped as invalid, with the reason. */
@@ -238,7 +280,7 @@ export class DynamicSync {
     const schedules = this.#options.configSchedules.filter((schedule) => !this.#paused.has(schedule.name));
     await this.#readEntries((name, raw) => {
       // HSCAN may return an entry twice: decoded once.
-      if (this.#raw.has(name) || (!this.#configByName.has(name) && !this.#owns(name))) return;
+      if (this.#kept.has(name) || (!this.#configByName.has(name) && !this.#owns(name))) return;
       const schedule = this.#decode(name, raw);
       if (schedule !== null && !this.#paused.has(name)) schedules.push(schedule);
     });
@@ -290,27 +332,27 @@ export class DynamicSync {
       this.#options.events.emit("schedule:clash", { name });
       return null;
     }
-    const kept = this.#released.get(name);
-    if (kept !== undefined) {
+    const released = this.#released.get(name);
+    if (released !== undefined) {
       this.#released.delete(name);
-      if (kept.raw === raw) {
+      if (typeof released.kept === "string" ? released.kept === raw : released.kept === entryDigest(raw)) {
         this.#invalid.delete(name);
-        this.#dynamic.set(name, kept.schedule);
-        this.#raw.set(name, raw);
-        return kept.schedule;
+        this.#dynamic.set(name, released.schedule);
+        this.#kept.set(name, released.kept);
+        return released.schedule;
       }
     }
     const decoded = decodeEntry(name, raw, this.#options.defaults, this.#options.adapterCheck);
     if (!decoded.ok) {
-      if (this.#raw.get(name) !== raw || !this.#invalid.has(name)) this.#options.events.emit("schedule:invalid", { name, reason: decoded.reason });
+      if (!this.#same(name, raw) || !this.#invalid.has(name)) this.#options.events.emit("schedule:invalid", { name, reason: decoded.reason });
       this.#invalid.set(name, decoded.reason);
       this.#dynamic.delete(name);
-      this.#raw.set(name, raw);
+      this.#keep(name, raw, null);
       return null;
     }
     this.#invalid.delete(name);
     this.#dynamic.set(name, decoded.schedule);
-    this.#raw.set(name, raw);
+    this.#keep(name, raw, decoded.schedule);
     this.#options.adapters.ensure(decoded.schedule.adapter);
     return decoded.schedule;
   }
@@ -360,7 +402,7 @@ export class DynamicSync {
         planner.remove(name);
         return undefined;
       }
-      if (this.#raw.get(name) === raw && !(wasPaused && !paused)) {
+      if (this.#same(name, raw) && !(wasPaused && !paused)) {
         if (paused) planner.remove(name);
         return undefined; // unchanged
       }
@@ -410,25 +452,25 @@ export class DynamicSync {
     // The entries this process keeps (all of them, with one shard; those of its shards, with more).
     const entries = new Map<string, string>();
     await this.#readEntries((name, raw) => {
-      if (this.#configByName.has(name) || this.#raw.has(name) || this.#owns(name)) entries.set(name, raw);
+      if (this.#configByName.has(name) || this.#kept.has(name) || this.#owns(name)) entries.set(name, raw);
     });
     if (counter < this.#version) {
       // The change counter only grows: Redis lost data (a restart without persistence, a failover
       // to a replica behind) or the key was reset by hand. Whatever went with it is said here.
-      const vanished = [...this.#raw.keys()].filter((name) => !entries.has(name));
+      const vanished = [...this.#kept.keys()].filter((name) => !entries.has(name));
       const unpaused = [...this.#paused].filter((name) => !paused.has(name));
       this.#options.events.emit("sync:reset", { fromVersion: this.#version, toVersion: counter, vanished, unpaused });
     }
-    const names = new Set([...entries.keys(), ...this.#raw.keys(), ...this.#configByName.keys(), ...this.#paused, ...paused]);
+    const names = new Set([...entries.keys(), ...this.#kept.keys(), ...this.#configByName.keys(), ...this.#paused, ...paused]);
     for (const name of names) {
-      if (!this.#configByName.has(name) && !this.#raw.has(name) && !this.#owns(name)) {
+      if (!this.#configByName.has(name) && !this.#kept.has(name) && !this.#owns(name)) {
         // Another shard's, never kept here: only its paused flag is followed.
         if (paused.has(name)) this.#paused.add(name);
         else this.#paused.delete(name);
         continue;
       }
       const raw = this.#configByName.has(name) ? null : (entries.get(name) ?? null);
-      const changed = paused.has(name) !== this.#paused.has(name) || (raw ?? null) !== (this.#raw.get(name) ?? null);
+      const changed = paused.has(name) !== this.#paused.has(name) || !this.#same(name, raw);
       if (changed) await this.#applyState(name, raw, paused.has(name));
     }
     this.#version = counter;
