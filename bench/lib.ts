@@ -245,6 +245,8 @@ export interface ClockOptions {
   readonly redisUrl: string;
   readonly nodeArgs?: readonly string[];
   readonly args?: readonly string[];
+  /** Messages only counted, not parsed or kept (SpawnOptions.tally). */
+  readonly tally?: readonly string[];
 }
 
 /** `node bin/clock.js start --config PATH`, as a user runs it (JSON log lines on a pipe). */
@@ -255,6 +257,7 @@ export function spawnClock(configPath: string, options: ClockOptions): LoggedPro
       cwd: ROOT,
       env: { REDIS_URL: options.redisUrl, LOG_LEVEL: "info" },
       now: wallNow,
+      ...(options.tally === undefined ? {} : { tally: options.tally }),
     }),
   );
 }
