@@ -187,6 +187,13 @@ async function untilBalanced(redis: Redis, live: readonly LoggedProcess[], deadl
 
 const mb = (value: number): string => value.toFixed(0);
 
+/** Redis's own CPU so far (INFO cpu: used_cpu_user + used_cpu_sys), seconds. */
+async function redisCpuS(redis: Redis): Promise<number> {
+  const info = await redis.info("cpu");
+  const of = (field: string): number => Number(new RegExp(`${field}:([\\d.]+)`).exec(info)?.[1] ?? Number.NaN);
+  return of("used_cpu_user") + of("used_cpu_sys");
+}
+
 /** INFO memory's used_memory, bytes. */
 async function usedMemory(redis: Redis): Promise<number> {
   const info = await redis.info("memory");
@@ -254,9 +261,16 @@ export async function benchShards(dir: string, count = SHARDS_SCHEDULES, profile
   const early = await redis.llen(KEY);
   if (early > 0) note(`warning: ${early} jobs in ${KEY} before T (the rules were checked due at T first): the burst's figures include them`);
   const instantMonoUs = monoAt(instantAt);
+  const cpuBefore = await redisCpuS(redis);
   const arrival = await watchArrivals(connect(server.url), instantAt, count, ["llen"], KEY, BURST_TIMEOUT_MS);
   const doneMonoUs = monoAt(Number.isNaN(arrival.allAt) ? wallNow() : arrival.allAt);
   note(describeArrival(`burst, ${count.toLocaleString("en")}`, arrival, instantAt, BURST_TIMEOUT_MS));
+  // Whether the burst waited on Redis: its CPU from just before T to the last job (the poller's own calls included).
+  const redisBusyS = (await redisCpuS(redis)) - cpuBefore;
+  const burstS = ((Number.isNaN(arrival.allAt) ? wallNow() : arrival.allAt) - instantAt) / SECOND;
+  note(
+    `Redis CPU during the burst: ${redisBusyS.toFixed(1)} s in ${burstS.toFixed(1)} s (${((100 * redisBusyS) / burstS).toFixed(0)}% of one core), ${((redisBusyS * 1e6) / Math.max(1, arrival.count)).toFixed(1)} µs per job in; the LPUSH ceiling is ${((benchmarkMs * 1000) / count).toFixed(2)} µs per push`,
+  );
   const firstMs = arrival.firstAt - instantAt;
   const allMs = arrival.allAt - instantAt;
   // The "fired" lines follow the writes: wait (bounded) for them, to see how the burst split.
@@ -330,6 +344,8 @@ export async function benchShards(dir: string, count = SHARDS_SCHEDULES, profile
     if (file === null) continue;
     note(`clock ${n + 1}: where its time goes from T until the last job is in (node --cpu-prof, ${file}):`);
     console.log(formatProfile(summariseProfile(file, ROOT, 12, { fromUs: instantMonoUs, toUs: doneMonoUs })));
+    note(`clock ${n + 1}: and in the ${FIRED_LINES_WAIT_MS / SECOND} s after (telling the fires: log lines, history, metrics):`);
+    console.log(formatProfile(summariseProfile(file, ROOT, 12, { fromUs: doneMonoUs, toUs: doneMonoUs + FIRED_LINES_WAIT_MS * 1000 })));
   }
   note(
     "measured from outside: the 16 leases {clock:s<k>}:lease polled every 20 ms (holder pid from the token); RSS/peak from /proc (VmRSS once every process used < 5% CPU over 500 ms, VmHWM after the burst); " +

@@ -112,6 +112,33 @@ test("FiresInFlight: othersReplied resolves once no tracked fire is left, failed
   await until("othersReplied resolved", () => resolved);
 });
 
+test("FiresInFlight: turns go one at a time, and a timer that fell due during a turn runs before the next one starts", async () => {
+  const inFlight = new FiresInFlight();
+  const order: string[] = [];
+  const endA = await inFlight.turn();
+  order.push("A starts");
+  const b = inFlight.turn().then((endB) => {
+    order.push("B starts");
+    endB();
+  });
+  const c = inFlight.turn().then((endC) => {
+    order.push("C starts");
+    endC();
+  });
+  for (let i = 0; i < 5; i++) await turn();
+  assert.deepEqual(order, ["A starts"], "B waits for A's end");
+  // A lease renewal's timer falls due while A's turn blocks the event loop (a big fire's start),
+  // and A's turn ends in the same synchronous run.
+  setTimeout(() => order.push("timer"), 0);
+  const until = Date.now() + 20;
+  while (Date.now() < until) {
+    // busy, as the synchronous start of a 62,500-slot fire is
+  }
+  endA();
+  await Promise.all([b, c]);
+  assert.deepEqual(order, ["A starts", "timer", "B starts", "C starts"]);
+});
+
 test("the leases and the heartbeat go on a connection of their own, not the one the fire scripts go on", async (t) => {
   const scope = testScope(t);
   const server = await scope.redis();

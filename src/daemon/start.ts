@@ -78,6 +78,12 @@ export interface StartOptions {
 const REPAIR_EVERY_MS = 5 * SECOND;
 const RECONCILE_MS = MINUTE;
 /**
+ * The minute's reconcile first waits until no slot is due within this (and no fire is in flight,
+ * Planner.quietFor): with shards it reads and compares a quarter of a million entries a process,
+ * seconds of CPU that a burst at the same instant would otherwise share.
+ */
+const RECONCILE_QUIET_MS = 2 * SECOND;
+/**
  * The planner's longest sleep while nothing is due. Sleeps end on a monotonic timer, and the
  * planner also wakes 4 s and 1 s before each slot and whenever the offset to Redis time (read
  * every 10 s) changes, so a long sleep costs no precision: it only saves wake-ups (idle CPU).
@@ -259,7 +265,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
           const fire = firer.fire(requests, prepared as PreparedFire | undefined);
           return inFlight === null ? fire : inFlight.track(fire);
         },
-        ...(inFlight === null ? {} : { othersReplied: () => inFlight.othersReplied() }),
+        ...(inFlight === null ? {} : { othersReplied: () => inFlight.othersReplied(), turn: () => inFlight.turn() }),
         prepare: (requests, instantAt, previous) => firer.prepare(requests, instantAt, previous as PreparedFire | undefined),
         readLedger: async () => {
           if (since[shard] === Number.NEGATIVE_INFINITY) since[shard] = await deploymentSince(redis, shardKeys);
@@ -495,6 +501,7 @@ export async function startClock(options: StartOptions): Promise<RunningClock> {
     [
       "reconcile",
       async () => {
+        await plannerRef.quietFor(RECONCILE_QUIET_MS);
         await syncRef.reconcile();
         await sweepOneShots();
         for (const shard of leadership.led()) await repairPauses(shard);

@@ -46,6 +46,8 @@ export interface PlannerOptions {
    * thousands of outcomes) does not slow the other shards' fires of the same instant.
    */
   readonly othersReplied?: () => Promise<void>;
+  /** A turn for a big burst's synchronous start, among the process's shards (FiresInFlight.turn). */
+  readonly turn?: () => Promise<() => void>;
 }
 
 interface Entry {
@@ -384,6 +386,17 @@ export class Planner {
       this.#failed(error as Error, 0, now);
       return;
     }
+    // A big burst takes its turn among the shards' planners due at the same instant.
+    const turn = this.#options.turn !== undefined && (this.#prepared?.entries.length ?? 0) >= BIG_BURST ? await this.#options.turn() : null;
+    try {
+      await this.#fireDueNow(now, turn);
+    } finally {
+      turn?.();
+    }
+  }
+
+  /** #fireDue's work; `endTurn` (when it holds a turn) is called once the fire's batches are sent. */
+  async #fireDueNow(now: number, endTurn: (() => void) | null): Promise<void> {
     const due: Entry[] = [];
     for (let top = this.#heap.peek(); top !== undefined && top.nextAt <= now; top = this.#heap.peek()) {
       due.push(top);
@@ -432,7 +445,10 @@ export class Planner {
     const prepared = this.#takePrepared(due, requests);
     let outcomes: FireOutcome[];
     try {
-      outcomes = await this.#options.fire(prepared?.requests ?? requests, prepared?.handle);
+      // The call returns at the fire's first wait (its batches are on their way): the turn ends there.
+      const fired = this.#options.fire(prepared?.requests ?? requests, prepared?.handle);
+      endTurn?.();
+      outcomes = await fired;
     } catch (error) {
       for (const entry of due) this.#heap.push(entry);
       this.#failed(error as Error, requests.length, this.#options.clock.now());
