@@ -437,6 +437,8 @@ test("a shard lost and taken again is adopted without decoding its unchanged ent
     inShard0.every((name) => !sync.dynamicSchedules.has(name) && !planned.has(name)),
     "a lost shard's schedules are dropped at once",
   );
+  const inShard1 = names.filter((name) => shardOf(name, 2) === 1);
+  assert.ok(inShard1.length > 0 && inShard1.every((name) => sync.dynamicSchedules.has(name) && planned.has(name)), "the other shard's stay");
   const changed = inShard0[0] as string;
   await redis.hset(keys.schedules, changed, encodeEntry({ every: "2h", job: { class: "Report", queue: "kept" } }, Date.now()));
   held.add(0);

@@ -88,6 +88,8 @@ export class DynamicSync {
   readonly #configByName: Map<string, Schedule>;
   /** What is kept of each stored entry read (see KeptEntry), to tell a real change from a re-read. */
   readonly #kept = new Map<string, KeptEntry>();
+  /** With shards, the names in #kept by shard: a shard lost is dropped without a walk over every name. */
+  readonly #keptByShard = new Map<number, Set<string>>();
   /** Valid dynamic schedules by name, paused ones included (the status page lists them all). */
   readonly #dynamic = new Map<string, Schedule>();
   /** Stored entries that could not be decoded, with the reason. */
@@ -172,8 +174,9 @@ export class DynamicSync {
     if (shards === undefined) return;
     this.#adopting.delete(shard);
     this.#applied++;
-    for (const name of [...this.#kept.keys()]) {
-      if (shardOf(name, shards.count) !== shard || this.#owns(name)) continue;
+    // Taken again meanwhile: its schedules stay.
+    if (shards.leads(shard)) return;
+    for (const name of [...(this.#keptByShard.get(shard) ?? [])]) {
       const schedule = this.#dynamic.get(name);
       const kept = this.#kept.get(name);
       if (schedule !== undefined && kept !== undefined) this.#released.set(name, { kept, schedule });
@@ -217,7 +220,7 @@ export class DynamicSync {
   }
 
   #forget(name: string): void {
-    this.#kept.delete(name);
+    if (this.#kept.delete(name) && this.#options.shards !== undefined) this.#keptByShard.get(shardOf(name, this.#options.shards.count))?.delete(name);
     this.#invalid.delete(name);
     this.#dynamic.delete(name);
   }
@@ -257,7 +260,18 @@ export class DynamicSync {
   }
 
   #keep(name: string, raw: string, schedule: Schedule | null): void {
-    this.#kept.set(name, keptOf(raw, schedule));
+    this.#setKept(name, keptOf(raw, schedule));
+  }
+
+  #setKept(name: string, kept: KeptEntry): void {
+    const shards = this.#options.shards;
+    if (shards !== undefined && !this.#kept.has(name)) {
+      const shard = shardOf(name, shards.count);
+      let names = this.#keptByShard.get(shard);
+      if (names === undefined) this.#keptByShard.set(shard, (names = new Set()));
+      names.add(name);
+    }
+    this.#kept.set(name, kept);
   }
 
   /** Stored entries skipped as invalid, with the reason. */
@@ -338,7 +352,7 @@ export class DynamicSync {
       if (typeof released.kept === "string" ? released.kept === raw : released.kept === entryDigest(raw)) {
         this.#invalid.delete(name);
         this.#dynamic.set(name, released.schedule);
-        this.#kept.set(name, released.kept);
+        this.#setKept(name, released.kept);
         return released.schedule;
       }
     }
