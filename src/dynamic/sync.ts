@@ -64,6 +64,11 @@ function keptOf(raw: string, schedule: Schedule | null): KeptEntry {
   return schedule?.rule.kind === "once" ? raw : entryDigest(raw);
 }
 
+/** Whether `raw` is the entry `kept` was made from. */
+function isKeptOf(kept: KeptEntry, raw: string): boolean {
+  return typeof kept === "string" ? kept === raw : kept === entryDigest(raw);
+}
+
 /**
  * A 53-bit digest of an entry's text (two 32-bit multiply-xor lanes over its UTF-16 code units,
  * mixed at the end). Not cryptographic: entries come from this deployment's own writers, and a
@@ -256,7 +261,7 @@ export class DynamicSync {
   #same(name: string, raw: string | null): boolean {
     const kept = this.#kept.get(name);
     if (kept === undefined || raw === null) return kept === undefined && raw === null;
-    return typeof kept === "string" ? kept === raw : kept === entryDigest(raw);
+    return isKeptOf(kept, raw);
   }
 
   #keep(name: string, raw: string, schedule: Schedule | null): void {
@@ -349,7 +354,7 @@ export class DynamicSync {
     const released = this.#released.get(name);
     if (released !== undefined) {
       this.#released.delete(name);
-      if (typeof released.kept === "string" ? released.kept === raw : released.kept === entryDigest(raw)) {
+      if (isKeptOf(released.kept, raw)) {
         this.#invalid.delete(name);
         this.#dynamic.set(name, released.schedule);
         this.#setKept(name, released.kept);
